@@ -1,0 +1,85 @@
+//! The S3 seam: the blocking [`S3Api`] trait the engine calls, its request and response
+//! types, its error, and the backends that implement it.
+//!
+//! The engine never talks HTTP itself. Everything above this module (retries, ranges,
+//! progress, cancellation) works against the trait, so a backend only has to turn one
+//! request into one S3 call, report what came back, and classify what went wrong.
+
+mod body;
+mod error;
+#[cfg(feature = "rusoto")]
+pub(crate) mod rusoto;
+mod types;
+
+pub use body::{BodyObserver, RequestBody, ResponseSink};
+pub(crate) use body::stopped_by_caller;
+pub use error::{S3Error, S3ErrorKind};
+pub use types::*;
+
+/// The S3 calls a transfer makes, blocking and object-safe.
+///
+/// Implementations must be usable from many threads at once. Calls are made only from
+/// the library's own worker threads. Bodies go out through [`RequestBody::next_chunk`]
+/// and come back through a [`ResponseSink`], chunk by chunk; a backend must check that
+/// it received as many bytes as the server announced (`Content-Length` /
+/// `Content-Range`) and report a short body as [`S3ErrorKind::TruncatedBody`].
+pub trait S3Api: Send + Sync {
+    /// HeadObject.
+    fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error>;
+
+    /// GetObject: stream the body into `sink` and return the response headers with
+    /// the number of bytes delivered.
+    fn get_object(
+        &self,
+        request: &GetObjectRequest,
+        sink: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error>;
+
+    /// PutObject with `body`.
+    fn put_object(
+        &self,
+        request: &PutObjectRequest,
+        body: &mut RequestBody,
+    ) -> Result<PutObjectOutput, S3Error>;
+
+    /// CreateMultipartUpload.
+    fn create_multipart_upload(
+        &self,
+        request: &CreateMultipartUploadRequest,
+    ) -> Result<CreateMultipartUploadOutput, S3Error>;
+
+    /// UploadPart with `body`.
+    fn upload_part(
+        &self,
+        request: &UploadPartRequest,
+        body: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error>;
+
+    /// CompleteMultipartUpload. A 200 response whose body is an error must be returned
+    /// as that error.
+    fn complete_multipart_upload(
+        &self,
+        request: &CompleteMultipartUploadRequest,
+    ) -> Result<CompleteMultipartUploadOutput, S3Error>;
+
+    /// AbortMultipartUpload.
+    fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest)
+    -> Result<(), S3Error>;
+
+    /// CopyObject. A 200 response whose body is an error must be returned as that error.
+    fn copy_object(&self, request: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error>;
+
+    /// UploadPartCopy. A 200 response whose body is an error must be returned as that
+    /// error.
+    fn upload_part_copy(
+        &self,
+        request: &UploadPartCopyRequest,
+    ) -> Result<UploadPartCopyOutput, S3Error>;
+
+    /// DeleteObject.
+    fn delete_object(&self, request: &DeleteObjectRequest)
+    -> Result<DeleteObjectOutput, S3Error>;
+}
+
+#[cfg(feature = "rusoto")]
+pub use rusoto::{RusotoS3, RusotoS3Builder};

@@ -1,0 +1,6 @@
+//! s3transfer: fast, safe, synchronous S3 transfers on a thread pool.
+#![deny(missing_docs)]
+
+pub mod client;
+
+pub use client::*;
