@@ -1,6 +1,62 @@
 //! s3transfer: fast, safe, synchronous S3 transfers on a thread pool.
+//!
+//! A [`TransferManager`] moves data between local files or streams and S3 with
+//! multipart uploads, parallel ranged downloads, server-side copies and deletes. Every
+//! call returns a [`TransferFuture`] at once; worker threads do the work; the future
+//! reports success or a typed [`TransferError`]. There is no async in the API.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use s3transfer::{RusotoS3, TransferConfig, TransferManager, UploadArgs, DownloadArgs};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = RusotoS3::builder()
+//!     .endpoint("http://127.0.0.1:9000")
+//!     .static_credentials("access-key", "secret-key")
+//!     .build()?;
+//! let manager = TransferManager::new(Arc::new(client), TransferConfig::default());
+//! manager
+//!     .upload("big.bin", "my-bucket", "big.bin", UploadArgs::default(), &[])?
+//!     .result()?;
+//! manager
+//!     .download("my-bucket", "big.bin", "copy.bin", DownloadArgs::default(), &[])?
+//!     .result()?;
+//! manager.shutdown(false, "");
+//! # Ok(()) }
+//! ```
+//!
+//! The design, threads and state machine are described in `docs/architecture.md`.
 #![deny(missing_docs)]
 
+mod args;
 pub mod client;
+mod config;
+mod coordinator;
+mod copy;
+mod delete;
+mod download;
+mod engine;
+mod error;
+mod future;
+mod manager;
+mod pool;
+mod queue;
+mod semaphore;
+mod subscriber;
+mod upload;
 
-pub use client::*;
+pub use args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
+pub use client::{
+    ChecksumAlgorithm, Checksums, CopySource, CopySourceConditions, ObjectAttributes,
+    RequestContext, S3Api, S3Error, S3ErrorKind, SseCustomerKey,
+};
+#[cfg(feature = "rusoto")]
+pub use client::{RusotoS3, RusotoS3Builder};
+pub use config::{TransferConfig, TransferConfigBuilder};
+pub use download::{DownloadTarget, SeekWrite};
+pub use error::{ErrorKind, TransferError};
+pub use future::{CallArgs, TransferFuture, TransferMeta, TransferOutput, TransferStatus};
+pub use manager::TransferManager;
+pub use queue::{GetError, PutError, ShutdownQueue};
+pub use subscriber::Subscriber;
+pub use upload::{SeekRead, UploadSource};

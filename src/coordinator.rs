@@ -1,0 +1,515 @@
+//! The per-transfer state machine (`Coordinator`) and the work counter (`WorkGroup`) that
+//! decides when a transfer's last job has finished.
+//!
+//! ```text
+//! NotStarted -> Queued -> Running -> Success
+//!      \           \         \----> Failed     (first error wins)
+//!       \-----------\--------------> Cancelled  (cancel / shutdown)
+//! ```
+//! A transfer is *announced* done exactly once, by whichever job drops the last
+//! [`WorkGuard`]: failure cleanups (abort the multipart upload, remove the temporary
+//! file) run first, then the `on_done` subscribers, then waiters wake.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::thread::{self, ThreadId};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::TransferError;
+use crate::future::{TransferFuture, TransferMeta, TransferOutput, TransferStatus};
+use crate::subscriber::Subscriber;
+
+type Callback = Box<dyn FnOnce() + Send + 'static>;
+
+pub(crate) struct Coordinator {
+    pub(crate) meta: TransferMeta,
+    subscribers: Vec<Arc<dyn Subscriber>>,
+    /// Status, outcome, and the announce/finish flags; waiters sleep on `finished_cv`.
+    state: Mutex<State>,
+    finished_cv: Condvar,
+    /// True once an error or a cancel is recorded. Read on every chunk, so it is an
+    /// atomic beside the lock rather than behind it.
+    stopped: AtomicBool,
+    bytes: AtomicI64,
+    /// Failure cleanups, run once, before waiters wake, unless the transfer succeeded.
+    cleanups: Mutex<Vec<Callback>>,
+    /// Internal done callbacks (the manager's bookkeeping), run after `on_done`.
+    done_callbacks: Mutex<Vec<Callback>>,
+}
+
+struct State {
+    status: TransferStatus,
+    error: Option<TransferError>,
+    output: Option<TransferOutput>,
+    announced: bool,
+    finished: bool,
+    /// The thread running the done callbacks, so that `result()` called from inside
+    /// `on_done` returns instead of waiting on itself.
+    callback_thread: Option<ThreadId>,
+}
+
+impl Coordinator {
+    pub(crate) fn new(meta: TransferMeta, subscribers: Vec<Arc<dyn Subscriber>>) -> Arc<Self> {
+        Arc::new(Coordinator {
+            meta,
+            subscribers,
+            state: Mutex::new(State {
+                status: TransferStatus::NotStarted,
+                error: None,
+                output: None,
+                announced: false,
+                finished: false,
+                callback_thread: None,
+            }),
+            finished_cv: Condvar::new(),
+            stopped: AtomicBool::new(false),
+            bytes: AtomicI64::new(0),
+            cleanups: Mutex::new(Vec::new()),
+            done_callbacks: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) fn future(self: &Arc<Self>) -> TransferFuture {
+        TransferFuture {
+            coordinator: self.clone(),
+        }
+    }
+
+    pub(crate) fn status(&self) -> TransferStatus {
+        self.state.lock().status
+    }
+
+    /// Move to `Queued`, run `on_queued`, move to `Running`. An error if the transfer
+    /// was stopped meanwhile or a subscriber panicked.
+    pub(crate) fn start(self: &Arc<Self>) -> Result<(), TransferError> {
+        self.transition(TransferStatus::Queued)?;
+        let future = self.future();
+        for subscriber in &self.subscribers {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| subscriber.on_queued(&future))) {
+                let error = TransferError::InvalidSubscriberMethod {
+                    method: "on_queued",
+                    reason: format!("it panicked: {}", panic_message(&panic)),
+                };
+                self.fail(error.clone());
+                return Err(error);
+            }
+        }
+        self.transition(TransferStatus::Running)
+    }
+
+    fn transition(&self, to: TransferStatus) -> Result<(), TransferError> {
+        let mut state = self.state.lock();
+        if state.status.is_final() {
+            return Err(state
+                .error
+                .clone()
+                .unwrap_or_else(|| TransferError::cancelled("", false)));
+        }
+        state.status = to;
+        Ok(())
+    }
+
+    /// Whether the transfer failed or was cancelled: work should stop.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Record a failure. The first error wins; later ones are dropped.
+    pub(crate) fn fail(&self, error: TransferError) {
+        let mut state = self.state.lock();
+        if state.status.is_final() {
+            return;
+        }
+        state.status = TransferStatus::Failed;
+        state.error = Some(error);
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn cancel(&self, message: String, fatal: bool) {
+        let mut state = self.state.lock();
+        if state.status.is_final() {
+            return;
+        }
+        state.status = TransferStatus::Cancelled;
+        state.error = Some(TransferError::cancelled(message, fatal));
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    /// Record success. A cancel that arrived while the final step (Complete, rename)
+    /// was already under way is overridden: the object or file exists, and saying
+    /// "cancelled" would be false. A failure is never overridden.
+    pub(crate) fn succeed(&self, output: TransferOutput) {
+        let mut state = self.state.lock();
+        if state.status == TransferStatus::Failed || state.announced {
+            return;
+        }
+        state.status = TransferStatus::Success;
+        state.error = None;
+        state.output = Some(output);
+    }
+
+    pub(crate) fn add_cleanup(&self, cleanup: impl FnOnce() + Send + 'static) {
+        self.cleanups.lock().push(Box::new(cleanup));
+    }
+
+    pub(crate) fn add_done_callback(&self, callback: impl FnOnce() + Send + 'static) {
+        self.done_callbacks.lock().push(Box::new(callback));
+    }
+
+    /// Report `delta` bytes of progress to every subscriber.
+    pub(crate) fn progress(self: &Arc<Self>, delta: i64) {
+        if delta == 0 {
+            return;
+        }
+        self.bytes.fetch_add(delta, Ordering::Relaxed);
+        if self.subscribers.is_empty() {
+            return;
+        }
+        let future = self.future();
+        for subscriber in &self.subscribers {
+            if let Err(panic) =
+                catch_unwind(AssertUnwindSafe(|| subscriber.on_progress(&future, delta)))
+            {
+                self.fail(TransferError::InvalidSubscriberMethod {
+                    method: "on_progress",
+                    reason: format!("it panicked: {}", panic_message(&panic)),
+                });
+            }
+        }
+    }
+
+    pub(crate) fn bytes_transferred(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// Finish the transfer: cleanups (unless it succeeded), `on_done`, internal
+    /// callbacks, then wake waiters. Runs once; later calls do nothing.
+    pub(crate) fn announce_done(self: &Arc<Self>) {
+        let succeeded = {
+            let mut state = self.state.lock();
+            if state.announced {
+                return;
+            }
+            if !state.status.is_final() {
+                // Every job ended without recording an outcome: a bug, but never a hang.
+                state.status = TransferStatus::Failed;
+                state.error = Some(TransferError::Internal(
+                    "transfer ended without an outcome".into(),
+                ));
+                self.stopped.store(true, Ordering::Release);
+            }
+            state.announced = true;
+            state.callback_thread = Some(thread::current().id());
+            state.status == TransferStatus::Success
+        };
+        // Locks are never held across cleanups or callbacks: they make S3 calls and
+        // run user code.
+        let cleanups = std::mem::take(&mut *self.cleanups.lock());
+        if !succeeded {
+            for cleanup in cleanups {
+                let _ = catch_unwind(AssertUnwindSafe(cleanup));
+            }
+        }
+        let future = self.future();
+        for subscriber in &self.subscribers {
+            // The transfer is over: a panicking on_done can only be contained.
+            let _ = catch_unwind(AssertUnwindSafe(|| subscriber.on_done(&future)));
+        }
+        let callbacks = std::mem::take(&mut *self.done_callbacks.lock());
+        for callback in callbacks {
+            let _ = catch_unwind(AssertUnwindSafe(callback));
+        }
+        let mut state = self.state.lock();
+        state.finished = true;
+        state.callback_thread = None;
+        drop(state);
+        self.finished_cv.notify_all();
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.state.lock().finished
+    }
+
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<TransferOutput, TransferError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let me = thread::current().id();
+        let mut state = self.state.lock();
+        while !state.finished && state.callback_thread != Some(me) {
+            match deadline {
+                Some(d) => {
+                    if self.finished_cv.wait_until(&mut state, d).timed_out() && !state.finished
+                    {
+                        return Err(TransferError::TransferNotDone);
+                    }
+                }
+                None => self.finished_cv.wait(&mut state),
+            }
+        }
+        match &state.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(state.output.clone().unwrap_or_default()),
+        }
+    }
+
+    pub(crate) fn override_error(&self, error: TransferError) -> Result<(), TransferError> {
+        let mut state = self.state.lock();
+        if !state.announced {
+            return Err(TransferError::TransferNotDone);
+        }
+        state.status = TransferStatus::Failed;
+        state.error = Some(error);
+        self.stopped.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+/// Counts the outstanding jobs of one transfer and runs its finalizer when the last
+/// one ends. The creator holds the first guard while it plans, so the count cannot
+/// reach zero before every job has been submitted.
+pub(crate) struct WorkGroup {
+    pending: AtomicUsize,
+    /// Taken once, by the guard that brings `pending` to zero.
+    finalizer: Mutex<Option<Callback>>,
+}
+
+pub(crate) struct WorkGuard {
+    group: Arc<WorkGroup>,
+}
+
+impl WorkGroup {
+    /// A group whose `finalizer` runs when the returned guard and every guard made from
+    /// it have dropped.
+    pub(crate) fn start(finalizer: impl FnOnce() + Send + 'static) -> WorkGuard {
+        WorkGuard {
+            group: Arc::new(WorkGroup {
+                pending: AtomicUsize::new(1),
+                finalizer: Mutex::new(Some(Box::new(finalizer))),
+            }),
+        }
+    }
+}
+
+impl WorkGuard {
+    /// Another guard on the same group, for a job about to be submitted.
+    pub(crate) fn hold(&self) -> WorkGuard {
+        self.group.pending.fetch_add(1, Ordering::AcqRel);
+        WorkGuard {
+            group: self.group.clone(),
+        }
+    }
+}
+
+impl Drop for WorkGuard {
+    fn drop(&mut self) {
+        if self.group.pending.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let Some(finalizer) = self.group.finalizer.lock().take() else {
+            return;
+        };
+        if thread::panicking() {
+            // A panic inside the finalizer now would abort the process: finish the
+            // transfer on a fresh thread instead.
+            let _ = thread::Builder::new()
+                .name("s3transfer-finalizer".into())
+                .spawn(move || {
+                    let _ = catch_unwind(AssertUnwindSafe(finalizer));
+                });
+        } else {
+            let _ = catch_unwind(AssertUnwindSafe(finalizer));
+        }
+    }
+}
+
+/// Run one job of a transfer: skip it if the transfer already stopped, record a panic
+/// as an internal error, and release `guard` afterwards (never during unwinding).
+pub(crate) fn run_job(coordinator: &Coordinator, guard: WorkGuard, job: impl FnOnce(&WorkGuard)) {
+    if !coordinator.is_stopped() {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(&guard))) {
+            coordinator.fail(TransferError::Internal(format!(
+                "a worker panicked: {}",
+                panic_message(&panic)
+            )));
+        }
+    }
+    drop(guard);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::future::CallArgs;
+    use std::sync::atomic::AtomicUsize;
+
+    fn coordinator(subscribers: Vec<Arc<dyn Subscriber>>) -> Arc<Coordinator> {
+        let args = CallArgs {
+            operation: "upload",
+            bucket: "b".into(),
+            key: "k".into(),
+            other: String::new(),
+            extra_args: String::new(),
+        };
+        Coordinator::new(TransferMeta::new(0, args), subscribers)
+    }
+
+    #[test]
+    fn first_error_wins() {
+        let c = coordinator(vec![]);
+        c.fail(TransferError::InvalidArgument("first".into()));
+        c.fail(TransferError::InvalidArgument("second".into()));
+        c.cancel("late".into(), false);
+        c.announce_done();
+        let err = c.wait(None).unwrap_err();
+        assert_eq!(err.to_string(), "invalid argument: first");
+        assert_eq!(c.status(), TransferStatus::Failed);
+    }
+
+    #[test]
+    fn cleanups_run_once_on_failure_and_never_on_success() {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let ok = coordinator(vec![]);
+        let r = ran.clone();
+        ok.add_cleanup(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        ok.succeed(TransferOutput::default());
+        ok.announce_done();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+
+        let bad = coordinator(vec![]);
+        let r = ran.clone();
+        bad.add_cleanup(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        bad.cancel("stop".into(), true);
+        bad.announce_done();
+        bad.announce_done();
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        assert!(bad.wait(None).unwrap_err().is_fatal());
+    }
+
+    #[test]
+    fn a_cancel_is_reported_with_its_message() {
+        let c = coordinator(vec![]);
+        c.future().cancel_with_message("user pressed stop");
+        c.announce_done();
+        match c.wait(None).unwrap_err() {
+            TransferError::Cancelled { message, fatal } => {
+                assert_eq!(message, "user pressed stop");
+                assert!(!fatal);
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn result_inside_on_done_returns_instead_of_deadlocking() {
+        struct CheckResult(AtomicUsize);
+        impl Subscriber for CheckResult {
+            fn on_done(&self, future: &TransferFuture) {
+                assert!(future.result().is_ok());
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let sub = Arc::new(CheckResult(AtomicUsize::new(0)));
+        let c = coordinator(vec![sub.clone()]);
+        c.succeed(TransferOutput::default());
+        c.announce_done();
+        assert_eq!(sub.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn waiters_wake_only_after_on_done_has_run() {
+        struct Slow(AtomicBool);
+        impl Subscriber for Slow {
+            fn on_done(&self, _: &TransferFuture) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let sub = Arc::new(Slow(AtomicBool::new(false)));
+        let c = coordinator(vec![sub.clone()]);
+        let c2 = c.clone();
+        let waiter = thread::spawn(move || {
+            c2.wait(None).unwrap();
+        });
+        c.succeed(TransferOutput::default());
+        c.announce_done();
+        waiter.join().unwrap();
+        assert!(sub.0.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_panicking_progress_subscriber_fails_the_transfer() {
+        struct Bad;
+        impl Subscriber for Bad {
+            fn on_progress(&self, _: &TransferFuture, _: i64) {
+                panic!("boom");
+            }
+        }
+        let c = coordinator(vec![Arc::new(Bad)]);
+        c.progress(10);
+        assert!(c.is_stopped());
+        c.announce_done();
+        assert!(matches!(
+            c.wait(None).unwrap_err(),
+            TransferError::InvalidSubscriberMethod { method: "on_progress", .. }
+        ));
+    }
+
+    #[test]
+    fn result_timeout_reports_not_done() {
+        let c = coordinator(vec![]);
+        assert!(matches!(
+            c.wait(Some(Duration::from_millis(10))),
+            Err(TransferError::TransferNotDone)
+        ));
+        assert!(matches!(
+            c.future().set_exception(TransferError::Internal("x".into())),
+            Err(TransferError::TransferNotDone)
+        ));
+    }
+
+    #[test]
+    fn work_group_finalizes_once_after_the_last_guard() {
+        let fired = Arc::new(AtomicUsize::new(0));
+        let f = fired.clone();
+        let root = WorkGroup::start(move || {
+            f.fetch_add(1, Ordering::SeqCst);
+        });
+        let guards: Vec<_> = (0..10).map(|_| root.hold()).collect();
+        let threads: Vec<_> = guards
+            .into_iter()
+            .map(|g| thread::spawn(move || drop(g)))
+            .collect();
+        assert_eq!(fired.load(Ordering::SeqCst), 0);
+        drop(root);
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(fired.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_panicking_job_fails_the_transfer_and_still_releases_its_guard() {
+        let c = coordinator(vec![]);
+        let c2 = c.clone();
+        let root = WorkGroup::start(move || c2.announce_done());
+        let guard = root.hold();
+        drop(root);
+        run_job(&c, guard, |_| panic!("bug"));
+        assert!(matches!(c.wait(None), Err(TransferError::Internal(_))));
+    }
+}

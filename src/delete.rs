@@ -1,0 +1,57 @@
+//! Deletes: one DeleteObject, through the same future and subscriber machinery.
+
+use std::sync::Arc;
+
+use crate::args::DeleteArgs;
+use crate::client::DeleteObjectRequest;
+use crate::coordinator::{Coordinator, WorkGroup, run_job};
+use crate::engine::Engine;
+use crate::error::TransferError;
+use crate::future::TransferOutput;
+
+/// Run on a submission thread: queue the DeleteObject.
+pub(crate) fn submit(
+    engine: Arc<Engine>,
+    coordinator: Arc<Coordinator>,
+    bucket: String,
+    key: String,
+    args: DeleteArgs,
+) {
+    let root = {
+        let coordinator = coordinator.clone();
+        WorkGroup::start(move || coordinator.announce_done())
+    };
+    if coordinator.start().is_err() {
+        return;
+    }
+    let guard = root.hold();
+    let engine2 = engine.clone();
+    let c = coordinator.clone();
+    let submitted = engine.request.submit(Box::new(move || {
+        run_job(&c, guard, |_| {
+            let mut request = DeleteObjectRequest::default();
+            request.bucket = bucket.clone();
+            request.key = key.clone();
+            request.version_id = args.version_id.clone();
+            request.mfa = args.mfa.clone();
+            request.context = args.context.clone();
+            match engine2.client.delete_object(&request) {
+                Ok(out) => c.succeed(TransferOutput {
+                    bytes: 0,
+                    etag: None,
+                    version_id: out.version_id,
+                    parts: 1,
+                }),
+                Err(source) => c.fail(TransferError::S3DeleteFailed {
+                    bucket,
+                    key,
+                    source,
+                }),
+            }
+        })
+    }));
+    if let Err(e) = submitted {
+        coordinator.fail(e);
+    }
+    drop(root);
+}

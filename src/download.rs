@@ -1,0 +1,661 @@
+//! Downloads: the first ranged GET learns the size and ETag (no HeadObject), the rest
+//! of the ranges run in parallel pinned to that ETag with If-Match, and a single writer
+//! thread puts the bytes into a file (under a temporary name, renamed on success), a
+//! seekable writer (positional writes), or a stream (reordered into sequence).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::args::DownloadArgs;
+use crate::client::{ByteRange, GetObjectOutput, GetObjectRequest, S3Error, S3ErrorKind};
+use crate::config::download_part_size;
+use crate::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
+use crate::engine::Engine;
+use crate::error::TransferError;
+use crate::future::TransferOutput;
+use crate::semaphore::SlidingWindow;
+
+/// A writer that can also seek: a file handle, a `Cursor<Vec<u8>>`, ...
+pub trait SeekWrite: Write + Seek + Send {}
+impl<T: Write + Seek + Send> SeekWrite for T {}
+
+/// Where a download writes.
+pub enum DownloadTarget {
+    /// A file by path. Written under a temporary name in the same directory and renamed
+    /// over the path only when every byte arrived; removed on failure. A FIFO or
+    /// character device is written in order, like a stream.
+    Path(PathBuf),
+    /// A seekable writer. Bytes go to their offset from the writer's position when the
+    /// download starts; the writer is never truncated or closed.
+    Seekable(Box<dyn SeekWrite>),
+    /// A non-seekable writer (a pipe, stdout). Parts are put back in order, holding at
+    /// most `max_in_memory_download_chunks` out of sequence.
+    Stream(Box<dyn Write + Send>),
+}
+
+impl DownloadTarget {
+    /// A file.
+    pub fn path(path: impl Into<PathBuf>) -> Self {
+        DownloadTarget::Path(path.into())
+    }
+
+    /// A seekable writer.
+    pub fn seekable(writer: impl Write + Seek + Send + 'static) -> Self {
+        DownloadTarget::Seekable(Box::new(writer))
+    }
+
+    /// A non-seekable writer.
+    pub fn stream(writer: impl Write + Send + 'static) -> Self {
+        DownloadTarget::Stream(Box::new(writer))
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            DownloadTarget::Path(p) => format!("path {}", p.display()),
+            DownloadTarget::Seekable(_) => "seekable writer".into(),
+            DownloadTarget::Stream(_) => "stream".into(),
+        }
+    }
+}
+
+impl fmt::Debug for DownloadTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl From<PathBuf> for DownloadTarget {
+    fn from(path: PathBuf) -> Self {
+        DownloadTarget::Path(path)
+    }
+}
+
+impl From<&Path> for DownloadTarget {
+    fn from(path: &Path) -> Self {
+        DownloadTarget::Path(path.to_path_buf())
+    }
+}
+
+impl From<&str> for DownloadTarget {
+    fn from(path: &str) -> Self {
+        DownloadTarget::Path(PathBuf::from(path))
+    }
+}
+
+/// The open output. Only the io thread writes (and the finalizer, after every write).
+enum Output {
+    File {
+        file: File,
+        temp: PathBuf,
+        dest: PathBuf,
+    },
+    Seekable {
+        writer: Box<dyn SeekWrite>,
+        base: u64,
+    },
+    Stream {
+        writer: Box<dyn Write + Send>,
+        /// Bytes written so far: the offset the next write must start at.
+        next: u64,
+        /// Chunks that arrived ahead of `next`, by offset.
+        pending: BTreeMap<u64, Vec<u8>>,
+    },
+}
+
+impl Output {
+    fn write_at(&mut self, offset: u64, data: Vec<u8>) -> io::Result<()> {
+        match self {
+            Output::File { file, .. } => write_all_at(file, offset, &data),
+            Output::Seekable { writer, base } => {
+                writer.seek(SeekFrom::Start(*base + offset))?;
+                writer.write_all(&data)
+            }
+            Output::Stream {
+                writer,
+                next,
+                pending,
+            } => {
+                if offset != *next {
+                    // Resumed GETs start exactly where the last byte landed, so an
+                    // offset behind `next` would be a duplicate: never write it twice.
+                    if offset > *next {
+                        pending.insert(offset, data);
+                    }
+                    return Ok(());
+                }
+                writer.write_all(&data)?;
+                *next += data.len() as u64;
+                while let Some(chunk) = pending.remove(next) {
+                    writer.write_all(&chunk)?;
+                    *next += chunk.len() as u64;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn write_all_at(file: &File, offset: u64, data: &[u8]) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, data, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < data.len() {
+            done += std::os::windows::fs::FileExt::seek_write(
+                file,
+                &data[done..],
+                offset + done as u64,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A name beside `dest` that no other download picks: `.<name>.<16 hex>.s3tmp`.
+fn temp_path(dest: &Path) -> PathBuf {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "download".into());
+    // Keep the whole name under 255 bytes, the usual file-name limit.
+    let name: String = name.chars().take(200).collect();
+    dest.with_file_name(format!(".{name}.{:016x}.s3tmp", h.finish()))
+}
+
+/// One download's facts and shared state.
+pub(crate) struct Download {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) coordinator: Arc<Coordinator>,
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) args: DownloadArgs,
+    output: Mutex<Option<Output>>,
+    /// The ETag every response must carry: given by the caller, or the first seen.
+    etag: Mutex<Option<String>>,
+    /// The object size, once known.
+    size: AtomicU64,
+    /// Bytes delivered to the output so far (for the final length check).
+    written: AtomicU64,
+    parts: AtomicU64,
+    version_id: Mutex<Option<String>>,
+    /// Set for stream outputs: bounds how far ahead of the writer parts may run.
+    window: Option<SlidingWindow>,
+}
+
+const UNKNOWN: u64 = u64::MAX;
+
+/// Run on a submission thread: open the output, then plan the GETs.
+pub(crate) fn submit(
+    engine: Arc<Engine>,
+    coordinator: Arc<Coordinator>,
+    bucket: String,
+    key: String,
+    args: DownloadArgs,
+    target: DownloadTarget,
+) {
+    let windowed = !matches!(target, DownloadTarget::Path(_) | DownloadTarget::Seekable(_));
+    let download = Arc::new(Download {
+        window: windowed.then(|| SlidingWindow::new(engine.config.max_in_memory_download_chunks)),
+        engine,
+        coordinator,
+        bucket,
+        key,
+        args,
+        output: Mutex::new(None),
+        etag: Mutex::new(None),
+        size: AtomicU64::new(UNKNOWN),
+        written: AtomicU64::new(0),
+        parts: AtomicU64::new(0),
+        version_id: Mutex::new(None),
+    });
+    let root = {
+        let download = download.clone();
+        WorkGroup::start(move || {
+            download.finish();
+            download.coordinator.announce_done();
+        })
+    };
+    if download.coordinator.start().is_err() {
+        return;
+    }
+    if let Err(e) = download.open(target) {
+        download.coordinator.fail(e);
+        return;
+    }
+    if let Some(etag) = download.coordinator.meta.etag() {
+        *download.etag.lock() = Some(etag);
+    }
+    let planned = match download.coordinator.meta.size() {
+        Some(size) => {
+            download.size.store(size, Ordering::Release);
+            download.plan(&root, 0, size)
+        }
+        None => download.submit_first_get(&root),
+    };
+    if let Err(e) = planned {
+        download.coordinator.fail(e);
+    }
+    drop(root);
+}
+
+impl Download {
+    fn open(self: &Arc<Self>, target: DownloadTarget) -> Result<(), TransferError> {
+        let output = match target {
+            DownloadTarget::Path(dest) => {
+                if is_special_file(&dest) {
+                    let file = File::options()
+                        .write(true)
+                        .open(&dest)
+                        .map_err(|e| TransferError::io("opening", Some(&dest), e))?;
+                    Output::Stream {
+                        writer: Box::new(file),
+                        next: 0,
+                        pending: BTreeMap::new(),
+                    }
+                } else {
+                    let temp = temp_path(&dest);
+                    let file = File::options()
+                        .write(true)
+                        .create_new(true)
+                        .open(&temp)
+                        .map_err(|e| TransferError::io("creating", Some(&temp), e))?;
+                    let cleanup_path = temp.clone();
+                    // Runs only if the download fails or is cancelled, after every write.
+                    self.coordinator.add_cleanup(move || {
+                        let _ = std::fs::remove_file(&cleanup_path);
+                    });
+                    Output::File { file, temp, dest }
+                }
+            }
+            DownloadTarget::Seekable(mut writer) => {
+                let base = writer
+                    .stream_position()
+                    .map_err(|e| TransferError::io("seeking", None, e))?;
+                Output::Seekable { writer, base }
+            }
+            DownloadTarget::Stream(writer) => Output::Stream {
+                writer,
+                next: 0,
+                pending: BTreeMap::new(),
+            },
+        };
+        *self.output.lock() = Some(output);
+        Ok(())
+    }
+
+    fn failed(&self, reason: impl Into<String>, source: Option<S3Error>) -> TransferError {
+        TransferError::S3DownloadFailed {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            reason: reason.into(),
+            source,
+        }
+    }
+
+    fn from_s3(&self, error: S3Error) -> TransferError {
+        let reason = match error.kind() {
+            S3ErrorKind::PreconditionFailed => format!(
+                "the object changed during the download (it no longer has ETag {})",
+                self.etag.lock().as_deref().unwrap_or("?")
+            ),
+            S3ErrorKind::NotFound => "the object does not exist".to_owned(),
+            S3ErrorKind::AccessDenied => "access denied".to_owned(),
+            _ => error.to_string(),
+        };
+        self.failed(reason, Some(error))
+    }
+
+    /// The first GET: a range of one part from byte 0, which also tells the size and
+    /// ETag (one round trip fewer than a HeadObject first).
+    fn submit_first_get(self: &Arc<Self>, root: &WorkGuard) -> Result<(), TransferError> {
+        let (download, guard) = (self.clone(), root.hold());
+        self.engine.request.submit(Box::new(move || {
+            let coordinator = download.coordinator.clone();
+            run_job(&coordinator, guard, |guard| {
+                let first = download.engine.config.multipart_chunksize;
+                let total = download.get_part(guard, 0, Some(first - 1));
+                // The first range is sequence 0 of a stream output's window.
+                if let Some(window) = &download.window {
+                    window.release(0);
+                }
+                let Some(total) = total else {
+                    return;
+                };
+                if total > first {
+                    let (d, g) = (download.clone(), guard.hold());
+                    // Planning can block on the request queue: hand it to a submission
+                    // thread rather than wait here, where request slots are the scarce
+                    // resource.
+                    let submitted = download.engine.submission.submit_continuation(Box::new(
+                        move || {
+                            let coordinator = d.coordinator.clone();
+                            run_job(&coordinator, g, |g| {
+                                if let Err(e) = d.plan(g, first, total) {
+                                    coordinator.fail(e);
+                                }
+                            });
+                        },
+                    ));
+                    if let Err(e) = submitted {
+                        download.coordinator.fail(e);
+                    }
+                }
+            });
+        }))
+    }
+
+    /// Submit GETs for bytes `from..size`.
+    fn plan(self: &Arc<Self>, root: &WorkGuard, from: u64, size: u64) -> Result<(), TransferError> {
+        let config = &self.engine.config;
+        let part_size = if size < config.multipart_threshold {
+            size.max(1)
+        } else {
+            download_part_size(config.multipart_chunksize, size)
+        };
+        if size == 0 {
+            // Nothing to fetch; the GET still proves the object exists.
+            return self.submit_part(root, 0, None, 0);
+        }
+        let mut start = from;
+        let mut seq = u64::from(from > 0);
+        while start < size {
+            if self.coordinator.is_stopped() {
+                break;
+            }
+            let end = (start + part_size).min(size) - 1;
+            self.submit_part(root, start, Some(end), seq)?;
+            start = end + 1;
+            seq += 1;
+        }
+        Ok(())
+    }
+
+    fn submit_part(
+        self: &Arc<Self>,
+        root: &WorkGuard,
+        start: u64,
+        end: Option<u64>,
+        seq: u64,
+    ) -> Result<(), TransferError> {
+        if let Some(window) = &self.window {
+            if !window.acquire(seq, &|| self.coordinator.is_stopped()) {
+                return Ok(());
+            }
+        }
+        let (download, guard) = (self.clone(), root.hold());
+        let submitted = self.engine.request.submit(Box::new(move || {
+            let coordinator = download.coordinator.clone();
+            run_job(&coordinator, guard, |guard| {
+                download.get_part(guard, start, end);
+            });
+            if let Some(window) = &download.window {
+                window.release(seq);
+            }
+        }));
+        if submitted.is_err() {
+            if let Some(window) = &self.window {
+                window.release(seq);
+            }
+        }
+        submitted
+    }
+
+    /// GET `start..=end` (or to the end) into the output, resuming after a body that
+    /// breaks off, with the range narrowed to the bytes still missing. Returns the
+    /// object's size, or `None` after recording a failure.
+    fn get_part(self: &Arc<Self>, guard: &WorkGuard, start: u64, end: Option<u64>) -> Option<u64> {
+        let attempts = self.engine.config.num_download_attempts;
+        let mut received = 0u64;
+        let mut ranged = true;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = GetObjectRequest::default();
+            request.bucket = self.bucket.clone();
+            request.key = self.key.clone();
+            request.version_id = self.args.version_id.clone();
+            request.sse_customer = self.args.sse_customer.clone();
+            request.context = self.args.context.clone();
+            request.checksum_mode = self.args.checksum_mode;
+            request.if_match = self.etag.lock().clone();
+            if ranged {
+                request.range = Some(ByteRange {
+                    start: start + received,
+                    end,
+                });
+            }
+            let offset = start + received;
+            let mut sink = PartSink {
+                download: self,
+                guard,
+                offset,
+                received: 0,
+            };
+            let result = self.engine.client.get_object(&request, &mut sink);
+            let got = sink.received;
+            received += got;
+            match result {
+                Ok(out) => return self.check_response(&request, out, start, end, received),
+                Err(e) if start == 0 && ranged && received == 0 && e.kind() == S3ErrorKind::InvalidRange => {
+                    // S3 answers a range on an empty object with 416: ask for it whole.
+                    ranged = false;
+                    attempt -= 1;
+                }
+                Err(e) if e.is_retryable() && !self.coordinator.is_stopped() => {
+                    if attempt >= attempts {
+                        self.coordinator.fail(TransferError::RetriesExceeded {
+                            attempts,
+                            last_error: e,
+                        });
+                        return None;
+                    }
+                }
+                Err(e) => {
+                    self.coordinator.fail(self.from_s3(e));
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Check a successful response against what was asked for and what earlier
+    /// responses said, then record the size and ETag.
+    fn check_response(
+        &self,
+        request: &GetObjectRequest,
+        out: GetObjectOutput,
+        start: u64,
+        end: Option<u64>,
+        received: u64,
+    ) -> Option<u64> {
+        let invalid = |reason: String| {
+            self.coordinator.fail(self.failed(reason, None));
+            None
+        };
+        let total = match (out.content_range, request.range) {
+            (Some(cr), Some(range)) => {
+                let wanted_end = range.end.map_or(cr.total - 1, |e| e.min(cr.total - 1));
+                if cr.start != range.start || cr.end != wanted_end {
+                    return invalid(format!(
+                        "asked for {} but the response holds bytes {}-{}/{}",
+                        range.header_value(),
+                        cr.start,
+                        cr.end,
+                        cr.total
+                    ));
+                }
+                cr.total
+            }
+            // A 200 with the whole object: only acceptable from byte 0.
+            (None, _) if start == 0 => out.content_length,
+            (None, _) => return invalid("a ranged GET came back without Content-Range".into()),
+            (Some(cr), None) => cr.total,
+        };
+        let expected_len = end.map_or(total, |e| e.min(total.saturating_sub(1)) + 1) - start;
+        if total > 0 && received != expected_len {
+            return invalid(format!(
+                "received {received} bytes of {expected_len} for range starting at {start}"
+            ));
+        }
+        let known = self.size.load(Ordering::Acquire);
+        if known != UNKNOWN && known != total {
+            return invalid(format!(
+                "the object is {total} bytes, not the {known} expected"
+            ));
+        }
+        if let Some(etag) = out.etag {
+            let mut pinned = self.etag.lock();
+            match pinned.as_deref() {
+                Some(p) if p != etag => {
+                    let reason = format!("the object changed during the download (ETag {p} became {etag})");
+                    drop(pinned);
+                    return invalid(reason);
+                }
+                Some(_) => {}
+                None => *pinned = Some(etag),
+            }
+        }
+        if start == 0 {
+            self.size.store(total, Ordering::Release);
+            self.coordinator.meta.provide_transfer_size(total);
+            if let Some(etag) = self.etag.lock().clone() {
+                self.coordinator.meta.provide_object_etag(etag);
+            }
+            *self.version_id.lock() = out.version_id;
+        }
+        self.parts.fetch_add(1, Ordering::Relaxed);
+        Some(total)
+    }
+
+    /// Runs after the last write: check the length, then put the file in place.
+    fn finish(&self) {
+        let Some(output) = self.output.lock().take() else {
+            return;
+        };
+        if self.coordinator.is_stopped() {
+            return;
+        }
+        let size = self.size.load(Ordering::Acquire);
+        let written = self.written.load(Ordering::Acquire);
+        if size == UNKNOWN || written != size {
+            self.coordinator.fail(self.failed(
+                format!("wrote {written} bytes of {}", if size == UNKNOWN { "an unknown size".into() } else { size.to_string() }),
+                None,
+            ));
+            return;
+        }
+        let finished = match output {
+            Output::File { file, temp, dest } => {
+                drop(file);
+                std::fs::rename(&temp, &dest).map_err(|e| TransferError::io("renaming into place", Some(&dest), e))
+            }
+            Output::Seekable { mut writer, .. } => writer.flush().map_err(|e| TransferError::io("flushing", None, e)),
+            Output::Stream { mut writer, next, pending } => {
+                if next != size || !pending.is_empty() {
+                    Err(self.failed(format!("stream output ended at byte {next} of {size}"), None))
+                } else {
+                    writer.flush().map_err(|e| TransferError::io("flushing", None, e))
+                }
+            }
+        };
+        match finished {
+            Ok(()) => self.coordinator.succeed(TransferOutput {
+                bytes: size,
+                etag: self.etag.lock().clone(),
+                version_id: self.version_id.lock().clone(),
+                parts: self.parts.load(Ordering::Relaxed) as u32,
+            }),
+            Err(e) => self.coordinator.fail(e),
+        }
+    }
+
+    /// Queue one write on the io thread.
+    fn queue_write(self: &Arc<Self>, offset: u64, data: Vec<u8>, guard: WorkGuard) -> Result<(), S3Error> {
+        let download = self.clone();
+        self.engine
+            .io
+            .submit(Box::new(move || {
+                let coordinator = download.coordinator.clone();
+                run_job(&coordinator, guard, |_| {
+                    let len = data.len() as u64;
+                    let result = match download.output.lock().as_mut() {
+                        Some(output) => output.write_at(offset, data),
+                        None => Ok(()),
+                    };
+                    match result {
+                        Ok(()) => {
+                            download.written.fetch_add(len, Ordering::AcqRel);
+                        }
+                        Err(e) => coordinator.fail(TransferError::io("writing", None, e)),
+                    }
+                });
+            }))
+            .map_err(|_| crate::client::stopped_by_caller("GetObject"))
+    }
+}
+
+fn is_special_file(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(path).is_ok_and(|m| {
+            let t = m.file_type();
+            t.is_fifo() || t.is_char_device() || t.is_block_device() || t.is_socket()
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Receives a GET body on the request thread and hands it to the writer in
+/// `io_chunksize` pieces.
+struct PartSink<'a> {
+    download: &'a Arc<Download>,
+    /// The GET job's guard: every queued write holds one more, so the transfer cannot
+    /// finish before its bytes are written.
+    guard: &'a WorkGuard,
+    offset: u64,
+    received: u64,
+}
+
+impl crate::client::ResponseSink for PartSink<'_> {
+    fn write_chunk(&mut self, mut data: &[u8]) -> Result<(), S3Error> {
+        let download = self.download;
+        let io_chunk = download.engine.config.io_chunksize;
+        while !data.is_empty() {
+            if download.coordinator.is_stopped() {
+                return Err(crate::client::stopped_by_caller("GetObject"));
+            }
+            let n = data.len().min(io_chunk);
+            let guard = self.guard.hold();
+            download.queue_write(self.offset + self.received, data[..n].to_vec(), guard)?;
+            self.received += n as u64;
+            download.coordinator.progress(n as i64);
+            data = &data[n..];
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! The engine a manager runs on: the client, the config, the three pools, and the
+//! shared memory bounds. Every job of every transfer holds an `Arc` of it.
+
+use std::sync::Arc;
+
+use crate::client::{BodyObserver, S3Api, S3Error, stopped_by_caller};
+use crate::config::TransferConfig;
+use crate::coordinator::Coordinator;
+use crate::pool::WorkerPool;
+use crate::semaphore::TaskSemaphore;
+
+pub(crate) struct Engine {
+    pub(crate) client: Arc<dyn S3Api>,
+    pub(crate) config: TransferConfig,
+    /// Plans transfers: stat, first GET, CreateMultipartUpload, reading streams.
+    pub(crate) submission: WorkerPool,
+    /// Makes the data-carrying S3 requests.
+    pub(crate) request: WorkerPool,
+    /// Writes downloaded bytes to outputs, in order per output.
+    pub(crate) io: WorkerPool,
+    /// Upload parts buffered in memory, across all transfers of the manager.
+    pub(crate) upload_chunks: TaskSemaphore,
+}
+
+impl Engine {
+    pub(crate) fn new(client: Arc<dyn S3Api>, config: TransferConfig) -> Arc<Engine> {
+        Arc::new(Engine {
+            submission: WorkerPool::new(
+                "submit",
+                config.max_submission_concurrency,
+                config.max_submission_queue_size,
+            ),
+            request: WorkerPool::new(
+                "request",
+                config.max_request_concurrency,
+                config.max_request_queue_size,
+            ),
+            // One writer thread, as in s3transfer: writes to one output must stay in
+            // order, and disks rarely gain from more.
+            io: WorkerPool::new("io", 1, config.max_io_queue_size),
+            upload_chunks: TaskSemaphore::new(config.max_in_memory_upload_chunks),
+            client,
+            config,
+        })
+    }
+
+    pub(crate) fn shutdown_pools(&self) {
+        self.submission.shutdown();
+        self.request.shutdown();
+        self.io.shutdown();
+    }
+}
+
+/// Connects a request body to its transfer: every chunk counts as progress, and a
+/// stopped transfer stops the body at its next chunk.
+pub(crate) struct TransferObserver {
+    pub(crate) coordinator: Arc<Coordinator>,
+    pub(crate) operation: &'static str,
+}
+
+impl BodyObserver for TransferObserver {
+    fn on_chunk(&self, len: usize) -> Result<(), S3Error> {
+        if self.coordinator.is_stopped() {
+            return Err(stopped_by_caller(self.operation));
+        }
+        self.coordinator.progress(len as i64);
+        Ok(())
+    }
+
+    fn on_rewind(&self, len: usize) {
+        self.coordinator.progress(-(len as i64));
+    }
+}

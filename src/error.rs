@@ -1,0 +1,414 @@
+//! The error vocabulary of the library, after s3transfer's exceptions.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::client::{S3Error, S3ErrorKind};
+
+/// What a transfer (or a call on the manager) failed with.
+///
+/// Callers branch with `match` or with [`TransferError::kind`]. A fatal shutdown is a
+/// kind of cancellation, as in s3transfer where `FatalError` subclasses
+/// `CancelledError`: it is the [`TransferError::Cancelled`] variant with `fatal: true`,
+/// so a caller matching `Cancelled { .. }` catches both.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// A request kept failing with retryable errors until the attempts ran out.
+    #[error("gave up after {attempts} attempts: {last_error}")]
+    RetriesExceeded {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The error of the last attempt.
+        #[source]
+        last_error: S3Error,
+    },
+
+    /// An upload failed at S3. A multipart upload was aborted before this was reported.
+    #[error("failed to upload to s3://{bucket}/{key}{}: {source}", upload_id_suffix(.upload_id))]
+    S3UploadFailed {
+        /// Destination bucket.
+        bucket: String,
+        /// Destination key.
+        key: String,
+        /// The multipart upload id, for a multipart upload.
+        upload_id: Option<String>,
+        /// What S3 said.
+        #[source]
+        source: S3Error,
+    },
+
+    /// A download failed at S3 (the object is missing, changed while being read, or its
+    /// response did not match the request). No file is left at the destination.
+    #[error("failed to download s3://{bucket}/{key}: {reason}")]
+    S3DownloadFailed {
+        /// Source bucket.
+        bucket: String,
+        /// Source key.
+        key: String,
+        /// What went wrong, in words.
+        reason: String,
+        /// The S3 error behind it, when there was one.
+        #[source]
+        source: Option<S3Error>,
+    },
+
+    /// A copy failed at S3 (a multipart copy was aborted before this was reported).
+    #[error("failed to copy to s3://{bucket}/{key}: {source}")]
+    S3CopyFailed {
+        /// Destination bucket.
+        bucket: String,
+        /// Destination key.
+        key: String,
+        /// What S3 said.
+        #[source]
+        source: S3Error,
+    },
+
+    /// A delete failed at S3.
+    #[error("failed to delete s3://{bucket}/{key}: {source}")]
+    S3DeleteFailed {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// What S3 said.
+        #[source]
+        source: S3Error,
+    },
+
+    /// The transfer has not finished: an operation that needs a finished transfer was
+    /// called too early, or `result_timeout` ran out.
+    #[error("the transfer is not done yet")]
+    TransferNotDone,
+
+    /// The transfer was cancelled. `fatal` is true when the manager was shut down with
+    /// cancellation (s3transfer's `FatalError`).
+    #[error("{}{}", if *.fatal { "fatal: transfer cancelled" } else { "transfer cancelled" }, message_suffix(.message))]
+    Cancelled {
+        /// The message given to `cancel` or `shutdown`.
+        message: String,
+        /// Whether this came from a fatal shutdown.
+        fatal: bool,
+    },
+
+    /// A subscriber method misbehaved (it panicked), so the transfer cannot report
+    /// reliably.
+    #[error("subscriber method {method} is invalid: {reason}")]
+    InvalidSubscriberMethod {
+        /// The method (`on_queued`, `on_progress`, `on_done`).
+        method: &'static str,
+        /// Why.
+        reason: String,
+    },
+
+    /// A put on a [`crate::ShutdownQueue`] after `trigger_shutdown`, or a call on a manager
+    /// that was shut down.
+    #[error("the queue has been shut down")]
+    QueueShutdown,
+
+    /// A bandwidth bucket could not grant `requested_amt` bytes now; try again at
+    /// `retry_time`.
+    #[error("bandwidth exceeded: {requested_amt} bytes requested")]
+    RequestExceeded {
+        /// Bytes asked for.
+        requested_amt: u64,
+        /// When the request will be granted.
+        retry_time: Instant,
+    },
+
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// An argument of a call is invalid (an unknown extra argument, a bad bucket).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// Reading the source or writing the destination failed locally.
+    #[error("{action} {}: {source}", .path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "stream".into()))]
+    Io {
+        /// What was being done (`"opening"`, `"reading"`, `"writing"`, `"renaming"`).
+        action: &'static str,
+        /// The file, when it was one.
+        path: Option<PathBuf>,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A bug in this library (a worker panicked). Please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn upload_id_suffix(upload_id: &Option<String>) -> String {
+    upload_id
+        .as_ref()
+        .map(|id| format!(" (upload id {id})"))
+        .unwrap_or_default()
+}
+
+fn message_suffix(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+/// The kind of a [`TransferError`], for callers that branch without destructuring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`TransferError::RetriesExceeded`].
+    RetriesExceeded,
+    /// [`TransferError::S3UploadFailed`].
+    S3UploadFailed,
+    /// [`TransferError::S3DownloadFailed`].
+    S3DownloadFailed,
+    /// [`TransferError::S3CopyFailed`].
+    S3CopyFailed,
+    /// [`TransferError::S3DeleteFailed`].
+    S3DeleteFailed,
+    /// [`TransferError::TransferNotDone`].
+    TransferNotDone,
+    /// [`TransferError::Cancelled`] with `fatal: false`.
+    Cancelled,
+    /// [`TransferError::Cancelled`] with `fatal: true`.
+    Fatal,
+    /// [`TransferError::InvalidSubscriberMethod`].
+    InvalidSubscriberMethod,
+    /// [`TransferError::QueueShutdown`].
+    QueueShutdown,
+    /// [`TransferError::RequestExceeded`].
+    RequestExceeded,
+    /// [`TransferError::Config`].
+    Config,
+    /// [`TransferError::InvalidArgument`].
+    InvalidArgument,
+    /// [`TransferError::Io`].
+    Io,
+    /// [`TransferError::Internal`].
+    Internal,
+}
+
+impl TransferError {
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TransferError::RetriesExceeded { .. } => ErrorKind::RetriesExceeded,
+            TransferError::S3UploadFailed { .. } => ErrorKind::S3UploadFailed,
+            TransferError::S3DownloadFailed { .. } => ErrorKind::S3DownloadFailed,
+            TransferError::S3CopyFailed { .. } => ErrorKind::S3CopyFailed,
+            TransferError::S3DeleteFailed { .. } => ErrorKind::S3DeleteFailed,
+            TransferError::TransferNotDone => ErrorKind::TransferNotDone,
+            TransferError::Cancelled { fatal: false, .. } => ErrorKind::Cancelled,
+            TransferError::Cancelled { fatal: true, .. } => ErrorKind::Fatal,
+            TransferError::InvalidSubscriberMethod { .. } => ErrorKind::InvalidSubscriberMethod,
+            TransferError::QueueShutdown => ErrorKind::QueueShutdown,
+            TransferError::RequestExceeded { .. } => ErrorKind::RequestExceeded,
+            TransferError::Config(_) => ErrorKind::Config,
+            TransferError::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            TransferError::Io { .. } => ErrorKind::Io,
+            TransferError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether the transfer was cancelled, by the caller or by a fatal shutdown.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, TransferError::Cancelled { .. })
+    }
+
+    /// Whether the transfer was cancelled by a fatal shutdown.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, TransferError::Cancelled { fatal: true, .. })
+    }
+
+    /// The S3 error behind this one, if any.
+    pub fn s3_error(&self) -> Option<&S3Error> {
+        match self {
+            TransferError::RetriesExceeded { last_error, .. } => Some(last_error),
+            TransferError::S3UploadFailed { source, .. }
+            | TransferError::S3CopyFailed { source, .. }
+            | TransferError::S3DeleteFailed { source, .. } => Some(source),
+            TransferError::S3DownloadFailed { source, .. } => source.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether S3 said the object (or bucket, or upload) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.s3_error()
+            .is_some_and(|e| e.kind() == S3ErrorKind::NotFound)
+    }
+
+    /// Whether the object changed while it was being read (an ETag precondition failed).
+    pub fn is_precondition_failed(&self) -> bool {
+        self.s3_error()
+            .is_some_and(|e| e.kind() == S3ErrorKind::PreconditionFailed)
+    }
+
+    pub(crate) fn cancelled(message: impl Into<String>, fatal: bool) -> Self {
+        TransferError::Cancelled {
+            message: message.into(),
+            fatal,
+        }
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: Option<&std::path::Path>,
+        source: std::io::Error,
+    ) -> Self {
+        TransferError::Io {
+            action,
+            path: path.map(|p| p.to_path_buf()),
+            source,
+        }
+    }
+}
+
+/// Errors are handed to every waiter of a future, so the stored one is duplicated. The
+/// sources of S3 and I/O errors are flattened into their messages on the copies.
+impl Clone for TransferError {
+    fn clone(&self) -> Self {
+        match self {
+            TransferError::RetriesExceeded {
+                attempts,
+                last_error,
+            } => TransferError::RetriesExceeded {
+                attempts: *attempts,
+                last_error: clone_s3(last_error),
+            },
+            TransferError::S3UploadFailed {
+                bucket,
+                key,
+                upload_id,
+                source,
+            } => TransferError::S3UploadFailed {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                upload_id: upload_id.clone(),
+                source: clone_s3(source),
+            },
+            TransferError::S3DownloadFailed {
+                bucket,
+                key,
+                reason,
+                source,
+            } => TransferError::S3DownloadFailed {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                reason: reason.clone(),
+                source: source.as_ref().map(clone_s3),
+            },
+            TransferError::S3CopyFailed {
+                bucket,
+                key,
+                source,
+            } => TransferError::S3CopyFailed {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                source: clone_s3(source),
+            },
+            TransferError::S3DeleteFailed {
+                bucket,
+                key,
+                source,
+            } => TransferError::S3DeleteFailed {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                source: clone_s3(source),
+            },
+            TransferError::TransferNotDone => TransferError::TransferNotDone,
+            TransferError::Cancelled { message, fatal } => TransferError::Cancelled {
+                message: message.clone(),
+                fatal: *fatal,
+            },
+            TransferError::InvalidSubscriberMethod { method, reason } => {
+                TransferError::InvalidSubscriberMethod {
+                    method,
+                    reason: reason.clone(),
+                }
+            }
+            TransferError::QueueShutdown => TransferError::QueueShutdown,
+            TransferError::RequestExceeded {
+                requested_amt,
+                retry_time,
+            } => TransferError::RequestExceeded {
+                requested_amt: *requested_amt,
+                retry_time: *retry_time,
+            },
+            TransferError::Config(m) => TransferError::Config(m.clone()),
+            TransferError::InvalidArgument(m) => TransferError::InvalidArgument(m.clone()),
+            TransferError::Io {
+                action,
+                path,
+                source,
+            } => TransferError::Io {
+                action,
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            TransferError::Internal(m) => TransferError::Internal(m.clone()),
+        }
+    }
+}
+
+fn clone_s3(e: &S3Error) -> S3Error {
+    let mut copy = S3Error::new(e.kind, e.operation, e.message.clone()).with_object(&e.bucket, &e.key);
+    copy.status = e.status;
+    copy.code = e.code.clone();
+    if let Some(source) = &e.source {
+        copy.source = Some(source.to_string().into());
+    }
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync_static<T: std::error::Error + Send + Sync + 'static>() {}
+
+    #[test]
+    fn errors_work_with_question_mark_into_boxed_errors() {
+        assert_send_sync_static::<TransferError>();
+        fn f() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            Err(TransferError::TransferNotDone)?
+        }
+        assert!(f().is_err());
+    }
+
+    #[test]
+    fn fatal_is_a_kind_of_cancelled() {
+        let e = TransferError::cancelled("shutting down", true);
+        assert!(matches!(e, TransferError::Cancelled { .. }));
+        assert!(e.is_cancelled() && e.is_fatal());
+        assert_eq!(e.kind(), ErrorKind::Fatal);
+        assert_eq!(e.to_string(), "fatal: transfer cancelled: shutting down");
+        let plain = TransferError::cancelled("", false);
+        assert_eq!(plain.kind(), ErrorKind::Cancelled);
+        assert_eq!(plain.to_string(), "transfer cancelled");
+    }
+
+    #[test]
+    fn retries_exceeded_carries_the_last_error() {
+        let last = S3Error::from_response("GetObject", Some(500), Some("InternalError".into()), "x");
+        let e = TransferError::RetriesExceeded {
+            attempts: 5,
+            last_error: last,
+        };
+        let copy = e.clone();
+        assert_eq!(copy.s3_error().unwrap().code.as_deref(), Some("InternalError"));
+        assert!(std::error::Error::source(&copy).is_some());
+    }
+
+    #[test]
+    fn the_error_type_stays_small() {
+        // Errors travel through every result: keep them cheap to move (an S3Error
+        // with its context is the largest payload).
+        assert!(std::mem::size_of::<TransferError>() <= 256);
+    }
+}

@@ -1,0 +1,219 @@
+//! `TransferFuture`, what a caller holds for a transfer, and `TransferMeta`, what is
+//! known about it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::coordinator::Coordinator;
+use crate::error::TransferError;
+
+/// Where a transfer is in its life. The last three are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransferStatus {
+    /// Accepted by the manager, not yet picked up by a submission thread.
+    NotStarted,
+    /// Picked up; `on_queued` subscribers are running.
+    Queued,
+    /// Requests are being made.
+    Running,
+    /// Finished successfully.
+    Success,
+    /// Finished with an error.
+    Failed,
+    /// Cancelled by the caller or by a shutdown.
+    Cancelled,
+}
+
+impl TransferStatus {
+    /// Whether the status is final.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TransferStatus::Success | TransferStatus::Failed | TransferStatus::Cancelled
+        )
+    }
+}
+
+/// What a successful transfer produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransferOutput {
+    /// Bytes moved (the object's size for uploads, downloads and copies; 0 for a
+    /// delete).
+    pub bytes: u64,
+    /// ETag of the object written (upload, copy) or read (download).
+    pub etag: Option<String>,
+    /// Version id, where the bucket is versioned.
+    pub version_id: Option<String>,
+    /// Requests that carried data: parts of a multipart upload or copy, ranged GETs of
+    /// a download; 1 for single-request transfers.
+    pub parts: u32,
+}
+
+/// The operation and arguments a transfer was started with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallArgs {
+    /// `"upload"`, `"download"`, `"copy"` or `"delete"`.
+    pub operation: &'static str,
+    /// Bucket written to (upload, copy) or read from (download), or deleted from.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// The local side or the copy source, described (`"path /tmp/x"`, `"stream"`,
+    /// `"s3://b/k"`).
+    pub other: String,
+    /// The extra arguments, as `Debug` text.
+    pub extra_args: String,
+}
+
+/// What is known about a transfer: its arguments, id, size and ETag, and a free
+/// context for the caller.
+pub struct TransferMeta {
+    transfer_id: u64,
+    call_args: CallArgs,
+    /// Size and ETag, learned during the transfer or provided by a subscriber.
+    known: Mutex<Known>,
+    user_context: Mutex<BTreeMap<String, String>>,
+}
+
+#[derive(Default)]
+struct Known {
+    size: Option<u64>,
+    etag: Option<String>,
+}
+
+impl TransferMeta {
+    pub(crate) fn new(transfer_id: u64, call_args: CallArgs) -> Self {
+        TransferMeta {
+            transfer_id,
+            call_args,
+            known: Mutex::new(Known::default()),
+            user_context: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The manager-unique id of the transfer (0, 1, 2, ... per manager).
+    pub fn transfer_id(&self) -> u64 {
+        self.transfer_id
+    }
+
+    /// The arguments the transfer was started with.
+    pub fn call_args(&self) -> &CallArgs {
+        &self.call_args
+    }
+
+    /// The size in bytes, once known.
+    pub fn size(&self) -> Option<u64> {
+        self.known.lock().size
+    }
+
+    /// The object's ETag, once known.
+    pub fn etag(&self) -> Option<String> {
+        self.known.lock().etag.clone()
+    }
+
+    /// Tell the transfer its size, so it need not find out (call from `on_queued`).
+    /// For a stream upload this also lets the part size grow to fit S3's 10,000 parts.
+    pub fn provide_transfer_size(&self, size: u64) {
+        self.known.lock().size = Some(size);
+    }
+
+    /// Tell a download or copy the ETag the object must have; every request is then
+    /// pinned to it.
+    pub fn provide_object_etag(&self, etag: impl Into<String>) {
+        self.known.lock().etag = Some(etag.into());
+    }
+
+    /// Read a caller-defined value.
+    pub fn user_context(&self, key: &str) -> Option<String> {
+        self.user_context.lock().get(key).cloned()
+    }
+
+    /// Store a caller-defined value with the transfer.
+    pub fn set_user_context(&self, key: impl Into<String>, value: impl Into<String>) {
+        self.user_context.lock().insert(key.into(), value.into());
+    }
+}
+
+impl fmt::Debug for TransferMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransferMeta")
+            .field("transfer_id", &self.transfer_id)
+            .field("call_args", &self.call_args)
+            .field("size", &self.size())
+            .field("etag", &self.etag())
+            .finish()
+    }
+}
+
+/// A handle on a running transfer: wait for it, look at it, or cancel it.
+///
+/// Cheap to clone; every clone sees the same transfer.
+#[derive(Clone)]
+pub struct TransferFuture {
+    pub(crate) coordinator: Arc<Coordinator>,
+}
+
+impl TransferFuture {
+    /// Wait for the transfer to finish and return its outcome.
+    pub fn result(&self) -> Result<TransferOutput, TransferError> {
+        self.coordinator.wait(None)
+    }
+
+    /// Wait up to `timeout`; [`TransferError::TransferNotDone`] if it is still running.
+    pub fn result_timeout(&self, timeout: Duration) -> Result<TransferOutput, TransferError> {
+        self.coordinator.wait(Some(timeout))
+    }
+
+    /// Whether the transfer has finished (and `result` will not block).
+    pub fn done(&self) -> bool {
+        self.coordinator.is_finished()
+    }
+
+    /// Cancel the transfer. Work in flight stops at its next chunk; a multipart upload
+    /// is aborted and a partial download removed. No effect on a finished transfer.
+    pub fn cancel(&self) {
+        self.coordinator.cancel(String::new(), false);
+    }
+
+    /// Cancel with a message that the result's [`TransferError::Cancelled`] carries.
+    pub fn cancel_with_message(&self, message: impl Into<String>) {
+        self.coordinator.cancel(message.into(), false);
+    }
+
+    /// The current status.
+    pub fn status(&self) -> TransferStatus {
+        self.coordinator.status()
+    }
+
+    /// What is known about the transfer.
+    pub fn meta(&self) -> &TransferMeta {
+        &self.coordinator.meta
+    }
+
+    /// Mark a finished transfer as failed with `error` (for a subscriber whose own
+    /// follow-up work failed). [`TransferError::TransferNotDone`] if it is not finished.
+    pub fn set_exception(&self, error: TransferError) -> Result<(), TransferError> {
+        self.coordinator.override_error(error)
+    }
+
+    /// Bytes reported as transferred so far.
+    pub fn bytes_transferred(&self) -> u64 {
+        self.coordinator.bytes_transferred()
+    }
+}
+
+impl fmt::Debug for TransferFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransferFuture")
+            .field("id", &self.coordinator.meta.transfer_id())
+            .field("status", &self.status())
+            .finish()
+    }
+}

@@ -1,0 +1,256 @@
+//! `TransferManager`: the public entry point. It validates a call on the caller's
+//! thread, hands the transfer to a submission thread, and returns its future at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
+use crate::client::{CopySource, S3Api};
+use crate::config::TransferConfig;
+use crate::coordinator::Coordinator;
+use crate::engine::Engine;
+use crate::error::TransferError;
+use crate::future::{CallArgs, TransferFuture, TransferMeta};
+use crate::subscriber::Subscriber;
+use crate::{copy, delete, download, upload};
+use crate::download::DownloadTarget;
+use crate::upload::UploadSource;
+
+/// Runs uploads, downloads, copies and deletes on its own thread pools.
+///
+/// Every method returns a [`TransferFuture`] straight away (after checking its
+/// arguments); the work happens on the manager's threads. When more transfers are
+/// waiting than `max_submission_queue_size`, the call blocks until one is picked up:
+/// a fast caller is slowed down rather than buffering without bound.
+///
+/// Dropping the manager cancels what is still running (as
+/// [`shutdown(true, ..)`](TransferManager::shutdown) does) and joins its threads;
+/// call `shutdown(false, ..)` first to let transfers finish.
+pub struct TransferManager {
+    engine: Arc<Engine>,
+    /// Transfers not yet finished, by id: what a cancelling shutdown stops and what
+    /// every shutdown waits for. Entries remove themselves when their transfer ends.
+    live: Arc<Mutex<HashMap<u64, Arc<Coordinator>>>>,
+    next_id: AtomicU64,
+    closed: AtomicBool,
+}
+
+impl TransferManager {
+    /// A manager over `client` with `config`.
+    pub fn new(client: Arc<dyn S3Api>, config: TransferConfig) -> TransferManager {
+        TransferManager {
+            engine: Engine::new(client, config),
+            live: Arc::new(Mutex::new(HashMap::new())),
+            next_id: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TransferConfig {
+        &self.engine.config
+    }
+
+    /// The S3 client.
+    pub fn client(&self) -> &Arc<dyn S3Api> {
+        &self.engine.client
+    }
+
+    /// Upload `source` to `bucket`/`key`.
+    pub fn upload(
+        &self,
+        source: impl Into<UploadSource>,
+        bucket: &str,
+        key: &str,
+        args: UploadArgs,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        let source = source.into();
+        validate_object(bucket, key)?;
+        let call = CallArgs {
+            operation: "upload",
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            other: source.describe(),
+            extra_args: format!("{args:?}"),
+        };
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.submit(call, subscribers, move |engine, coordinator| {
+            let job = Arc::new(upload::Upload {
+                engine,
+                coordinator,
+                bucket,
+                key,
+                args,
+            });
+            upload::submit(job, source);
+        })
+    }
+
+    /// Download `bucket`/`key` into `target`.
+    pub fn download(
+        &self,
+        bucket: &str,
+        key: &str,
+        target: impl Into<DownloadTarget>,
+        args: DownloadArgs,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        let target = target.into();
+        validate_object(bucket, key)?;
+        let call = CallArgs {
+            operation: "download",
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            other: target.describe(),
+            extra_args: format!("{args:?}"),
+        };
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.submit(call, subscribers, move |engine, coordinator| {
+            download::submit(engine, coordinator, bucket, key, args, target);
+        })
+    }
+
+    /// Copy `source` to `bucket`/`key` inside S3 (no bytes pass through this process).
+    pub fn copy(
+        &self,
+        source: CopySource,
+        bucket: &str,
+        key: &str,
+        args: CopyArgs,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        validate_object(bucket, key)?;
+        validate_object(&source.bucket, &source.key)?;
+        let call = CallArgs {
+            operation: "copy",
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            other: format!("s3://{}/{}", source.bucket, source.key),
+            extra_args: format!("{args:?}"),
+        };
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.submit(call, subscribers, move |engine, coordinator| {
+            copy::submit(Arc::new(copy::Copy {
+                engine,
+                coordinator,
+                source,
+                bucket,
+                key,
+                args,
+            }));
+        })
+    }
+
+    /// Delete `bucket`/`key`.
+    pub fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        args: DeleteArgs,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        validate_object(bucket, key)?;
+        let call = CallArgs {
+            operation: "delete",
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            other: String::new(),
+            extra_args: format!("{args:?}"),
+        };
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.submit(call, subscribers, move |engine, coordinator| {
+            delete::submit(engine, coordinator, bucket, key, args);
+        })
+    }
+
+    fn submit(
+        &self,
+        call: CallArgs,
+        subscribers: &[Arc<dyn Subscriber>],
+        plan: impl FnOnce(Arc<Engine>, Arc<Coordinator>) + Send + 'static,
+    ) -> Result<TransferFuture, TransferError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(TransferError::QueueShutdown);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let coordinator = Coordinator::new(TransferMeta::new(id, call), subscribers.to_vec());
+        self.live.lock().insert(id, coordinator.clone());
+        let live = Arc::downgrade(&self.live);
+        coordinator.add_done_callback(move || {
+            if let Some(live) = live.upgrade() {
+                live.lock().remove(&id);
+            }
+        });
+        let future = coordinator.future();
+        let engine = self.engine.clone();
+        let c = coordinator.clone();
+        let submitted = self
+            .engine
+            .submission
+            .submit(Box::new(move || plan(engine, c)));
+        if let Err(e) = submitted {
+            self.live.lock().remove(&id);
+            return Err(e);
+        }
+        Ok(future)
+    }
+
+    /// Stop taking transfers, optionally cancel the ones running, wait for all of them
+    /// to end, and stop the threads. A cancelled transfer ends with
+    /// [`TransferError::Cancelled`] with `fatal: true` and `message`. Later calls on the
+    /// manager fail with [`TransferError::QueueShutdown`]. Safe to call twice, and
+    /// from a subscriber.
+    pub fn shutdown(&self, cancel: bool, message: &str) {
+        self.closed.store(true, Ordering::Release);
+        // Copy the list out: waiting must not hold the lock the done callbacks take.
+        let live: Vec<Arc<Coordinator>> = self.live.lock().values().cloned().collect();
+        if cancel {
+            for coordinator in &live {
+                coordinator.cancel(message.to_owned(), true);
+            }
+        }
+        for coordinator in &live {
+            let _ = coordinator.wait(None);
+        }
+        self.engine.shutdown_pools();
+    }
+}
+
+impl Drop for TransferManager {
+    fn drop(&mut self) {
+        if !self.closed.load(Ordering::Acquire) || !self.live.lock().is_empty() {
+            self.shutdown(true, "the TransferManager was dropped");
+        } else {
+            self.engine.shutdown_pools();
+        }
+    }
+}
+
+impl std::fmt::Debug for TransferManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransferManager")
+            .field("config", &self.engine.config)
+            .field("live_transfers", &self.live.lock().len())
+            .finish()
+    }
+}
+
+fn validate_object(bucket: &str, key: &str) -> Result<(), TransferError> {
+    if bucket.is_empty() {
+        return Err(TransferError::InvalidArgument("the bucket name is empty".into()));
+    }
+    if key.is_empty() {
+        return Err(TransferError::InvalidArgument("the key is empty".into()));
+    }
+    if bucket.starts_with("arn:") && bucket.contains(":s3-object-lambda:") {
+        return Err(TransferError::InvalidArgument(
+            "S3 Object Lambda access points cannot be used for transfers; call the client directly"
+                .into(),
+        ));
+    }
+    Ok(())
+}

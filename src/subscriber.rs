@@ -1,0 +1,33 @@
+//! `Subscriber`: callbacks a caller attaches to a transfer to follow it.
+
+use crate::future::TransferFuture;
+
+/// Follows one transfer. Every method has a no-op default: implement the ones you need.
+///
+/// Threads: `on_queued` runs on a submission thread before any request is made (the
+/// place to call [`crate::TransferMeta::provide_transfer_size`]); `on_progress` runs on
+/// worker threads, possibly several at once; `on_done` runs once, on whichever thread
+/// finishes the transfer, before [`TransferFuture::result`] returns to other waiters.
+/// Calling `future.result()` inside `on_done` returns the outcome at once.
+///
+/// A subscriber that panics does not take a worker down: a panic in `on_queued` or
+/// `on_progress` fails the transfer with
+/// [`crate::TransferError::InvalidSubscriberMethod`]; one in `on_done` is contained
+/// (the transfer is already over).
+pub trait Subscriber: Send + Sync {
+    /// The transfer was accepted and is about to start.
+    fn on_queued(&self, future: &TransferFuture) {
+        let _ = future;
+    }
+
+    /// `bytes` more were transferred. Negative when a retry takes back bytes reported
+    /// before; the sum over a successful transfer is its size.
+    fn on_progress(&self, future: &TransferFuture, bytes: i64) {
+        let _ = (future, bytes);
+    }
+
+    /// The transfer finished: succeeded, failed or was cancelled.
+    fn on_done(&self, future: &TransferFuture) {
+        let _ = future;
+    }
+}

@@ -1,0 +1,516 @@
+//! Uploads: one PutObject below the threshold, a multipart upload above it, from a
+//! file (parts read in parallel with positional reads), a seekable reader, or a
+//! stream of unknown length (parts read in order, memory bounded).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::args::UploadArgs;
+use crate::client::{
+    AbortMultipartUploadRequest, CompleteMultipartUploadRequest, CompletedPart,
+    CreateMultipartUploadRequest, PutObjectRequest, RequestBody, S3Error, UploadPartRequest,
+};
+use crate::config::{MAX_PART_SIZE, MAX_PARTS, adjust_part_size};
+use crate::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
+use crate::engine::{Engine, TransferObserver};
+use crate::error::TransferError;
+use crate::future::TransferOutput;
+
+/// A reader that can also seek: a file handle, a `Cursor`, ...
+pub trait SeekRead: Read + Seek + Send {}
+impl<T: Read + Seek + Send> SeekRead for T {}
+
+/// What an upload reads from.
+pub enum UploadSource {
+    /// A file by path. Its parts are read in parallel with positional reads; a FIFO or
+    /// other special file is read as a stream.
+    Path(PathBuf),
+    /// A seekable reader, read from its current position to its end. Parts are read in
+    /// order on a planning thread and buffered (at most `max_in_memory_upload_chunks`).
+    Seekable(Box<dyn SeekRead>),
+    /// A reader of unknown length (a pipe, a socket, stdin). Read in order, memory
+    /// bounded like `Seekable`. Short reads are fine: each part is read until full.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl UploadSource {
+    /// A file.
+    pub fn path(path: impl Into<PathBuf>) -> Self {
+        UploadSource::Path(path.into())
+    }
+
+    /// A seekable reader, from its current position.
+    pub fn seekable(reader: impl Read + Seek + Send + 'static) -> Self {
+        UploadSource::Seekable(Box::new(reader))
+    }
+
+    /// A non-seekable reader.
+    pub fn stream(reader: impl Read + Send + 'static) -> Self {
+        UploadSource::Stream(Box::new(reader))
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            UploadSource::Path(p) => format!("path {}", p.display()),
+            UploadSource::Seekable(_) => "seekable reader".into(),
+            UploadSource::Stream(_) => "stream".into(),
+        }
+    }
+}
+
+impl fmt::Debug for UploadSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl From<PathBuf> for UploadSource {
+    fn from(path: PathBuf) -> Self {
+        UploadSource::Path(path)
+    }
+}
+
+impl From<&Path> for UploadSource {
+    fn from(path: &Path) -> Self {
+        UploadSource::Path(path.to_path_buf())
+    }
+}
+
+impl From<&str> for UploadSource {
+    fn from(path: &str) -> Self {
+        UploadSource::Path(PathBuf::from(path))
+    }
+}
+
+/// One upload's fixed facts, shared by its jobs.
+pub(crate) struct Upload {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) coordinator: Arc<Coordinator>,
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) args: UploadArgs,
+}
+
+/// A multipart upload in progress.
+struct Multipart {
+    upload_id: String,
+    /// Parts finished so far, by number. Only the job finishing a part writes here.
+    parts: Mutex<BTreeMap<u32, CompletedPart>>,
+    /// How many parts were submitted; known once planning ends.
+    expected_parts: Mutex<u32>,
+    total_bytes: Mutex<u64>,
+}
+
+/// Run on a submission thread: plan the upload and submit its jobs.
+pub(crate) fn submit(upload: Arc<Upload>, source: UploadSource) {
+    let multipart: Arc<Mutex<Option<Arc<Multipart>>>> = Arc::new(Mutex::new(None));
+    let root = {
+        let upload = upload.clone();
+        let multipart = multipart.clone();
+        WorkGroup::start(move || {
+            let mpu = multipart.lock().take();
+            if let Some(mpu) = mpu {
+                upload.complete(&mpu);
+            }
+            upload.coordinator.announce_done();
+        })
+    };
+    if upload.coordinator.start().is_err() {
+        return;
+    }
+    let planned = match source {
+        UploadSource::Path(path) => upload.plan_file(&root, &multipart, &path),
+        UploadSource::Seekable(mut reader) => match seekable_remaining(&mut *reader) {
+            Ok(size) => {
+                upload.coordinator.meta.provide_transfer_size(size);
+                upload.plan_stream(&root, &multipart, Box::new(reader))
+            }
+            Err(e) => Err(TransferError::io("measuring", None, e)),
+        },
+        UploadSource::Stream(reader) => upload.plan_stream(&root, &multipart, reader),
+    };
+    if let Err(e) = planned {
+        upload.coordinator.fail(e);
+    }
+    drop(root);
+}
+
+fn seekable_remaining(reader: &mut dyn SeekRead) -> io::Result<u64> {
+    let here = reader.stream_position()?;
+    let end = reader.seek(SeekFrom::End(0))?;
+    reader.seek(SeekFrom::Start(here))?;
+    Ok(end.saturating_sub(here))
+}
+
+/// Read until `buf` holds `want` bytes or the reader ends; short reads are not the end.
+fn read_full(reader: &mut dyn Read, want: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(want);
+    let mut taken = (&mut *reader).take(want as u64);
+    loop {
+        match taken.read_to_end(&mut buf) {
+            Ok(_) => return Ok(buf),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let mut done = 0;
+    while done < len {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(file, &mut buf[done..], offset + done as u64);
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64);
+        match n {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("file shrank while being uploaded (expected {len} bytes at offset {offset})"),
+                ));
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(buf)
+}
+
+impl Upload {
+    /// The threshold, capped at S3's largest single PUT.
+    fn threshold(&self) -> u64 {
+        self.engine.config.multipart_threshold.min(MAX_PART_SIZE)
+    }
+
+    fn s3_failed(&self, source: S3Error, upload_id: Option<&str>) -> TransferError {
+        TransferError::S3UploadFailed {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: upload_id.map(str::to_owned),
+            source,
+        }
+    }
+
+    fn observer(&self, operation: &'static str) -> Arc<TransferObserver> {
+        Arc::new(TransferObserver {
+            coordinator: self.coordinator.clone(),
+            operation,
+        })
+    }
+
+    fn plan_file(
+        self: &Arc<Self>,
+        root: &WorkGuard,
+        multipart: &Mutex<Option<Arc<Multipart>>>,
+        path: &Path,
+    ) -> Result<(), TransferError> {
+        let file = File::open(path).map_err(|e| TransferError::io("opening", Some(path), e))?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| TransferError::io("reading metadata of", Some(path), e))?;
+        if !metadata.is_file() {
+            // A FIFO, a character device: it has no size and cannot seek.
+            return self.plan_stream(root, multipart, Box::new(file));
+        }
+        let size = metadata.len();
+        self.coordinator.meta.provide_transfer_size(size);
+        let file = Arc::new(file);
+        let path: Arc<Path> = Arc::from(path);
+        if size < self.threshold() {
+            let (upload, guard) = (self.clone(), root.hold());
+            return self.engine.request.submit(Box::new(move || {
+                let coordinator = upload.coordinator.clone();
+                run_job(&coordinator, guard, |_| {
+                    match read_at(&file, 0, size as usize) {
+                        Ok(data) => upload.put_object(Bytes::from(data)),
+                        Err(e) => coordinator.fail(TransferError::io("reading", Some(&path), e)),
+                    }
+                })
+            }));
+        }
+        let part_size = adjust_part_size(self.engine.config.multipart_chunksize, Some(size));
+        let mpu = self.create_multipart(multipart)?;
+        let parts = size.div_ceil(part_size) as u32;
+        *mpu.expected_parts.lock() = parts;
+        *mpu.total_bytes.lock() = size;
+        for index in 0..parts {
+            if self.coordinator.is_stopped() {
+                break;
+            }
+            let offset = index as u64 * part_size;
+            let len = part_size.min(size - offset) as usize;
+            let (upload, mpu, file, path, guard) = (
+                self.clone(),
+                mpu.clone(),
+                file.clone(),
+                path.clone(),
+                root.hold(),
+            );
+            self.engine.request.submit(Box::new(move || {
+                let coordinator = upload.coordinator.clone();
+                run_job(&coordinator, guard, |_| match read_at(&file, offset, len) {
+                    Ok(data) => upload.upload_part(&mpu, index + 1, Bytes::from(data)),
+                    Err(e) => coordinator.fail(TransferError::io("reading", Some(&path), e)),
+                })
+            }))?;
+        }
+        Ok(())
+    }
+
+    fn plan_stream(
+        self: &Arc<Self>,
+        root: &WorkGuard,
+        multipart: &Mutex<Option<Arc<Multipart>>>,
+        mut reader: Box<dyn Read + Send>,
+    ) -> Result<(), TransferError> {
+        let threshold = self.threshold();
+        let size_hint = self.coordinator.meta.size();
+        let read_err = |e| TransferError::io("reading", None, e);
+        // Probe: read until `threshold` bytes or the end. Fewer means one PutObject.
+        let probe_len = match size_hint {
+            Some(size) if size < threshold => size as usize + 1,
+            _ => threshold as usize,
+        };
+        let probe = read_full(&mut *reader, probe_len).map_err(read_err)?;
+        if (probe.len() as u64) < threshold {
+            if let Some(size) = size_hint {
+                if probe.len() as u64 != size {
+                    return Err(TransferError::InvalidArgument(format!(
+                        "the stream held {} bytes but its size was given as {size}",
+                        probe.len()
+                    )));
+                }
+            }
+            self.coordinator.meta.provide_transfer_size(probe.len() as u64);
+            let (upload, guard) = (self.clone(), root.hold());
+            let data = Bytes::from(probe);
+            return self.engine.request.submit(Box::new(move || {
+                let coordinator = upload.coordinator.clone();
+                run_job(&coordinator, guard, |_| upload.put_object(data));
+            }));
+        }
+        let part_size = adjust_part_size(self.engine.config.multipart_chunksize, size_hint);
+        let mpu = self.create_multipart(multipart)?;
+        let mut pending = Bytes::from(probe);
+        let mut part_number = 0u32;
+        let mut total = 0u64;
+        let abandon = || self.coordinator.is_stopped();
+        loop {
+            // The permit comes before the read, so at most `max_in_memory_upload_chunks`
+            // parts are ever buffered (plus the probe).
+            if !self.engine.upload_chunks.acquire(&abandon) {
+                break;
+            }
+            let data = if pending.len() as u64 >= part_size {
+                pending.split_to(part_size as usize)
+            } else {
+                let mut buf = pending.to_vec();
+                pending = Bytes::new();
+                let more = read_full(&mut *reader, part_size as usize - buf.len());
+                match more {
+                    Ok(more) => buf.extend_from_slice(&more),
+                    Err(e) => {
+                        self.engine.upload_chunks.release();
+                        return Err(read_err(e));
+                    }
+                }
+                Bytes::from(buf)
+            };
+            if data.is_empty() && part_number > 0 {
+                self.engine.upload_chunks.release();
+                break;
+            }
+            part_number += 1;
+            if part_number as u64 > MAX_PARTS {
+                self.engine.upload_chunks.release();
+                return Err(TransferError::InvalidArgument(format!(
+                    "the stream is longer than {MAX_PARTS} parts of {part_size} bytes; \
+                     give its size with provide_transfer_size or raise multipart_chunksize"
+                )));
+            }
+            let last = (data.len() as u64) < part_size;
+            total += data.len() as u64;
+            let (upload, mpu2, guard) = (self.clone(), mpu.clone(), root.hold());
+            let submitted = self.engine.request.submit(Box::new(move || {
+                let coordinator = upload.coordinator.clone();
+                run_job(&coordinator, guard, |_| upload.upload_part(&mpu2, part_number, data));
+                upload.engine.upload_chunks.release();
+            }));
+            if let Err(e) = submitted {
+                // The job was dropped unrun: give its permit back here.
+                self.engine.upload_chunks.release();
+                return Err(e);
+            }
+            if last {
+                break;
+            }
+        }
+        if let Some(size) = size_hint {
+            if !self.coordinator.is_stopped() && total != size {
+                return Err(TransferError::InvalidArgument(format!(
+                    "the stream held {total} bytes but its size was given as {size}"
+                )));
+            }
+        }
+        self.coordinator.meta.provide_transfer_size(total);
+        *mpu.expected_parts.lock() = part_number;
+        *mpu.total_bytes.lock() = total;
+        Ok(())
+    }
+
+    fn put_object(&self, data: Bytes) {
+        let size = data.len() as u64;
+        let mut request = PutObjectRequest::default();
+        request.bucket = self.bucket.clone();
+        request.key = self.key.clone();
+        request.attributes = self.args.attributes.clone();
+        request.sse_customer = self.args.sse_customer.clone();
+        request.context = self.args.context.clone();
+        let mut body = RequestBody::new(data).with_observer(self.observer("PutObject"));
+        match self.engine.client.put_object(&request, &mut body) {
+            Ok(out) => self.coordinator.succeed(TransferOutput {
+                bytes: size,
+                etag: out.etag,
+                version_id: out.version_id,
+                parts: 1,
+            }),
+            Err(e) => self.coordinator.fail(self.s3_failed(e, None)),
+        }
+    }
+
+    fn create_multipart(
+        &self,
+        slot: &Mutex<Option<Arc<Multipart>>>,
+    ) -> Result<Arc<Multipart>, TransferError> {
+        let mut request = CreateMultipartUploadRequest::default();
+        request.bucket = self.bucket.clone();
+        request.key = self.key.clone();
+        request.attributes = self.args.attributes.clone();
+        request.sse_customer = self.args.sse_customer.clone();
+        request.context = self.args.context.clone();
+        let out = self
+            .engine
+            .client
+            .create_multipart_upload(&request)
+            .map_err(|e| self.s3_failed(e, None))?;
+        let upload_id = out.upload_id;
+        // Registered before any part is sent: whatever fails from here on, the upload
+        // is aborted so no parts are left billed and invisible.
+        let mut abort = AbortMultipartUploadRequest::default();
+        abort.bucket = self.bucket.clone();
+        abort.key = self.key.clone();
+        abort.upload_id = upload_id.clone();
+        abort.context = self.args.context.clone();
+        let client = self.engine.client.clone();
+        self.coordinator.add_cleanup(move || {
+            let _ = client.abort_multipart_upload(&abort);
+        });
+        let mpu = Arc::new(Multipart {
+            upload_id,
+            parts: Mutex::new(BTreeMap::new()),
+            expected_parts: Mutex::new(0),
+            total_bytes: Mutex::new(0),
+        });
+        *slot.lock() = Some(mpu.clone());
+        Ok(mpu)
+    }
+
+    fn upload_part(&self, mpu: &Multipart, part_number: u32, data: Bytes) {
+        let mut request = UploadPartRequest::default();
+        request.bucket = self.bucket.clone();
+        request.key = self.key.clone();
+        request.upload_id = mpu.upload_id.clone();
+        request.part_number = part_number;
+        request.sse_customer = self.args.sse_customer.clone();
+        request.context = self.args.context.clone();
+        let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart"));
+        match self.engine.client.upload_part(&request, &mut body) {
+            Ok(out) => match out.etag {
+                Some(etag) => {
+                    let mut part = CompletedPart::new(part_number, etag);
+                    part.checksums = out.checksums;
+                    mpu.parts.lock().insert(part_number, part);
+                }
+                None => self.coordinator.fail(self.s3_failed(
+                    S3Error::new(
+                        crate::client::S3ErrorKind::Other,
+                        "UploadPart",
+                        format!("part {part_number} came back without an ETag"),
+                    ),
+                    Some(&mpu.upload_id),
+                )),
+            },
+            Err(e) => self
+                .coordinator
+                .fail(self.s3_failed(e, Some(&mpu.upload_id))),
+        }
+    }
+
+    /// Runs after the last part: complete the upload, unless anything failed (then the
+    /// abort cleanup runs when the transfer is announced done).
+    fn complete(&self, mpu: &Multipart) {
+        if self.coordinator.is_stopped() {
+            return;
+        }
+        let parts: Vec<CompletedPart> = mpu.parts.lock().values().cloned().collect();
+        let expected = *mpu.expected_parts.lock();
+        if parts.len() as u32 != expected || parts.is_empty() {
+            self.coordinator.fail(TransferError::Internal(format!(
+                "{} of {expected} parts finished before completing the upload",
+                parts.len()
+            )));
+            return;
+        }
+        let mut request = CompleteMultipartUploadRequest::default();
+        request.bucket = self.bucket.clone();
+        request.key = self.key.clone();
+        request.upload_id = mpu.upload_id.clone();
+        request.parts = parts;
+        request.sse_customer = self.args.sse_customer.clone();
+        request.context = self.args.context.clone();
+        match self.engine.client.complete_multipart_upload(&request) {
+            Ok(out) => self.coordinator.succeed(TransferOutput {
+                bytes: *mpu.total_bytes.lock(),
+                etag: out.etag,
+                version_id: out.version_id,
+                parts: expected,
+            }),
+            Err(e) => self
+                .coordinator
+                .fail(self.s3_failed(e, Some(&mpu.upload_id))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Trickle(Vec<u8>, usize);
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            // At most 3 bytes per call, like a slow socket.
+            let n = buf.len().min(3).min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn read_full_is_not_fooled_by_short_reads() {
+        let mut r = Trickle((0..100).collect(), 0);
+        assert_eq!(read_full(&mut r, 8).unwrap(), (0..8).collect::<Vec<u8>>());
+        assert_eq!(read_full(&mut r, 1000).unwrap().len(), 92);
+        assert!(read_full(&mut r, 10).unwrap().is_empty());
+    }
+}
