@@ -195,7 +195,19 @@ impl RusotoS3Builder {
             None => Region::from_str(&region_name)
                 .map_err(|e| fail(format!("unknown region {region_name:?}: {e}")))?,
         };
-        let http = HttpClient::new().map_err(|e| fail(format!("TLS setup failed: {e}")))?;
+        // rusoto's own HttpClient::new() is https-only under `rustls`; local and
+        // on-premises stores often speak plain http, so accept both schemes.
+        // hyper-rustls panics when the system has no CA certificates: report that.
+        let connector = std::panic::catch_unwind(|| {
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_native_roots()
+                .https_or_http()
+                .enable_http1()
+                .enable_http2()
+                .build()
+        })
+        .map_err(|_| fail("TLS setup failed: no CA certificates found".to_owned()))?;
+        let http = HttpClient::from_connector(connector);
         let dispatcher = EmbeddedErrorDispatcher(http);
         let client = match self.credentials {
             Some((ak, sk, token)) => {
