@@ -616,3 +616,38 @@ fn connection_refused_is_transient() {
         .unwrap_err();
     assert_eq!(err.kind(), S3ErrorKind::Transient, "{err}");
 }
+
+#[test]
+fn an_upload_the_server_stops_reading_times_out() {
+    // The server reads the request head, then neither reads the body nor answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        read_request_head(&mut stream);
+        let _ = done_rx.recv();
+    });
+    let s3 = RusotoS3::builder()
+        .endpoint(endpoint)
+        .static_credentials("ak", "sk")
+        .request_timeout(Duration::from_secs(1))
+        .body_send_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let mut req = PutObjectRequest::default();
+    req.bucket = "bucket".into();
+    req.key = "key".into();
+    let started = Instant::now();
+    let err = s3
+        .put_object(&req, &mut RequestBody::new(random_bytes(6 * MIB, 9)))
+        .unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Timeout, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(done_tx);
+    server.join().unwrap();
+}

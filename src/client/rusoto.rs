@@ -31,21 +31,21 @@ use super::{
     UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
 };
 
-/// Default for [`RusotoS3Builder::request_timeout`]: 60 s. Long enough for a
+/// Default for `RusotoS3Builder::request_timeout`: 60 s. Long enough for a
 /// CompleteMultipartUpload of a large object (S3 may take tens of seconds before it
 /// answers), short enough that a dead server does not hold a worker for minutes.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default for [`RusotoS3Builder::body_read_timeout`]: 30 s without a single byte of a
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default for `RusotoS3Builder::body_read_timeout`: 30 s without a single byte of a
 /// GetObject body means the connection is stuck; a retry on a fresh one is faster.
-pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default for [`RusotoS3Builder::body_send_timeout`]: 30 s during which the transport
+const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for `RusotoS3Builder::body_send_timeout`: 30 s during which the transport
 /// accepted no chunk of an upload body (the server stopped reading, or never connected).
-pub const DEFAULT_BODY_SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default for [`RusotoS3Builder::worker_threads`]: 2. Measured: one or two workers
+const DEFAULT_BODY_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for `RusotoS3Builder::worker_threads`: 2. Measured: one or two workers
 /// drive hyper at full loopback speed; the work is I/O, not CPU.
-pub const DEFAULT_WORKER_THREADS: usize = 2;
+const DEFAULT_WORKER_THREADS: usize = 2;
 /// Region used when none is set.
-pub const DEFAULT_REGION: &str = "us-east-1";
+const DEFAULT_REGION: &str = "us-east-1";
 
 /// Chunks of an upload body buffered between the calling thread and the transport:
 /// small, so memory stays bounded and progress reflects what the transport took.
@@ -151,14 +151,14 @@ impl RusotoS3Builder {
 
     /// Bound on one call from sending the request until the response headers arrive
     /// (for calls whose answer is a small XML body, until that body is read too).
-    /// Exceeding it gives [`S3ErrorKind::Timeout`]. Default: [`DEFAULT_REQUEST_TIMEOUT`].
+    /// Exceeding it gives [`S3ErrorKind::Timeout`]. Default: 60 s.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
     /// Bound on a stalled GetObject body: the longest wait for the next bytes.
-    /// Exceeding it gives [`S3ErrorKind::Timeout`]. Default: [`DEFAULT_BODY_READ_TIMEOUT`].
+    /// Exceeding it gives [`S3ErrorKind::Timeout`]. Default: 30 s.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         self.body_read_timeout = timeout;
         self
@@ -166,14 +166,13 @@ impl RusotoS3Builder {
 
     /// Bound on a stalled upload body: the longest wait for the transport to take the
     /// next chunk of a PutObject or UploadPart. Exceeding it gives
-    /// [`S3ErrorKind::Timeout`]. Default: [`DEFAULT_BODY_SEND_TIMEOUT`].
+    /// [`S3ErrorKind::Timeout`]. Default: 30 s.
     pub fn body_send_timeout(mut self, timeout: Duration) -> Self {
         self.body_send_timeout = timeout;
         self
     }
 
-    /// Worker threads of the backend's tokio runtime (at least 1). Default:
-    /// [`DEFAULT_WORKER_THREADS`].
+    /// Worker threads of the backend's tokio runtime (at least 1). Default: 2.
     pub fn worker_threads(mut self, threads: usize) -> Self {
         self.worker_threads = threads.max(1);
         self
