@@ -1,6 +1,1349 @@
-//! The rusoto backend (placeholder until implemented).
+//! The rusoto backend: [`RusotoS3`] turns each [`S3Api`] call into one rusoto_s3 0.48
+//! request, run on a small tokio runtime the backend owns, with its own timeouts, byte
+//! counting and error classification (rusoto has none of the three).
 
-/// The rusoto-backed [`crate::S3Api`].
-pub struct RusotoS3;
-/// Builder for [`RusotoS3`].
-pub struct RusotoS3Builder;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use rusoto_core::credential::{DefaultCredentialsProvider, StaticProvider};
+use rusoto_core::request::{BufferedHttpResponse, DispatchSignedRequestFuture, HttpResponse};
+use rusoto_core::signature::SignedRequest;
+use rusoto_core::{ByteStream, DispatchSignedRequest, HttpClient, Region, RusotoError};
+use rusoto_s3::{S3, S3Client};
+use tokio::runtime::{Handle, Runtime};
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+
+use super::stopped_by_caller;
+use super::{
+    AbortMultipartUploadRequest, ChecksumAlgorithm, Checksums, CompleteMultipartUploadOutput,
+    CompleteMultipartUploadRequest, ContentRange, CopyObjectOutput, CopyObjectRequest, CopySource,
+    CopySourceConditions, CreateMultipartUploadOutput, CreateMultipartUploadRequest,
+    DeleteObjectOutput, DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
+    HeadObjectRequest, ObjectAttributes, PutObjectOutput, PutObjectRequest, RequestBody,
+    ResponseSink, S3Api, S3Error, S3ErrorKind, SseCustomerKey, UploadPartCopyOutput,
+    UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
+};
+
+/// Default for `RusotoS3Builder::request_timeout`: 60 s. Long enough for a
+/// CompleteMultipartUpload of a large object (S3 may take tens of seconds before it
+/// answers), short enough that a dead server does not hold a worker for minutes.
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default for `RusotoS3Builder::body_read_timeout`: 30 s without a single byte of a
+/// GetObject body means the connection is stuck; a retry on a fresh one is faster.
+const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for `RusotoS3Builder::body_send_timeout`: 30 s during which the transport
+/// accepted no chunk of an upload body (the server stopped reading, or never connected).
+const DEFAULT_BODY_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for `RusotoS3Builder::worker_threads`: 2. Measured: one or two workers
+/// drive hyper at full loopback speed; the work is I/O, not CPU.
+const DEFAULT_WORKER_THREADS: usize = 2;
+/// Region used when none is set.
+const DEFAULT_REGION: &str = "us-east-1";
+
+/// Chunks of an upload body buffered between the calling thread and the transport:
+/// small, so memory stays bounded and progress reflects what the transport took.
+const UPLOAD_CHANNEL_CAPACITY: usize = 4;
+/// Chunks of a download buffered between the runtime and the caller when a call has to
+/// be moved off an async thread (see [`RusotoS3::off_async`]).
+const DOWNLOAD_CHANNEL_CAPACITY: usize = 4;
+/// Response header our dispatcher adds when it turned a 200 carrying an `<Error>` body
+/// into an error response, so the error can still report the real status (200).
+const EMBEDDED_ERROR_HEADER: &str = "x-s3transfer-error-in-200";
+
+/// Builder for [`RusotoS3`]. Every setting has a documented default; only the
+/// endpoint (for non-AWS stores) and credentials usually need setting.
+#[derive(Clone)]
+pub struct RusotoS3Builder {
+    endpoint: Option<String>,
+    region: Option<String>,
+    credentials: Option<(String, String, Option<String>)>,
+    request_timeout: Duration,
+    body_read_timeout: Duration,
+    body_send_timeout: Duration,
+    worker_threads: usize,
+}
+
+impl fmt::Debug for RusotoS3Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the secret key or token.
+        f.debug_struct("RusotoS3Builder")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field(
+                "access_key",
+                &self.credentials.as_ref().map(|(ak, _, _)| ak.as_str()),
+            )
+            .field("request_timeout", &self.request_timeout)
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("body_send_timeout", &self.body_send_timeout)
+            .field("worker_threads", &self.worker_threads)
+            .finish()
+    }
+}
+
+impl Default for RusotoS3Builder {
+    fn default() -> Self {
+        RusotoS3Builder {
+            endpoint: None,
+            region: None,
+            credentials: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            body_send_timeout: DEFAULT_BODY_SEND_TIMEOUT,
+            worker_threads: DEFAULT_WORKER_THREADS,
+        }
+    }
+}
+
+impl RusotoS3Builder {
+    /// A builder with every default: AWS `us-east-1`, the default credential chain
+    /// (environment, profile, container, instance metadata), and the default timeouts.
+    pub fn new() -> Self {
+        RusotoS3Builder::default()
+    }
+
+    /// Send requests to a custom endpoint (`http://127.0.0.1:9000`) instead of AWS.
+    /// Requests are always path-style (`/bucket/key`), which every S3-compatible
+    /// store accepts. Default: none (AWS, derived from the region).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The region to sign for (and, without an endpoint, to send to). Default:
+    /// `us-east-1`.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Use a fixed access key and secret key instead of the default credential chain.
+    pub fn static_credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some((access_key.into(), secret_key.into(), None));
+        self
+    }
+
+    /// Use fixed temporary credentials: access key, secret key and session token.
+    pub fn session_credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+        session_token: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some((
+            access_key.into(),
+            secret_key.into(),
+            Some(session_token.into()),
+        ));
+        self
+    }
+
+    /// Bound on one call from sending the request until the response headers arrive
+    /// (for calls whose answer is a small XML body, until that body is read too).
+    /// Exceeding it gives [`S3ErrorKind::Timeout`]. Default: 60 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Bound on a stalled GetObject body: the longest wait for the next bytes.
+    /// Exceeding it gives [`S3ErrorKind::Timeout`]. Default: 30 s.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Bound on a stalled upload body: the longest wait for the transport to take the
+    /// next chunk of a PutObject or UploadPart. Exceeding it gives
+    /// [`S3ErrorKind::Timeout`]. Default: 30 s.
+    pub fn body_send_timeout(mut self, timeout: Duration) -> Self {
+        self.body_send_timeout = timeout;
+        self
+    }
+
+    /// Worker threads of the backend's tokio runtime (at least 1). Default: 2.
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        self.worker_threads = threads.max(1);
+        self
+    }
+
+    /// Build the backend: its runtime, HTTP client and credential provider.
+    ///
+    /// Fails with [`S3ErrorKind::Other`] on an unknown region name, when the TLS
+    /// setup or the runtime cannot be created, or when the default credential chain
+    /// cannot be set up.
+    pub fn build(self) -> Result<RusotoS3, S3Error> {
+        let fail = |msg: String| S3Error::new(S3ErrorKind::Other, "Configure", msg);
+        let region_name = self.region.unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let region = match self.endpoint {
+            Some(endpoint) => Region::Custom {
+                name: region_name,
+                endpoint: endpoint.trim_end_matches('/').to_owned(),
+            },
+            None => Region::from_str(&region_name)
+                .map_err(|e| fail(format!("unknown region {region_name:?}: {e}")))?,
+        };
+        // rusoto's own HttpClient::new() is https-only under `rustls`; local and
+        // on-premises stores often speak plain http, so accept both schemes.
+        // hyper-rustls panics when the system has no CA certificates: report that.
+        let connector = std::panic::catch_unwind(|| {
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_native_roots()
+                .https_or_http()
+                .enable_http1()
+                .enable_http2()
+                .build()
+        })
+        .map_err(|_| fail("TLS setup failed: no CA certificates found".to_owned()))?;
+        let http = HttpClient::from_connector(connector);
+        let dispatcher = EmbeddedErrorDispatcher(http);
+        let client = match self.credentials {
+            Some((ak, sk, token)) => {
+                let provider = StaticProvider::new(ak, sk, token, None);
+                S3Client::new_with(dispatcher, provider, region)
+            }
+            None => {
+                let provider = DefaultCredentialsProvider::new()
+                    .map_err(|e| fail(format!("default credential chain: {e}")))?;
+                S3Client::new_with(dispatcher, provider, region)
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.worker_threads)
+            .thread_name("s3transfer-rusoto")
+            .enable_all()
+            .build()
+            .map_err(|e| fail(format!("cannot start the tokio runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+        Ok(RusotoS3 {
+            inner: Arc::new(Inner {
+                runtime: Some(runtime),
+                handle,
+                client,
+                timeouts: Timeouts {
+                    request: self.request_timeout,
+                    body_read: self.body_read_timeout,
+                    body_send: self.body_send_timeout,
+                },
+            }),
+        })
+    }
+}
+
+/// The [`S3Api`] backed by rusoto_s3 0.48.
+///
+/// Owns one multi-thread tokio runtime (shared by clones, stopped without waiting when
+/// the last clone is dropped). Every call blocks the calling thread until it is done;
+/// bodies are pulled and pushed on the calling thread, so progress, throttling and
+/// cancellation happen there. Calling from inside async code works too (the call then
+/// runs on a helper thread) but blocks that async task.
+///
+/// What rusoto_s3 0.48 cannot express (flexible checksums, `x-amz-checksum-mode`,
+/// `x-amz-mp-object-size`) is refused with [`S3ErrorKind::Other`], never dropped.
+#[derive(Clone)]
+pub struct RusotoS3 {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for RusotoS3 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RusotoS3")
+            .field("timeouts", &self.inner.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    request: Duration,
+    body_read: Duration,
+    body_send: Duration,
+}
+
+struct Inner {
+    // An Option only so Drop can take it for `shutdown_background`.
+    runtime: Option<Runtime>,
+    handle: Handle,
+    client: S3Client,
+    timeouts: Timeouts,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A plain drop waits for the runtime's tasks, which can hang on a stuck
+        // connection, and panics when dropped inside async code.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl RusotoS3 {
+    /// A builder with the defaults documented on [`RusotoS3Builder`].
+    pub fn builder() -> RusotoS3Builder {
+        RusotoS3Builder::new()
+    }
+
+    /// The underlying rusoto client, for calls outside [`S3Api`] (creating buckets,
+    /// listing). Run its futures with [`RusotoS3::block_on`].
+    pub fn rusoto_client(&self) -> &S3Client {
+        &self.inner.client
+    }
+
+    /// Run a future to completion on the backend's runtime, from any thread (also from
+    /// inside async code, where it moves to a helper thread instead of panicking).
+    pub fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let handle = &self.inner.handle;
+        self.off_async(move || handle.block_on(future))
+    }
+
+    /// Run `f` here, or, when this thread is inside a tokio runtime (where
+    /// `Handle::block_on` panics with "Cannot start a runtime from within a runtime"),
+    /// on a scoped helper thread that is joined before returning.
+    fn off_async<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        if Handle::try_current().is_ok() {
+            std::thread::scope(|s| match s.spawn(f).join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+        } else {
+            f()
+        }
+    }
+
+    /// Run a whole-response call (no streamed body) under the request timeout and
+    /// classify its failure.
+    fn call<T, E, F>(&self, op: &'static str, bucket: &str, key: &str, fut: F) -> Result<T, S3Error>
+    where
+        F: Future<Output = Result<T, RusotoError<E>>> + Send,
+        T: Send,
+        E: ServiceError + Send,
+    {
+        let limit = self.inner.timeouts.request;
+        let result = self.block_on(async move { timeout(limit, fut).await });
+        match result {
+            Err(_) => Err(request_timed_out(op, limit).with_object(bucket, key)),
+            Ok(Err(e)) => Err(map_rusoto_error(op, e).with_object(bucket, key)),
+            Ok(Ok(out)) => Ok(out),
+        }
+    }
+
+    /// PutObject and UploadPart: stream `body` to the request `start` spawns.
+    ///
+    /// The chunks are pulled on the calling thread (progress, throttling, cancellation)
+    /// and handed to the transport through a small bounded channel, without copying.
+    fn send_body<T, E>(
+        &self,
+        op: &'static str,
+        bucket: &str,
+        key: &str,
+        body: &mut RequestBody,
+        start: impl FnOnce(ByteStream) -> JoinHandle<Result<T, RusotoError<E>>> + Send,
+    ) -> Result<T, S3Error>
+    where
+        T: Send + 'static,
+        E: ServiceError + Send + 'static,
+    {
+        // Always send the whole body, also when a failed attempt consumed part of it.
+        body.rewind();
+        let len = body.len();
+        let len = usize::try_from(len).map_err(|_| {
+            S3Error::new(S3ErrorKind::Other, op, "body too large for this platform")
+                .with_object(bucket, key)
+        })?;
+        let handle = &self.inner.handle;
+        let t = self.inner.timeouts;
+        self.off_async(move || {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(UPLOAD_CHANNEL_CAPACITY);
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|chunk| (Ok::<_, io::Error>(chunk), rx))
+            });
+            // The size makes hyper send Content-Length; without it hyper would send
+            // chunked encoding, which S3 rejects (411 MissingContentLength).
+            let mut join = {
+                let _enter = handle.enter();
+                start(ByteStream::new_with_size(stream, len))
+            };
+            let mut request_ended_early = false;
+            loop {
+                let chunk = match body.next_chunk() {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    Err(e) => {
+                        // The caller stopped the body: kill the request so the server
+                        // sees a broken upload, never a short one, and report why.
+                        join.abort();
+                        return Err(e);
+                    }
+                };
+                let sent = handle.block_on(async { timeout(t.body_send, tx.send(chunk)).await });
+                match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => {
+                        // The request already finished (the server answered early, or
+                        // the connection failed); its result says why.
+                        request_ended_early = true;
+                        break;
+                    }
+                    Err(_) => {
+                        join.abort();
+                        return Err(S3Error::new(
+                            S3ErrorKind::Timeout,
+                            op,
+                            format!("the transport took no body bytes for {:?}", t.body_send),
+                        )
+                        .with_object(bucket, key));
+                    }
+                }
+            }
+            drop(tx);
+            let result = handle.block_on(async { timeout(t.request, &mut join).await });
+            match result {
+                Err(_) => {
+                    join.abort();
+                    Err(request_timed_out(op, t.request).with_object(bucket, key))
+                }
+                Ok(Err(join_error)) => Err(S3Error::new(
+                    S3ErrorKind::Transient,
+                    op,
+                    format!("request task failed: {join_error}"),
+                )
+                .with_source(join_error)
+                .with_object(bucket, key)),
+                Ok(Ok(Err(e))) => Err(map_rusoto_error(op, e).with_object(bucket, key)),
+                Ok(Ok(Ok(_))) if request_ended_early => Err(S3Error::new(
+                    S3ErrorKind::Transient,
+                    op,
+                    "the server answered before the whole body was sent",
+                )
+                .with_object(bucket, key)),
+                Ok(Ok(Ok(out))) => Ok(out),
+            }
+        })
+    }
+}
+
+/// Stream one GetObject into `on_chunk`, checking the byte count against the headers.
+async fn get_streamed(
+    client: &S3Client,
+    request: rusoto_s3::GetObjectRequest,
+    t: Timeouts,
+    on_chunk: &mut dyn FnMut(Bytes) -> Result<(), S3Error>,
+) -> Result<GetObjectOutput, S3Error> {
+    const OP: &str = "GetObject";
+    let (bucket, key) = (request.bucket.clone(), request.key.clone());
+    let out = match timeout(t.request, client.get_object(request)).await {
+        Err(_) => return Err(request_timed_out(OP, t.request).with_object(&bucket, &key)),
+        Ok(Err(e)) => return Err(map_rusoto_error(OP, e).with_object(&bucket, &key)),
+        Ok(Ok(out)) => out,
+    };
+    let content_range = out.content_range.as_deref().and_then(ContentRange::parse);
+    let expected = out
+        .content_length
+        .map(|n| n.max(0) as u64)
+        .or(content_range.map(|r| r.len()));
+    let mut received = 0u64;
+    if let Some(mut body) = out.body {
+        loop {
+            match timeout(t.body_read, body.next()).await {
+                Err(_) => {
+                    return Err(S3Error::new(
+                        S3ErrorKind::Timeout,
+                        OP,
+                        format!(
+                            "body stalled: no bytes for {:?} after {received} bytes",
+                            t.body_read
+                        ),
+                    )
+                    .with_object(&bucket, &key));
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    let announced = expected.map_or(String::new(), |n| format!(" of {n}"));
+                    return Err(S3Error::new(
+                        S3ErrorKind::TruncatedBody,
+                        OP,
+                        format!("body read failed after {received}{announced} bytes: {e}"),
+                    )
+                    .with_source(e)
+                    .with_object(&bucket, &key));
+                }
+                Ok(Some(Ok(chunk))) => {
+                    received += chunk.len() as u64;
+                    // The sink's error goes back unchanged: it is the caller's own.
+                    on_chunk(chunk)?;
+                }
+            }
+        }
+    }
+    if let Some(expected) = expected {
+        // hyper 0.14 can end a body early without an error (its runtime went away, a
+        // proxy cut it): only the count tells.
+        if received < expected {
+            return Err(S3Error::new(
+                S3ErrorKind::TruncatedBody,
+                OP,
+                format!("body ended after {received} of {expected} announced bytes"),
+            )
+            .with_object(&bucket, &key));
+        }
+        if received > expected {
+            return Err(S3Error::new(
+                S3ErrorKind::Other,
+                OP,
+                format!("received {received} bytes, more than the {expected} announced"),
+            )
+            .with_object(&bucket, &key));
+        }
+    }
+    Ok(GetObjectOutput {
+        content_length: expected.unwrap_or(received),
+        content_range,
+        etag: out.e_tag,
+        version_id: out.version_id,
+        last_modified: out.last_modified,
+        parts_count: out.parts_count.and_then(|n| u32::try_from(n).ok()),
+        checksums: Checksums::default(),
+        bytes_received: received,
+    })
+}
+
+impl S3Api for RusotoS3 {
+    fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
+        const OP: &str = "HeadObject";
+        let (bucket, key) = (&request.bucket, &request.key);
+        if request.checksum_mode {
+            return Err(unsupported(OP, "x-amz-checksum-mode").with_object(bucket, key));
+        }
+        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
+        let req = rusoto_s3::HeadObjectRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            version_id: request.version_id.clone(),
+            if_match: request.if_match.clone(),
+            part_number: request.part_number.map(i64::from),
+            sse_customer_algorithm: algo,
+            sse_customer_key: sse_key,
+            sse_customer_key_md5: sse_md5,
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            ..Default::default()
+        };
+        let client = &self.inner.client;
+        let out = self.call(OP, bucket, key, client.head_object(req))?;
+        let metadata = out.metadata.unwrap_or_default().into_iter().collect();
+        Ok(HeadObjectOutput {
+            content_length: out.content_length.map_or(0, |n| n.max(0) as u64),
+            etag: out.e_tag,
+            last_modified: out.last_modified,
+            version_id: out.version_id,
+            parts_count: out.parts_count.and_then(|n| u32::try_from(n).ok()),
+            checksums: Checksums::default(),
+            attributes: ObjectAttributes {
+                cache_control: out.cache_control,
+                content_disposition: out.content_disposition,
+                content_encoding: out.content_encoding,
+                content_language: out.content_language,
+                content_type: out.content_type,
+                expires: out.expires,
+                metadata,
+                storage_class: out.storage_class,
+                website_redirect_location: out.website_redirect_location,
+                server_side_encryption: out.server_side_encryption,
+                sse_kms_key_id: out.ssekms_key_id,
+                bucket_key_enabled: out.bucket_key_enabled,
+                object_lock_mode: out.object_lock_mode,
+                object_lock_retain_until_date: out.object_lock_retain_until_date,
+                object_lock_legal_hold_status: out.object_lock_legal_hold_status,
+                ..Default::default()
+            },
+        })
+    }
+
+    fn get_object(
+        &self,
+        request: &GetObjectRequest,
+        sink: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        const OP: &str = "GetObject";
+        if request.checksum_mode {
+            return Err(
+                unsupported(OP, "x-amz-checksum-mode").with_object(&request.bucket, &request.key)
+            );
+        }
+        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
+        let req = rusoto_s3::GetObjectRequest {
+            bucket: request.bucket.clone(),
+            key: request.key.clone(),
+            range: request.range.map(|r| r.header_value()),
+            if_match: request.if_match.clone(),
+            part_number: request.part_number.map(i64::from),
+            version_id: request.version_id.clone(),
+            sse_customer_algorithm: algo,
+            sse_customer_key: sse_key,
+            sse_customer_key_md5: sse_md5,
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            ..Default::default()
+        };
+        let client = &self.inner.client;
+        let handle = &self.inner.handle;
+        let t = self.inner.timeouts;
+        if Handle::try_current().is_err() {
+            // The usual path: one block_on for headers and the whole body; the sink is
+            // fed from inside it, on this thread.
+            return handle.block_on(get_streamed(client, req, t, &mut |chunk: Bytes| {
+                sink.write_chunk(&chunk)
+            }));
+        }
+        // Called from async code: block_on would panic here, and the sink is not Send,
+        // so the request runs on a helper thread and the chunks come back to this one.
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(DOWNLOAD_CHANNEL_CAPACITY);
+            let worker = s.spawn(move || {
+                handle.block_on(get_streamed(client, req, t, &mut |chunk: Bytes| {
+                    tx.send(chunk).map_err(|_| stopped_by_caller(OP))
+                }))
+            });
+            let mut sink_error = None;
+            for chunk in rx.iter() {
+                if let Err(e) = sink.write_chunk(&chunk) {
+                    sink_error = Some(e);
+                    break;
+                }
+            }
+            // Dropping the receiver makes the helper's next send fail, which stops it.
+            drop(rx);
+            let result = match worker.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            match sink_error {
+                Some(e) => Err(e),
+                None => result,
+            }
+        })
+    }
+
+    fn put_object(
+        &self,
+        request: &PutObjectRequest,
+        body: &mut RequestBody,
+    ) -> Result<PutObjectOutput, S3Error> {
+        const OP: &str = "PutObject";
+        let (bucket, key) = (&request.bucket, &request.key);
+        refuse_checksums(OP, request.checksum_algorithm, &request.checksums)
+            .map_err(|e| e.with_object(bucket, key))?;
+        let a = &request.attributes;
+        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
+        let req = rusoto_s3::PutObjectRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            content_length: Some(body.len() as i64),
+            content_md5: request.content_md5.clone(),
+            acl: a.acl.clone(),
+            cache_control: a.cache_control.clone(),
+            content_disposition: a.content_disposition.clone(),
+            content_encoding: a.content_encoding.clone(),
+            content_language: a.content_language.clone(),
+            content_type: a.content_type.clone(),
+            expires: a.expires.clone(),
+            metadata: metadata(a),
+            storage_class: a.storage_class.clone(),
+            tagging: a.tagging.clone(),
+            website_redirect_location: a.website_redirect_location.clone(),
+            server_side_encryption: a.server_side_encryption.clone(),
+            ssekms_key_id: a.sse_kms_key_id.clone(),
+            ssekms_encryption_context: a.sse_kms_encryption_context.clone(),
+            bucket_key_enabled: a.bucket_key_enabled,
+            object_lock_mode: a.object_lock_mode.clone(),
+            object_lock_retain_until_date: a.object_lock_retain_until_date.clone(),
+            object_lock_legal_hold_status: a.object_lock_legal_hold_status.clone(),
+            grant_full_control: a.grant_full_control.clone(),
+            grant_read: a.grant_read.clone(),
+            grant_read_acp: a.grant_read_acp.clone(),
+            grant_write_acp: a.grant_write_acp.clone(),
+            sse_customer_algorithm: algo,
+            sse_customer_key: sse_key,
+            sse_customer_key_md5: sse_md5,
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            body: None,
+        };
+        let client = self.inner.client.clone();
+        let out = self.send_body(OP, bucket, key, body, move |stream| {
+            let req = rusoto_s3::PutObjectRequest {
+                body: Some(stream),
+                ..req
+            };
+            tokio::spawn(async move { client.put_object(req).await })
+        })?;
+        Ok(PutObjectOutput {
+            etag: out.e_tag,
+            version_id: out.version_id,
+            checksums: Checksums::default(),
+        })
+    }
+
+    fn create_multipart_upload(
+        &self,
+        request: &CreateMultipartUploadRequest,
+    ) -> Result<CreateMultipartUploadOutput, S3Error> {
+        const OP: &str = "CreateMultipartUpload";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let no_values = Checksums {
+            checksum_type: request.checksum_type.clone(),
+            ..Default::default()
+        };
+        refuse_checksums(OP, request.checksum_algorithm, &no_values)
+            .map_err(|e| e.with_object(bucket, key))?;
+        let a = &request.attributes;
+        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
+        let req = rusoto_s3::CreateMultipartUploadRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            acl: a.acl.clone(),
+            cache_control: a.cache_control.clone(),
+            content_disposition: a.content_disposition.clone(),
+            content_encoding: a.content_encoding.clone(),
+            content_language: a.content_language.clone(),
+            content_type: a.content_type.clone(),
+            expires: a.expires.clone(),
+            metadata: metadata(a),
+            storage_class: a.storage_class.clone(),
+            tagging: a.tagging.clone(),
+            website_redirect_location: a.website_redirect_location.clone(),
+            server_side_encryption: a.server_side_encryption.clone(),
+            ssekms_key_id: a.sse_kms_key_id.clone(),
+            ssekms_encryption_context: a.sse_kms_encryption_context.clone(),
+            bucket_key_enabled: a.bucket_key_enabled,
+            object_lock_mode: a.object_lock_mode.clone(),
+            object_lock_retain_until_date: a.object_lock_retain_until_date.clone(),
+            object_lock_legal_hold_status: a.object_lock_legal_hold_status.clone(),
+            grant_full_control: a.grant_full_control.clone(),
+            grant_read: a.grant_read.clone(),
+            grant_read_acp: a.grant_read_acp.clone(),
+            grant_write_acp: a.grant_write_acp.clone(),
+            sse_customer_algorithm: algo,
+            sse_customer_key: sse_key,
+            sse_customer_key_md5: sse_md5,
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+        };
+        let client = &self.inner.client;
+        let out = self.call(OP, bucket, key, client.create_multipart_upload(req))?;
+        match out.upload_id {
+            Some(upload_id) if !upload_id.is_empty() => {
+                Ok(CreateMultipartUploadOutput { upload_id })
+            }
+            _ => Err(
+                S3Error::new(S3ErrorKind::Other, OP, "the response had no UploadId")
+                    .with_object(bucket, key),
+            ),
+        }
+    }
+
+    fn upload_part(
+        &self,
+        request: &UploadPartRequest,
+        body: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        const OP: &str = "UploadPart";
+        let (bucket, key) = (&request.bucket, &request.key);
+        refuse_checksums(OP, request.checksum_algorithm, &request.checksums)
+            .map_err(|e| e.with_object(bucket, key))?;
+        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
+        let req = rusoto_s3::UploadPartRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            upload_id: request.upload_id.clone(),
+            part_number: i64::from(request.part_number),
+            content_length: Some(body.len() as i64),
+            content_md5: request.content_md5.clone(),
+            sse_customer_algorithm: algo,
+            sse_customer_key: sse_key,
+            sse_customer_key_md5: sse_md5,
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            body: None,
+        };
+        let client = self.inner.client.clone();
+        let out = self.send_body(OP, bucket, key, body, move |stream| {
+            let req = rusoto_s3::UploadPartRequest {
+                body: Some(stream),
+                ..req
+            };
+            tokio::spawn(async move { client.upload_part(req).await })
+        })?;
+        Ok(UploadPartOutput {
+            etag: out.e_tag,
+            checksums: Checksums::default(),
+        })
+    }
+
+    fn complete_multipart_upload(
+        &self,
+        request: &CompleteMultipartUploadRequest,
+    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+        const OP: &str = "CompleteMultipartUpload";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let refuse = |what: &str| Err(unsupported(OP, what).with_object(bucket, key));
+        if !request.checksums.is_empty() || request.checksums.checksum_type.is_some() {
+            return refuse("whole-object checksums");
+        }
+        if request.parts.iter().any(|p| !p.checksums.is_empty()) {
+            return refuse("part checksums");
+        }
+        if request.mpu_object_size.is_some() {
+            return refuse("x-amz-mp-object-size");
+        }
+        // `sse_customer` is not sent: rusoto_s3 0.48 has no field for it, and S3 needs
+        // it on Complete only for uploads with checksums, which this backend refuses.
+        let parts = request
+            .parts
+            .iter()
+            .map(|p| rusoto_s3::CompletedPart {
+                e_tag: Some(p.etag.clone()),
+                part_number: Some(i64::from(p.part_number)),
+            })
+            .collect();
+        let req = rusoto_s3::CompleteMultipartUploadRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            upload_id: request.upload_id.clone(),
+            multipart_upload: Some(rusoto_s3::CompletedMultipartUpload { parts: Some(parts) }),
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+        };
+        let client = &self.inner.client;
+        let out = self.call(OP, bucket, key, client.complete_multipart_upload(req))?;
+        if out.e_tag.is_none() {
+            // A success always names the new object's ETag; without one the body was
+            // not a CompleteMultipartUploadResult (a 200 carrying something else).
+            return Err(missing_etag(OP).with_object(bucket, key));
+        }
+        Ok(CompleteMultipartUploadOutput {
+            etag: out.e_tag,
+            version_id: out.version_id,
+            checksums: Checksums::default(),
+        })
+    }
+
+    fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
+        const OP: &str = "AbortMultipartUpload";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let req = rusoto_s3::AbortMultipartUploadRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            upload_id: request.upload_id.clone(),
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+        };
+        let client = &self.inner.client;
+        self.call(OP, bucket, key, client.abort_multipart_upload(req))?;
+        Ok(())
+    }
+
+    fn copy_object(&self, request: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
+        const OP: &str = "CopyObject";
+        let (bucket, key) = (&request.bucket, &request.key);
+        refuse_checksums(OP, request.checksum_algorithm, &Checksums::default())
+            .map_err(|e| e.with_object(bucket, key))?;
+        let a = &request.attributes;
+        let c = &request.conditions;
+        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
+        let (src_algo, src_key, src_md5) = sse_c(&request.copy_source_sse_customer);
+        let req = rusoto_s3::CopyObjectRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            copy_source: copy_source_header(&request.source),
+            metadata_directive: request.metadata_directive.clone(),
+            tagging_directive: request.tagging_directive.clone(),
+            copy_source_if_match: c.if_match.clone(),
+            copy_source_if_none_match: c.if_none_match.clone(),
+            copy_source_if_modified_since: c.if_modified_since.clone(),
+            copy_source_if_unmodified_since: c.if_unmodified_since.clone(),
+            copy_source_sse_customer_algorithm: src_algo,
+            copy_source_sse_customer_key: src_key,
+            copy_source_sse_customer_key_md5: src_md5,
+            acl: a.acl.clone(),
+            cache_control: a.cache_control.clone(),
+            content_disposition: a.content_disposition.clone(),
+            content_encoding: a.content_encoding.clone(),
+            content_language: a.content_language.clone(),
+            content_type: a.content_type.clone(),
+            expires: a.expires.clone(),
+            metadata: metadata(a),
+            storage_class: a.storage_class.clone(),
+            tagging: a.tagging.clone(),
+            website_redirect_location: a.website_redirect_location.clone(),
+            server_side_encryption: a.server_side_encryption.clone(),
+            ssekms_key_id: a.sse_kms_key_id.clone(),
+            ssekms_encryption_context: a.sse_kms_encryption_context.clone(),
+            bucket_key_enabled: a.bucket_key_enabled,
+            object_lock_mode: a.object_lock_mode.clone(),
+            object_lock_retain_until_date: a.object_lock_retain_until_date.clone(),
+            object_lock_legal_hold_status: a.object_lock_legal_hold_status.clone(),
+            grant_full_control: a.grant_full_control.clone(),
+            grant_read: a.grant_read.clone(),
+            grant_read_acp: a.grant_read_acp.clone(),
+            grant_write_acp: a.grant_write_acp.clone(),
+            sse_customer_algorithm: algo,
+            sse_customer_key: sse_key,
+            sse_customer_key_md5: sse_md5,
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            expected_source_bucket_owner: None,
+        };
+        let client = &self.inner.client;
+        let out = self.call(OP, bucket, key, client.copy_object(req))?;
+        let etag = out.copy_object_result.and_then(|r| r.e_tag);
+        if etag.is_none() {
+            return Err(missing_etag(OP).with_object(bucket, key));
+        }
+        Ok(CopyObjectOutput {
+            etag,
+            version_id: out.version_id,
+            checksums: Checksums::default(),
+        })
+    }
+
+    fn upload_part_copy(
+        &self,
+        request: &UploadPartCopyRequest,
+    ) -> Result<UploadPartCopyOutput, S3Error> {
+        const OP: &str = "UploadPartCopy";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let c: &CopySourceConditions = &request.conditions;
+        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
+        let (src_algo, src_key, src_md5) = sse_c(&request.copy_source_sse_customer);
+        let req = rusoto_s3::UploadPartCopyRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            upload_id: request.upload_id.clone(),
+            part_number: i64::from(request.part_number),
+            copy_source: copy_source_header(&request.source),
+            copy_source_range: request
+                .source_range
+                .map(|(start, end)| format!("bytes={start}-{end}")),
+            copy_source_if_match: c.if_match.clone(),
+            copy_source_if_none_match: c.if_none_match.clone(),
+            copy_source_if_modified_since: c.if_modified_since.clone(),
+            copy_source_if_unmodified_since: c.if_unmodified_since.clone(),
+            copy_source_sse_customer_algorithm: src_algo,
+            copy_source_sse_customer_key: src_key,
+            copy_source_sse_customer_key_md5: src_md5,
+            sse_customer_algorithm: algo,
+            sse_customer_key: sse_key,
+            sse_customer_key_md5: sse_md5,
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            expected_source_bucket_owner: None,
+        };
+        let client = &self.inner.client;
+        let out = self.call(OP, bucket, key, client.upload_part_copy(req))?;
+        let etag = out.copy_part_result.and_then(|r| r.e_tag);
+        if etag.is_none() {
+            return Err(missing_etag(OP).with_object(bucket, key));
+        }
+        Ok(UploadPartCopyOutput {
+            etag,
+            checksums: Checksums::default(),
+        })
+    }
+
+    fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
+        const OP: &str = "DeleteObject";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let req = rusoto_s3::DeleteObjectRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            version_id: request.version_id.clone(),
+            mfa: request.mfa.clone(),
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            bypass_governance_retention: None,
+        };
+        let client = &self.inner.client;
+        let out = self.call(OP, bucket, key, client.delete_object(req))?;
+        Ok(DeleteObjectOutput {
+            delete_marker: out.delete_marker,
+            version_id: out.version_id,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Request helpers
+
+fn sse_c(key: &Option<SseCustomerKey>) -> (Option<String>, Option<String>, Option<String>) {
+    match key {
+        Some(k) => (
+            Some(k.algorithm.clone()),
+            Some(k.key.clone()),
+            Some(k.key_md5.clone()),
+        ),
+        None => (None, None, None),
+    }
+}
+
+fn metadata(a: &ObjectAttributes) -> Option<std::collections::HashMap<String, String>> {
+    (!a.metadata.is_empty()).then(|| {
+        a.metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+fn unsupported(op: &'static str, what: &str) -> S3Error {
+    S3Error::new(
+        S3ErrorKind::Other,
+        op,
+        format!("the rusoto backend cannot send {what} yet (rusoto_s3 0.48 has no field for it)"),
+    )
+}
+
+/// Flexible checksums postdate the rusoto_s3 0.48 model: refuse them rather than
+/// upload an object without the integrity check the caller asked for.
+fn refuse_checksums(
+    op: &'static str,
+    algorithm: Option<ChecksumAlgorithm>,
+    values: &Checksums,
+) -> Result<(), S3Error> {
+    if let Some(a) = algorithm {
+        return Err(unsupported(
+            op,
+            &format!("a checksum algorithm ({})", a.as_str()),
+        ));
+    }
+    if !values.is_empty() {
+        return Err(unsupported(op, "checksum values"));
+    }
+    if let Some(t) = &values.checksum_type {
+        return Err(unsupported(op, &format!("a checksum type ({t})")));
+    }
+    Ok(())
+}
+
+/// The `x-amz-copy-source` value: `bucket/key`, percent-encoded except for unreserved
+/// characters and `/`, plus `?versionId=` when a version is named. rusoto sends the
+/// string as given, and S3 decodes it, so a raw `+`, `%`, `?` or space would name a
+/// different object.
+fn copy_source_header(source: &CopySource) -> String {
+    let mut out = percent_encode(&format!("{}/{}", source.bucket, source.key), true);
+    if let Some(version) = &source.version_id {
+        out.push_str("?versionId=");
+        out.push_str(&percent_encode(version, false));
+    }
+    out
+}
+
+fn percent_encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~')
+            || (keep_slash && b == b'/');
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------
+// Error classification
+
+/// The typed errors rusoto_s3 knows for an operation, as an S3 code and message.
+trait ServiceError: fmt::Debug {
+    fn code_and_message(&self) -> (&'static str, String);
+}
+
+macro_rules! no_typed_errors {
+    ($($t:ty),*) => {$(
+        impl ServiceError for $t {
+            fn code_and_message(&self) -> (&'static str, String) {
+                match *self {}
+            }
+        }
+    )*};
+}
+
+no_typed_errors!(
+    rusoto_s3::PutObjectError,
+    rusoto_s3::CreateMultipartUploadError,
+    rusoto_s3::UploadPartError,
+    rusoto_s3::CompleteMultipartUploadError,
+    rusoto_s3::UploadPartCopyError,
+    rusoto_s3::DeleteObjectError
+);
+
+impl ServiceError for rusoto_s3::HeadObjectError {
+    fn code_and_message(&self) -> (&'static str, String) {
+        match self {
+            rusoto_s3::HeadObjectError::NoSuchKey(m) => ("NoSuchKey", m.clone()),
+        }
+    }
+}
+
+impl ServiceError for rusoto_s3::GetObjectError {
+    fn code_and_message(&self) -> (&'static str, String) {
+        match self {
+            rusoto_s3::GetObjectError::NoSuchKey(m) => ("NoSuchKey", m.clone()),
+            rusoto_s3::GetObjectError::InvalidObjectState(m) => ("InvalidObjectState", m.clone()),
+        }
+    }
+}
+
+impl ServiceError for rusoto_s3::AbortMultipartUploadError {
+    fn code_and_message(&self) -> (&'static str, String) {
+        match self {
+            rusoto_s3::AbortMultipartUploadError::NoSuchUpload(m) => ("NoSuchUpload", m.clone()),
+        }
+    }
+}
+
+impl ServiceError for rusoto_s3::CopyObjectError {
+    fn code_and_message(&self) -> (&'static str, String) {
+        match self {
+            rusoto_s3::CopyObjectError::ObjectNotInActiveTierError(m) => {
+                ("ObjectNotInActiveTierError", m.clone())
+            }
+        }
+    }
+}
+
+fn request_timed_out(op: &'static str, limit: Duration) -> S3Error {
+    S3Error::new(
+        S3ErrorKind::Timeout,
+        op,
+        format!("no response within {limit:?}"),
+    )
+}
+
+fn missing_etag(op: &'static str) -> S3Error {
+    // Retryable: S3 documents that these calls can fail inside a 200 response; an
+    // answer without the result's ETag is treated as such a failure.
+    S3Error::new(
+        S3ErrorKind::Transient,
+        op,
+        "the 200 response carried no ETag (S3 may have sent an error inside a 200)",
+    )
+}
+
+/// Turn any rusoto failure into a classified [`S3Error`] (without bucket and key).
+fn map_rusoto_error<E: ServiceError>(op: &'static str, err: RusotoError<E>) -> S3Error {
+    match err {
+        RusotoError::Service(e) => {
+            let (code, message) = e.code_and_message();
+            S3Error::from_response(op, None, Some(code.to_owned()), message)
+        }
+        RusotoError::Unknown(response) => from_http_response(op, &response),
+        RusotoError::HttpDispatch(e) => {
+            let message = e.to_string();
+            // rusoto reports a response body that broke off while being buffered as
+            // "Error obtaining body"; anything else failed before a response arrived.
+            let kind = if message.contains("Error obtaining body") {
+                S3ErrorKind::TruncatedBody
+            } else {
+                S3ErrorKind::Transient
+            };
+            S3Error::new(kind, op, message).with_source(e)
+        }
+        RusotoError::Credentials(e) => {
+            S3Error::new(S3ErrorKind::AccessDenied, op, format!("credentials: {e}")).with_source(e)
+        }
+        RusotoError::ParseError(message) => {
+            // A 200 whose body was an error document can surface here; classify it by
+            // its code when the text shows one.
+            match xml_tag(&message, "Code") {
+                Some(code) => S3Error::from_response(
+                    op,
+                    Some(200),
+                    Some(code.to_owned()),
+                    xml_tag(&message, "Message").unwrap_or(&message).to_owned(),
+                ),
+                None => S3Error::new(
+                    S3ErrorKind::Other,
+                    op,
+                    format!("cannot parse the response: {message}"),
+                ),
+            }
+        }
+        RusotoError::Validation(message) => S3Error::new(
+            S3ErrorKind::Other,
+            op,
+            format!("invalid request: {message}"),
+        ),
+        RusotoError::Blocking => S3Error::new(S3ErrorKind::Other, op, "rusoto blocking error"),
+    }
+}
+
+fn from_http_response(op: &'static str, response: &BufferedHttpResponse) -> S3Error {
+    let embedded = response.headers.contains_key(EMBEDDED_ERROR_HEADER);
+    let status = if embedded {
+        200
+    } else {
+        response.status.as_u16()
+    };
+    let body = std::str::from_utf8(&response.body).unwrap_or("");
+    let code = xml_tag(body, "Code").map(str::to_owned);
+    let message = xml_tag(body, "Message")
+        .map(str::to_owned)
+        .unwrap_or_else(|| match response.status.canonical_reason() {
+            Some(reason) if !embedded => format!("HTTP {status} {reason}"),
+            _ => format!("HTTP {status}"),
+        });
+    S3Error::from_response(op, Some(status), code, message)
+}
+
+/// The text of the first `<tag>...</tag>` in an XML document. S3 error documents are
+/// flat and small, so a string search is enough.
+fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&close)?;
+    Some(xml[start..end].trim())
+}
+
+/// Whether an XML document's root element is `<Error>`.
+fn is_error_document(body: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    let mut text = text.trim_start();
+    if text.starts_with("<?xml") {
+        match text.find("?>") {
+            Some(end) => text = text[end + 2..].trim_start(),
+            None => return false,
+        }
+    }
+    text.starts_with("<Error>") || text.starts_with("<Error ")
+}
+
+/// rusoto's HTTP client with one addition: a 2xx answer to CompleteMultipartUpload,
+/// CopyObject or UploadPartCopy whose body is an `<Error>` document becomes a 500
+/// (marked with [`EMBEDDED_ERROR_HEADER`]), so rusoto reports it as an error with the
+/// body instead of parsing it as an empty success.
+struct EmbeddedErrorDispatcher(HttpClient);
+
+impl DispatchSignedRequest for EmbeddedErrorDispatcher {
+    fn dispatch(
+        &self,
+        request: SignedRequest,
+        timeout: Option<Duration>,
+    ) -> DispatchSignedRequestFuture {
+        let may_embed = (request.method == "POST" && request.params.contains_key("uploadId"))
+            || (request.method == "PUT" && request.headers.contains_key("x-amz-copy-source"));
+        let response = self.0.dispatch(request, timeout);
+        if !may_embed {
+            return response;
+        }
+        Box::pin(async move {
+            let mut response = response.await?;
+            if !response.status.is_success() {
+                return Ok(response);
+            }
+            // These answers are small XML documents; rusoto buffers them anyway.
+            let buffered = response.buffer().await?;
+            let mut headers = buffered.headers;
+            let status = if is_error_document(&buffered.body) {
+                headers.insert(EMBEDDED_ERROR_HEADER, "true".to_owned());
+                500u16.try_into().expect("500 is a valid status")
+            } else {
+                buffered.status
+            };
+            Ok(HttpResponse {
+                status,
+                body: ByteStream::from(buffered.body.to_vec()),
+                headers,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_source_is_percent_encoded_except_unreserved_and_slash() {
+        let mut src = CopySource::new("bkt", "dir/a b+c%d~é?.txt");
+        assert_eq!(
+            copy_source_header(&src),
+            "bkt/dir/a%20b%2Bc%25d~%C3%A9%3F.txt"
+        );
+        src.version_id = Some("v/1+2".into());
+        assert!(copy_source_header(&src).ends_with("?versionId=v%2F1%2B2"));
+    }
+
+    #[test]
+    fn error_documents_are_recognised() {
+        let doc = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>oops</Message></Error>";
+        assert!(is_error_document(doc));
+        assert!(!is_error_document(
+            b"<?xml version=\"1.0\"?><CopyObjectResult><ETag>x</ETag></CopyObjectResult>"
+        ));
+        let text = std::str::from_utf8(doc).unwrap();
+        assert_eq!(xml_tag(text, "Code"), Some("InternalError"));
+        assert_eq!(xml_tag(text, "Message"), Some("oops"));
+    }
+
+    #[test]
+    fn parse_errors_with_an_error_body_are_classified_by_code() {
+        let e = map_rusoto_error::<rusoto_s3::CompleteMultipartUploadError>(
+            "CompleteMultipartUpload",
+            RusotoError::ParseError(
+                "unexpected <Error><Code>InternalError</Code><Message>x</Message></Error>".into(),
+            ),
+        );
+        assert_eq!(e.kind(), S3ErrorKind::Transient);
+        assert_eq!(e.code.as_deref(), Some("InternalError"));
+    }
+
+    #[test]
+    fn bodiless_404_is_not_found() {
+        let response = BufferedHttpResponse {
+            status: 404u16.try_into().unwrap(),
+            body: Bytes::new(),
+            headers: Default::default(),
+        };
+        let e = map_rusoto_error::<rusoto_s3::HeadObjectError>(
+            "HeadObject",
+            RusotoError::Unknown(response),
+        );
+        assert_eq!(e.kind(), S3ErrorKind::NotFound);
+        assert_eq!(e.status, Some(404));
+    }
+
+    #[test]
+    fn checksums_are_refused_not_dropped() {
+        let e = refuse_checksums(
+            "PutObject",
+            Some(ChecksumAlgorithm::Crc32),
+            &Checksums::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), S3ErrorKind::Other);
+        assert!(e.message.contains("cannot send"));
+    }
+}
