@@ -1,8 +1,6 @@
 //! The optional arguments of each operation, as typed structs.
 
-use crate::client::{
-    CopySourceConditions, ObjectAttributes, RequestContext, SseCustomerKey,
-};
+use crate::client::{CopySourceConditions, ObjectAttributes, RequestContext, SseCustomerKey};
 
 /// Optional arguments of an upload (s3transfer's `ALLOWED_UPLOAD_ARGS`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -194,14 +194,26 @@ impl TransferConfigBuilder {
             ("multipart_threshold", c.multipart_threshold),
             ("multipart_chunksize", c.multipart_chunksize),
             ("max_request_concurrency", c.max_request_concurrency as u64),
-            ("max_submission_concurrency", c.max_submission_concurrency as u64),
+            (
+                "max_submission_concurrency",
+                c.max_submission_concurrency as u64,
+            ),
             ("max_request_queue_size", c.max_request_queue_size as u64),
-            ("max_submission_queue_size", c.max_submission_queue_size as u64),
+            (
+                "max_submission_queue_size",
+                c.max_submission_queue_size as u64,
+            ),
             ("max_io_queue_size", c.max_io_queue_size as u64),
             ("io_chunksize", c.io_chunksize as u64),
             ("num_download_attempts", c.num_download_attempts as u64),
-            ("max_in_memory_upload_chunks", c.max_in_memory_upload_chunks as u64),
-            ("max_in_memory_download_chunks", c.max_in_memory_download_chunks as u64),
+            (
+                "max_in_memory_upload_chunks",
+                c.max_in_memory_upload_chunks as u64,
+            ),
+            (
+                "max_in_memory_download_chunks",
+                c.max_in_memory_download_chunks as u64,
+            ),
             ("max_bandwidth", c.max_bandwidth.unwrap_or(1)),
         ];
         for (name, value) in nonzero {
@@ -302,9 +314,15 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("max_request_concurrency"), "{err}");
-        let err = TransferConfig::builder().max_bandwidth(0).build().unwrap_err();
+        let err = TransferConfig::builder()
+            .max_bandwidth(0)
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("max_bandwidth"), "{err}");
-        let err = TransferConfig::builder().io_chunksize(0).build().unwrap_err();
+        let err = TransferConfig::builder()
+            .io_chunksize(0)
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("io_chunksize"), "{err}");
     }
 
@@ -321,7 +339,10 @@ mod tests {
     #[test]
     fn part_size_is_adjusted_into_s3_limits() {
         assert_eq!(adjust_part_size(1, Some(10)), MIN_PART_SIZE);
-        assert_eq!(adjust_part_size(7 * MIB, Some(5 * 1024 * 1024 * MIB)), 896 * MIB);
+        assert_eq!(
+            adjust_part_size(7 * MIB, Some(5 * 1024 * 1024 * MIB)),
+            896 * MIB
+        );
         assert_eq!(adjust_part_size(10 * 1024 * MIB, None), MAX_PART_SIZE);
         assert_eq!(adjust_part_size(8 * MIB, None), 8 * MIB);
     }

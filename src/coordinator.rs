@@ -240,8 +240,7 @@ impl Coordinator {
         while !state.finished && state.callback_thread != Some(me) {
             match deadline {
                 Some(d) => {
-                    if self.finished_cv.wait_until(&mut state, d).timed_out() && !state.finished
-                    {
+                    if self.finished_cv.wait_until(&mut state, d).timed_out() && !state.finished {
                         return Err(TransferError::TransferNotDone);
                     }
                 }
@@ -465,7 +464,10 @@ mod tests {
         c.announce_done();
         assert!(matches!(
             c.wait(None).unwrap_err(),
-            TransferError::InvalidSubscriberMethod { method: "on_progress", .. }
+            TransferError::InvalidSubscriberMethod {
+                method: "on_progress",
+                ..
+            }
         ));
     }
 
@@ -477,7 +479,8 @@ mod tests {
             Err(TransferError::TransferNotDone)
         ));
         assert!(matches!(
-            c.future().set_exception(TransferError::Internal("x".into())),
+            c.future()
+                .set_exception(TransferError::Internal("x".into())),
             Err(TransferError::TransferNotDone)
         ));
     }

@@ -173,7 +173,14 @@ impl Copy {
         }
     }
 
-    fn copy_part(&self, mpu: &MultipartCopy, part_number: u32, start: u64, end: u64, etag: Option<String>) {
+    fn copy_part(
+        &self,
+        mpu: &MultipartCopy,
+        part_number: u32,
+        start: u64,
+        end: u64,
+        etag: Option<String>,
+    ) {
         let mut request = UploadPartCopyRequest::default();
         request.bucket = self.bucket.clone();
         request.key = self.key.clone();

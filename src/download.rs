@@ -213,7 +213,10 @@ pub(crate) fn submit(
     args: DownloadArgs,
     target: DownloadTarget,
 ) {
-    let windowed = !matches!(target, DownloadTarget::Path(_) | DownloadTarget::Seekable(_));
+    let windowed = !matches!(
+        target,
+        DownloadTarget::Path(_) | DownloadTarget::Seekable(_)
+    );
     let download = Arc::new(Download {
         window: windowed.then(|| SlidingWindow::new(engine.config.max_in_memory_download_chunks)),
         engine,
@@ -346,16 +349,18 @@ impl Download {
                     // Planning can block on the request queue: hand it to a submission
                     // thread rather than wait here, where request slots are the scarce
                     // resource.
-                    let submitted = download.engine.submission.submit_continuation(Box::new(
-                        move || {
-                            let coordinator = d.coordinator.clone();
-                            run_job(&coordinator, g, |g| {
-                                if let Err(e) = d.plan(g, first, total) {
-                                    coordinator.fail(e);
-                                }
-                            });
-                        },
-                    ));
+                    let submitted =
+                        download
+                            .engine
+                            .submission
+                            .submit_continuation(Box::new(move || {
+                                let coordinator = d.coordinator.clone();
+                                run_job(&coordinator, g, |g| {
+                                    if let Err(e) = d.plan(g, first, total) {
+                                        coordinator.fail(e);
+                                    }
+                                });
+                            }));
                     if let Err(e) = submitted {
                         download.coordinator.fail(e);
                     }
@@ -456,7 +461,12 @@ impl Download {
             received += got;
             match result {
                 Ok(out) => return self.check_response(&request, out, start, end, received),
-                Err(e) if start == 0 && ranged && received == 0 && e.kind() == S3ErrorKind::InvalidRange => {
+                Err(e)
+                    if start == 0
+                        && ranged
+                        && received == 0
+                        && e.kind() == S3ErrorKind::InvalidRange =>
+                {
                     // S3 answers a range on an empty object with 416: ask for it whole.
                     ranged = false;
                     attempt -= 1;
@@ -527,7 +537,8 @@ impl Download {
             let mut pinned = self.etag.lock();
             match pinned.as_deref() {
                 Some(p) if p != etag => {
-                    let reason = format!("the object changed during the download (ETag {p} became {etag})");
+                    let reason =
+                        format!("the object changed during the download (ETag {p} became {etag})");
                     drop(pinned);
                     return invalid(reason);
                 }
@@ -559,7 +570,14 @@ impl Download {
         let written = self.written.load(Ordering::Acquire);
         if size == UNKNOWN || written != size {
             self.coordinator.fail(self.failed(
-                format!("wrote {written} bytes of {}", if size == UNKNOWN { "an unknown size".into() } else { size.to_string() }),
+                format!(
+                    "wrote {written} bytes of {}",
+                    if size == UNKNOWN {
+                        "an unknown size".into()
+                    } else {
+                        size.to_string()
+                    }
+                ),
                 None,
             ));
             return;
@@ -567,14 +585,26 @@ impl Download {
         let finished = match output {
             Output::File { file, temp, dest } => {
                 drop(file);
-                std::fs::rename(&temp, &dest).map_err(|e| TransferError::io("renaming into place", Some(&dest), e))
+                std::fs::rename(&temp, &dest)
+                    .map_err(|e| TransferError::io("renaming into place", Some(&dest), e))
             }
-            Output::Seekable { mut writer, .. } => writer.flush().map_err(|e| TransferError::io("flushing", None, e)),
-            Output::Stream { mut writer, next, pending } => {
+            Output::Seekable { mut writer, .. } => writer
+                .flush()
+                .map_err(|e| TransferError::io("flushing", None, e)),
+            Output::Stream {
+                mut writer,
+                next,
+                pending,
+            } => {
                 if next != size || !pending.is_empty() {
-                    Err(self.failed(format!("stream output ended at byte {next} of {size}"), None))
+                    Err(self.failed(
+                        format!("stream output ended at byte {next} of {size}"),
+                        None,
+                    ))
                 } else {
-                    writer.flush().map_err(|e| TransferError::io("flushing", None, e))
+                    writer
+                        .flush()
+                        .map_err(|e| TransferError::io("flushing", None, e))
                 }
             }
         };
@@ -590,7 +620,12 @@ impl Download {
     }
 
     /// Queue one write on the io thread.
-    fn queue_write(self: &Arc<Self>, offset: u64, data: Vec<u8>, guard: WorkGuard) -> Result<(), S3Error> {
+    fn queue_write(
+        self: &Arc<Self>,
+        offset: u64,
+        data: Vec<u8>,
+        guard: WorkGuard,
+    ) -> Result<(), S3Error> {
         let download = self.clone();
         self.engine
             .io

@@ -357,7 +357,8 @@ impl Clone for TransferError {
 }
 
 fn clone_s3(e: &S3Error) -> S3Error {
-    let mut copy = S3Error::new(e.kind, e.operation, e.message.clone()).with_object(&e.bucket, &e.key);
+    let mut copy =
+        S3Error::new(e.kind, e.operation, e.message.clone()).with_object(&e.bucket, &e.key);
     copy.status = e.status;
     copy.code = e.code.clone();
     if let Some(source) = &e.source {
@@ -395,13 +396,17 @@ mod tests {
 
     #[test]
     fn retries_exceeded_carries_the_last_error() {
-        let last = S3Error::from_response("GetObject", Some(500), Some("InternalError".into()), "x");
+        let last =
+            S3Error::from_response("GetObject", Some(500), Some("InternalError".into()), "x");
         let e = TransferError::RetriesExceeded {
             attempts: 5,
             last_error: last,
         };
         let copy = e.clone();
-        assert_eq!(copy.s3_error().unwrap().code.as_deref(), Some("InternalError"));
+        assert_eq!(
+            copy.s3_error().unwrap().code.as_deref(),
+            Some("InternalError")
+        );
         assert!(std::error::Error::source(&copy).is_some());
     }
 

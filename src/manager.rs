@@ -11,13 +11,13 @@ use crate::args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
 use crate::client::{CopySource, S3Api};
 use crate::config::TransferConfig;
 use crate::coordinator::Coordinator;
+use crate::download::DownloadTarget;
 use crate::engine::Engine;
 use crate::error::TransferError;
 use crate::future::{CallArgs, TransferFuture, TransferMeta};
 use crate::subscriber::Subscriber;
-use crate::{copy, delete, download, upload};
-use crate::download::DownloadTarget;
 use crate::upload::UploadSource;
+use crate::{copy, delete, download, upload};
 
 /// Runs uploads, downloads, copies and deletes on its own thread pools.
 ///
@@ -241,7 +241,9 @@ impl std::fmt::Debug for TransferManager {
 
 fn validate_object(bucket: &str, key: &str) -> Result<(), TransferError> {
     if bucket.is_empty() {
-        return Err(TransferError::InvalidArgument("the bucket name is empty".into()));
+        return Err(TransferError::InvalidArgument(
+            "the bucket name is empty".into(),
+        ));
     }
     if key.is_empty() {
         return Err(TransferError::InvalidArgument("the key is empty".into()));

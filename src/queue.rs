@@ -235,7 +235,10 @@ mod tests {
         // shut): either way it must come back with its item and the shutdown error.
         let producer = thread::spawn(move || q2.put(2, None));
         q.trigger_shutdown();
-        assert!(matches!(producer.join().unwrap(), Err(PutError::Shutdown(2))));
+        assert!(matches!(
+            producer.join().unwrap(),
+            Err(PutError::Shutdown(2))
+        ));
     }
 
     #[test]

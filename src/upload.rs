@@ -169,12 +169,15 @@ fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         #[cfg(unix)]
         let n = std::os::unix::fs::FileExt::read_at(file, &mut buf[done..], offset + done as u64);
         #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64);
+        let n =
+            std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64);
         match n {
             Ok(0) => {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("file shrank while being uploaded (expected {len} bytes at offset {offset})"),
+                    format!(
+                        "file shrank while being uploaded (expected {len} bytes at offset {offset})"
+                    ),
                 ));
             }
             Ok(n) => done += n,
@@ -290,7 +293,9 @@ impl Upload {
                     )));
                 }
             }
-            self.coordinator.meta.provide_transfer_size(probe.len() as u64);
+            self.coordinator
+                .meta
+                .provide_transfer_size(probe.len() as u64);
             let (upload, guard) = (self.clone(), root.hold());
             let data = Bytes::from(probe);
             return self.engine.request.submit(Box::new(move || {
@@ -342,7 +347,9 @@ impl Upload {
             let (upload, mpu2, guard) = (self.clone(), mpu.clone(), root.hold());
             let submitted = self.engine.request.submit(Box::new(move || {
                 let coordinator = upload.coordinator.clone();
-                run_job(&coordinator, guard, |_| upload.upload_part(&mpu2, part_number, data));
+                run_job(&coordinator, guard, |_| {
+                    upload.upload_part(&mpu2, part_number, data)
+                });
                 upload.engine.upload_chunks.release();
             }));
             if let Err(e) = submitted {

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::s3s_server::LocalS3;
 use common::{random_bytes, unique_bucket};
-use s3transfer::*;
+use s3transfer::RusotoS3;
+use s3transfer::client::*;
 
 const MIB: usize = 1024 * 1024;
 

@@ -1,0 +1,44 @@
+//! The conformance suite: the same transfer tests against every S3 implementation we
+//! can run on 127.0.0.1 (object_store's pattern). Each target module instantiates every
+//! case; cases that need S3 behaviour a store gets wrong say so and are listed only
+//! for the stores that get it right.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cases;
+mod support;
+
+macro_rules! conformance {
+    ($target:ident: $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let target = super::support::$target();
+                super::cases::$case(&target);
+            }
+        )*
+    };
+}
+
+/// In-process s3s-fs: fast; ignores If-Match, so only the cases that do not need it.
+mod s3s_fs {
+    conformance!(s3s_fs:
+        upload_small_file_is_one_put,
+        upload_file_multipart_has_expected_part_count,
+        upload_seekable_reader_starts_at_its_position,
+        upload_stream_with_short_reads_goes_multipart,
+        upload_small_stream_is_one_put,
+        zero_byte_objects_round_trip,
+        download_to_seekable_writer,
+        download_to_stream_keeps_order,
+        download_with_size_provided_skips_nothing,
+        awkward_keys_round_trip,
+        missing_key_gives_typed_error_and_no_file,
+        missing_destination_directory_gives_clear_error,
+        object_replaced_during_download_fails_typed,
+        progress_and_callbacks_are_exact,
+        many_concurrent_transfers_complete,
+        copy_and_delete_round_trip,
+    );
+}
