@@ -2,5 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use client::*;

@@ -201,6 +201,9 @@ mod tests {
             fn on_rewind(&self, _: usize) {}
         }
         let mut body = RequestBody::new(vec![1u8; 3]).with_observer(Arc::new(Refuse));
-        assert_eq!(body.next_chunk().unwrap_err().kind(), S3ErrorKind::Cancelled);
+        assert_eq!(
+            body.next_chunk().unwrap_err().kind(),
+            S3ErrorKind::Cancelled
+        );
     }
 }

@@ -236,12 +236,30 @@ mod tests {
 
     #[test]
     fn status_classifies_bodiless_errors() {
-        assert_eq!(S3ErrorKind::classify(Some(404), None), S3ErrorKind::NotFound);
-        assert_eq!(S3ErrorKind::classify(Some(412), None), S3ErrorKind::PreconditionFailed);
-        assert_eq!(S3ErrorKind::classify(Some(416), None), S3ErrorKind::InvalidRange);
-        assert_eq!(S3ErrorKind::classify(Some(403), None), S3ErrorKind::AccessDenied);
-        assert_eq!(S3ErrorKind::classify(Some(502), None), S3ErrorKind::Transient);
-        assert_eq!(S3ErrorKind::classify(Some(400), Some("Weird")), S3ErrorKind::Other);
+        assert_eq!(
+            S3ErrorKind::classify(Some(404), None),
+            S3ErrorKind::NotFound
+        );
+        assert_eq!(
+            S3ErrorKind::classify(Some(412), None),
+            S3ErrorKind::PreconditionFailed
+        );
+        assert_eq!(
+            S3ErrorKind::classify(Some(416), None),
+            S3ErrorKind::InvalidRange
+        );
+        assert_eq!(
+            S3ErrorKind::classify(Some(403), None),
+            S3ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            S3ErrorKind::classify(Some(502), None),
+            S3ErrorKind::Transient
+        );
+        assert_eq!(
+            S3ErrorKind::classify(Some(400), Some("Weird")),
+            S3ErrorKind::Other
+        );
     }
 
     #[test]

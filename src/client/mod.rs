@@ -11,8 +11,8 @@ mod error;
 pub(crate) mod rusoto;
 mod types;
 
-pub use body::{BodyObserver, RequestBody, ResponseSink};
 pub(crate) use body::stopped_by_caller;
+pub use body::{BodyObserver, RequestBody, ResponseSink};
 pub use error::{S3Error, S3ErrorKind};
 pub use types::*;
 
@@ -63,8 +63,7 @@ pub trait S3Api: Send + Sync {
     ) -> Result<CompleteMultipartUploadOutput, S3Error>;
 
     /// AbortMultipartUpload.
-    fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest)
-    -> Result<(), S3Error>;
+    fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest) -> Result<(), S3Error>;
 
     /// CopyObject. A 200 response whose body is an error must be returned as that error.
     fn copy_object(&self, request: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error>;
@@ -77,8 +76,7 @@ pub trait S3Api: Send + Sync {
     ) -> Result<UploadPartCopyOutput, S3Error>;
 
     /// DeleteObject.
-    fn delete_object(&self, request: &DeleteObjectRequest)
-    -> Result<DeleteObjectOutput, S3Error>;
+    fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error>;
 }
 
 #[cfg(feature = "rusoto")]
