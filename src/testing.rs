@@ -1842,4 +1842,1511 @@ fn parse_http_date(value: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::client::{BodyObserver, ChecksumAlgorithm, CompletedPart, CopySource};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    const B: &str = "bucket";
+
+    fn fake() -> FakeS3 {
+        let s3 = FakeS3::new().with_min_part_size(4);
+        s3.create_bucket(B);
+        s3
+    }
+
+    fn get_req(key: &str) -> GetObjectRequest {
+        GetObjectRequest {
+            bucket: B.into(),
+            key: key.into(),
+            ..Default::default()
+        }
+    }
+
+    fn head_req(key: &str) -> HeadObjectRequest {
+        HeadObjectRequest {
+            bucket: B.into(),
+            key: key.into(),
+            ..Default::default()
+        }
+    }
+
+    fn put_req(key: &str) -> PutObjectRequest {
+        PutObjectRequest {
+            bucket: B.into(),
+            key: key.into(),
+            ..Default::default()
+        }
+    }
+
+    fn get(s3: &FakeS3, req: &GetObjectRequest) -> Result<(Vec<u8>, GetObjectOutput), S3Error> {
+        let mut sink = Vec::new();
+        let out = s3.get_object(req, &mut sink)?;
+        Ok((sink, out))
+    }
+
+    fn put(s3: &FakeS3, key: &str, data: &[u8]) -> PutObjectOutput {
+        s3.put_object(&put_req(key), &mut RequestBody::new(data.to_vec()))
+            .unwrap()
+    }
+
+    fn create(s3: &FakeS3, key: &str) -> String {
+        s3.create_multipart_upload(&CreateMultipartUploadRequest {
+            bucket: B.into(),
+            key: key.into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .upload_id
+    }
+
+    fn part_req(key: &str, upload_id: &str, n: u32) -> UploadPartRequest {
+        UploadPartRequest {
+            bucket: B.into(),
+            key: key.into(),
+            upload_id: upload_id.into(),
+            part_number: n,
+            ..Default::default()
+        }
+    }
+
+    fn upload(s3: &FakeS3, key: &str, upload_id: &str, n: u32, data: &[u8]) -> CompletedPart {
+        let out = s3
+            .upload_part(
+                &part_req(key, upload_id, n),
+                &mut RequestBody::new(data.to_vec()),
+            )
+            .unwrap();
+        CompletedPart::new(n, out.etag.unwrap())
+    }
+
+    fn complete_req(
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletedPart>,
+    ) -> CompleteMultipartUploadRequest {
+        CompleteMultipartUploadRequest {
+            bucket: B.into(),
+            key: key.into(),
+            upload_id: upload_id.into(),
+            parts,
+            ..Default::default()
+        }
+    }
+
+    /// A three-part object "aaaa" "bbbb" "cc".
+    fn multipart_object(s3: &FakeS3, key: &str) -> CompleteMultipartUploadOutput {
+        let id = create(s3, key);
+        let parts = vec![
+            upload(s3, key, &id, 1, b"aaaa"),
+            upload(s3, key, &id, 2, b"bbbb"),
+            upload(s3, key, &id, 3, b"cc"),
+        ];
+        s3.complete_multipart_upload(&complete_req(key, &id, parts))
+            .unwrap()
+    }
+
+    fn code(err: &S3Error) -> &str {
+        err.code.as_deref().unwrap_or("")
+    }
+
+    #[derive(Default)]
+    struct Progress(AtomicUsize);
+    impl BodyObserver for Progress {
+        fn on_chunk(&self, len: usize) -> Result<(), S3Error> {
+            self.0.fetch_add(len, Ordering::SeqCst);
+            Ok(())
+        }
+        fn on_rewind(&self, _: usize) {}
+    }
+
+    struct FailAfter(usize);
+    impl BodyObserver for FailAfter {
+        fn on_chunk(&self, len: usize) -> Result<(), S3Error> {
+            if len > 0 && self.0 == 0 {
+                return Err(S3Error::new(S3ErrorKind::Cancelled, "PutObject", "stop"));
+            }
+            Ok(())
+        }
+        fn on_rewind(&self, _: usize) {}
+    }
+
+    // --- objects, ETags, attributes -------------------------------------------------
+
+    #[test]
+    fn put_then_get_round_trips_bytes_and_etag() {
+        let s3 = fake();
+        let put = put(&s3, "k", b"hello");
+        let (body, out) = get(&s3, &get_req("k")).unwrap();
+        assert_eq!(body, b"hello");
+        assert_eq!(out.etag, put.etag);
+        assert_eq!(out.content_length, 5);
+        assert_eq!(out.bytes_received, 5);
+        assert_eq!(out.content_range, None);
+        assert_eq!(out.parts_count, None);
+    }
+
+    #[test]
+    fn etags_are_quoted_deterministic_and_differ_by_content() {
+        let s3 = fake();
+        let a = put(&s3, "a", b"same").etag.unwrap();
+        let b = put(&s3, "b", b"same").etag.unwrap();
+        let c = put(&s3, "c", b"other").etag.unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(
+            a.starts_with('"') && a.ends_with('"') && a.len() == 34,
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn head_returns_size_etag_last_modified_and_every_attribute() {
+        let s3 = fake();
+        let mut req = put_req("k");
+        req.attributes.content_type = Some("text/plain".into());
+        req.attributes.cache_control = Some("no-cache".into());
+        req.attributes.storage_class = Some("STANDARD_IA".into());
+        req.attributes.tagging = Some("a=1".into());
+        req.attributes.metadata.insert("owner".into(), "me".into());
+        let put = s3
+            .put_object(&req, &mut RequestBody::new(b"abc".to_vec()))
+            .unwrap();
+        let head = s3.head_object(&head_req("k")).unwrap();
+        assert_eq!(head.content_length, 3);
+        assert_eq!(head.etag, put.etag);
+        assert_eq!(head.attributes, req.attributes);
+        assert!(head.last_modified.unwrap().ends_with(" GMT"));
+        assert_eq!(s3.object(B, "k").unwrap().metadata()["owner"], "me");
+    }
+
+    #[test]
+    fn last_modified_advances_with_every_write() {
+        let s3 = fake();
+        let first = s3.put_object_bytes(B, "k", b"1".to_vec()).last_modified;
+        let second = s3.put_object_bytes(B, "k", b"2".to_vec()).last_modified;
+        assert!(parse_http_date(&first).unwrap() < parse_http_date(&second).unwrap());
+    }
+
+    #[test]
+    fn http_dates_are_valid_and_parse_back() {
+        assert_eq!(http_date(CLOCK_BASE_SECS), "Mon, 01 Jan 2024 00:00:00 GMT");
+        assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        for secs in [0, 951_782_400, CLOCK_BASE_SECS + 86_399, 4_102_444_800] {
+            assert_eq!(parse_http_date(&http_date(secs)), Some(secs));
+        }
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn head_of_missing_key_is_404_not_found() {
+        let s3 = fake();
+        let err = s3.head_object(&head_req("nope")).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::NotFound);
+        assert_eq!(err.status, Some(404));
+        assert_eq!(code(&err), "NotFound");
+        assert_eq!((err.bucket.as_str(), err.key.as_str()), (B, "nope"));
+        assert_eq!(err.operation, "HeadObject");
+    }
+
+    #[test]
+    fn get_of_missing_key_is_no_such_key() {
+        let s3 = fake();
+        let err = get(&s3, &get_req("nope")).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::NotFound);
+        assert_eq!(code(&err), "NoSuchKey");
+    }
+
+    #[test]
+    fn every_operation_on_a_missing_bucket_is_no_such_bucket() {
+        let s3 = FakeS3::new();
+        let mut get = get_req("k");
+        get.bucket = "missing".into();
+        let err = s3.get_object(&get, &mut Vec::new()).unwrap_err();
+        assert_eq!(code(&err), "NoSuchBucket");
+        assert_eq!(err.kind(), S3ErrorKind::NotFound);
+        let mut put = put_req("k");
+        put.bucket = "missing".into();
+        let err = s3.put_object(&put, &mut RequestBody::empty()).unwrap_err();
+        assert_eq!(code(&err), "NoSuchBucket");
+        let err = s3
+            .create_multipart_upload(&CreateMultipartUploadRequest {
+                bucket: "missing".into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(code(&err), "NoSuchBucket");
+        let err = s3
+            .delete_object(&DeleteObjectRequest {
+                bucket: "missing".into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(code(&err), "NoSuchBucket");
+    }
+
+    // --- ranges, preconditions, parts -------------------------------------------------
+
+    #[test]
+    fn range_is_inclusive_and_reports_content_range() {
+        let s3 = fake();
+        put(&s3, "k", b"0123456789");
+        let mut req = get_req("k");
+        req.range = Some(ByteRange::inclusive(2, 5));
+        let (body, out) = get(&s3, &req).unwrap();
+        assert_eq!(body, b"2345");
+        assert_eq!(out.content_length, 4);
+        assert_eq!(
+            out.content_range,
+            Some(ContentRange {
+                start: 2,
+                end: 5,
+                total: 10
+            })
+        );
+    }
+
+    #[test]
+    fn open_ended_range_runs_to_the_end() {
+        let s3 = fake();
+        put(&s3, "k", b"0123456789");
+        let mut req = get_req("k");
+        req.range = Some(ByteRange::from(7));
+        let (body, out) = get(&s3, &req).unwrap();
+        assert_eq!(body, b"789");
+        assert_eq!(out.content_range.unwrap().end, 9);
+    }
+
+    #[test]
+    fn range_past_the_end_is_clamped_to_the_object() {
+        let s3 = fake();
+        put(&s3, "k", b"0123456789");
+        let mut req = get_req("k");
+        req.range = Some(ByteRange::inclusive(8, 100));
+        let (body, out) = get(&s3, &req).unwrap();
+        assert_eq!(body, b"89");
+        assert_eq!(out.content_range.unwrap().total, 10);
+    }
+
+    #[test]
+    fn range_starting_beyond_the_end_is_416_invalid_range() {
+        let s3 = fake();
+        put(&s3, "k", b"0123456789");
+        let mut req = get_req("k");
+        req.range = Some(ByteRange::from(10));
+        let err = get(&s3, &req).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::InvalidRange);
+        assert_eq!(err.status, Some(416));
+        assert_eq!(code(&err), "InvalidRange");
+    }
+
+    #[test]
+    fn any_range_on_an_empty_object_is_416() {
+        let s3 = fake();
+        put(&s3, "empty", b"");
+        let mut req = get_req("empty");
+        req.range = Some(ByteRange::inclusive(0, 0));
+        assert_eq!(
+            get(&s3, &req).unwrap_err().kind(),
+            S3ErrorKind::InvalidRange
+        );
+        // Without a range the empty object reads fine.
+        let (body, out) = get(&s3, &get_req("empty")).unwrap();
+        assert!(body.is_empty());
+        assert_eq!(out.content_length, 0);
+    }
+
+    #[test]
+    fn if_match_mismatch_is_412_and_a_match_passes() {
+        let s3 = fake();
+        let etag = put(&s3, "k", b"v1").etag.unwrap();
+        let mut req = get_req("k");
+        req.if_match = Some("\"0000\"".into());
+        let err = get(&s3, &req).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::PreconditionFailed);
+        assert_eq!(err.status, Some(412));
+        req.if_match = Some(etag.clone());
+        assert!(get(&s3, &req).is_ok());
+        let mut head = head_req("k");
+        head.if_match = Some("\"0000\"".into());
+        assert_eq!(
+            s3.head_object(&head).unwrap_err().kind(),
+            S3ErrorKind::PreconditionFailed
+        );
+        head.if_match = Some(etag);
+        assert!(s3.head_object(&head).is_ok());
+    }
+
+    #[test]
+    fn if_match_fails_after_a_concurrent_writer_replaces_the_object() {
+        let s3 = fake();
+        let etag = put(&s3, "k", b"v1").etag.unwrap();
+        let replaced = s3.replace_object(B, "k", b"v2".to_vec());
+        assert_ne!(replaced.etag, etag);
+        let mut req = get_req("k");
+        req.if_match = Some(etag);
+        assert_eq!(
+            get(&s3, &req).unwrap_err().kind(),
+            S3ErrorKind::PreconditionFailed
+        );
+    }
+
+    #[test]
+    fn part_number_returns_that_part_with_content_range_and_parts_count() {
+        let s3 = fake();
+        let done = multipart_object(&s3, "mp");
+        let mut req = get_req("mp");
+        req.part_number = Some(2);
+        let (body, out) = get(&s3, &req).unwrap();
+        assert_eq!(body, b"bbbb");
+        assert_eq!(out.parts_count, Some(3));
+        assert_eq!(out.etag, done.etag);
+        assert_eq!(
+            out.content_range,
+            Some(ContentRange {
+                start: 4,
+                end: 7,
+                total: 10
+            })
+        );
+        let mut head = head_req("mp");
+        head.part_number = Some(3);
+        let head = s3.head_object(&head).unwrap();
+        assert_eq!((head.content_length, head.parts_count), (2, Some(3)));
+    }
+
+    #[test]
+    fn part_number_beyond_the_count_is_416() {
+        let s3 = fake();
+        multipart_object(&s3, "mp");
+        let mut req = get_req("mp");
+        req.part_number = Some(4);
+        let err = get(&s3, &req).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::InvalidRange);
+        assert_eq!(err.status, Some(416));
+    }
+
+    #[test]
+    fn part_one_of_a_single_put_object_is_the_whole_object() {
+        let s3 = fake();
+        put(&s3, "k", b"whole");
+        let mut req = get_req("k");
+        req.part_number = Some(1);
+        let (body, out) = get(&s3, &req).unwrap();
+        assert_eq!(body, b"whole");
+        assert_eq!(out.parts_count, None);
+        req.part_number = Some(2);
+        assert_eq!(
+            get(&s3, &req).unwrap_err().kind(),
+            S3ErrorKind::InvalidRange
+        );
+    }
+
+    #[test]
+    fn range_and_part_number_together_are_rejected() {
+        let s3 = fake();
+        put(&s3, "k", b"whole");
+        let mut req = get_req("k");
+        req.part_number = Some(1);
+        req.range = Some(ByteRange::from(0));
+        let err = get(&s3, &req).unwrap_err();
+        assert_eq!((err.status, err.kind()), (Some(400), S3ErrorKind::Other));
+    }
+
+    // --- streaming into sinks -------------------------------------------------------
+
+    #[test]
+    fn get_streams_the_body_in_chunks() {
+        let s3 = fake().with_get_chunk_size(3);
+        put(&s3, "k", b"0123456789");
+        let mut chunks = Vec::new();
+        let mut sink = |data: &[u8]| -> Result<(), S3Error> {
+            chunks.push(data.to_vec());
+            Ok(())
+        };
+        let out = s3.get_object(&get_req("k"), &mut sink).unwrap();
+        assert_eq!(out.bytes_received, 10);
+        assert_eq!(
+            chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+            [3, 3, 3, 1]
+        );
+    }
+
+    #[test]
+    fn a_failing_sink_stops_the_download_and_its_error_is_returned() {
+        let s3 = fake().with_get_chunk_size(2);
+        put(&s3, "k", b"0123456789");
+        let mut seen = 0;
+        let mut sink = |data: &[u8]| -> Result<(), S3Error> {
+            seen += data.len();
+            if seen >= 4 {
+                return Err(S3Error::new(S3ErrorKind::Cancelled, "GetObject", "full"));
+            }
+            Ok(())
+        };
+        let err = s3.get_object(&get_req("k"), &mut sink).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::Cancelled);
+        assert_eq!(err.message, "full");
+        assert_eq!(seen, 4);
+    }
+
+    #[test]
+    fn the_sink_may_call_back_into_the_fake_without_deadlock() {
+        let s3 = fake().with_get_chunk_size(1);
+        put(&s3, "k", b"abc");
+        let inner = s3.clone();
+        let mut sink = |_: &[u8]| -> Result<(), S3Error> {
+            inner.count(Operation::GetObject);
+            inner.object(B, "k");
+            Ok(())
+        };
+        s3.get_object(&get_req("k"), &mut sink).unwrap();
+    }
+
+    // --- request bodies ---------------------------------------------------------------
+
+    #[test]
+    fn put_pulls_the_body_through_its_observer() {
+        let s3 = fake();
+        let progress = Arc::new(Progress::default());
+        let mut body = RequestBody::new(vec![1u8; 10])
+            .with_chunk_size(3)
+            .with_observer(progress.clone());
+        s3.put_object(&put_req("k"), &mut body).unwrap();
+        assert_eq!(progress.0.load(Ordering::SeqCst), 10);
+    }
+
+    #[test]
+    fn a_failing_body_returns_its_error_and_stores_nothing() {
+        let s3 = fake();
+        let mut body = RequestBody::new(vec![1u8; 10]).with_observer(Arc::new(FailAfter(0)));
+        let err = s3.put_object(&put_req("k"), &mut body).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::Cancelled);
+        assert!(s3.object(B, "k").is_none());
+
+        let id = create(&s3, "mp");
+        let mut body = RequestBody::new(vec![1u8; 10]).with_observer(Arc::new(FailAfter(0)));
+        let err = s3
+            .upload_part(&part_req("mp", &id, 1), &mut body)
+            .unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::Cancelled);
+        let err = s3
+            .complete_multipart_upload(&complete_req(
+                "mp",
+                &id,
+                vec![CompletedPart::new(1, "\"x\"")],
+            ))
+            .unwrap_err();
+        assert_eq!(code(&err), "InvalidPart");
+    }
+
+    // --- SSE-C and checksums ----------------------------------------------------------
+
+    #[test]
+    fn sse_c_objects_need_the_same_key_on_every_read() {
+        let s3 = fake();
+        let key = SseCustomerKey::new("AES256", "a2V5", "bWQ1");
+        let mut req = put_req("secret");
+        req.sse_customer = Some(key.clone());
+        s3.put_object(&req, &mut RequestBody::new(b"data".to_vec()))
+            .unwrap();
+
+        let err = get(&s3, &get_req("secret")).unwrap_err();
+        assert_eq!((err.status, code(&err)), (Some(400), "InvalidRequest"));
+        assert_eq!(err.kind(), S3ErrorKind::Other);
+
+        let mut wrong = get_req("secret");
+        wrong.sse_customer = Some(SseCustomerKey::new("AES256", "b3RoZXI=", "eHg="));
+        assert_eq!(get(&s3, &wrong).unwrap_err().kind(), S3ErrorKind::Other);
+
+        assert_eq!(
+            s3.head_object(&head_req("secret")).unwrap_err().kind(),
+            S3ErrorKind::Other
+        );
+
+        let mut right = get_req("secret");
+        right.sse_customer = Some(key.clone());
+        assert_eq!(get(&s3, &right).unwrap().0, b"data");
+        let mut head = head_req("secret");
+        head.sse_customer = Some(key);
+        assert!(s3.head_object(&head).is_ok());
+
+        // And a key on a plain object is refused, too.
+        put(&s3, "plain", b"x");
+        let mut keyed = get_req("plain");
+        keyed.sse_customer = right.sse_customer;
+        assert_eq!(get(&s3, &keyed).unwrap_err().status, Some(400));
+    }
+
+    #[test]
+    fn sse_c_uploads_need_the_key_on_parts_and_complete() {
+        let s3 = fake();
+        let key = SseCustomerKey::new("AES256", "a2V5", "bWQ1");
+        let id = s3
+            .create_multipart_upload(&CreateMultipartUploadRequest {
+                bucket: B.into(),
+                key: "mp".into(),
+                sse_customer: Some(key.clone()),
+                ..Default::default()
+            })
+            .unwrap()
+            .upload_id;
+        let err = s3
+            .upload_part(
+                &part_req("mp", &id, 1),
+                &mut RequestBody::new(b"abcd".to_vec()),
+            )
+            .unwrap_err();
+        assert_eq!(code(&err), "InvalidRequest");
+        let mut part = part_req("mp", &id, 1);
+        part.sse_customer = Some(key.clone());
+        let etag = s3
+            .upload_part(&part, &mut RequestBody::new(b"abcd".to_vec()))
+            .unwrap()
+            .etag
+            .unwrap();
+        let mut complete = complete_req("mp", &id, vec![CompletedPart::new(1, etag)]);
+        assert_eq!(
+            code(&s3.complete_multipart_upload(&complete).unwrap_err()),
+            "InvalidRequest"
+        );
+        complete.sse_customer = Some(key.clone());
+        s3.complete_multipart_upload(&complete).unwrap();
+        assert_eq!(s3.object(B, "mp").unwrap().sse_customer, Some(key));
+    }
+
+    #[test]
+    fn stored_checksums_come_back_only_with_checksum_mode() {
+        let s3 = fake();
+        let mut req = put_req("k");
+        req.checksum_algorithm = Some(ChecksumAlgorithm::Crc32);
+        req.checksums.crc32 = Some("AAAAAA==".into());
+        let out = s3
+            .put_object(&req, &mut RequestBody::new(b"abc".to_vec()))
+            .unwrap();
+        assert_eq!(out.checksums.crc32.as_deref(), Some("AAAAAA=="));
+
+        assert!(s3.head_object(&head_req("k")).unwrap().checksums.is_empty());
+        assert!(get(&s3, &get_req("k")).unwrap().1.checksums.is_empty());
+
+        let mut head = head_req("k");
+        head.checksum_mode = true;
+        assert_eq!(
+            s3.head_object(&head).unwrap().checksums.crc32.as_deref(),
+            Some("AAAAAA==")
+        );
+        let mut get_with = get_req("k");
+        get_with.checksum_mode = true;
+        assert_eq!(
+            get(&s3, &get_with).unwrap().1.checksums.crc32.as_deref(),
+            Some("AAAAAA==")
+        );
+        // A range has no checksum of its own.
+        get_with.range = Some(ByteRange::inclusive(0, 0));
+        assert!(get(&s3, &get_with).unwrap().1.checksums.is_empty());
+    }
+
+    #[test]
+    fn complete_stores_the_whole_object_checksums_it_carried() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        let mut part = part_req("mp", &id, 1);
+        part.checksums.crc32c = Some("cGFydA==".into());
+        let etag = s3
+            .upload_part(&part, &mut RequestBody::new(b"abcd".to_vec()))
+            .unwrap()
+            .etag
+            .unwrap();
+        let mut completed = CompletedPart::new(1, etag);
+        completed.checksums.crc32c = Some("d3Jvbmc=".into());
+        let mut complete = complete_req("mp", &id, vec![completed.clone()]);
+        // A part checksum that disagrees with the uploaded one is an invalid part.
+        assert_eq!(
+            code(&s3.complete_multipart_upload(&complete).unwrap_err()),
+            "InvalidPart"
+        );
+        completed.checksums.crc32c = Some("cGFydA==".into());
+        complete.parts = vec![completed];
+        complete.checksums.crc32c = Some("d2hvbGU=-1".into());
+        complete.checksums.checksum_type = Some("COMPOSITE".into());
+        s3.complete_multipart_upload(&complete).unwrap();
+        let mut head = head_req("mp");
+        head.checksum_mode = true;
+        let checksums = s3.head_object(&head).unwrap().checksums;
+        assert_eq!(checksums.crc32c.as_deref(), Some("d2hvbGU=-1"));
+        head.part_number = Some(1);
+        let checksums = s3.head_object(&head).unwrap().checksums;
+        assert_eq!(checksums.crc32c.as_deref(), Some("cGFydA=="));
+    }
+
+    // --- multipart ----------------------------------------------------------------------
+
+    #[test]
+    fn complete_joins_the_parts_and_the_etag_ends_in_part_count() {
+        let s3 = fake();
+        let done = multipart_object(&s3, "mp");
+        let etag = done.etag.unwrap();
+        assert!(etag.starts_with('"') && etag.ends_with("-3\""), "{etag}");
+        let object = s3.object(B, "mp").unwrap();
+        assert_eq!(object.bytes(), b"aaaabbbbcc");
+        assert_eq!(object.parts_count(), Some(3));
+        assert_eq!(
+            object.parts.iter().map(|p| p.size).collect::<Vec<_>>(),
+            [4, 4, 2]
+        );
+        assert!(s3.list_multipart_uploads(B).is_empty());
+    }
+
+    #[test]
+    fn reuploading_a_part_replaces_it() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        upload(&s3, "mp", &id, 1, b"old!");
+        let p1 = upload(&s3, "mp", &id, 1, b"new!");
+        s3.complete_multipart_upload(&complete_req("mp", &id, vec![p1]))
+            .unwrap();
+        assert_eq!(s3.object(B, "mp").unwrap().bytes(), b"new!");
+    }
+
+    #[test]
+    fn complete_rejects_parts_out_of_order() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        let p1 = upload(&s3, "mp", &id, 1, b"aaaa");
+        let p2 = upload(&s3, "mp", &id, 2, b"bbbb");
+        let err = s3
+            .complete_multipart_upload(&complete_req("mp", &id, vec![p2, p1]))
+            .unwrap_err();
+        assert_eq!((err.status, code(&err)), (Some(400), "InvalidPartOrder"));
+        assert_eq!(err.kind(), S3ErrorKind::Other);
+    }
+
+    #[test]
+    fn complete_rejects_duplicate_part_numbers() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        let p1 = upload(&s3, "mp", &id, 1, b"aaaa");
+        let err = s3
+            .complete_multipart_upload(&complete_req("mp", &id, vec![p1.clone(), p1]))
+            .unwrap_err();
+        assert_eq!(code(&err), "InvalidPartOrder");
+    }
+
+    #[test]
+    fn complete_rejects_missing_parts_and_wrong_etags_as_invalid_part() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        let p1 = upload(&s3, "mp", &id, 1, b"aaaa");
+        let err = s3
+            .complete_multipart_upload(&complete_req(
+                "mp",
+                &id,
+                vec![p1.clone(), CompletedPart::new(2, p1.etag.clone())],
+            ))
+            .unwrap_err();
+        assert_eq!((err.status, code(&err)), (Some(400), "InvalidPart"));
+        let err = s3
+            .complete_multipart_upload(&complete_req(
+                "mp",
+                &id,
+                vec![CompletedPart::new(1, "\"deadbeef\"")],
+            ))
+            .unwrap_err();
+        assert_eq!(code(&err), "InvalidPart");
+        assert_eq!(err.kind(), S3ErrorKind::Other);
+        // The upload stays open after a rejected Complete, as on S3.
+        assert_eq!(s3.list_multipart_uploads(B).len(), 1);
+    }
+
+    #[test]
+    fn complete_accepts_unquoted_etags() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        let p1 = upload(&s3, "mp", &id, 1, b"aaaa");
+        let bare = CompletedPart::new(1, p1.etag.trim_matches('"'));
+        s3.complete_multipart_upload(&complete_req("mp", &id, vec![bare]))
+            .unwrap();
+    }
+
+    #[test]
+    fn complete_rejects_an_empty_part_list() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        let err = s3
+            .complete_multipart_upload(&complete_req("mp", &id, vec![]))
+            .unwrap_err();
+        assert_eq!(code(&err), "MalformedXML");
+    }
+
+    #[test]
+    fn small_non_last_parts_are_entity_too_small_at_the_default_5_mib() {
+        let s3 = FakeS3::new();
+        s3.create_bucket(B);
+        let id = create(&s3, "mp");
+        let p1 = upload(&s3, "mp", &id, 1, b"tiny");
+        let p2 = upload(&s3, "mp", &id, 2, b"last");
+        let err = s3
+            .complete_multipart_upload(&complete_req("mp", &id, vec![p1, p2]))
+            .unwrap_err();
+        assert_eq!((err.status, code(&err)), (Some(400), "EntityTooSmall"));
+        assert_eq!(err.kind(), S3ErrorKind::Other);
+    }
+
+    #[test]
+    fn min_part_size_is_configurable_and_the_last_part_may_be_smaller() {
+        let s3 = FakeS3::new().with_min_part_size(3);
+        s3.create_bucket(B);
+        let id = create(&s3, "mp");
+        let p1 = upload(&s3, "mp", &id, 1, b"abc");
+        let p2 = upload(&s3, "mp", &id, 2, b"d");
+        s3.complete_multipart_upload(&complete_req("mp", &id, vec![p1, p2]))
+            .unwrap();
+
+        let id = create(&s3, "mp2");
+        let p1 = upload(&s3, "mp2", &id, 1, b"ab");
+        let p2 = upload(&s3, "mp2", &id, 2, b"cde");
+        let err = s3
+            .complete_multipart_upload(&complete_req("mp2", &id, vec![p1, p2]))
+            .unwrap_err();
+        assert_eq!(code(&err), "EntityTooSmall");
+    }
+
+    #[test]
+    fn a_single_part_upload_may_be_any_size() {
+        let s3 = FakeS3::new();
+        s3.create_bucket(B);
+        let id = create(&s3, "mp");
+        let p1 = upload(&s3, "mp", &id, 1, b"x");
+        s3.complete_multipart_upload(&complete_req("mp", &id, vec![p1]))
+            .unwrap();
+    }
+
+    #[test]
+    fn mpu_object_size_must_match_the_parts() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        let p1 = upload(&s3, "mp", &id, 1, b"abcd");
+        let mut req = complete_req("mp", &id, vec![p1]);
+        req.mpu_object_size = Some(5);
+        assert_eq!(
+            s3.complete_multipart_upload(&req).unwrap_err().status,
+            Some(400)
+        );
+        req.mpu_object_size = Some(4);
+        s3.complete_multipart_upload(&req).unwrap();
+    }
+
+    #[test]
+    fn part_numbers_outside_1_to_10000_are_rejected() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        for n in [0, 10_001] {
+            let err = s3
+                .upload_part(
+                    &part_req("mp", &id, n),
+                    &mut RequestBody::new(b"a".to_vec()),
+                )
+                .unwrap_err();
+            assert_eq!(code(&err), "InvalidArgument");
+        }
+    }
+
+    #[test]
+    fn abort_closes_the_upload_and_later_parts_are_no_such_upload() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        upload(&s3, "mp", &id, 1, b"aaaa");
+        assert_eq!(
+            s3.list_multipart_uploads(B),
+            vec![("mp".to_owned(), id.clone())]
+        );
+        s3.abort_multipart_upload(&AbortMultipartUploadRequest {
+            bucket: B.into(),
+            key: "mp".into(),
+            upload_id: id.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(s3.list_multipart_uploads(B).is_empty());
+        let err = s3
+            .upload_part(
+                &part_req("mp", &id, 2),
+                &mut RequestBody::new(b"b".to_vec()),
+            )
+            .unwrap_err();
+        assert_eq!((err.status, code(&err)), (Some(404), "NoSuchUpload"));
+        assert_eq!(err.kind(), S3ErrorKind::NotFound);
+        let err = s3
+            .complete_multipart_upload(&complete_req("mp", &id, vec![]))
+            .unwrap_err();
+        assert_eq!(code(&err), "NoSuchUpload");
+        assert!(s3.object(B, "mp").is_none());
+    }
+
+    #[test]
+    fn an_upload_id_is_bound_to_its_key() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        let err = s3
+            .upload_part(
+                &part_req("other", &id, 1),
+                &mut RequestBody::new(b"a".to_vec()),
+            )
+            .unwrap_err();
+        assert_eq!(code(&err), "NoSuchUpload");
+    }
+
+    #[test]
+    fn attributes_from_create_end_up_on_the_completed_object() {
+        let s3 = fake();
+        let mut attributes = ObjectAttributes::default();
+        attributes.content_type = Some("video/mp4".into());
+        attributes.metadata.insert("m".into(), "1".into());
+        let id = s3
+            .create_multipart_upload(&CreateMultipartUploadRequest {
+                bucket: B.into(),
+                key: "mp".into(),
+                attributes: attributes.clone(),
+                ..Default::default()
+            })
+            .unwrap()
+            .upload_id;
+        let p1 = upload(&s3, "mp", &id, 1, b"data");
+        s3.complete_multipart_upload(&complete_req("mp", &id, vec![p1]))
+            .unwrap();
+        assert_eq!(
+            s3.head_object(&head_req("mp")).unwrap().attributes,
+            attributes
+        );
+    }
+
+    // --- copies -------------------------------------------------------------------------
+
+    fn copy_req(src: &str, dst: &str) -> CopyObjectRequest {
+        CopyObjectRequest {
+            bucket: B.into(),
+            key: dst.into(),
+            source: CopySource::new(B, src),
+            ..Default::default()
+        }
+    }
+
+    fn seed_with_metadata(s3: &FakeS3, key: &str) -> FakeObject {
+        let mut attributes = ObjectAttributes::default();
+        attributes.content_type = Some("image/png".into());
+        attributes.metadata.insert("from".into(), "source".into());
+        attributes.tagging = Some("t=1".into());
+        s3.put_object_with(B, key, b"payload".to_vec(), attributes)
+    }
+
+    #[test]
+    fn copy_with_copy_directive_keeps_the_source_metadata() {
+        let s3 = fake();
+        let source = seed_with_metadata(&s3, "src");
+        let mut req = copy_req("src", "dst");
+        req.attributes.content_type = Some("ignored/type".into());
+        req.attributes.storage_class = Some("GLACIER".into());
+        let out = s3.copy_object(&req).unwrap();
+        let dst = s3.object(B, "dst").unwrap();
+        assert_eq!(dst.bytes(), b"payload");
+        assert_eq!(out.etag.as_deref(), Some(source.etag.as_str()));
+        assert_eq!(dst.attributes.content_type.as_deref(), Some("image/png"));
+        assert_eq!(dst.metadata()["from"], "source");
+        assert_eq!(dst.attributes.tagging.as_deref(), Some("t=1"));
+        // Storage class is never copied: it comes from the request.
+        assert_eq!(dst.attributes.storage_class.as_deref(), Some("GLACIER"));
+    }
+
+    #[test]
+    fn copy_with_replace_directive_takes_the_request_metadata() {
+        let s3 = fake();
+        seed_with_metadata(&s3, "src");
+        let mut req = copy_req("src", "dst");
+        req.metadata_directive = Some("REPLACE".into());
+        req.attributes.content_type = Some("text/plain".into());
+        req.attributes.metadata.insert("new".into(), "yes".into());
+        s3.copy_object(&req).unwrap();
+        let dst = s3.object(B, "dst").unwrap();
+        assert_eq!(dst.attributes.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(dst.metadata().len(), 1);
+        assert_eq!(dst.metadata()["new"], "yes");
+        // Tags follow their own directive (COPY by default).
+        assert_eq!(dst.attributes.tagging.as_deref(), Some("t=1"));
+    }
+
+    #[test]
+    fn copy_rejects_an_unknown_directive() {
+        let s3 = fake();
+        seed_with_metadata(&s3, "src");
+        let mut req = copy_req("src", "dst");
+        req.metadata_directive = Some("MERGE".into());
+        assert_eq!(code(&s3.copy_object(&req).unwrap_err()), "InvalidArgument");
+    }
+
+    #[test]
+    fn copy_source_if_match_mismatch_is_412() {
+        let s3 = fake();
+        let source = seed_with_metadata(&s3, "src");
+        let mut req = copy_req("src", "dst");
+        req.conditions.if_match = Some("\"stale\"".into());
+        let err = s3.copy_object(&req).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::PreconditionFailed);
+        assert_eq!(err.status, Some(412));
+        assert!(s3.object(B, "dst").is_none());
+        req.conditions.if_match = Some(source.etag);
+        s3.copy_object(&req).unwrap();
+    }
+
+    #[test]
+    fn copy_source_date_and_none_match_conditions_follow_s3() {
+        let s3 = fake();
+        let source = seed_with_metadata(&s3, "src");
+        let modified = parse_http_date(&source.last_modified).unwrap();
+        let mut req = copy_req("src", "dst");
+        req.conditions.if_unmodified_since = Some(http_date(modified - 1));
+        assert_eq!(
+            s3.copy_object(&req).unwrap_err().kind(),
+            S3ErrorKind::PreconditionFailed
+        );
+        // If-Match wins over If-Unmodified-Since.
+        req.conditions.if_match = Some(source.etag.clone());
+        s3.copy_object(&req).unwrap();
+
+        let mut req = copy_req("src", "dst");
+        req.conditions.if_modified_since = Some(http_date(modified));
+        assert_eq!(
+            s3.copy_object(&req).unwrap_err().kind(),
+            S3ErrorKind::PreconditionFailed
+        );
+        req.conditions.if_modified_since = Some(http_date(modified - 1));
+        s3.copy_object(&req).unwrap();
+
+        let mut req = copy_req("src", "dst");
+        req.conditions.if_none_match = Some(source.etag);
+        assert_eq!(
+            s3.copy_object(&req).unwrap_err().kind(),
+            S3ErrorKind::PreconditionFailed
+        );
+    }
+
+    #[test]
+    fn copying_an_object_onto_itself_unchanged_is_rejected() {
+        let s3 = fake();
+        seed_with_metadata(&s3, "k");
+        let mut req = copy_req("k", "k");
+        let err = s3.copy_object(&req).unwrap_err();
+        assert_eq!((err.status, code(&err)), (Some(400), "InvalidRequest"));
+        req.metadata_directive = Some("REPLACE".into());
+        s3.copy_object(&req).unwrap();
+    }
+
+    #[test]
+    fn copy_of_a_missing_source_is_no_such_key() {
+        let s3 = fake();
+        let err = s3.copy_object(&copy_req("nope", "dst")).unwrap_err();
+        assert_eq!(code(&err), "NoSuchKey");
+    }
+
+    #[test]
+    fn copy_of_an_sse_c_source_needs_its_key() {
+        let s3 = fake();
+        let key = SseCustomerKey::new("AES256", "a2V5", "bWQ1");
+        let mut put = put_req("src");
+        put.sse_customer = Some(key.clone());
+        s3.put_object(&put, &mut RequestBody::new(b"x".to_vec()))
+            .unwrap();
+        let mut req = copy_req("src", "dst");
+        assert_eq!(code(&s3.copy_object(&req).unwrap_err()), "InvalidRequest");
+        req.copy_source_sse_customer = Some(key);
+        s3.copy_object(&req).unwrap();
+        assert_eq!(s3.object(B, "dst").unwrap().sse_customer, None);
+    }
+
+    fn part_copy_req(upload_id: &str, n: u32, src: &str) -> UploadPartCopyRequest {
+        UploadPartCopyRequest {
+            bucket: B.into(),
+            key: "dst".into(),
+            upload_id: upload_id.into(),
+            part_number: n,
+            source: CopySource::new(B, src),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn upload_part_copy_copies_the_source_range() {
+        let s3 = fake();
+        put(&s3, "src", b"0123456789");
+        let id = create(&s3, "dst");
+        let mut first = part_copy_req(&id, 1, "src");
+        first.source_range = Some((0, 5));
+        let mut second = part_copy_req(&id, 2, "src");
+        second.source_range = Some((6, 9));
+        let e1 = s3.upload_part_copy(&first).unwrap().etag.unwrap();
+        let e2 = s3.upload_part_copy(&second).unwrap().etag.unwrap();
+        s3.complete_multipart_upload(&complete_req(
+            "dst",
+            &id,
+            vec![CompletedPart::new(1, e1), CompletedPart::new(2, e2)],
+        ))
+        .unwrap();
+        let dst = s3.object(B, "dst").unwrap();
+        assert_eq!(dst.bytes(), b"0123456789");
+        assert_eq!(dst.parts_count(), Some(2));
+    }
+
+    #[test]
+    fn upload_part_copy_without_range_copies_the_whole_source() {
+        let s3 = fake();
+        put(&s3, "src", b"whole");
+        let id = create(&s3, "dst");
+        let etag = s3
+            .upload_part_copy(&part_copy_req(&id, 1, "src"))
+            .unwrap()
+            .etag
+            .unwrap();
+        s3.complete_multipart_upload(&complete_req("dst", &id, vec![CompletedPart::new(1, etag)]))
+            .unwrap();
+        assert_eq!(s3.object(B, "dst").unwrap().bytes(), b"whole");
+    }
+
+    #[test]
+    fn upload_part_copy_rejects_a_range_outside_the_source() {
+        let s3 = fake();
+        put(&s3, "src", b"0123456789");
+        let id = create(&s3, "dst");
+        let mut req = part_copy_req(&id, 1, "src");
+        req.source_range = Some((5, 10));
+        let err = s3.upload_part_copy(&req).unwrap_err();
+        assert_eq!((err.status, code(&err)), (Some(400), "InvalidArgument"));
+    }
+
+    #[test]
+    fn upload_part_copy_checks_source_conditions_and_the_upload() {
+        let s3 = fake();
+        put(&s3, "src", b"0123456789");
+        let id = create(&s3, "dst");
+        let mut req = part_copy_req(&id, 1, "src");
+        req.conditions.if_match = Some("\"stale\"".into());
+        assert_eq!(
+            s3.upload_part_copy(&req).unwrap_err().kind(),
+            S3ErrorKind::PreconditionFailed
+        );
+        let req = part_copy_req("no-such-upload", 1, "src");
+        assert_eq!(
+            code(&s3.upload_part_copy(&req).unwrap_err()),
+            "NoSuchUpload"
+        );
+    }
+
+    // --- deletes and versions -----------------------------------------------------------
+
+    fn delete_req(key: &str) -> DeleteObjectRequest {
+        DeleteObjectRequest {
+            bucket: B.into(),
+            key: key.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn delete_is_idempotent() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        s3.delete_object(&delete_req("k")).unwrap();
+        assert!(s3.object(B, "k").is_none());
+        s3.delete_object(&delete_req("k")).unwrap();
+        s3.delete_object(&delete_req("never-existed")).unwrap();
+        assert!(s3.keys(B).is_empty());
+    }
+
+    #[test]
+    fn versioned_buckets_keep_old_versions_readable_by_id() {
+        let s3 = FakeS3::new();
+        s3.create_versioned_bucket(B);
+        let v1 = put(&s3, "k", b"one").version_id.unwrap();
+        let v2 = s3
+            .replace_object(B, "k", b"two".to_vec())
+            .version_id
+            .unwrap();
+        assert_ne!(v1, v2);
+        let mut req = get_req("k");
+        req.version_id = Some(v1.clone());
+        let (body, out) = get(&s3, &req).unwrap();
+        assert_eq!((body.as_slice(), out.version_id), (&b"one"[..], Some(v1)));
+        assert_eq!(get(&s3, &get_req("k")).unwrap().0, b"two");
+        req.version_id = Some("v99999999".into());
+        assert_eq!(code(&get(&s3, &req).unwrap_err()), "NoSuchVersion");
+        assert_eq!(s3.object_versions(B, "k").len(), 2);
+    }
+
+    #[test]
+    fn versioned_delete_leaves_a_marker_and_versions_survive() {
+        let s3 = FakeS3::new();
+        s3.create_versioned_bucket(B);
+        let v1 = put(&s3, "k", b"one").version_id.unwrap();
+        let out = s3.delete_object(&delete_req("k")).unwrap();
+        assert_eq!(out.delete_marker, Some(true));
+        let marker = out.version_id.unwrap();
+        assert_eq!(
+            s3.head_object(&head_req("k")).unwrap_err().kind(),
+            S3ErrorKind::NotFound
+        );
+        let mut req = get_req("k");
+        req.version_id = Some(v1.clone());
+        assert_eq!(get(&s3, &req).unwrap().0, b"one");
+        // Deleting the marker by id brings the object back.
+        let mut del = delete_req("k");
+        del.version_id = Some(marker);
+        assert_eq!(s3.delete_object(&del).unwrap().delete_marker, Some(true));
+        assert_eq!(s3.object(B, "k").unwrap().version_id, Some(v1));
+    }
+
+    #[test]
+    fn unversioned_buckets_reject_version_ids_other_than_null() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        let mut req = get_req("k");
+        req.version_id = Some("null".into());
+        assert!(get(&s3, &req).is_ok());
+        req.version_id = Some("v1".into());
+        assert_eq!(code(&get(&s3, &req).unwrap_err()), "InvalidArgument");
+        assert_eq!(get(&s3, &get_req("k")).unwrap().1.version_id, None);
+    }
+
+    // --- recording ----------------------------------------------------------------------
+
+    #[test]
+    fn every_call_is_recorded_in_order_with_body_lengths() {
+        let s3 = fake();
+        put(&s3, "k", b"12345");
+        s3.head_object(&head_req("k")).unwrap();
+        let _ = get(&s3, &get_req("missing"));
+        let id = create(&s3, "mp");
+        upload(&s3, "mp", &id, 1, b"abc");
+        let ops: Vec<Operation> = s3.calls().iter().map(RecordedCall::operation).collect();
+        assert_eq!(
+            ops,
+            [
+                Operation::PutObject,
+                Operation::HeadObject,
+                Operation::GetObject,
+                Operation::CreateMultipartUpload,
+                Operation::UploadPart
+            ]
+        );
+        match &s3.calls_of(Operation::PutObject)[0] {
+            RecordedCall::PutObject { request, body_len } => {
+                assert_eq!((request.key.as_str(), *body_len), ("k", 5));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &s3.calls_of(Operation::UploadPart)[0] {
+            RecordedCall::UploadPart { request, body_len } => {
+                assert_eq!((request.part_number, *body_len), (1, 3));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s3.count(Operation::GetObject), 1);
+        assert_eq!(s3.total_calls(), 5);
+        assert_eq!(s3.calls()[2].key(), "missing");
+        assert_eq!(s3.calls()[2].bucket(), B);
+        s3.clear_calls();
+        assert_eq!(s3.total_calls(), 0);
+    }
+
+    #[test]
+    fn seeding_helpers_are_not_recorded() {
+        let s3 = FakeS3::new();
+        s3.put_object_bytes("auto-created", "k", b"x".to_vec());
+        s3.replace_object("auto-created", "k", b"y".to_vec());
+        assert_eq!(s3.total_calls(), 0);
+        assert_eq!(s3.object("auto-created", "k").unwrap().bytes(), b"y");
+    }
+
+    #[test]
+    #[should_panic(expected = "no object")]
+    fn replace_object_panics_without_an_object() {
+        fake().replace_object(B, "nope", b"x".to_vec());
+    }
+
+    #[test]
+    fn operation_names_match_the_s3_api() {
+        assert_eq!(Operation::UploadPartCopy.as_str(), "UploadPartCopy");
+        assert_eq!(Operation::ALL.len(), 10);
+        for op in Operation::ALL {
+            assert_eq!(op.to_string(), op.as_str());
+        }
+    }
+
+    // --- faults -------------------------------------------------------------------------
+
+    #[test]
+    fn fail_nth_fails_only_that_call() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        s3.fail_nth(Operation::HeadObject, 2, InjectedError::internal_error());
+        assert!(s3.head_object(&head_req("k")).is_ok());
+        let err = s3.head_object(&head_req("k")).unwrap_err();
+        assert_eq!((err.status, code(&err)), (Some(500), "InternalError"));
+        assert_eq!(err.kind(), S3ErrorKind::Transient);
+        assert_eq!((err.operation, err.key.as_str()), ("HeadObject", "k"));
+        assert!(s3.head_object(&head_req("k")).is_ok());
+        // Other operations do not count.
+        assert!(get(&s3, &get_req("k")).is_ok());
+    }
+
+    #[test]
+    fn fail_nth_counts_from_when_it_was_injected() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        s3.head_object(&head_req("k")).unwrap();
+        s3.fail_nth(Operation::HeadObject, 1, InjectedError::access_denied());
+        assert_eq!(
+            s3.head_object(&head_req("k")).unwrap_err().kind(),
+            S3ErrorKind::AccessDenied
+        );
+    }
+
+    #[test]
+    fn fail_always_fails_until_cleared() {
+        let s3 = fake();
+        s3.fail_always(
+            Operation::CreateMultipartUpload,
+            InjectedError::access_denied(),
+        );
+        let req = CreateMultipartUploadRequest {
+            bucket: B.into(),
+            key: "mp".into(),
+            ..Default::default()
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                s3.create_multipart_upload(&req).unwrap_err().kind(),
+                S3ErrorKind::AccessDenied
+            );
+        }
+        assert!(s3.list_multipart_uploads(B).is_empty());
+        s3.clear_faults();
+        s3.create_multipart_upload(&req).unwrap();
+    }
+
+    #[test]
+    fn throttle_answers_slow_down_that_many_times() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        s3.throttle(Operation::GetObject, 2);
+        for _ in 0..2 {
+            let err = get(&s3, &get_req("k")).unwrap_err();
+            assert_eq!((err.status, code(&err)), (Some(503), "SlowDown"));
+            assert_eq!(err.kind(), S3ErrorKind::Throttled);
+        }
+        assert!(get(&s3, &get_req("k")).is_ok());
+        assert_eq!(s3.count(Operation::GetObject), 3);
+    }
+
+    #[test]
+    fn truncate_body_delivers_only_the_first_bytes_then_fails() {
+        let s3 = fake().with_get_chunk_size(3);
+        put(&s3, "k", b"0123456789");
+        s3.truncate_body(4, 1);
+        let mut sink = Vec::new();
+        let err = s3.get_object(&get_req("k"), &mut sink).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::TruncatedBody);
+        assert!(err.is_retryable());
+        assert_eq!(sink, b"0123");
+        // Only once: the retry reads the whole body.
+        assert_eq!(get(&s3, &get_req("k")).unwrap().0, b"0123456789");
+    }
+
+    #[test]
+    fn truncate_body_applies_to_ranged_reads_too() {
+        let s3 = fake();
+        put(&s3, "k", b"0123456789");
+        s3.truncate_body(1, 1);
+        let mut req = get_req("k");
+        req.range = Some(ByteRange::inclusive(5, 9));
+        let mut sink = Vec::new();
+        let err = s3.get_object(&req, &mut sink).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.status),
+            (S3ErrorKind::TruncatedBody, Some(206))
+        );
+        assert_eq!(sink, b"5");
+    }
+
+    #[test]
+    fn delay_holds_the_call_back() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        s3.delay(Operation::HeadObject, Duration::from_millis(50));
+        let started = Instant::now();
+        s3.head_object(&head_req("k")).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        // Other operations are not delayed, and the lock is free while sleeping.
+        let other = s3.clone();
+        let sleeper = std::thread::spawn(move || other.head_object(&head_req("k")));
+        let started = Instant::now();
+        get(&s3, &get_req("k")).unwrap();
+        assert!(started.elapsed() < Duration::from_millis(50));
+        sleeper.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn on_call_hook_sees_every_call_and_can_fail_one() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        s3.on_call(move |call| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            match call {
+                RecordedCall::GetObject(req) if req.range.is_some() => {
+                    Some(InjectedError::no_such_key().to_s3_error(
+                        call.operation(),
+                        call.bucket(),
+                        call.key(),
+                    ))
+                }
+                _ => None,
+            }
+        });
+        assert!(get(&s3, &get_req("k")).is_ok());
+        let mut ranged = get_req("k");
+        ranged.range = Some(ByteRange::from(0));
+        let err = get(&s3, &ranged).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.operation),
+            (S3ErrorKind::NotFound, "GetObject")
+        );
+        s3.head_object(&head_req("k")).unwrap();
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_hook_may_call_back_into_the_fake() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        let inner = s3.clone();
+        s3.on_call(move |_| {
+            // Simulate a concurrent writer racing the read.
+            inner.replace_object(B, "k", b"raced".to_vec());
+            None
+        });
+        assert_eq!(get(&s3, &get_req("k")).unwrap().0, b"raced");
+        s3.clear_faults();
+    }
+
+    #[test]
+    fn clear_faults_removes_faults_and_hooks() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        s3.fail_always(Operation::GetObject, InjectedError::internal_error());
+        s3.throttle(Operation::HeadObject, 5);
+        s3.truncate_body(0, 5);
+        s3.on_call(|call| {
+            Some(InjectedError::access_denied().to_s3_error(call.operation(), "", ""))
+        });
+        s3.clear_faults();
+        assert!(get(&s3, &get_req("k")).is_ok());
+        assert!(s3.head_object(&head_req("k")).is_ok());
+    }
+
+    #[test]
+    fn an_injected_upload_failure_still_pulls_the_body_and_stores_nothing() {
+        let s3 = fake();
+        s3.fail_nth(Operation::PutObject, 1, InjectedError::internal_error());
+        let progress = Arc::new(Progress::default());
+        let mut body = RequestBody::new(vec![1u8; 10]).with_observer(progress.clone());
+        assert!(s3.put_object(&put_req("k"), &mut body).is_err());
+        assert_eq!(progress.0.load(Ordering::SeqCst), 10);
+        assert!(s3.object(B, "k").is_none());
+        body.rewind();
+        s3.put_object(&put_req("k"), &mut body).unwrap();
+        assert_eq!(s3.object(B, "k").unwrap().bytes().len(), 10);
+    }
+
+    #[test]
+    fn transport_errors_carry_their_kind_without_a_status() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        s3.fail_nth(Operation::GetObject, 1, InjectedError::timeout());
+        s3.fail_nth(Operation::GetObject, 2, InjectedError::connection_reset());
+        let err = get(&s3, &get_req("k")).unwrap_err();
+        assert_eq!((err.kind(), err.status), (S3ErrorKind::Timeout, None));
+        let err = get(&s3, &get_req("k")).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::Transient);
+    }
+
+    #[test]
+    fn an_error_inside_a_200_is_classified_by_its_code() {
+        let s3 = fake();
+        put(&s3, "src", b"x");
+        s3.fail_nth(
+            Operation::CopyObject,
+            1,
+            InjectedError::new(200, "InternalError"),
+        );
+        let err = s3.copy_object(&copy_req("src", "dst")).unwrap_err();
+        assert_eq!(
+            (err.status, err.kind()),
+            (Some(200), S3ErrorKind::Transient)
+        );
+    }
+
+    #[test]
+    fn faults_apply_in_order_and_the_first_wins() {
+        let s3 = fake();
+        put(&s3, "k", b"x");
+        s3.fail_nth(Operation::GetObject, 1, InjectedError::access_denied());
+        s3.throttle(Operation::GetObject, 1);
+        assert_eq!(
+            get(&s3, &get_req("k")).unwrap_err().kind(),
+            S3ErrorKind::AccessDenied
+        );
+        // The throttle was not used up by the call the first fault failed.
+        assert_eq!(
+            get(&s3, &get_req("k")).unwrap_err().kind(),
+            S3ErrorKind::Throttled
+        );
+        assert!(get(&s3, &get_req("k")).is_ok());
+    }
+
+    #[test]
+    fn the_fake_is_shared_across_threads() {
+        let s3 = fake();
+        let id = create(&s3, "mp");
+        s3.throttle(Operation::UploadPart, 3);
+        let handles: Vec<_> = (1..=8u32)
+            .map(|n| {
+                let s3 = s3.clone();
+                let id = id.clone();
+                std::thread::spawn(move || {
+                    loop {
+                        let mut body = RequestBody::new(vec![n as u8; 4]);
+                        match s3.upload_part(&part_req("mp", &id, n), &mut body) {
+                            Ok(out) => return CompletedPart::new(n, out.etag.unwrap()),
+                            Err(e) if e.is_retryable() => continue,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let parts: Vec<CompletedPart> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        s3.complete_multipart_upload(&complete_req("mp", &id, parts))
+            .unwrap();
+        assert_eq!(s3.count(Operation::UploadPart), 8 + 3);
+        assert_eq!(s3.object(B, "mp").unwrap().data.len(), 32);
+    }
+
+    #[test]
+    fn the_fake_works_as_a_shared_trait_object() {
+        let s3 = fake();
+        let api: Arc<dyn S3Api> = Arc::new(s3.clone());
+        api.put_object(&put_req("k"), &mut RequestBody::new(b"dyn".to_vec()))
+            .unwrap();
+        assert_eq!(s3.object(B, "k").unwrap().bytes(), b"dyn");
+    }
+}
