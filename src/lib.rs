@@ -44,6 +44,8 @@ mod queue;
 mod semaphore;
 mod subscriber;
 mod upload;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
 pub use client::{
