@@ -47,7 +47,7 @@ fn follow(
             "\r{label}: {:>7.1} / {:.1} MiB  {:>3}%  {:>7.1} MiB/s",
             bytes as f64 / MIB,
             total as f64 / MIB,
-            if total == 0 { 100 } else { bytes * 100 / total },
+            (bytes * 100).checked_div(total).unwrap_or(100),
             bytes as f64 / MIB / secs,
         );
         std::io::stdout().flush().ok();

@@ -336,13 +336,13 @@ impl Drop for WorkGuard {
 /// Run one job of a transfer: skip it if the transfer already stopped, record a panic
 /// as an internal error, and release `guard` afterwards (never during unwinding).
 pub(crate) fn run_job(coordinator: &Coordinator, guard: WorkGuard, job: impl FnOnce(&WorkGuard)) {
-    if !coordinator.is_stopped() {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(&guard))) {
-            coordinator.fail(TransferError::Internal(format!(
-                "a worker panicked: {}",
-                panic_message(&panic)
-            )));
-        }
+    if !coordinator.is_stopped()
+        && let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(&guard)))
+    {
+        coordinator.fail(TransferError::Internal(format!(
+            "a worker panicked: {}",
+            panic_message(&panic)
+        )));
     }
     drop(guard);
 }

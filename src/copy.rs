@@ -71,13 +71,15 @@ impl Copy {
         root: &crate::coordinator::WorkGuard,
         slot: &Mutex<Option<Arc<MultipartCopy>>>,
     ) -> Result<(), TransferError> {
-        let mut head = HeadObjectRequest::default();
-        head.bucket = self.source.bucket.clone();
-        head.key = self.source.key.clone();
-        head.version_id = self.source.version_id.clone();
-        head.if_match = self.args.conditions.if_match.clone();
-        head.sse_customer = self.args.copy_source_sse_customer.clone();
-        head.context = self.args.context.clone();
+        let head = HeadObjectRequest {
+            bucket: self.source.bucket.clone(),
+            key: self.source.key.clone(),
+            version_id: self.source.version_id.clone(),
+            if_match: self.args.conditions.if_match.clone(),
+            sse_customer: self.args.copy_source_sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         let info = self
             .engine
             .client
@@ -100,23 +102,27 @@ impl Copy {
         if self.args.metadata_directive.as_deref() != Some("REPLACE") {
             inherit(&mut attributes, &info.attributes);
         }
-        let mut create = CreateMultipartUploadRequest::default();
-        create.bucket = self.bucket.clone();
-        create.key = self.key.clone();
-        create.attributes = attributes;
-        create.sse_customer = self.args.sse_customer.clone();
-        create.context = self.args.context.clone();
+        let create = CreateMultipartUploadRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            attributes,
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         let upload_id = self
             .engine
             .client
             .create_multipart_upload(&create)
             .map_err(|e| self.failed(e))?
             .upload_id;
-        let mut abort = AbortMultipartUploadRequest::default();
-        abort.bucket = self.bucket.clone();
-        abort.key = self.key.clone();
-        abort.upload_id = upload_id.clone();
-        abort.context = self.args.context.clone();
+        let abort = AbortMultipartUploadRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: upload_id.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         let client = self.engine.client.clone();
         self.coordinator.add_cleanup(move || {
             let _ = client.abort_multipart_upload(&abort);
@@ -148,17 +154,19 @@ impl Copy {
     }
 
     fn copy_object(&self, size: u64) {
-        let mut request = CopyObjectRequest::default();
-        request.bucket = self.bucket.clone();
-        request.key = self.key.clone();
-        request.source = self.source.clone();
-        request.attributes = self.args.attributes.clone();
-        request.metadata_directive = self.args.metadata_directive.clone();
-        request.tagging_directive = self.args.tagging_directive.clone();
-        request.conditions = self.args.conditions.clone();
-        request.copy_source_sse_customer = self.args.copy_source_sse_customer.clone();
-        request.sse_customer = self.args.sse_customer.clone();
-        request.context = self.args.context.clone();
+        let request = CopyObjectRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            source: self.source.clone(),
+            attributes: self.args.attributes.clone(),
+            metadata_directive: self.args.metadata_directive.clone(),
+            tagging_directive: self.args.tagging_directive.clone(),
+            conditions: self.args.conditions.clone(),
+            copy_source_sse_customer: self.args.copy_source_sse_customer.clone(),
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         match self.engine.client.copy_object(&request) {
             Ok(out) => {
                 self.coordinator.progress(size as i64);
@@ -181,14 +189,16 @@ impl Copy {
         end: u64,
         etag: Option<String>,
     ) {
-        let mut request = UploadPartCopyRequest::default();
-        request.bucket = self.bucket.clone();
-        request.key = self.key.clone();
-        request.upload_id = mpu.upload_id.clone();
-        request.part_number = part_number;
-        request.source = self.source.clone();
-        request.source_range = Some((start, end));
-        request.conditions = self.args.conditions.clone();
+        let mut request = UploadPartCopyRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: mpu.upload_id.clone(),
+            part_number,
+            source: self.source.clone(),
+            source_range: Some((start, end)),
+            conditions: self.args.conditions.clone(),
+            ..Default::default()
+        };
         // Every part pinned to the ETag read at the start: a source replaced mid-copy
         // fails with 412 instead of producing a mix of two objects.
         if etag.is_some() {
@@ -228,13 +238,15 @@ impl Copy {
             )));
             return;
         }
-        let mut request = CompleteMultipartUploadRequest::default();
-        request.bucket = self.bucket.clone();
-        request.key = self.key.clone();
-        request.upload_id = mpu.upload_id.clone();
-        request.parts = parts;
-        request.sse_customer = self.args.sse_customer.clone();
-        request.context = self.args.context.clone();
+        let request = CompleteMultipartUploadRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: mpu.upload_id.clone(),
+            parts,
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         match self.engine.client.complete_multipart_upload(&request) {
             Ok(out) => self.coordinator.succeed(TransferOutput {
                 bytes: mpu.size,

@@ -29,12 +29,14 @@ pub(crate) fn submit(
     let c = coordinator.clone();
     let submitted = engine.request.submit(Box::new(move || {
         run_job(&c, guard, |_| {
-            let mut request = DeleteObjectRequest::default();
-            request.bucket = bucket.clone();
-            request.key = key.clone();
-            request.version_id = args.version_id.clone();
-            request.mfa = args.mfa.clone();
-            request.context = args.context.clone();
+            let request = DeleteObjectRequest {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                version_id: args.version_id.clone(),
+                mfa: args.mfa.clone(),
+                context: args.context.clone(),
+                ..Default::default()
+            };
             match engine2.client.delete_object(&request) {
                 Ok(out) => c.succeed(TransferOutput {
                     bytes: 0,

@@ -315,7 +315,7 @@ impl Download {
         }
     }
 
-    fn from_s3(&self, error: S3Error) -> TransferError {
+    fn s3_failed(&self, error: S3Error) -> TransferError {
         let reason = match error.kind() {
             S3ErrorKind::PreconditionFailed => format!(
                 "the object changed during the download (it no longer has ETag {})",
@@ -402,10 +402,10 @@ impl Download {
         end: Option<u64>,
         seq: u64,
     ) -> Result<(), TransferError> {
-        if let Some(window) = &self.window {
-            if !window.acquire(seq, &|| self.coordinator.is_stopped()) {
-                return Ok(());
-            }
+        if let Some(window) = &self.window
+            && !window.acquire(seq, &|| self.coordinator.is_stopped())
+        {
+            return Ok(());
         }
         let (download, guard) = (self.clone(), root.hold());
         let submitted = self.engine.request.submit(Box::new(move || {
@@ -417,10 +417,10 @@ impl Download {
                 window.release(seq);
             }
         }));
-        if submitted.is_err() {
-            if let Some(window) = &self.window {
-                window.release(seq);
-            }
+        if submitted.is_err()
+            && let Some(window) = &self.window
+        {
+            window.release(seq);
         }
         submitted
     }
@@ -435,14 +435,16 @@ impl Download {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = GetObjectRequest::default();
-            request.bucket = self.bucket.clone();
-            request.key = self.key.clone();
-            request.version_id = self.args.version_id.clone();
-            request.sse_customer = self.args.sse_customer.clone();
-            request.context = self.args.context.clone();
-            request.checksum_mode = self.args.checksum_mode;
-            request.if_match = self.etag.lock().clone();
+            let mut request = GetObjectRequest {
+                bucket: self.bucket.clone(),
+                key: self.key.clone(),
+                version_id: self.args.version_id.clone(),
+                sse_customer: self.args.sse_customer.clone(),
+                context: self.args.context.clone(),
+                checksum_mode: self.args.checksum_mode,
+                if_match: self.etag.lock().clone(),
+                ..Default::default()
+            };
             if ranged {
                 request.range = Some(ByteRange {
                     start: start + received,
@@ -481,7 +483,7 @@ impl Download {
                     }
                 }
                 Err(e) => {
-                    self.coordinator.fail(self.from_s3(e));
+                    self.coordinator.fail(self.s3_failed(e));
                     return None;
                 }
             }

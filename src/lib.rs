@@ -43,9 +43,9 @@ mod pool;
 mod queue;
 mod semaphore;
 mod subscriber;
-mod upload;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod upload;
 
 pub use args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
 pub use client::{

@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use s3transfer::testing::{FakeS3, InjectedError, Operation, RecordedCall};
-//! use s3transfer::{GetObjectRequest, S3Api, S3ErrorKind};
+//! use s3transfer::client::{GetObjectRequest, S3Api, S3ErrorKind};
 //!
 //! let s3 = FakeS3::new();
 //! s3.put_object_bytes("bucket", "photos/cat.jpg", b"meow".to_vec());

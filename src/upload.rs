@@ -285,13 +285,13 @@ impl Upload {
         };
         let probe = read_full(&mut *reader, probe_len).map_err(read_err)?;
         if (probe.len() as u64) < threshold {
-            if let Some(size) = size_hint {
-                if probe.len() as u64 != size {
-                    return Err(TransferError::InvalidArgument(format!(
-                        "the stream held {} bytes but its size was given as {size}",
-                        probe.len()
-                    )));
-                }
+            if let Some(size) = size_hint
+                && probe.len() as u64 != size
+            {
+                return Err(TransferError::InvalidArgument(format!(
+                    "the stream held {} bytes but its size was given as {size}",
+                    probe.len()
+                )));
             }
             self.coordinator
                 .meta
@@ -361,12 +361,13 @@ impl Upload {
                 break;
             }
         }
-        if let Some(size) = size_hint {
-            if !self.coordinator.is_stopped() && total != size {
-                return Err(TransferError::InvalidArgument(format!(
-                    "the stream held {total} bytes but its size was given as {size}"
-                )));
-            }
+        if let Some(size) = size_hint
+            && !self.coordinator.is_stopped()
+            && total != size
+        {
+            return Err(TransferError::InvalidArgument(format!(
+                "the stream held {total} bytes but its size was given as {size}"
+            )));
         }
         self.coordinator.meta.provide_transfer_size(total);
         *mpu.expected_parts.lock() = part_number;
@@ -376,12 +377,14 @@ impl Upload {
 
     fn put_object(&self, data: Bytes) {
         let size = data.len() as u64;
-        let mut request = PutObjectRequest::default();
-        request.bucket = self.bucket.clone();
-        request.key = self.key.clone();
-        request.attributes = self.args.attributes.clone();
-        request.sse_customer = self.args.sse_customer.clone();
-        request.context = self.args.context.clone();
+        let request = PutObjectRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            attributes: self.args.attributes.clone(),
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         let mut body = RequestBody::new(data).with_observer(self.observer("PutObject"));
         match self.engine.client.put_object(&request, &mut body) {
             Ok(out) => self.coordinator.succeed(TransferOutput {
@@ -398,12 +401,14 @@ impl Upload {
         &self,
         slot: &Mutex<Option<Arc<Multipart>>>,
     ) -> Result<Arc<Multipart>, TransferError> {
-        let mut request = CreateMultipartUploadRequest::default();
-        request.bucket = self.bucket.clone();
-        request.key = self.key.clone();
-        request.attributes = self.args.attributes.clone();
-        request.sse_customer = self.args.sse_customer.clone();
-        request.context = self.args.context.clone();
+        let request = CreateMultipartUploadRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            attributes: self.args.attributes.clone(),
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         let out = self
             .engine
             .client
@@ -412,11 +417,13 @@ impl Upload {
         let upload_id = out.upload_id;
         // Registered before any part is sent: whatever fails from here on, the upload
         // is aborted so no parts are left billed and invisible.
-        let mut abort = AbortMultipartUploadRequest::default();
-        abort.bucket = self.bucket.clone();
-        abort.key = self.key.clone();
-        abort.upload_id = upload_id.clone();
-        abort.context = self.args.context.clone();
+        let abort = AbortMultipartUploadRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: upload_id.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         let client = self.engine.client.clone();
         self.coordinator.add_cleanup(move || {
             let _ = client.abort_multipart_upload(&abort);
@@ -432,13 +439,15 @@ impl Upload {
     }
 
     fn upload_part(&self, mpu: &Multipart, part_number: u32, data: Bytes) {
-        let mut request = UploadPartRequest::default();
-        request.bucket = self.bucket.clone();
-        request.key = self.key.clone();
-        request.upload_id = mpu.upload_id.clone();
-        request.part_number = part_number;
-        request.sse_customer = self.args.sse_customer.clone();
-        request.context = self.args.context.clone();
+        let request = UploadPartRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: mpu.upload_id.clone(),
+            part_number,
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart"));
         match self.engine.client.upload_part(&request, &mut body) {
             Ok(out) => match out.etag {
@@ -477,13 +486,15 @@ impl Upload {
             )));
             return;
         }
-        let mut request = CompleteMultipartUploadRequest::default();
-        request.bucket = self.bucket.clone();
-        request.key = self.key.clone();
-        request.upload_id = mpu.upload_id.clone();
-        request.parts = parts;
-        request.sse_customer = self.args.sse_customer.clone();
-        request.context = self.args.context.clone();
+        let request = CompleteMultipartUploadRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: mpu.upload_id.clone(),
+            parts,
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
         match self.engine.client.complete_multipart_upload(&request) {
             Ok(out) => self.coordinator.succeed(TransferOutput {
                 bytes: *mpu.total_bytes.lock(),
