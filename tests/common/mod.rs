@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod s3s_server;
+pub mod seaweed;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

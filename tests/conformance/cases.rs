@@ -515,3 +515,98 @@ pub fn copy_and_delete_round_trip(t: &Target) {
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+/// On stores that honour If-Match, a range fetched after the object was replaced is
+/// refused by the store itself (412), not only by our ETag comparison.
+pub fn if_match_pins_every_range(t: &Target) {
+    struct ReplaceOnce {
+        client: Arc<dyn s3transfer::S3Api>,
+        bucket: String,
+        done: AtomicBool,
+    }
+    impl Subscriber for ReplaceOnce {
+        fn on_progress(&self, _: &TransferFuture, _: i64) {
+            if !self.done.swap(true, Ordering::SeqCst) {
+                let mut request = s3transfer::client::PutObjectRequest::default();
+                request.bucket = self.bucket.clone();
+                request.key = "pinned.bin".into();
+                // Same size, other bytes: only the ETag tells them apart.
+                let mut body = s3transfer::client::RequestBody::new(random_bytes(11 * MIB, 77));
+                self.client.put_object(&request, &mut body).unwrap();
+            }
+        }
+    }
+    t.put("pinned.bin", &random_bytes(11 * MIB, 76));
+    let sink = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let manager = t.manager();
+    let err = manager
+        .download(
+            &t.bucket,
+            "pinned.bin",
+            DownloadTarget::stream(NonSeekable(sink.clone())),
+            DownloadArgs::default(),
+            &[Arc::new(ReplaceOnce {
+                client: t.client.clone(),
+                bucket: t.bucket.clone(),
+                done: AtomicBool::new(false),
+            })],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert!(
+        err.is_precondition_failed(),
+        "{}: expected a 412, got {err}",
+        t.name
+    );
+    assert!(matches!(err, TransferError::S3DownloadFailed { .. }));
+}
+
+/// Cancel a multipart upload once its first bytes are sent: it must end Cancelled, and
+/// the store must hold no open multipart upload and no object.
+pub fn cancelled_multipart_upload_is_aborted(t: &Target) {
+    struct CancelEarly(AtomicBool);
+    impl Subscriber for CancelEarly {
+        fn on_progress(&self, future: &TransferFuture, _: i64) {
+            if !self.0.swap(true, Ordering::SeqCst) {
+                future.cancel_with_message("stop right there");
+            }
+        }
+    }
+    let data = random_bytes(16 * MIB, 78);
+    let manager = t.manager();
+    let err = manager
+        .upload(
+            UploadSource::stream(Cursor::new(data)),
+            &t.bucket,
+            "cancelled.bin",
+            UploadArgs::default(),
+            &[Arc::new(CancelEarly(AtomicBool::new(false)))],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    match &err {
+        TransferError::Cancelled { message, fatal } => {
+            assert_eq!(message, "stop right there");
+            assert!(!fatal);
+        }
+        other => panic!("{}: expected Cancelled, got {other}", t.name),
+    }
+    let list = t
+        .list_uploads
+        .as_ref()
+        .expect("this store lists multipart uploads");
+    let open: Vec<_> = list(&t.bucket)
+        .into_iter()
+        .filter(|(k, _)| k == "cancelled.bin")
+        .collect();
+    assert!(open.is_empty(), "{}: uploads left open: {open:?}", t.name);
+    let mut head = s3transfer::client::HeadObjectRequest::default();
+    head.bucket = t.bucket.clone();
+    head.key = "cancelled.bin".into();
+    assert_eq!(
+        t.client.head_object(&head).unwrap_err().kind(),
+        s3transfer::S3ErrorKind::NotFound
+    );
+}

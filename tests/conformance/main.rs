@@ -42,3 +42,52 @@ mod s3s_fs {
         copy_and_delete_round_trip,
     );
 }
+
+/// SeaweedFS: a real object store that behaves like AWS S3 where s3s-fs does not
+/// (If-Match on GET, ListMultipartUploads).
+mod seaweedfs {
+    conformance!(seaweedfs:
+        upload_small_file_is_one_put,
+        upload_file_multipart_has_expected_part_count,
+        upload_seekable_reader_starts_at_its_position,
+        upload_stream_with_short_reads_goes_multipart,
+        upload_small_stream_is_one_put,
+        zero_byte_objects_round_trip,
+        download_to_seekable_writer,
+        download_to_stream_keeps_order,
+        download_with_size_provided_skips_nothing,
+        awkward_keys_round_trip,
+        missing_key_gives_typed_error_and_no_file,
+        missing_destination_directory_gives_clear_error,
+        object_replaced_during_download_fails_typed,
+        progress_and_callbacks_are_exact,
+        many_concurrent_transfers_complete,
+        copy_and_delete_round_trip,
+        if_match_pins_every_range,
+        cancelled_multipart_upload_is_aborted,
+    );
+}
+
+/// The in-memory fake, which models the S3 behaviours the engine relies on.
+mod fake {
+    conformance!(fake:
+        upload_small_file_is_one_put,
+        upload_file_multipart_has_expected_part_count,
+        upload_seekable_reader_starts_at_its_position,
+        upload_stream_with_short_reads_goes_multipart,
+        upload_small_stream_is_one_put,
+        zero_byte_objects_round_trip,
+        download_to_seekable_writer,
+        download_to_stream_keeps_order,
+        download_with_size_provided_skips_nothing,
+        awkward_keys_round_trip,
+        missing_key_gives_typed_error_and_no_file,
+        missing_destination_directory_gives_clear_error,
+        object_replaced_during_download_fails_typed,
+        progress_and_callbacks_are_exact,
+        many_concurrent_transfers_complete,
+        copy_and_delete_round_trip,
+        if_match_pins_every_range,
+        cancelled_multipart_upload_is_aborted,
+    );
+}

@@ -7,14 +7,24 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use s3transfer::client::{GetObjectRequest, PutObjectRequest, RequestBody, S3Api};
 use s3transfer::{Subscriber, TransferConfig, TransferFuture, TransferManager};
 
+use std::sync::OnceLock;
+
+use s3transfer::RusotoS3;
+use s3transfer::testing::FakeS3;
+
 use crate::common::s3s_server::LocalS3;
+use crate::common::seaweed::SeaweedFs;
 use crate::common::unique_bucket;
+
+type ListUploads = Box<dyn Fn(&str) -> Vec<(String, String)>>;
 
 /// One S3 implementation with a fresh bucket for one test.
 pub struct Target {
     pub name: &'static str,
     pub client: Arc<dyn S3Api>,
     pub bucket: String,
+    /// ListMultipartUploads, where the store has it (s3s-fs answers 501).
+    pub list_uploads: Option<ListUploads>,
 }
 
 pub fn s3s_fs() -> Target {
@@ -25,6 +35,50 @@ pub fn s3s_fs() -> Target {
         name: "s3s-fs",
         client: server.client(),
         bucket,
+        list_uploads: None,
+    }
+}
+
+pub fn seaweedfs() -> Target {
+    let server = SeaweedFs::shared();
+    let bucket = unique_bucket("conf");
+    server.create_bucket(&bucket);
+    // One backend for the whole binary: each builds a tokio runtime.
+    static CLIENT: OnceLock<Arc<RusotoS3>> = OnceLock::new();
+    let client = CLIENT
+        .get_or_init(|| {
+            Arc::new(
+                RusotoS3::builder()
+                    .endpoint(server.endpoint())
+                    .region(server.region())
+                    .static_credentials(server.access_key(), server.secret_key())
+                    .build()
+                    .expect("rusoto client for SeaweedFS"),
+            )
+        })
+        .clone();
+    Target {
+        name: "seaweedfs",
+        client,
+        bucket,
+        list_uploads: Some(Box::new(|bucket| {
+            SeaweedFs::shared().list_multipart_uploads(bucket)
+        })),
+    }
+}
+
+pub fn fake() -> Target {
+    let fake = FakeS3::new();
+    let bucket = "fake-bucket".to_owned();
+    fake.create_bucket(&bucket);
+    let lister = fake.clone();
+    Target {
+        name: "fake",
+        client: Arc::new(fake),
+        bucket,
+        list_uploads: Some(Box::new(move |bucket| {
+            lister.list_multipart_uploads(bucket)
+        })),
     }
 }
 
