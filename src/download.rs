@@ -442,6 +442,8 @@ impl Download {
                 sse_customer: self.args.sse_customer.clone(),
                 context: self.args.context.clone(),
                 checksum_mode: self.args.checksum_mode,
+                // Pinned as soon as any response told us the ETag, including the
+                // headers of a body that broke off.
                 if_match: self.etag.lock().clone(),
                 ..Default::default()
             };
@@ -451,18 +453,37 @@ impl Download {
                     end,
                 });
             }
-            let offset = start + received;
             let mut sink = PartSink {
                 download: self,
                 guard,
-                offset,
+                request: &request,
+                offset: start + received,
                 received: 0,
+                total: None,
             };
             let result = self.engine.client.get_object(&request, &mut sink);
-            let got = sink.received;
+            let (got, total) = (sink.received, sink.total);
             received += got;
             match result {
-                Ok(out) => return self.check_response(&request, out, start, end, received),
+                Ok(out) => {
+                    let Some(total) = total.or(Some(out.content_length).filter(|_| start == 0))
+                    else {
+                        self.coordinator
+                            .fail(self.failed("the response had no usable headers", None));
+                        return None;
+                    };
+                    let expected =
+                        end.map_or(total, |e| e.min(total.saturating_sub(1)) + 1) - start;
+                    if total > 0 && received != expected {
+                        self.coordinator.fail(self.failed(
+                            format!("received {received} bytes of {expected} for the range starting at {start}"),
+                            None,
+                        ));
+                        return None;
+                    }
+                    self.parts.fetch_add(1, Ordering::Relaxed);
+                    return Some(total);
+                }
                 Err(e)
                     if start == 0
                         && ranged
@@ -490,25 +511,20 @@ impl Download {
         }
     }
 
-    /// Check a successful response against what was asked for and what earlier
-    /// responses said, then record the size and ETag.
-    fn check_response(
+    /// Check response headers against what was asked for and what earlier responses
+    /// said, before any byte of the body is taken; record the size and ETag. Returns
+    /// the object's size, or the reason to refuse the response.
+    fn accept_head(
         &self,
         request: &GetObjectRequest,
-        out: GetObjectOutput,
-        start: u64,
-        end: Option<u64>,
-        received: u64,
-    ) -> Option<u64> {
-        let invalid = |reason: String| {
-            self.coordinator.fail(self.failed(reason, None));
-            None
-        };
-        let total = match (out.content_range, request.range) {
+        head: &GetObjectOutput,
+    ) -> Result<u64, String> {
+        let start = request.range.map_or(0, |r| r.start);
+        let total = match (head.content_range, request.range) {
             (Some(cr), Some(range)) => {
                 let wanted_end = range.end.map_or(cr.total - 1, |e| e.min(cr.total - 1));
                 if cr.start != range.start || cr.end != wanted_end {
-                    return invalid(format!(
+                    return Err(format!(
                         "asked for {} but the response holds bytes {}-{}/{}",
                         range.header_value(),
                         cr.start,
@@ -519,45 +535,37 @@ impl Download {
                 cr.total
             }
             // A 200 with the whole object: only acceptable from byte 0.
-            (None, _) if start == 0 => out.content_length,
-            (None, _) => return invalid("a ranged GET came back without Content-Range".into()),
+            (None, _) if start == 0 => head.content_length,
+            (None, _) => return Err("a ranged GET came back without Content-Range".into()),
             (Some(cr), None) => cr.total,
         };
-        let expected_len = end.map_or(total, |e| e.min(total.saturating_sub(1)) + 1) - start;
-        if total > 0 && received != expected_len {
-            return invalid(format!(
-                "received {received} bytes of {expected_len} for range starting at {start}"
-            ));
-        }
         let known = self.size.load(Ordering::Acquire);
         if known != UNKNOWN && known != total {
-            return invalid(format!(
+            return Err(format!(
                 "the object is {total} bytes, not the {known} expected"
             ));
         }
-        if let Some(etag) = out.etag {
+        if let Some(etag) = &head.etag {
             let mut pinned = self.etag.lock();
             match pinned.as_deref() {
                 Some(p) if p != etag => {
-                    let reason =
-                        format!("the object changed during the download (ETag {p} became {etag})");
-                    drop(pinned);
-                    return invalid(reason);
+                    return Err(format!(
+                        "the object changed during the download (ETag {p} became {etag})"
+                    ));
                 }
                 Some(_) => {}
-                None => *pinned = Some(etag),
+                None => {
+                    *pinned = Some(etag.clone());
+                    self.coordinator.meta.provide_object_etag(etag.clone());
+                }
             }
         }
-        if start == 0 {
+        if start == 0 && known == UNKNOWN {
             self.size.store(total, Ordering::Release);
             self.coordinator.meta.provide_transfer_size(total);
-            if let Some(etag) = self.etag.lock().clone() {
-                self.coordinator.meta.provide_object_etag(etag);
-            }
-            *self.version_id.lock() = out.version_id;
+            *self.version_id.lock() = head.version_id.clone();
         }
-        self.parts.fetch_add(1, Ordering::Relaxed);
-        Some(total)
+        Ok(total)
     }
 
     /// Runs after the last write: check the length, then put the file in place.
@@ -671,6 +679,9 @@ fn is_special_file(path: &Path) -> bool {
 /// `io_chunksize` pieces.
 struct PartSink<'a> {
     download: &'a Arc<Download>,
+    request: &'a GetObjectRequest,
+    /// The object's size, from the accepted response headers.
+    total: Option<u64>,
     /// The GET job's guard: every queued write holds one more, so the transfer cannot
     /// finish before its bytes are written.
     guard: &'a WorkGuard,
@@ -679,6 +690,23 @@ struct PartSink<'a> {
 }
 
 impl crate::client::ResponseSink for PartSink<'_> {
+    fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
+        match self.download.accept_head(self.request, head) {
+            Ok(total) => {
+                self.total = Some(total);
+                Ok(())
+            }
+            Err(reason) => {
+                // Recorded first, so the transfer reports this reason rather than the
+                // "stopped" error the backend returns.
+                self.download
+                    .coordinator
+                    .fail(self.download.failed(reason, None));
+                Err(crate::client::stopped_by_caller("GetObject"))
+            }
+        }
+    }
+
     fn write_chunk(&mut self, mut data: &[u8]) -> Result<(), S3Error> {
         let download = self.download;
         let io_chunk = download.engine.config.io_chunksize;

@@ -1345,6 +1345,7 @@ impl S3Api for FakeS3 {
             (body, out, st.get_chunk_size)
         };
         // Streamed with the lock released: the sink may block on a full queue.
+        sink.on_response(&out)?;
         let deliver = truncate_after.map_or(body.len(), |a| body.len().min(a as usize));
         for chunk in body[..deliver].chunks(chunk_size) {
             sink.write_chunk(chunk)?;

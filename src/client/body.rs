@@ -136,6 +136,15 @@ impl fmt::Debug for RequestBody {
 /// queue is full, bandwidth is throttled); an `Err` (use [`S3ErrorKind::Cancelled`])
 /// stops the download, and the backend must return that error.
 pub trait ResponseSink {
+    /// The response headers arrived (`bytes_received` is 0): called once, before the
+    /// first chunk. An `Err` stops the request before any byte is taken, so a caller
+    /// can pin the ETag of a body that later breaks off, or refuse a response that does
+    /// not match what it asked for.
+    fn on_response(&mut self, head: &super::GetObjectOutput) -> Result<(), S3Error> {
+        let _ = head;
+        Ok(())
+    }
+
     /// Take the next `data.len()` bytes of the body.
     fn write_chunk(&mut self, data: &[u8]) -> Result<(), S3Error>;
 }

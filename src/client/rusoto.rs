@@ -438,12 +438,18 @@ impl RusotoS3 {
     }
 }
 
-/// Stream one GetObject into `on_chunk`, checking the byte count against the headers.
+/// What a GET hands to its consumer: the headers once, then the body chunks.
+enum Delivery {
+    Headers(GetObjectOutput),
+    Chunk(Bytes),
+}
+
+/// Stream one GetObject into `deliver`, checking the byte count against the headers.
 async fn get_streamed(
     client: &S3Client,
     request: rusoto_s3::GetObjectRequest,
     t: Timeouts,
-    on_chunk: &mut dyn FnMut(Bytes) -> Result<(), S3Error>,
+    deliver: &mut dyn FnMut(Delivery) -> Result<(), S3Error>,
 ) -> Result<GetObjectOutput, S3Error> {
     const OP: &str = "GetObject";
     let (bucket, key) = (request.bucket.clone(), request.key.clone());
@@ -457,6 +463,17 @@ async fn get_streamed(
         .content_length
         .map(|n| n.max(0) as u64)
         .or(content_range.map(|r| r.len()));
+    let mut head = GetObjectOutput {
+        content_length: expected.unwrap_or(0),
+        content_range,
+        etag: out.e_tag,
+        version_id: out.version_id,
+        last_modified: out.last_modified,
+        parts_count: out.parts_count.and_then(|n| u32::try_from(n).ok()),
+        checksums: Checksums::default(),
+        bytes_received: 0,
+    };
+    deliver(Delivery::Headers(head.clone()))?;
     let mut received = 0u64;
     if let Some(mut body) = out.body {
         loop {
@@ -486,7 +503,7 @@ async fn get_streamed(
                 Ok(Some(Ok(chunk))) => {
                     received += chunk.len() as u64;
                     // The sink's error goes back unchanged: it is the caller's own.
-                    on_chunk(chunk)?;
+                    deliver(Delivery::Chunk(chunk))?;
                 }
             }
         }
@@ -511,16 +528,9 @@ async fn get_streamed(
             .with_object(&bucket, &key));
         }
     }
-    Ok(GetObjectOutput {
-        content_length: expected.unwrap_or(received),
-        content_range,
-        etag: out.e_tag,
-        version_id: out.version_id,
-        last_modified: out.last_modified,
-        parts_count: out.parts_count.and_then(|n| u32::try_from(n).ok()),
-        checksums: Checksums::default(),
-        bytes_received: received,
-    })
+    head.content_length = expected.unwrap_or(received);
+    head.bytes_received = received;
+    Ok(head)
 }
 
 impl S3Api for RusotoS3 {
@@ -607,22 +617,27 @@ impl S3Api for RusotoS3 {
         if Handle::try_current().is_err() {
             // The usual path: one block_on for headers and the whole body; the sink is
             // fed from inside it, on this thread.
-            return handle.block_on(get_streamed(client, req, t, &mut |chunk: Bytes| {
-                sink.write_chunk(&chunk)
+            return handle.block_on(get_streamed(client, req, t, &mut |d| match d {
+                Delivery::Headers(head) => sink.on_response(&head),
+                Delivery::Chunk(chunk) => sink.write_chunk(&chunk),
             }));
         }
         // Called from async code: block_on would panic here, and the sink is not Send,
         // so the request runs on a helper thread and the chunks come back to this one.
         std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(DOWNLOAD_CHANNEL_CAPACITY);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Delivery>(DOWNLOAD_CHANNEL_CAPACITY);
             let worker = s.spawn(move || {
-                handle.block_on(get_streamed(client, req, t, &mut |chunk: Bytes| {
-                    tx.send(chunk).map_err(|_| stopped_by_caller(OP))
+                handle.block_on(get_streamed(client, req, t, &mut |d| {
+                    tx.send(d).map_err(|_| stopped_by_caller(OP))
                 }))
             });
             let mut sink_error = None;
-            for chunk in rx.iter() {
-                if let Err(e) = sink.write_chunk(&chunk) {
+            for delivery in rx.iter() {
+                let taken = match delivery {
+                    Delivery::Headers(head) => sink.on_response(&head),
+                    Delivery::Chunk(chunk) => sink.write_chunk(&chunk),
+                };
+                if let Err(e) = taken {
                     sink_error = Some(e);
                     break;
                 }

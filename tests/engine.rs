@@ -1,0 +1,655 @@
+//! The engine under the in-memory fake: failure semantics, cleanup, resumption,
+//! cancellation, back-pressure and memory bounds, with faults injected where real
+//! stores cannot be made to fail on cue.
+
+use std::io::Cursor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use s3transfer::client::*;
+use s3transfer::testing::{FakeS3, InjectedError, Operation, RecordedCall};
+use s3transfer::{
+    DownloadArgs, DownloadTarget, ErrorKind, Subscriber, TransferConfig, TransferError,
+    TransferFuture, TransferManager, TransferStatus, UploadArgs, UploadSource,
+};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::random_bytes;
+
+const MIB: usize = 1024 * 1024;
+
+fn config() -> s3transfer::TransferConfigBuilder {
+    TransferConfig::builder()
+        .multipart_threshold(5 * MIB as u64)
+        .multipart_chunksize(5 * MIB as u64)
+        .max_request_concurrency(4)
+        .io_chunksize(64 * 1024)
+}
+
+fn setup() -> (FakeS3, TransferManager) {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+    (fake, manager)
+}
+
+fn upload_bytes(
+    manager: &TransferManager,
+    key: &str,
+    data: Vec<u8>,
+) -> Result<s3transfer::TransferOutput, TransferError> {
+    manager
+        .upload(
+            UploadSource::stream(Cursor::new(data)),
+            "b",
+            key,
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+}
+
+#[derive(Default)]
+struct Progress(std::sync::atomic::AtomicI64, AtomicUsize);
+impl Subscriber for Progress {
+    fn on_progress(&self, _: &TransferFuture, bytes: i64) {
+        self.0.fetch_add(bytes, Ordering::SeqCst);
+        if bytes < 0 {
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_failed_part_aborts_the_upload_and_reports_upload_failed_with_context() {
+    let (fake, manager) = setup();
+    fake.fail_nth(Operation::UploadPart, 2, InjectedError::access_denied());
+    let err = upload_bytes(&manager, "k", random_bytes(11 * MIB, 1)).unwrap_err();
+    match &err {
+        TransferError::S3UploadFailed {
+            bucket,
+            key,
+            upload_id,
+            source,
+        } => {
+            assert_eq!((bucket.as_str(), key.as_str()), ("b", "k"));
+            assert!(
+                upload_id.is_some(),
+                "a multipart failure names its upload id"
+            );
+            assert_eq!(source.kind(), S3ErrorKind::AccessDenied);
+        }
+        other => panic!("expected S3UploadFailed, got {other}"),
+    }
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 1);
+    assert_eq!(fake.count(Operation::CompleteMultipartUpload), 0);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+    assert!(fake.object("b", "k").is_none());
+}
+
+#[test]
+fn a_failed_complete_aborts_the_upload() {
+    let (fake, manager) = setup();
+    fake.fail_always(
+        Operation::CompleteMultipartUpload,
+        InjectedError::new(400, "InvalidPart"),
+    );
+    let err = upload_bytes(&manager, "k", random_bytes(11 * MIB, 2)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::S3UploadFailed);
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 1);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+#[test]
+fn a_failed_create_reports_without_an_upload_id_and_aborts_nothing() {
+    let (fake, manager) = setup();
+    fake.fail_always(
+        Operation::CreateMultipartUpload,
+        InjectedError::access_denied(),
+    );
+    let err = upload_bytes(&manager, "k", random_bytes(6 * MIB, 3)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TransferError::S3UploadFailed {
+                upload_id: None,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 0);
+    assert_eq!(fake.count(Operation::UploadPart), 0);
+}
+
+#[test]
+fn every_request_of_an_upload_carries_its_arguments() {
+    let (fake, manager) = setup();
+    let key = SseCustomerKey::new("AES256", "a2V5", "bWQ1");
+    let args = UploadArgs::default()
+        .content_type("text/plain")
+        .metadata("owner", "me")
+        .sse_customer(key.clone());
+    manager
+        .upload(
+            UploadSource::stream(Cursor::new(random_bytes(11 * MIB, 4))),
+            "b",
+            "k",
+            args,
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    for call in fake.calls() {
+        match call {
+            RecordedCall::CreateMultipartUpload(r) => {
+                assert_eq!(r.attributes.content_type.as_deref(), Some("text/plain"));
+                assert_eq!(
+                    r.attributes.metadata.get("owner").map(String::as_str),
+                    Some("me")
+                );
+                assert_eq!(r.sse_customer.as_ref(), Some(&key));
+            }
+            RecordedCall::UploadPart { request, .. } => {
+                assert_eq!(request.sse_customer.as_ref(), Some(&key))
+            }
+            RecordedCall::CompleteMultipartUpload(r) => {
+                assert_eq!(r.sse_customer.as_ref(), Some(&key));
+                assert_eq!(
+                    r.parts.iter().map(|p| p.part_number).collect::<Vec<_>>(),
+                    vec![1, 2, 3]
+                );
+            }
+            other => panic!("unexpected call {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_broken_body_resumes_from_the_missing_byte_with_the_same_if_match() {
+    let (fake, manager) = setup();
+    let data = random_bytes(11 * MIB, 5);
+    fake.put_object_bytes("b", "k", data.clone());
+    // The first GET (bytes 0..5 MiB) breaks after 100,000 bytes.
+    fake.truncate_body(100_000, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out");
+    let progress = Arc::new(Progress::default());
+    manager
+        .download(
+            "b",
+            "k",
+            path.as_path(),
+            DownloadArgs::default(),
+            &[progress.clone()],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), data);
+    assert_eq!(
+        progress.0.load(Ordering::SeqCst),
+        data.len() as i64,
+        "no byte counted twice"
+    );
+    let gets: Vec<GetObjectRequest> = fake
+        .calls_of(Operation::GetObject)
+        .into_iter()
+        .filter_map(|c| match c {
+            RecordedCall::GetObject(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let resumed = gets
+        .iter()
+        .find(|r| r.range.map(|r| r.start) == Some(100_000))
+        .expect("a GET resumed at byte 100,000");
+    assert_eq!(
+        resumed.range.unwrap().end,
+        Some(5 * MIB as u64 - 1),
+        "same end, narrowed start"
+    );
+    assert!(
+        resumed.if_match.is_some(),
+        "the resumed GET is pinned to the ETag"
+    );
+}
+
+#[test]
+fn a_resumed_download_to_a_stream_never_duplicates_bytes() {
+    let (fake, manager) = setup();
+    let data = random_bytes(12 * MIB, 6);
+    fake.put_object_bytes("b", "k", data.clone());
+    fake.truncate_body(777_777, 3);
+    let sink = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    struct W(Arc<parking_lot::Mutex<Vec<u8>>>);
+    impl std::io::Write for W {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    manager
+        .download(
+            "b",
+            "k",
+            DownloadTarget::stream(W(sink.clone())),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert!(*sink.lock() == data);
+}
+
+#[test]
+fn retries_exceeded_carries_the_last_error_and_leaves_no_file() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    fake.put_object_bytes("b", "k", random_bytes(MIB, 7));
+    fake.truncate_body(10, 100);
+    let manager = TransferManager::new(
+        Arc::new(fake.clone()),
+        config().num_download_attempts(3).build().unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let err = manager
+        .download(
+            "b",
+            "k",
+            dir.path().join("out").as_path(),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    match &err {
+        TransferError::RetriesExceeded {
+            attempts,
+            last_error,
+        } => {
+            assert_eq!(*attempts, 3);
+            assert_eq!(last_error.kind(), S3ErrorKind::TruncatedBody);
+        }
+        other => panic!("expected RetriesExceeded, got {other}"),
+    }
+    assert_eq!(fake.count(Operation::GetObject), 3);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_precondition_failure_is_not_retried() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "k", random_bytes(11 * MIB, 8));
+    fake.fail_nth(
+        Operation::GetObject,
+        2,
+        InjectedError::precondition_failed(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let err = manager
+        .download(
+            "b",
+            "k",
+            dir.path().join("out").as_path(),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert!(err.is_precondition_failed(), "{err}");
+    assert!(matches!(err, TransferError::S3DownloadFailed { .. }));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_panicking_on_queued_fails_the_transfer_but_not_the_manager() {
+    struct Panics;
+    impl Subscriber for Panics {
+        fn on_queued(&self, _: &TransferFuture) {
+            panic!("subscriber bug");
+        }
+    }
+    let (fake, manager) = setup();
+    let err = manager
+        .upload(
+            UploadSource::stream(Cursor::new(vec![1u8; 10])),
+            "b",
+            "k",
+            UploadArgs::default(),
+            &[Arc::new(Panics)],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TransferError::InvalidSubscriberMethod {
+                method: "on_queued",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(fake.total_calls(), 0, "no request after a failed on_queued");
+    // The worker that ran it is still serving.
+    upload_bytes(&manager, "k2", vec![2u8; 10]).unwrap();
+}
+
+#[test]
+fn a_panicking_on_done_is_contained() {
+    struct Panics;
+    impl Subscriber for Panics {
+        fn on_done(&self, _: &TransferFuture) {
+            panic!("subscriber bug");
+        }
+    }
+    let (_fake, manager) = setup();
+    let out = manager
+        .upload(
+            UploadSource::stream(Cursor::new(vec![1u8; 10])),
+            "b",
+            "k",
+            UploadArgs::default(),
+            &[Arc::new(Panics)],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(out.bytes, 10);
+}
+
+#[test]
+fn shutdown_with_cancel_ends_running_transfers_as_fatal_and_aborts_them() {
+    let (fake, manager) = setup();
+    fake.delay(Operation::UploadPart, Duration::from_millis(100));
+    let futures: Vec<_> = (0..3)
+        .map(|i| {
+            manager
+                .upload(
+                    UploadSource::stream(Cursor::new(random_bytes(30 * MIB, i))),
+                    "b",
+                    &format!("k{i}"),
+                    UploadArgs::default(),
+                    &[],
+                )
+                .unwrap()
+        })
+        .collect();
+    manager.shutdown(true, "going away");
+    for f in &futures {
+        assert!(f.done());
+        match f.result().unwrap_err() {
+            TransferError::Cancelled { message, fatal } => {
+                assert_eq!(message, "going away");
+                assert!(fatal);
+            }
+            other => panic!("expected a fatal cancel, got {other}"),
+        }
+        assert_eq!(f.status(), TransferStatus::Cancelled);
+    }
+    assert!(
+        fake.list_multipart_uploads("b").is_empty(),
+        "every started upload was aborted"
+    );
+    assert!(matches!(
+        manager.upload("x", "b", "k", UploadArgs::default(), &[]),
+        Err(TransferError::QueueShutdown)
+    ));
+}
+
+#[test]
+fn result_timeout_reports_not_done_while_running() {
+    let (fake, manager) = setup();
+    fake.delay(Operation::PutObject, Duration::from_millis(300));
+    let f = manager
+        .upload(
+            UploadSource::stream(Cursor::new(vec![0u8; 10])),
+            "b",
+            "k",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap();
+    assert!(matches!(
+        f.result_timeout(Duration::from_millis(1)),
+        Err(TransferError::TransferNotDone)
+    ));
+    assert!(f.result().is_ok());
+}
+
+/// Wraps the fake to measure how many UploadPart bodies are in flight at once.
+struct Concurrency {
+    inner: FakeS3,
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl S3Api for Concurrency {
+    fn head_object(&self, r: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
+        self.inner.head_object(r)
+    }
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        self.inner.get_object(r, s)
+    }
+    fn put_object(
+        &self,
+        r: &PutObjectRequest,
+        b: &mut RequestBody,
+    ) -> Result<PutObjectOutput, S3Error> {
+        self.inner.put_object(r, b)
+    }
+    fn create_multipart_upload(
+        &self,
+        r: &CreateMultipartUploadRequest,
+    ) -> Result<CreateMultipartUploadOutput, S3Error> {
+        self.inner.create_multipart_upload(r)
+    }
+    fn upload_part(
+        &self,
+        r: &UploadPartRequest,
+        b: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(20));
+        let out = self.inner.upload_part(r, b);
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        out
+    }
+    fn complete_multipart_upload(
+        &self,
+        r: &CompleteMultipartUploadRequest,
+    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+        self.inner.complete_multipart_upload(r)
+    }
+    fn abort_multipart_upload(&self, r: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
+        self.inner.abort_multipart_upload(r)
+    }
+    fn copy_object(&self, r: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
+        self.inner.copy_object(r)
+    }
+    fn upload_part_copy(&self, r: &UploadPartCopyRequest) -> Result<UploadPartCopyOutput, S3Error> {
+        self.inner.upload_part_copy(r)
+    }
+    fn delete_object(&self, r: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
+        self.inner.delete_object(r)
+    }
+}
+
+#[test]
+fn stream_uploads_hold_at_most_max_in_memory_upload_chunks_parts() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let client = Arc::new(Concurrency {
+        inner: fake.clone(),
+        now: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    });
+    let manager = TransferManager::new(
+        client.clone(),
+        config()
+            .max_request_concurrency(8)
+            .max_in_memory_upload_chunks(2)
+            .build()
+            .unwrap(),
+    );
+    let data = random_bytes(31 * MIB, 9);
+    manager
+        .upload(
+            UploadSource::stream(Cursor::new(data.clone())),
+            "b",
+            "k",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    let peak = client.peak.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&peak),
+        "at most 2 parts in flight, saw {peak}"
+    );
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
+}
+
+#[test]
+fn file_parts_are_uploaded_in_parallel() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let client = Arc::new(Concurrency {
+        inner: fake.clone(),
+        now: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    });
+    let manager = TransferManager::new(
+        client.clone(),
+        config().max_request_concurrency(4).build().unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("src");
+    let data = random_bytes(31 * MIB, 10);
+    std::fs::write(&path, &data).unwrap();
+    manager
+        .upload(path.as_path(), "b", "k", UploadArgs::default(), &[])
+        .unwrap()
+        .result()
+        .unwrap();
+    assert!(client.peak.load(Ordering::SeqCst) > 1, "parts overlapped");
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
+}
+
+#[test]
+fn transfer_ids_and_call_args_are_recorded() {
+    let (_fake, manager) = setup();
+    let a = manager
+        .upload(
+            UploadSource::stream(std::io::empty()),
+            "b",
+            "one",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap();
+    let b = manager
+        .download(
+            "b",
+            "one",
+            DownloadTarget::stream(std::io::sink()),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(a.meta().transfer_id() + 1, b.meta().transfer_id());
+    assert_eq!(a.meta().call_args().operation, "upload");
+    assert_eq!(b.meta().call_args().key, "one");
+    a.result().unwrap();
+    b.result().unwrap();
+}
+
+#[test]
+fn invalid_arguments_are_rejected_before_any_request() {
+    let (fake, manager) = setup();
+    for (bucket, key) in [
+        ("", "k"),
+        ("b", ""),
+        (
+            "arn:aws:s3-object-lambda:us-east-1:123456789012:accesspoint/x",
+            "k",
+        ),
+    ] {
+        let err = manager
+            .upload(
+                UploadSource::stream(std::io::empty()),
+                bucket,
+                key,
+                UploadArgs::default(),
+                &[],
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bucket:?}/{key:?}");
+    }
+    assert_eq!(fake.total_calls(), 0);
+}
+
+#[test]
+fn cancel_before_start_finishes_without_requests() {
+    let (fake, manager) = setup();
+    // Occupy the submission threads so the next transfer waits in the queue.
+    fake.delay(Operation::CreateMultipartUpload, Duration::from_millis(200));
+    let blockers: Vec<_> = (0..5)
+        .map(|i| {
+            manager
+                .upload(
+                    UploadSource::stream(Cursor::new(random_bytes(6 * MIB, i))),
+                    "b",
+                    &format!("blk{i}"),
+                    UploadArgs::default(),
+                    &[],
+                )
+                .unwrap()
+        })
+        .collect();
+    let started = Arc::new(AtomicBool::new(false));
+    struct Mark(Arc<AtomicBool>);
+    impl Subscriber for Mark {
+        fn on_queued(&self, _: &TransferFuture) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let f = manager
+        .upload(
+            UploadSource::stream(Cursor::new(vec![1u8; 10])),
+            "b",
+            "late",
+            UploadArgs::default(),
+            &[Arc::new(Mark(started.clone()))],
+        )
+        .unwrap();
+    f.cancel();
+    assert!(f.result().unwrap_err().is_cancelled());
+    assert!(
+        !started.load(Ordering::SeqCst),
+        "a transfer cancelled while queued never starts"
+    );
+    for b in blockers {
+        b.result().unwrap();
+    }
+    assert!(fake.object("b", "late").is_none());
+}
