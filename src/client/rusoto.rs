@@ -440,7 +440,7 @@ impl RusotoS3 {
 
 /// What a GET hands to its consumer: the headers once, then the body chunks.
 enum Delivery {
-    Headers(GetObjectOutput),
+    Headers(Box<GetObjectOutput>),
     Chunk(Bytes),
 }
 
@@ -473,7 +473,7 @@ async fn get_streamed(
         checksums: Checksums::default(),
         bytes_received: 0,
     };
-    deliver(Delivery::Headers(head.clone()))?;
+    deliver(Delivery::Headers(Box::new(head.clone())))?;
     let mut received = 0u64;
     if let Some(mut body) = out.body {
         loop {
