@@ -173,7 +173,9 @@ impl TransferConfigBuilder {
     );
     setter!(
         /// Upload parts held in memory at once. Default 10. Memory for a stream upload
-        /// stays near `(max_in_memory_upload_chunks + 1) * chunk size`.
+        /// stays near `multipart_threshold + max_in_memory_upload_chunks * chunk size`
+        /// (the first `multipart_threshold` bytes must be read to choose between one
+        /// PutObject and a multipart upload); with the defaults, 11 × 8 MiB.
         max_in_memory_upload_chunks: usize
     );
     setter!(
@@ -182,6 +184,7 @@ impl TransferConfigBuilder {
     );
 
     /// Limit all uploads and downloads of the manager to `bytes_per_second` together.
+    /// Not implemented yet: `build` refuses it rather than ignoring it.
     pub fn max_bandwidth(mut self, bytes_per_second: u64) -> Self {
         self.config.max_bandwidth = Some(bytes_per_second);
         self
@@ -254,6 +257,14 @@ impl TransferConfigBuilder {
                     "{name} ({threads}) is above {MAX_THREADS} threads"
                 )));
             }
+        }
+        if c.max_bandwidth.is_some() {
+            // Accepting it and not applying it would be a silent lie.
+            return Err(TransferError::Config(
+                "max_bandwidth is not implemented yet: bandwidth limiting lands with the \
+                 leaky-bucket limiter"
+                    .into(),
+            ));
         }
         if c.io_chunksize as u64 > MAX_PART_SIZE {
             return Err(TransferError::Config(format!(

@@ -128,14 +128,22 @@ impl Coordinator {
         self.stopped.store(true, Ordering::Release);
     }
 
-    pub(crate) fn cancel(&self, message: String, fatal: bool) {
+    /// Cancel, unless already finished. A transfer still waiting in the submission
+    /// queue has no work to unwind, so it is announced done at once rather than when
+    /// its turn in the queue comes.
+    pub(crate) fn cancel(self: &Arc<Self>, message: String, fatal: bool) {
         let mut state = self.state.lock();
         if state.status.is_final() {
             return;
         }
+        let never_started = state.status == TransferStatus::NotStarted;
         state.status = TransferStatus::Cancelled;
         state.error = Some(TransferError::cancelled(message, fatal));
         self.stopped.store(true, Ordering::Release);
+        drop(state);
+        if never_started {
+            self.announce_done();
+        }
     }
 
     /// Record success. A cancel that arrived while the final step (Complete, rename)

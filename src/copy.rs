@@ -123,10 +123,7 @@ impl Copy {
             context: self.args.context.clone(),
             ..Default::default()
         };
-        let client = self.engine.client.clone();
-        self.coordinator.add_cleanup(move || {
-            let _ = client.abort_multipart_upload(&abort);
-        });
+        crate::engine::abort_on_failure(&self.engine, &self.coordinator, abort);
         let part_size = adjust_part_size(self.engine.config.multipart_chunksize, Some(size));
         let parts = size.div_ceil(part_size) as u32;
         let mpu = Arc::new(MultipartCopy {

@@ -213,10 +213,13 @@ pub(crate) fn submit(
     args: DownloadArgs,
     target: DownloadTarget,
 ) {
-    let windowed = !matches!(
-        target,
-        DownloadTarget::Path(_) | DownloadTarget::Seekable(_)
-    );
+    // Every output written in order gets the window: streams, and paths that turn out
+    // to be a FIFO or a device.
+    let windowed = match &target {
+        DownloadTarget::Path(path) => is_special_file(path),
+        DownloadTarget::Seekable(_) => false,
+        DownloadTarget::Stream(_) => true,
+    };
     let download = Arc::new(Download {
         window: windowed.then(|| SlidingWindow::new(engine.config.max_in_memory_download_chunks)),
         engine,
@@ -432,6 +435,7 @@ impl Download {
         let attempts = self.engine.config.num_download_attempts;
         let mut received = 0u64;
         let mut ranged = true;
+        let mut whole_object_fallback_used = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -488,10 +492,13 @@ impl Download {
                     if start == 0
                         && ranged
                         && received == 0
+                        && !whole_object_fallback_used
                         && e.kind() == S3ErrorKind::InvalidRange =>
                 {
-                    // S3 answers a range on an empty object with 416: ask for it whole.
+                    // S3 answers a range on an empty object with 416: ask for it whole
+                    // (once; it does not count as an attempt).
                     ranged = false;
+                    whole_object_fallback_used = true;
                     attempt -= 1;
                 }
                 Err(e) if e.is_retryable() && !self.coordinator.is_stopped() => {
@@ -502,6 +509,10 @@ impl Download {
                         });
                         return None;
                     }
+                    // A resumed request names the bytes still missing: a range again,
+                    // unless this is the empty object that already refused a range.
+                    ranged = !whole_object_fallback_used || received > 0;
+                    backoff(attempt, &self.coordinator);
                 }
                 Err(e) => {
                     self.coordinator.fail(self.s3_failed(e));
@@ -656,6 +667,27 @@ impl Download {
                 });
             }))
             .map_err(|_| crate::client::stopped_by_caller("GetObject"))
+    }
+}
+
+/// Wait before retry `attempt` (1-based): exponential from 50 ms, capped at 2 s, with
+/// full jitter so parts that failed together do not retry together; returns early if
+/// the transfer stops. The full retry policy (quota, throttling base) belongs to the
+/// retry layer; this keeps a throttled store from being hammered meanwhile.
+fn backoff(attempt: u32, coordinator: &Coordinator) {
+    use std::hash::{BuildHasher, Hasher};
+    use std::time::{Duration, Instant};
+    let cap = Duration::from_millis(50 << attempt.min(5)).min(Duration::from_secs(2));
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    let deadline = Instant::now() + cap.mul_f64((h.finish() % 1000) as f64 / 1000.0);
+    while !coordinator.is_stopped() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        // Short naps, so a cancel is seen within 10 ms.
+        std::thread::sleep(left.min(Duration::from_millis(10)));
     }
 }
 

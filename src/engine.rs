@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::client::{BodyObserver, S3Api, S3Error, stopped_by_caller};
+use crate::client::{AbortMultipartUploadRequest, BodyObserver, S3Api, S3Error, stopped_by_caller};
 use crate::config::TransferConfig;
 use crate::coordinator::Coordinator;
 use crate::pool::WorkerPool;
@@ -44,6 +44,13 @@ impl Engine {
         })
     }
 
+    /// Whether the calling thread belongs to one of the pools.
+    pub(crate) fn on_worker_thread(&self) -> bool {
+        self.submission.is_worker_thread()
+            || self.request.is_worker_thread()
+            || self.io.is_worker_thread()
+    }
+
     pub(crate) fn shutdown_pools(&self) {
         self.submission.shutdown();
         self.request.shutdown();
@@ -70,4 +77,26 @@ impl BodyObserver for TransferObserver {
     fn on_rewind(&self, len: usize) {
         self.coordinator.progress(-(len as i64));
     }
+}
+
+/// Register the cleanup that aborts multipart upload `request` if the transfer does not
+/// succeed. Retryable failures of the abort itself are retried a few times: an upload
+/// left open keeps its parts stored (and billed) and invisible.
+pub(crate) fn abort_on_failure(
+    engine: &Engine,
+    coordinator: &Coordinator,
+    request: AbortMultipartUploadRequest,
+) {
+    let client = engine.client.clone();
+    coordinator.add_cleanup(move || {
+        for attempt in 0..4u32 {
+            match client.abort_multipart_upload(&request) {
+                Ok(()) => return,
+                Err(e) if e.is_retryable() && attempt < 3 => {
+                    std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
+                }
+                Err(_) => return,
+            }
+        }
+    });
 }

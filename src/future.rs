@@ -176,8 +176,12 @@ impl TransferFuture {
         self.coordinator.is_finished()
     }
 
-    /// Cancel the transfer. Work in flight stops at its next chunk; a multipart upload
-    /// is aborted and a partial download removed. No effect on a finished transfer.
+    /// Cancel the transfer. Work in flight stops at its next body chunk; a multipart
+    /// upload is aborted and a partial download removed. No effect on a finished
+    /// transfer. A request without a body to interrupt (a CopyObject, a DeleteObject)
+    /// runs to its end; if it, or the last step of a transfer (CompleteMultipartUpload,
+    /// the rename of a download), succeeds after the cancel, the transfer reports
+    /// success: the object or file exists, and saying "cancelled" would be false.
     pub fn cancel(&self) {
         self.coordinator.cancel(String::new(), false);
     }

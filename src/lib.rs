@@ -25,6 +25,42 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The same with the in-memory fake of feature `testing`, which is how to unit-test
+//! code that transfers (this one runs as a doc test):
+//!
+//! ```
+//! # #[cfg(feature = "testing")] {
+//! use std::io::Cursor;
+//! use std::sync::Arc;
+//! use s3transfer::testing::{FakeS3, InjectedError, Operation};
+//! use s3transfer::{DownloadArgs, TransferConfig, TransferManager, UploadArgs, UploadSource};
+//!
+//! let s3 = FakeS3::new();
+//! s3.create_bucket("bucket");
+//! let manager = TransferManager::new(Arc::new(s3.clone()), TransferConfig::default());
+//!
+//! let data = vec![42u8; 20 * 1024 * 1024];
+//! let out = manager
+//!     .upload(UploadSource::stream(Cursor::new(data.clone())), "bucket", "k", UploadArgs::default(), &[])
+//!     .unwrap()
+//!     .result()
+//!     .unwrap();
+//! assert_eq!(out.parts, 3); // 8 + 8 + 4 MiB
+//! assert_eq!(s3.object("bucket", "k").unwrap().bytes(), &data[..]);
+//!
+//! // A missing key is a typed error, and no file is created.
+//! let path = std::env::temp_dir().join(format!("s3transfer-doc-{}", std::process::id()));
+//! let err = manager
+//!     .download("bucket", "missing", path.as_path(), DownloadArgs::default(), &[])
+//!     .unwrap()
+//!     .result()
+//!     .unwrap_err();
+//! assert!(err.is_not_found());
+//! assert!(!path.exists());
+//! manager.shutdown(false, "");
+//! # }
+//! ```
+//!
 //! The design, threads and state machine are described in `docs/architecture.md`.
 #![deny(missing_docs)]
 

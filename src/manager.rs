@@ -213,10 +213,22 @@ impl TransferManager {
                 coordinator.cancel(message.to_owned(), true);
             }
         }
-        for coordinator in &live {
-            let _ = coordinator.wait(None);
+        let engine = self.engine.clone();
+        let wait_and_stop = move || {
+            for coordinator in &live {
+                let _ = coordinator.wait(None);
+            }
+            engine.shutdown_pools();
+        };
+        if self.engine.on_worker_thread() {
+            // Called from a callback on one of our own threads: waiting here could wait
+            // on this very thread (the single io thread, say). Finish on a fresh one.
+            let _ = std::thread::Builder::new()
+                .name("s3transfer-shutdown".into())
+                .spawn(wait_and_stop);
+        } else {
+            wait_and_stop();
         }
-        self.engine.shutdown_pools();
     }
 }
 

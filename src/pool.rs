@@ -122,6 +122,11 @@ fn worker_loop(queue: &ShutdownQueue<Job>, side_rx: &Receiver<Job>) {
             continue;
         }
         if queue.is_shutdown() {
+            // Nothing can be queued after the shutdown, but something may have been
+            // queued between the two tries above and it: run it, never drop it.
+            while let Ok(job) = rx.try_recv().or_else(|_| side_rx.try_recv()) {
+                run(job);
+            }
             return;
         }
         let mut sel = Select::new();

@@ -112,8 +112,13 @@ impl<T> ShutdownQueue<T> {
         };
         match oper.index() {
             i if i == send_index => {
-                // A shutdown that raced with the send wins: nothing goes in after it.
-                if self.is_shutdown() {
+                // The send happens under the same lock `trigger_shutdown` takes, so once
+                // a shutdown has returned nothing more can go in: a consumer that sees
+                // the shutdown and drains once more gets every item. The selected send
+                // cannot block, so the lock is held only for an instant.
+                let closer = self.closer.lock();
+                if closer.is_none() {
+                    drop(closer);
                     return Err(PutError::Shutdown(item));
                 }
                 oper.send(&self.tx, item)

@@ -424,10 +424,7 @@ impl Upload {
             context: self.args.context.clone(),
             ..Default::default()
         };
-        let client = self.engine.client.clone();
-        self.coordinator.add_cleanup(move || {
-            let _ = client.abort_multipart_upload(&abort);
-        });
+        crate::engine::abort_on_failure(&self.engine, &self.coordinator, abort);
         let mpu = Arc::new(Multipart {
             upload_id,
             parts: Mutex::new(BTreeMap::new()),

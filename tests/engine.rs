@@ -373,12 +373,17 @@ fn a_panicking_on_done_is_contained() {
 #[test]
 fn shutdown_with_cancel_ends_running_transfers_as_fatal_and_aborts_them() {
     let (fake, manager) = setup();
-    fake.delay(Operation::UploadPart, Duration::from_millis(100));
-    let futures: Vec<_> = (0..3)
-        .map(|i| {
+    // Long enough that no upload can finish before the shutdown below, however slowly
+    // this (debug) test builds its transfers.
+    fake.delay(Operation::UploadPart, Duration::from_millis(500));
+    let blobs: Vec<Vec<u8>> = (0..3).map(|i| random_bytes(30 * MIB, i)).collect();
+    let futures: Vec<_> = blobs
+        .into_iter()
+        .enumerate()
+        .map(|(i, blob)| {
             manager
                 .upload(
-                    UploadSource::stream(Cursor::new(random_bytes(30 * MIB, i))),
+                    UploadSource::stream(Cursor::new(blob)),
                     "b",
                     &format!("k{i}"),
                     UploadArgs::default(),
@@ -652,4 +657,130 @@ fn cancel_before_start_finishes_without_requests() {
         b.result().unwrap();
     }
     assert!(fake.object("b", "late").is_none());
+}
+
+#[test]
+fn an_empty_object_whose_whole_get_fails_once_is_retried_whole() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "empty", Vec::<u8>::new());
+    // GET 1 is the ranged probe (416); GET 2, the whole-object GET, fails once.
+    fake.fail_nth(Operation::GetObject, 2, InjectedError::internal_error());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty");
+    manager
+        .download("b", "empty", path.as_path(), DownloadArgs::default(), &[])
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    assert_eq!(fake.count(Operation::GetObject), 3);
+}
+
+#[test]
+fn shutdown_from_subscribers_does_not_deadlock() {
+    // on_done of every download shuts the manager down; on_done runs on the one io
+    // thread, which the other download still needs.
+    struct ShutdownOnDone(parking_lot::Mutex<std::sync::Weak<TransferManager>>);
+    impl Subscriber for ShutdownOnDone {
+        fn on_done(&self, _: &TransferFuture) {
+            if let Some(m) = self.0.lock().upgrade() {
+                m.shutdown(false, "");
+            }
+        }
+    }
+    struct ShutdownOnProgress(
+        parking_lot::Mutex<std::sync::Weak<TransferManager>>,
+        AtomicBool,
+    );
+    impl Subscriber for ShutdownOnProgress {
+        fn on_progress(&self, _: &TransferFuture, _: i64) {
+            if !self.1.swap(true, Ordering::SeqCst) {
+                if let Some(m) = self.0.lock().upgrade() {
+                    m.shutdown(true, "from on_progress");
+                }
+            }
+        }
+    }
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let data = random_bytes(11 * MIB, 20);
+    fake.put_object_bytes("b", "k", data.clone());
+    let manager = Arc::new(TransferManager::new(
+        Arc::new(fake.clone()),
+        config().build().unwrap(),
+    ));
+    let on_done = Arc::new(ShutdownOnDone(parking_lot::Mutex::new(Arc::downgrade(
+        &manager,
+    ))));
+    let dir = tempfile::tempdir().unwrap();
+    let futures: Vec<_> = (0..2)
+        .map(|i| {
+            manager
+                .download(
+                    "b",
+                    "k",
+                    dir.path().join(format!("out{i}")).as_path(),
+                    DownloadArgs::default(),
+                    &[on_done.clone()],
+                )
+                .unwrap()
+        })
+        .collect();
+    for (i, f) in futures.iter().enumerate() {
+        f.result().unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join(format!("out{i}"))).unwrap(),
+            data
+        );
+    }
+
+    let manager = Arc::new(TransferManager::new(
+        Arc::new(fake.clone()),
+        config().build().unwrap(),
+    ));
+    let on_progress = Arc::new(ShutdownOnProgress(
+        parking_lot::Mutex::new(Arc::downgrade(&manager)),
+        AtomicBool::new(false),
+    ));
+    let err = manager
+        .download(
+            "b",
+            "k",
+            dir.path().join("cancelled").as_path(),
+            DownloadArgs::default(),
+            &[on_progress],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert!(err.is_fatal(), "{err}");
+    assert!(!dir.path().join("cancelled").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_download_to_a_fifo_by_path_arrives_in_order() {
+    let (fake, manager) = setup();
+    let data = random_bytes(16 * MIB + 3, 21);
+    fake.put_object_bytes("b", "k", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    manager
+        .download("b", "k", fifo.as_path(), DownloadArgs::default(), &[])
+        .unwrap()
+        .result()
+        .unwrap();
+    manager.shutdown(false, "");
+    // The writer side is closed once the manager is gone, so the reader sees the end.
+    drop(manager);
+    assert!(reader.join().unwrap() == data);
 }
