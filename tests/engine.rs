@@ -694,10 +694,10 @@ fn shutdown_from_subscribers_does_not_deadlock() {
     );
     impl Subscriber for ShutdownOnProgress {
         fn on_progress(&self, _: &TransferFuture, _: i64) {
-            if !self.1.swap(true, Ordering::SeqCst) {
-                if let Some(m) = self.0.lock().upgrade() {
-                    m.shutdown(true, "from on_progress");
-                }
+            if !self.1.swap(true, Ordering::SeqCst)
+                && let Some(m) = self.0.lock().upgrade()
+            {
+                m.shutdown(true, "from on_progress");
             }
         }
     }
