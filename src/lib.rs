@@ -61,6 +61,9 @@
 //! # }
 //! ```
 //!
+//! For one blocking call per transfer with a plain progress closure (boto3's
+//! `upload_file` / `download_file` / `copy`), use [`S3Transfer`].
+//!
 //! The design, threads and state machine are described in `docs/architecture.md`.
 #![deny(missing_docs)]
 
@@ -78,6 +81,7 @@ mod manager;
 mod pool;
 mod queue;
 mod semaphore;
+mod simple;
 mod subscriber;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -96,5 +100,6 @@ pub use error::{ErrorKind, TransferError};
 pub use future::{CallArgs, TransferFuture, TransferMeta, TransferOutput, TransferStatus};
 pub use manager::TransferManager;
 pub use queue::{GetError, PutError, ShutdownQueue};
+pub use simple::{NO_CALLBACK, S3Transfer};
 pub use subscriber::Subscriber;
 pub use upload::{SeekRead, UploadSource};
