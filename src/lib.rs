@@ -77,6 +77,7 @@ mod future;
 mod manager;
 mod pool;
 mod queue;
+mod retry;
 mod semaphore;
 mod subscriber;
 #[cfg(feature = "testing")]
@@ -96,5 +97,6 @@ pub use error::{ErrorKind, TransferError};
 pub use future::{CallArgs, TransferFuture, TransferMeta, TransferOutput, TransferStatus};
 pub use manager::TransferManager;
 pub use queue::{GetError, PutError, ShutdownQueue};
+pub use retry::{RetryConfig, RetryConfigBuilder};
 pub use subscriber::Subscriber;
 pub use upload::{SeekRead, UploadSource};
