@@ -13,7 +13,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -508,11 +508,16 @@ fn bad(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
+/// A message head as read: its raw bytes, its start line and its header fields.
+struct Head {
+    raw: Vec<u8>,
+    start_line: String,
+    headers: Vec<(String, String)>,
+}
+
 /// Read a head (start line and headers) up to the blank line. `None` on a clean end
 /// of stream before any byte.
-fn read_head(
-    reader: &mut impl BufRead,
-) -> io::Result<Option<(Vec<u8>, String, Vec<(String, String)>)>> {
+fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
     let mut raw = Vec::new();
     let mut start_line = None;
     let mut headers = Vec::new();
@@ -541,7 +546,11 @@ fn read_head(
             continue;
         }
         if text.is_empty() {
-            return Ok(Some((raw, start_line.unwrap_or_default(), headers)));
+            return Ok(Some(Head {
+                raw,
+                start_line: start_line.unwrap_or_default(),
+                headers,
+            }));
         }
         if let Some((name, value)) = text.split_once(':') {
             headers.push((name.trim().to_owned(), value.trim().to_owned()));
@@ -657,8 +666,11 @@ fn try_exchange(
     conn.writer.write_all(body)?;
     conn.writer.flush()?;
     loop {
-        let (head, status_line, headers) =
-            read_head(&mut conn.reader)?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        let Head {
+            raw: head,
+            start_line: status_line,
+            headers,
+        } = read_head(&mut conn.reader)?.ok_or(io::ErrorKind::UnexpectedEof)?;
         let mut parts = status_line.split_whitespace();
         let version = parts.next().unwrap_or("");
         let status: u16 = parts
@@ -726,7 +738,12 @@ fn serve(id: u64, client: TcpStream, shared: &Shared) -> io::Result<()> {
         if shared.stopping.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let Some((raw, request_line, headers)) = read_head(&mut reader)? else {
+        let Some(Head {
+            raw,
+            start_line: request_line,
+            headers,
+        }) = read_head(&mut reader)?
+        else {
             return Ok(());
         };
         let mut parts = request_line.split_whitespace();
