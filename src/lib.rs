@@ -80,6 +80,7 @@ mod future;
 mod manager;
 mod pool;
 mod queue;
+mod retry;
 mod semaphore;
 mod simple;
 mod subscriber;
@@ -101,5 +102,6 @@ pub use future::{CallArgs, TransferFuture, TransferMeta, TransferOutput, Transfe
 pub use manager::TransferManager;
 pub use queue::{GetError, PutError, ShutdownQueue};
 pub use simple::{NO_CALLBACK, S3Transfer};
+pub use retry::{RetryConfig, RetryConfigBuilder};
 pub use subscriber::Subscriber;
 pub use upload::{SeekRead, UploadSource};

@@ -1,7 +1,8 @@
-//! Helpers shared by the integration tests: the in-process S3 server, test data and
-//! unique names.
+//! Helpers shared by the integration tests: the in-process S3 server, the fault-injecting
+//! proxy, test data and unique names.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod s3s_server;
 pub mod seaweed;
 
