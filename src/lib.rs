@@ -101,7 +101,7 @@ pub use error::{ErrorKind, TransferError};
 pub use future::{CallArgs, TransferFuture, TransferMeta, TransferOutput, TransferStatus};
 pub use manager::TransferManager;
 pub use queue::{GetError, PutError, ShutdownQueue};
-pub use simple::{NO_CALLBACK, S3Transfer};
 pub use retry::{RetryConfig, RetryConfigBuilder};
+pub use simple::{NO_CALLBACK, S3Transfer};
 pub use subscriber::Subscriber;
 pub use upload::{SeekRead, UploadSource};
