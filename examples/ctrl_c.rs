@@ -131,7 +131,7 @@ fn main() -> anyhow::Result<()> {
     let left: Vec<_> = std::fs::read_dir(dir.path())?
         .map(|e| e.map(|e| e.file_name()))
         .collect::<Result<_, _>>()?;
-    let finished = matches!(download.result(), Ok(_));
+    let finished = download.result().is_ok();
     if finished {
         if left.len() != 1 {
             bail!("expected only the finished download, found {left:?}");
