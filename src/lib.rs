@@ -75,6 +75,7 @@ mod engine;
 mod error;
 mod future;
 mod manager;
+mod mime;
 mod pool;
 mod queue;
 mod semaphore;
