@@ -63,8 +63,11 @@ const SHARED: &[&str] = &[
     "WebsiteRedirectLocation",
 ];
 
+/// The [`Checksums`] field an argument fills.
+type ChecksumField = fn(&mut Checksums) -> &mut Option<String>;
+
 /// s3transfer's `FULL_OBJECT_CHECKSUM_ARGS`, with the [`Checksums`] field each fills.
-const FULL_OBJECT_CHECKSUMS: &[(&str, fn(&mut Checksums) -> &mut Option<String>)] = &[
+const FULL_OBJECT_CHECKSUMS: &[(&str, ChecksumField)] = &[
     ("ChecksumCRC32", |c| &mut c.crc32),
     ("ChecksumCRC32C", |c| &mut c.crc32c),
     ("ChecksumCRC64NVME", |c| &mut c.crc64nvme),
