@@ -1,28 +1,6 @@
 //! The optional arguments of each operation: typed structs with builder-style setters,
 //! and a string-keyed form (`from_pairs`) that takes boto3's `ExtraArgs` names and
 //! refuses any name the operation does not allow before a request is made.
-//!
-//! # The string-keyed form
-//!
-//! Names are s3transfer's `ALLOWED_UPLOAD_ARGS`, `ALLOWED_DOWNLOAD_ARGS`,
-//! `ALLOWED_COPY_ARGS` and `ALLOWED_DELETE_ARGS`, spelled as boto3 spells them (case
-//! matters, as in boto3). Values are strings, encoded as follows:
-//!
-//! * `Metadata`: `name=value,name2=value2` (split on `,`, then on the first `=`). For a
-//!   value holding a comma, give one entry per pair as `Metadata.name` = `value`
-//!   instead. Both forms may be mixed; naming one metadata key twice is an error.
-//! * `Tagging`: URL-encoded, as S3 takes it (`a=1&b=2`).
-//! * `SSECustomerKey` / `CopySourceSSECustomerKey`: the key in **base64**, with its
-//!   `...KeyMD5` (base64 MD5 of the raw key) required; `...Algorithm` defaults to
-//!   `AES256`. (boto3 accepts the raw key and computes both itself.)
-//! * `ChecksumAlgorithm`: `CRC32`, `CRC32C`, `CRC64NVME`, `SHA1` or `SHA256` (any case).
-//! * `ChecksumMode`: `ENABLED`. `ChecksumType`: `FULL_OBJECT` or `COMPOSITE`.
-//!   `MpuObjectSize`: a decimal byte count. `Checksum<ALG>`: the base64 value.
-//! * `MetadataDirective` / `TaggingDirective`: `COPY` or `REPLACE`.
-//! * Everything else (`Expires`, `ObjectLockRetainUntilDate`, `MFA`, ...): the header
-//!   value, passed as is.
-//!
-//! Naming an argument twice is an error, as is an empty name.
 
 use std::collections::BTreeMap;
 
@@ -148,7 +126,7 @@ impl Pairs {
                 let mut sorted = allowed.to_vec();
                 sorted.sort_unstable();
                 return Err(TransferError::InvalidArgument(format!(
-                    "invalid extra argument {name:?} for {operation}, must be one of: {}",
+                    "extra argument {name:?} is not allowed for {operation}, must be one of: {}",
                     sorted.join(", ")
                 )));
             };
@@ -372,9 +350,48 @@ impl UploadArgs {
         upload_allowed()
     }
 
-    /// Build from boto3 `ExtraArgs` names and string values (encodings in the module
-    /// docs). An unknown name, or one that belongs to another operation (`VersionId`
-    /// here), is [`TransferError::InvalidArgument`] listing the allowed names.
+    /// Build from boto3 `ExtraArgs` names and string values. An unknown name, or one
+    /// that belongs to another operation (`VersionId` here), is
+    /// [`TransferError::InvalidArgument`] listing the allowed names; so is a name given
+    /// twice or a value that cannot be parsed. Nothing is sent: call this before
+    /// submitting.
+    ///
+    /// Names are s3transfer's `ALLOWED_UPLOAD_ARGS` (and, for the other operations,
+    /// `ALLOWED_DOWNLOAD_ARGS`, `ALLOWED_COPY_ARGS`, `ALLOWED_DELETE_ARGS`), spelled
+    /// as boto3 spells them; case matters, as in boto3. Values are strings:
+    ///
+    /// * `Metadata`: `name=value,name2=value2` (split on `,`, then on the first `=`;
+    ///   names are trimmed, values kept as given). For a value holding a comma, give
+    ///   one pair per entry as `Metadata.name` = `value` instead. The forms may be
+    ///   mixed; naming one metadata key twice is an error.
+    /// * `Tagging`: URL-encoded, as S3 takes it (`a=1&b=2`).
+    /// * `SSECustomerKey` / `CopySourceSSECustomerKey`: the key in **base64**, with
+    ///   its `...KeyMD5` (base64 MD5 of the raw key) required; `...Algorithm` defaults
+    ///   to `AES256`. (boto3 takes the raw key and computes both.)
+    /// * `ChecksumAlgorithm`: `CRC32`, `CRC32C`, `CRC64NVME`, `SHA1` or `SHA256` (any
+    ///   case). `ChecksumType`: `FULL_OBJECT` or `COMPOSITE`. `MpuObjectSize`: a
+    ///   decimal byte count. `Checksum<ALG>`: the base64 value. `ChecksumMode`
+    ///   (downloads): `ENABLED`.
+    /// * `MetadataDirective` / `TaggingDirective` (copies): `COPY` or `REPLACE`.
+    /// * Everything else (`ContentType`, `Expires`, `ObjectLockRetainUntilDate`, `MFA`,
+    ///   `VersionId`, ...): the header value, passed as is.
+    ///
+    /// ```
+    /// use s3transfer::{TransferError, UploadArgs};
+    ///
+    /// let args = UploadArgs::from_pairs([
+    ///     ("ContentType", "text/csv"),
+    ///     ("Metadata", "team=data,run=7"),
+    ///     ("Metadata.note", "a, b"),
+    ///     ("RequestPayer", "requester"),
+    /// ])
+    /// .unwrap();
+    /// assert_eq!(args.attributes.metadata["note"], "a, b");
+    ///
+    /// let err = UploadArgs::from_pairs([("VersionId", "v1")]).unwrap_err();
+    /// assert!(matches!(err, TransferError::InvalidArgument(_)));
+    /// assert!(err.to_string().contains("must be one of: ACL, CacheControl"));
+    /// ```
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<UploadArgs, TransferError> {

@@ -97,7 +97,8 @@ impl Copy {
             }));
         }
         // A multipart copy starts a new object: carry over what CopyObject would keep,
-        // unless the caller replaces it (s3transfer PR #392).
+        // unless the caller replaces it (s3transfer PR #392). Tags are not among them:
+        // HeadObject does not return tags, so a caller who wants them gives `Tagging`.
         let mut attributes = self.args.attributes.clone();
         if self.args.metadata_directive.as_deref() != Some("REPLACE") {
             inherit(&mut attributes, &info.attributes);
