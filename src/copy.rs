@@ -97,7 +97,8 @@ impl Copy {
             }));
         }
         // A multipart copy starts a new object: carry over what CopyObject would keep,
-        // unless the caller replaces it (s3transfer PR #392).
+        // unless the caller replaces it (s3transfer PR #392). Tags are not among them:
+        // HeadObject does not return tags, so a caller who wants them gives `Tagging`.
         let mut attributes = self.args.attributes.clone();
         if self.args.metadata_directive.as_deref() != Some("REPLACE") {
             inherit(&mut attributes, &info.attributes);
@@ -108,6 +109,11 @@ impl Copy {
             attributes,
             sse_customer: self.args.sse_customer.clone(),
             context: self.args.context.clone(),
+            // UploadPartCopy cannot name an algorithm: S3 computes each part's checksum
+            // in the algorithm the upload was created with.
+            checksum_algorithm: self.args.checksum_algorithm,
+            // The directives and source conditions have no place on Create: they are
+            // CopyObject's and UploadPartCopy's (s3transfer's CREATE_MULTIPART_ARGS_BLACKLIST).
             ..Default::default()
         };
         let upload_id = self
@@ -162,7 +168,7 @@ impl Copy {
             copy_source_sse_customer: self.args.copy_source_sse_customer.clone(),
             sse_customer: self.args.sse_customer.clone(),
             context: self.args.context.clone(),
-            ..Default::default()
+            checksum_algorithm: self.args.checksum_algorithm,
         };
         match self.engine.client.copy_object(&request) {
             Ok(out) => {

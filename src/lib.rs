@@ -78,6 +78,7 @@ mod engine;
 mod error;
 mod future;
 mod manager;
+mod mime;
 mod pool;
 mod queue;
 mod retry;

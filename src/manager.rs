@@ -65,11 +65,19 @@ impl TransferManager {
         source: impl Into<UploadSource>,
         bucket: &str,
         key: &str,
-        args: UploadArgs,
+        mut args: UploadArgs,
         subscribers: &[Arc<dyn Subscriber>],
     ) -> Result<TransferFuture, TransferError> {
         let source = source.into();
         validate_object(bucket, key)?;
+        args.validate()?;
+        if let UploadSource::Path(path) = &source
+            && args.guess_content_type
+            && args.attributes.content_type.is_none()
+        {
+            // As the AWS CLI: a file's name says what it holds; a stream's has no name.
+            args.attributes.content_type = crate::mime::guess(path).map(str::to_owned);
+        }
         let call = CallArgs {
             operation: "upload",
             bucket: bucket.to_owned(),
@@ -101,6 +109,7 @@ impl TransferManager {
     ) -> Result<TransferFuture, TransferError> {
         let target = target.into();
         validate_object(bucket, key)?;
+        args.validate()?;
         let call = CallArgs {
             operation: "download",
             bucket: bucket.to_owned(),
@@ -125,6 +134,7 @@ impl TransferManager {
     ) -> Result<TransferFuture, TransferError> {
         validate_object(bucket, key)?;
         validate_object(&source.bucket, &source.key)?;
+        args.validate()?;
         let call = CallArgs {
             operation: "copy",
             bucket: bucket.to_owned(),

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 
 use crate::args::UploadArgs;
 use crate::client::{
-    AbortMultipartUploadRequest, CompleteMultipartUploadRequest, CompletedPart,
+    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadRequest, CompletedPart,
     CreateMultipartUploadRequest, PutObjectRequest, RequestBody, S3Error, UploadPartRequest,
 };
 use crate::config::{MAX_PART_SIZE, MAX_PARTS, adjust_part_size};
@@ -383,6 +383,10 @@ impl Upload {
             attributes: self.args.attributes.clone(),
             sse_customer: self.args.sse_customer.clone(),
             context: self.args.context.clone(),
+            checksum_algorithm: self.args.checksum_algorithm,
+            // A full-object value is the whole object's checksum: on a single PUT it
+            // is simply the body's.
+            checksums: self.args.checksum_values(),
             ..Default::default()
         };
         let mut body = RequestBody::new(data).with_observer(self.observer("PutObject"));
@@ -407,7 +411,8 @@ impl Upload {
             attributes: self.args.attributes.clone(),
             sse_customer: self.args.sse_customer.clone(),
             context: self.args.context.clone(),
-            ..Default::default()
+            checksum_algorithm: self.args.multipart_checksum_algorithm(),
+            checksum_type: self.args.multipart_checksum_type(),
         };
         let out = self
             .engine
@@ -443,6 +448,9 @@ impl Upload {
             part_number,
             sse_customer: self.args.sse_customer.clone(),
             context: self.args.context.clone(),
+            // Each part carries the algorithm the upload was created with; the values
+            // come back in the response and go into Complete's part list.
+            checksum_algorithm: self.args.multipart_checksum_algorithm(),
             ..Default::default()
         };
         let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart"));
@@ -490,7 +498,14 @@ impl Upload {
             parts,
             sse_customer: self.args.sse_customer.clone(),
             context: self.args.context.clone(),
-            ..Default::default()
+            checksums: Checksums {
+                checksum_type: self.args.checksum_type.clone().or_else(|| {
+                    // Announced on Create: Complete must name the same type.
+                    (!self.args.full_object_checksums.is_empty()).then(|| "FULL_OBJECT".to_owned())
+                }),
+                ..self.args.checksum_values()
+            },
+            mpu_object_size: self.args.mpu_object_size,
         };
         match self.engine.client.complete_multipart_upload(&request) {
             Ok(out) => self.coordinator.succeed(TransferOutput {

@@ -72,6 +72,19 @@ impl ChecksumAlgorithm {
             ChecksumAlgorithm::Sha256 => "SHA256",
         }
     }
+
+    /// The algorithm named `name` (S3's spelling, any case), if S3 has it.
+    pub fn parse(name: &str) -> Option<ChecksumAlgorithm> {
+        [
+            ChecksumAlgorithm::Crc32,
+            ChecksumAlgorithm::Crc32c,
+            ChecksumAlgorithm::Crc64Nvme,
+            ChecksumAlgorithm::Sha1,
+            ChecksumAlgorithm::Sha256,
+        ]
+        .into_iter()
+        .find(|a| a.as_str().eq_ignore_ascii_case(name.trim()))
+    }
 }
 
 /// Checksum values (base64, as S3 sends them) for the algorithms S3 supports.
@@ -88,6 +101,16 @@ pub struct Checksums {
     pub sha1: Option<String>,
     /// `x-amz-checksum-sha256`.
     pub sha256: Option<String>,
+    /// `x-amz-checksum-md5` (s3transfer 0.16.1's full-object list; no backend sends it).
+    pub md5: Option<String>,
+    /// `x-amz-checksum-sha512` (as `md5`).
+    pub sha512: Option<String>,
+    /// `x-amz-checksum-xxhash3` (as `md5`).
+    pub xxhash3: Option<String>,
+    /// `x-amz-checksum-xxhash64` (as `md5`).
+    pub xxhash64: Option<String>,
+    /// `x-amz-checksum-xxhash128` (as `md5`).
+    pub xxhash128: Option<String>,
     /// `x-amz-checksum-type`: `FULL_OBJECT` or `COMPOSITE`.
     pub checksum_type: Option<String>,
 }
@@ -100,6 +123,25 @@ impl Checksums {
             && self.crc64nvme.is_none()
             && self.sha1.is_none()
             && self.sha256.is_none()
+            && self.md5.is_none()
+            && self.sha512.is_none()
+            && self.xxhash3.is_none()
+            && self.xxhash64.is_none()
+            && self.xxhash128.is_none()
+    }
+
+    /// The algorithm of the first value set, among those [`ChecksumAlgorithm`] names:
+    /// what CreateMultipartUpload must announce for a full-object checksum.
+    pub fn algorithm(&self) -> Option<ChecksumAlgorithm> {
+        [
+            (&self.crc32, ChecksumAlgorithm::Crc32),
+            (&self.crc32c, ChecksumAlgorithm::Crc32c),
+            (&self.crc64nvme, ChecksumAlgorithm::Crc64Nvme),
+            (&self.sha1, ChecksumAlgorithm::Sha1),
+            (&self.sha256, ChecksumAlgorithm::Sha256),
+        ]
+        .into_iter()
+        .find_map(|(v, a)| v.is_some().then_some(a))
     }
 }
 

@@ -141,6 +141,21 @@ impl SeaweedFs {
         }
     }
 
+    /// Turns versioning on for `name` (PutBucketVersioning `Enabled`).
+    pub fn enable_versioning(&self, name: &str) {
+        let req = rusoto_s3::PutBucketVersioningRequest {
+            bucket: name.to_string(),
+            versioning_configuration: rusoto_s3::VersioningConfiguration {
+                status: Some("Enabled".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        if let Err(e) = self.block_on(self.client.put_bucket_versioning(req)) {
+            panic!("SeaweedFS: put_bucket_versioning({name}) failed: {e}");
+        }
+    }
+
     /// Stores `body` at `bucket`/`key` (a single PUT), behind the code under test.
     pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
         let req = PutObjectRequest {

@@ -610,3 +610,292 @@ pub fn cancelled_multipart_upload_is_aborted(t: &Target) {
         s3transfer::S3ErrorKind::NotFound
     );
 }
+
+/// Real 256-bit SSE-C keys (base64) with the base64 MD5 of the raw key, as S3 checks.
+fn sse_key(n: u8) -> s3transfer::SseCustomerKey {
+    match n {
+        1 => s3transfer::SseCustomerKey::new(
+            "AES256",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            "hRasmdxgYDKV3nvbahU1MA==",
+        ),
+        _ => s3transfer::SseCustomerKey::new(
+            "AES256",
+            "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
+            "dT1y7SEiqn6YCJ3QeqwoIw==",
+        ),
+    }
+}
+
+fn source_attributes() -> s3transfer::ObjectAttributes {
+    let mut a = s3transfer::ObjectAttributes::default();
+    a.content_type = Some("image/png".into());
+    a.cache_control = Some("max-age=60".into());
+    a.content_disposition = Some("attachment; filename=\"a.png\"".into());
+    a.content_language = Some("de".into());
+    a.metadata.insert("owner".into(), "me".into());
+    a
+}
+
+/// Copy with default arguments; the new object has the source's content type, cache
+/// control, disposition, language and user metadata, whether one CopyObject or a
+/// multipart copy made it.
+fn copy_keeps_properties(t: &Target, size: usize, parts: u32) {
+    let data = random_bytes(size, 40);
+    let (src, dst) = (format!("props-src-{size}"), format!("props-dst-{size}"));
+    t.put_with(&t.bucket, &src, &data, source_attributes(), None);
+    let manager = t.manager();
+    let out = manager
+        .copy(
+            CopySource::new(&t.bucket, &src),
+            &t.bucket,
+            &dst,
+            CopyArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(out.parts, parts);
+    let got = t.head(&t.bucket, &dst, None).attributes;
+    let want = source_attributes();
+    assert_eq!(got.content_type, want.content_type, "{}", t.name);
+    assert_eq!(got.cache_control, want.cache_control, "{}", t.name);
+    assert_eq!(
+        got.content_disposition, want.content_disposition,
+        "{}",
+        t.name
+    );
+    assert_eq!(got.content_language, want.content_language, "{}", t.name);
+    assert_eq!(got.metadata, want.metadata, "{}", t.name);
+    assert!(t.get(&dst) == data);
+    manager.shutdown(false, "");
+}
+
+pub fn copy_single_keeps_metadata_and_content_type(t: &Target) {
+    copy_keeps_properties(t, 2000, 1);
+}
+
+pub fn copy_multipart_keeps_metadata_and_content_type(t: &Target) {
+    copy_keeps_properties(t, 11 * MIB, 3);
+}
+
+pub fn copy_across_buckets(t: &Target) {
+    let other = (t.make_bucket)(false);
+    let manager = t.manager();
+    for (size, parts) in [(3000, 1), (11 * MIB, 3)] {
+        let data = random_bytes(size, 41);
+        let key = format!("cross-{size}");
+        t.put(&key, &data);
+        let out = manager
+            .copy(
+                CopySource::new(&t.bucket, &key),
+                &other,
+                &key,
+                CopyArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result()
+            .unwrap();
+        assert_eq!(out.parts, parts);
+        assert!(t.get_from(&other, &key, None) == data, "{}: {size}", t.name);
+    }
+    manager.shutdown(false, "");
+}
+
+/// Deleting one version by id leaves the other, and the current object readable.
+pub fn delete_with_version_id(t: &Target) {
+    let bucket = (t.make_bucket)(true);
+    let attrs = s3transfer::ObjectAttributes::default;
+    let v1 = t.put_with(&bucket, "v", b"first", attrs(), None).version_id;
+    let v2 = t
+        .put_with(&bucket, "v", b"second", attrs(), None)
+        .version_id;
+    let (v1, v2) = (v1.expect("a version id"), v2.expect("a version id"));
+    assert_ne!(v1, v2);
+    let manager = t.manager();
+    let out = manager
+        .delete(
+            &bucket,
+            "v",
+            DeleteArgs::default().version_id(v1.clone()),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(out.version_id.as_deref(), Some(v1.as_str()), "{}", t.name);
+    assert_eq!(t.get_from(&bucket, "v", None), b"second");
+    let sink = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    manager
+        .download(
+            &bucket,
+            "v",
+            DownloadTarget::stream(NonSeekable(sink.clone())),
+            DownloadArgs::default().version_id(v2),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(&*sink.lock(), b"second");
+    let err = manager
+        .download(
+            &bucket,
+            "v",
+            DownloadTarget::stream(NonSeekable(Arc::default())),
+            DownloadArgs::default().version_id(v1),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert!(
+        matches!(err, TransferError::S3DownloadFailed { .. }),
+        "{err}"
+    );
+    manager.shutdown(false, "");
+}
+
+pub fn copy_from_sse_c_source_single(t: &Target) {
+    copy_from_sse_c_source(t, 4000, 1);
+}
+
+pub fn copy_from_sse_c_source_multipart(t: &Target) {
+    copy_from_sse_c_source(t, 11 * MIB, 3);
+}
+
+/// Copy an SSE-C object: the source key goes to the source's
+/// HeadObject and every copy request, the destination gets its own key.
+fn copy_from_sse_c_source(t: &Target, size: usize, parts: u32) {
+    let manager = t.manager();
+    {
+        let data = random_bytes(size, 42);
+        let (src, dst) = (format!("ssec-src-{size}"), format!("ssec-dst-{size}"));
+        t.put_with(
+            &t.bucket,
+            &src,
+            &data,
+            source_attributes(),
+            Some(sse_key(1)),
+        );
+        let out = manager
+            .copy(
+                CopySource::new(&t.bucket, &src),
+                &t.bucket,
+                &dst,
+                CopyArgs::default()
+                    .copy_source_sse_customer(sse_key(1))
+                    .sse_customer(sse_key(2)),
+                &[],
+            )
+            .unwrap()
+            .result()
+            .unwrap();
+        assert_eq!(out.parts, parts);
+        assert!(
+            t.get_from(&t.bucket, &dst, Some(sse_key(2))) == data,
+            "{}: {size}",
+            t.name
+        );
+        let head = t.head(&t.bucket, &dst, Some(sse_key(2)));
+        assert_eq!(head.attributes.content_type.as_deref(), Some("image/png"));
+        // Without the source key the copy cannot read the source.
+        let err = manager
+            .copy(
+                CopySource::new(&t.bucket, &src),
+                &t.bucket,
+                &format!("{dst}-nokey"),
+                CopyArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result()
+            .unwrap_err();
+        assert!(matches!(err, TransferError::S3CopyFailed { .. }), "{err}");
+    }
+    manager.shutdown(false, "");
+}
+
+/// The source is replaced while a multipart copy runs: the parts copied after that are
+/// refused by CopySourceIfMatch (412), the copy fails as a typed precondition failure,
+/// the upload is aborted and no destination object appears.
+pub fn copy_source_changed_mid_multipart_fails_precondition(t: &Target) {
+    t.put("moving-src", &random_bytes(11 * MIB, 43));
+    let replacement = random_bytes(11 * MIB, 44);
+    let config = s3transfer::TransferConfig::builder()
+        .multipart_threshold(5 * MIB as u64)
+        .multipart_chunksize(5 * MIB as u64)
+        // One part at a time, so that "after the first part" is well defined.
+        .max_request_concurrency(1)
+        .build()
+        .unwrap();
+    let manager = s3transfer::TransferManager::new(t.client.clone(), config);
+    let mut subscribers: Vec<Arc<dyn Subscriber>> = Vec::new();
+    if let Some(fake) = &t.fake {
+        // The fake: swap the source just as the first UploadPartCopy arrives.
+        let (fake2, bucket, done) = (fake.clone(), t.bucket.clone(), AtomicBool::new(false));
+        fake.on_call(move |call| {
+            if call.operation() == s3transfer::testing::Operation::UploadPartCopy
+                && !done.swap(true, Ordering::SeqCst)
+            {
+                fake2.replace_object(&bucket, "moving-src", replacement.clone());
+            }
+            None
+        });
+    } else {
+        // A real store: swap it once the first part has been copied.
+        struct ReplaceAfterFirstPart {
+            client: Arc<dyn s3transfer::S3Api>,
+            bucket: String,
+            data: Vec<u8>,
+            done: AtomicBool,
+        }
+        impl Subscriber for ReplaceAfterFirstPart {
+            fn on_progress(&self, _: &TransferFuture, _: i64) {
+                if !self.done.swap(true, Ordering::SeqCst) {
+                    let mut request = s3transfer::client::PutObjectRequest::default();
+                    request.bucket = self.bucket.clone();
+                    request.key = "moving-src".into();
+                    let mut body = s3transfer::client::RequestBody::new(self.data.clone());
+                    self.client.put_object(&request, &mut body).unwrap();
+                }
+            }
+        }
+        subscribers.push(Arc::new(ReplaceAfterFirstPart {
+            client: t.client.clone(),
+            bucket: t.bucket.clone(),
+            data: replacement,
+            done: AtomicBool::new(false),
+        }));
+    }
+    let err = manager
+        .copy(
+            CopySource::new(&t.bucket, "moving-src"),
+            &t.bucket,
+            "moving-dst",
+            CopyArgs::default(),
+            &subscribers,
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert!(matches!(err, TransferError::S3CopyFailed { .. }), "{err}");
+    assert!(err.is_precondition_failed(), "{}: {err}", t.name);
+    manager.shutdown(false, "");
+    if let Some(list) = &t.list_uploads {
+        let open: Vec<_> = list(&t.bucket)
+            .into_iter()
+            .filter(|(k, _)| k == "moving-dst")
+            .collect();
+        assert!(open.is_empty(), "{}: uploads left open: {open:?}", t.name);
+    }
+    let mut head = s3transfer::client::HeadObjectRequest::default();
+    head.bucket = t.bucket.clone();
+    head.key = "moving-dst".into();
+    assert_eq!(
+        t.client.head_object(&head).unwrap_err().kind(),
+        s3transfer::S3ErrorKind::NotFound
+    );
+}

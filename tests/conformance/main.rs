@@ -21,7 +21,8 @@ macro_rules! conformance {
     };
 }
 
-/// In-process s3s-fs: fast; ignores If-Match, so only the cases that do not need it.
+/// In-process s3s-fs: fast; ignores If-Match and CopySourceIfMatch, accepts SSE-C keys
+/// without enforcing them and has no versioning, so only the cases that need none of it.
 mod s3s_fs {
     conformance!(s3s_fs:
         upload_small_file_is_one_put,
@@ -40,11 +41,16 @@ mod s3s_fs {
         progress_and_callbacks_are_exact,
         many_concurrent_transfers_complete,
         copy_and_delete_round_trip,
+        copy_single_keeps_metadata_and_content_type,
+        copy_multipart_keeps_metadata_and_content_type,
+        copy_across_buckets,
     );
 }
 
 /// SeaweedFS: a real object store that behaves like AWS S3 where s3s-fs does not
-/// (If-Match on GET, ListMultipartUploads).
+/// (If-Match on GET, CopySourceIfMatch on UploadPartCopy, ListMultipartUploads, SSE-C,
+/// versioning). It answers an SSE-C UploadPartCopy with 501 NotImplemented (SeaweedFS
+/// 4.48), so `copy_from_sse_c_source_multipart` runs on the fake only.
 mod seaweedfs {
     conformance!(seaweedfs:
         upload_small_file_is_one_put,
@@ -63,6 +69,12 @@ mod seaweedfs {
         progress_and_callbacks_are_exact,
         many_concurrent_transfers_complete,
         copy_and_delete_round_trip,
+        copy_single_keeps_metadata_and_content_type,
+        copy_multipart_keeps_metadata_and_content_type,
+        copy_across_buckets,
+        delete_with_version_id,
+        copy_from_sse_c_source_single,
+        copy_source_changed_mid_multipart_fails_precondition,
         if_match_pins_every_range,
         cancelled_multipart_upload_is_aborted,
     );
@@ -87,6 +99,13 @@ mod fake {
         progress_and_callbacks_are_exact,
         many_concurrent_transfers_complete,
         copy_and_delete_round_trip,
+        copy_single_keeps_metadata_and_content_type,
+        copy_multipart_keeps_metadata_and_content_type,
+        copy_across_buckets,
+        delete_with_version_id,
+        copy_from_sse_c_source_single,
+        copy_from_sse_c_source_multipart,
+        copy_source_changed_mid_multipart_fails_precondition,
         if_match_pins_every_range,
         cancelled_multipart_upload_is_aborted,
     );

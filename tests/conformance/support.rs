@@ -4,8 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
-use s3transfer::client::{GetObjectRequest, PutObjectRequest, RequestBody, S3Api};
-use s3transfer::{Subscriber, TransferConfig, TransferFuture, TransferManager};
+use s3transfer::client::{
+    GetObjectRequest, HeadObjectOutput, HeadObjectRequest, PutObjectOutput, PutObjectRequest,
+    RequestBody, S3Api,
+};
+use s3transfer::{
+    ObjectAttributes, SseCustomerKey, Subscriber, TransferConfig, TransferFuture, TransferManager,
+};
 
 use std::sync::OnceLock;
 
@@ -17,6 +22,7 @@ use crate::common::seaweed::SeaweedFs;
 use crate::common::unique_bucket;
 
 type ListUploads = Box<dyn Fn(&str) -> Vec<(String, String)>>;
+type MakeBucket = Box<dyn Fn(bool) -> String>;
 
 /// One S3 implementation with a fresh bucket for one test.
 pub struct Target {
@@ -25,6 +31,11 @@ pub struct Target {
     pub bucket: String,
     /// ListMultipartUploads, where the store has it (s3s-fs answers 501).
     pub list_uploads: Option<ListUploads>,
+    /// Create another fresh bucket, versioned if asked (panics where the store has
+    /// no versioning); for cross-bucket copies and version ids.
+    pub make_bucket: MakeBucket,
+    /// The fake itself, for cases that steer it with hooks.
+    pub fake: Option<FakeS3>,
 }
 
 pub fn s3s_fs() -> Target {
@@ -36,6 +47,13 @@ pub fn s3s_fs() -> Target {
         client: server.client(),
         bucket,
         list_uploads: None,
+        make_bucket: Box::new(|versioned| {
+            assert!(!versioned, "s3s-fs has no versioning");
+            let bucket = unique_bucket("conf2");
+            LocalS3::shared().create_bucket(&bucket);
+            bucket
+        }),
+        fake: None,
     }
 }
 
@@ -64,6 +82,15 @@ pub fn seaweedfs() -> Target {
         list_uploads: Some(Box::new(|bucket| {
             SeaweedFs::shared().list_multipart_uploads(bucket)
         })),
+        make_bucket: Box::new(|versioned| {
+            let bucket = unique_bucket("conf2");
+            SeaweedFs::shared().create_bucket(&bucket);
+            if versioned {
+                SeaweedFs::shared().enable_versioning(&bucket);
+            }
+            bucket
+        }),
+        fake: None,
     }
 }
 
@@ -71,14 +98,24 @@ pub fn fake() -> Target {
     let fake = FakeS3::new();
     let bucket = "fake-bucket".to_owned();
     fake.create_bucket(&bucket);
-    let lister = fake.clone();
+    let (lister, maker) = (fake.clone(), fake.clone());
     Target {
         name: "fake",
-        client: Arc::new(fake),
+        client: Arc::new(fake.clone()),
         bucket,
         list_uploads: Some(Box::new(move |bucket| {
             lister.list_multipart_uploads(bucket)
         })),
+        make_bucket: Box::new(move |versioned| {
+            let bucket = unique_bucket("conf2");
+            if versioned {
+                maker.create_versioned_bucket(&bucket);
+            } else {
+                maker.create_bucket(&bucket);
+            }
+            bucket
+        }),
+        fake: Some(fake),
     }
 }
 
@@ -110,6 +147,50 @@ impl Target {
         self.client
             .get_object(&request, &mut body)
             .unwrap_or_else(|e| panic!("{}: get {key}: {e}", self.name));
+        body
+    }
+
+    /// Write an object whole with properties and an SSE-C key, through the client.
+    pub fn put_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        data: &[u8],
+        attributes: ObjectAttributes,
+        sse: Option<SseCustomerKey>,
+    ) -> PutObjectOutput {
+        let mut request = PutObjectRequest::default();
+        request.bucket = bucket.to_owned();
+        request.key = key.to_owned();
+        request.attributes = attributes;
+        request.sse_customer = sse;
+        let mut body = RequestBody::new(data.to_vec());
+        self.client
+            .put_object(&request, &mut body)
+            .unwrap_or_else(|e| panic!("{}: put {key}: {e}", self.name))
+    }
+
+    /// HeadObject, straight through the client.
+    pub fn head(&self, bucket: &str, key: &str, sse: Option<SseCustomerKey>) -> HeadObjectOutput {
+        let mut request = HeadObjectRequest::default();
+        request.bucket = bucket.to_owned();
+        request.key = key.to_owned();
+        request.sse_customer = sse;
+        self.client
+            .head_object(&request)
+            .unwrap_or_else(|e| panic!("{}: head {key}: {e}", self.name))
+    }
+
+    /// Read an object whole from any bucket, with an SSE-C key.
+    pub fn get_from(&self, bucket: &str, key: &str, sse: Option<SseCustomerKey>) -> Vec<u8> {
+        let mut request = GetObjectRequest::default();
+        request.bucket = bucket.to_owned();
+        request.key = key.to_owned();
+        request.sse_customer = sse;
+        let mut body = Vec::new();
+        self.client
+            .get_object(&request, &mut body)
+            .unwrap_or_else(|e| panic!("{}: get {bucket}/{key}: {e}", self.name));
         body
     }
 
