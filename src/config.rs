@@ -2,6 +2,7 @@
 //! part-size adjuster that keeps multipart transfers inside S3's limits.
 
 use crate::error::TransferError;
+use crate::retry::RetryConfig;
 
 /// One mebibyte.
 pub const MIB: u64 = 1024 * 1024;
@@ -31,6 +32,7 @@ pub struct TransferConfig {
     pub(crate) max_in_memory_upload_chunks: usize,
     pub(crate) max_in_memory_download_chunks: usize,
     pub(crate) max_bandwidth: Option<u64>,
+    pub(crate) retry: RetryConfig,
 }
 
 impl Default for TransferConfig {
@@ -48,6 +50,7 @@ impl Default for TransferConfig {
             max_in_memory_upload_chunks: 10,
             max_in_memory_download_chunks: 10,
             max_bandwidth: None,
+            retry: RetryConfig::default(),
         }
     }
 }
@@ -109,6 +112,10 @@ impl TransferConfig {
     /// unlimited.
     pub fn max_bandwidth(&self) -> Option<u64> {
         self.max_bandwidth
+    }
+    /// How failed requests are retried (AWS "standard" mode by default).
+    pub fn retry(&self) -> &RetryConfig {
+        &self.retry
     }
 }
 
@@ -187,6 +194,13 @@ impl TransferConfigBuilder {
     /// Not implemented yet: `build` refuses it rather than ignoring it.
     pub fn max_bandwidth(mut self, bytes_per_second: u64) -> Self {
         self.config.max_bandwidth = Some(bytes_per_second);
+        self
+    }
+
+    /// How failed requests are retried. Default: [`RetryConfig::default`], AWS's
+    /// "standard" mode (3 attempts, jittered exponential backoff, a retry quota).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.config.retry = retry;
         self
     }
 

@@ -80,11 +80,11 @@ impl Copy {
             context: self.args.context.clone(),
             ..Default::default()
         };
-        let info = self
-            .engine
-            .client
-            .head_object(&head)
-            .map_err(|e| self.failed(e))?;
+        let info = self.engine.call(
+            &self.coordinator,
+            |_| self.engine.client.head_object(&head),
+            |e| self.failed(e),
+        )?;
         let size = info.content_length;
         let etag = self.coordinator.meta.etag().or(info.etag.clone());
         self.coordinator.meta.provide_transfer_size(size);
@@ -118,9 +118,11 @@ impl Copy {
         };
         let upload_id = self
             .engine
-            .client
-            .create_multipart_upload(&create)
-            .map_err(|e| self.failed(e))?
+            .call(
+                &self.coordinator,
+                |_| self.engine.client.create_multipart_upload(&create),
+                |e| self.failed(e),
+            )?
             .upload_id;
         let abort = AbortMultipartUploadRequest {
             bucket: self.bucket.clone(),
@@ -170,7 +172,12 @@ impl Copy {
             context: self.args.context.clone(),
             checksum_algorithm: self.args.checksum_algorithm,
         };
-        match self.engine.client.copy_object(&request) {
+        let copied = self.engine.call(
+            &self.coordinator,
+            |_| self.engine.client.copy_object(&request),
+            |e| self.failed(e),
+        );
+        match copied {
             Ok(out) => {
                 self.coordinator.progress(size as i64);
                 self.coordinator.succeed(TransferOutput {
@@ -180,7 +187,7 @@ impl Copy {
                     parts: 1,
                 });
             }
-            Err(e) => self.coordinator.fail(self.failed(e)),
+            Err(e) => self.coordinator.fail(e),
         }
     }
 
@@ -210,7 +217,12 @@ impl Copy {
         request.copy_source_sse_customer = self.args.copy_source_sse_customer.clone();
         request.sse_customer = self.args.sse_customer.clone();
         request.context = self.args.context.clone();
-        match self.engine.client.upload_part_copy(&request) {
+        let copied = self.engine.call(
+            &self.coordinator,
+            |_| self.engine.client.upload_part_copy(&request),
+            |e| self.failed(e),
+        );
+        match copied {
             Ok(out) => match out.etag {
                 Some(etag) => {
                     let mut part = CompletedPart::new(part_number, etag);
@@ -224,7 +236,7 @@ impl Copy {
                     format!("part {part_number} came back without an ETag"),
                 ))),
             },
-            Err(e) => self.coordinator.fail(self.failed(e)),
+            Err(e) => self.coordinator.fail(e),
         }
     }
 
@@ -250,14 +262,19 @@ impl Copy {
             context: self.args.context.clone(),
             ..Default::default()
         };
-        match self.engine.client.complete_multipart_upload(&request) {
+        let completed = self.engine.call(
+            &self.coordinator,
+            |_| self.engine.client.complete_multipart_upload(&request),
+            |e| self.failed(e),
+        );
+        match completed {
             Ok(out) => self.coordinator.succeed(TransferOutput {
                 bytes: mpu.size,
                 etag: out.etag,
                 version_id: out.version_id,
                 parts: mpu.expected,
             }),
-            Err(e) => self.coordinator.fail(self.failed(e)),
+            Err(e) => self.coordinator.fail(e),
         }
     }
 }

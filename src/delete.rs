@@ -37,18 +37,23 @@ pub(crate) fn submit(
                 context: args.context.clone(),
                 ..Default::default()
             };
-            match engine2.client.delete_object(&request) {
+            let deleted = engine2.call(
+                &c,
+                |_| engine2.client.delete_object(&request),
+                |source| TransferError::S3DeleteFailed {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    source,
+                },
+            );
+            match deleted {
                 Ok(out) => c.succeed(TransferOutput {
                     bytes: 0,
                     etag: None,
                     version_id: out.version_id,
                     parts: 1,
                 }),
-                Err(source) => c.fail(TransferError::S3DeleteFailed {
-                    bucket,
-                    key,
-                    source,
-                }),
+                Err(e) => c.fail(e),
             }
         })
     }));

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::client::{AbortMultipartUploadRequest, BodyObserver, S3Api, S3Error, stopped_by_caller};
 use crate::config::TransferConfig;
 use crate::coordinator::Coordinator;
+use crate::error::TransferError;
 use crate::pool::WorkerPool;
+use crate::retry::{RetryPolicy, with_retries};
 use crate::semaphore::TaskSemaphore;
 
 pub(crate) struct Engine {
@@ -20,6 +22,8 @@ pub(crate) struct Engine {
     pub(crate) io: WorkerPool,
     /// Upload parts buffered in memory, across all transfers of the manager.
     pub(crate) upload_chunks: TaskSemaphore,
+    /// Attempts, backoff and the retry quota shared by every request of the manager.
+    pub(crate) retry: RetryPolicy,
 }
 
 impl Engine {
@@ -39,6 +43,7 @@ impl Engine {
             // order, and disks rarely gain from more.
             io: WorkerPool::new("io", 1, config.max_io_queue_size),
             upload_chunks: TaskSemaphore::new(config.max_in_memory_upload_chunks),
+            retry: RetryPolicy::new(config.retry.clone()),
             client,
             config,
         })
@@ -49,6 +54,20 @@ impl Engine {
         self.submission.is_worker_thread()
             || self.request.is_worker_thread()
             || self.io.is_worker_thread()
+    }
+
+    /// Make one S3 call for `coordinator`'s transfer under the retry policy. `call`
+    /// gets the attempt number (rewind a request body on attempts after the first);
+    /// `wrap` turns the final S3 error into the transfer's error, unless retries gave
+    /// up, which is [`TransferError::RetriesExceeded`].
+    pub(crate) fn call<T>(
+        &self,
+        coordinator: &Coordinator,
+        mut call: impl FnMut(u32) -> Result<T, S3Error>,
+        wrap: impl FnOnce(S3Error) -> TransferError,
+    ) -> Result<T, TransferError> {
+        with_retries(&self.retry, &|| coordinator.is_stopped(), &mut call)
+            .map_err(|e| e.into_transfer_error(wrap))
     }
 
     pub(crate) fn shutdown_pools(&self) {
@@ -80,23 +99,19 @@ impl BodyObserver for TransferObserver {
 }
 
 /// Register the cleanup that aborts multipart upload `request` if the transfer does not
-/// succeed. Retryable failures of the abort itself are retried a few times: an upload
-/// left open keeps its parts stored (and billed) and invisible.
+/// succeed. The abort itself is retried under the policy: an upload left open keeps its
+/// parts stored (and billed) and invisible.
 pub(crate) fn abort_on_failure(
     engine: &Engine,
     coordinator: &Coordinator,
     request: AbortMultipartUploadRequest,
 ) {
     let client = engine.client.clone();
+    let policy = engine.retry.clone();
     coordinator.add_cleanup(move || {
-        for attempt in 0..4u32 {
-            match client.abort_multipart_upload(&request) {
-                Ok(()) => return,
-                Err(e) if e.is_retryable() && attempt < 3 => {
-                    std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
-                }
-                Err(_) => return,
-            }
-        }
+        // Never "stopped": cleanups run precisely because the transfer stopped.
+        let _ = with_retries(&policy, &|| false, &mut |_| {
+            client.abort_multipart_upload(&request)
+        });
     });
 }

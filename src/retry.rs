@@ -6,11 +6,6 @@
 //! quota, the clock, the jitter source) exists so that function can be tested without
 //! sleeping and shared by every transfer of a manager.
 
-// The lead wires `RetryPolicy` / `with_retries` into the call sites (upload, copy,
-// download, delete, abort) next; until then the crate-private items are only used by
-// the tests below.
-#![allow(dead_code)]
-
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -261,6 +256,7 @@ impl RetryQuota {
     }
 
     /// Tokens left, or `None` when unlimited.
+    #[cfg(test)]
     pub(crate) fn available(&self) -> Option<u32> {
         self.capacity
             .map(|_| self.available.load(Ordering::Acquire))
@@ -352,10 +348,7 @@ impl RetryPolicy {
         }
     }
 
-    pub(crate) fn config(&self) -> &RetryConfig {
-        &self.config
-    }
-
+    #[cfg(test)]
     pub(crate) fn quota(&self) -> &RetryQuota {
         &self.quota
     }
@@ -427,7 +420,8 @@ pub(crate) enum RetryError {
     },
     /// `stopped` said stop during a backoff; no further attempt was made.
     Stopped {
-        /// Attempts made.
+        /// Attempts made (read by the tests; the transfer reports its cancel instead).
+        #[cfg_attr(not(test), allow(dead_code))]
         attempts: u32,
         /// The error of the last attempt.
         last_error: S3Error,
@@ -436,17 +430,8 @@ pub(crate) enum RetryError {
 
 impl RetryError {
     /// The error of the last attempt.
+    #[cfg(test)]
     pub(crate) fn last_error(&self) -> &S3Error {
-        match self {
-            RetryError::NotRetryable(e) => e,
-            RetryError::AttemptsExhausted { last_error, .. }
-            | RetryError::QuotaExhausted { last_error, .. }
-            | RetryError::Stopped { last_error, .. } => last_error,
-        }
-    }
-
-    /// The error of the last attempt, dropping how many attempts were made.
-    pub(crate) fn into_s3_error(self) -> S3Error {
         match self {
             RetryError::NotRetryable(e) => e,
             RetryError::AttemptsExhausted { last_error, .. }

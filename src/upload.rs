@@ -390,14 +390,24 @@ impl Upload {
             ..Default::default()
         };
         let mut body = RequestBody::new(data).with_observer(self.observer("PutObject"));
-        match self.engine.client.put_object(&request, &mut body) {
+        let sent = self.engine.call(
+            &self.coordinator,
+            |attempt| {
+                if attempt > 1 {
+                    body.rewind();
+                }
+                self.engine.client.put_object(&request, &mut body)
+            },
+            |e| self.s3_failed(e, None),
+        );
+        match sent {
             Ok(out) => self.coordinator.succeed(TransferOutput {
                 bytes: size,
                 etag: out.etag,
                 version_id: out.version_id,
                 parts: 1,
             }),
-            Err(e) => self.coordinator.fail(self.s3_failed(e, None)),
+            Err(e) => self.coordinator.fail(e),
         }
     }
 
@@ -414,11 +424,11 @@ impl Upload {
             checksum_algorithm: self.args.multipart_checksum_algorithm(),
             checksum_type: self.args.multipart_checksum_type(),
         };
-        let out = self
-            .engine
-            .client
-            .create_multipart_upload(&request)
-            .map_err(|e| self.s3_failed(e, None))?;
+        let out = self.engine.call(
+            &self.coordinator,
+            |_| self.engine.client.create_multipart_upload(&request),
+            |e| self.s3_failed(e, None),
+        )?;
         let upload_id = out.upload_id;
         // Registered before any part is sent: whatever fails from here on, the upload
         // is aborted so no parts are left billed and invisible.
@@ -454,7 +464,17 @@ impl Upload {
             ..Default::default()
         };
         let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart"));
-        match self.engine.client.upload_part(&request, &mut body) {
+        let sent = self.engine.call(
+            &self.coordinator,
+            |attempt| {
+                if attempt > 1 {
+                    body.rewind();
+                }
+                self.engine.client.upload_part(&request, &mut body)
+            },
+            |e| self.s3_failed(e, Some(&mpu.upload_id)),
+        );
+        match sent {
             Ok(out) => match out.etag {
                 Some(etag) => {
                     let mut part = CompletedPart::new(part_number, etag);
@@ -470,9 +490,7 @@ impl Upload {
                     Some(&mpu.upload_id),
                 )),
             },
-            Err(e) => self
-                .coordinator
-                .fail(self.s3_failed(e, Some(&mpu.upload_id))),
+            Err(e) => self.coordinator.fail(e),
         }
     }
 
@@ -507,16 +525,19 @@ impl Upload {
             },
             mpu_object_size: self.args.mpu_object_size,
         };
-        match self.engine.client.complete_multipart_upload(&request) {
+        let completed = self.engine.call(
+            &self.coordinator,
+            |_| self.engine.client.complete_multipart_upload(&request),
+            |e| self.s3_failed(e, Some(&mpu.upload_id)),
+        );
+        match completed {
             Ok(out) => self.coordinator.succeed(TransferOutput {
                 bytes: *mpu.total_bytes.lock(),
                 etag: out.etag,
                 version_id: out.version_id,
                 parts: expected,
             }),
-            Err(e) => self
-                .coordinator
-                .fail(self.s3_failed(e, Some(&mpu.upload_id))),
+            Err(e) => self.coordinator.fail(e),
         }
     }
 }

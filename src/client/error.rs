@@ -89,6 +89,8 @@ impl S3ErrorKind {
             Some(401) | Some(403) => S3ErrorKind::AccessDenied,
             Some(429) => S3ErrorKind::Throttled,
             Some(503) => S3ErrorKind::Throttled,
+            // "Not implemented" will not pass by asking again.
+            Some(501) => S3ErrorKind::Other,
             Some(s) if s >= 500 => S3ErrorKind::Transient,
             _ => S3ErrorKind::Other,
         }
@@ -232,6 +234,13 @@ mod tests {
             S3ErrorKind::classify(Some(403), Some("SignatureDoesNotMatch")),
             S3ErrorKind::AccessDenied
         );
+    }
+
+    #[test]
+    fn not_implemented_is_not_retried() {
+        let kind = S3ErrorKind::classify(Some(501), Some("NotImplemented"));
+        assert_eq!(kind, S3ErrorKind::Other);
+        assert!(!kind.is_retryable());
     }
 
     #[test]
