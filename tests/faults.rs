@@ -1,0 +1,313 @@
+//! Transfers through a fault-injecting proxy in front of SeaweedFS (a real store that
+//! lists open multipart uploads): within the retry budget every transfer succeeds with
+//! identical bytes; past it, it fails with the right typed error and leaves nothing
+//! behind (no object, no open multipart upload, no file or temporary file).
+
+mod common;
+
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::fault_proxy::{Fault, FaultProxy, Match, Rule};
+use common::seaweed::SeaweedFs;
+use common::{random_bytes, unique_bucket};
+use s3transfer::client::S3ErrorKind;
+use s3transfer::{
+    CopyArgs, CopySource, DownloadArgs, DownloadTarget, RetryConfig, RusotoS3, TransferConfig,
+    TransferError, TransferManager, UploadArgs, UploadSource,
+};
+
+const MIB: usize = 1024 * 1024;
+
+struct Env {
+    proxy: FaultProxy,
+    manager: TransferManager,
+    bucket: String,
+}
+
+/// A manager talking to SeaweedFS through a fresh proxy. Backoff is shortened so the
+/// retries cost milliseconds; the attempt counts are the defaults (3 per request, 5 per
+/// download range).
+fn env() -> Env {
+    let server = SeaweedFs::shared();
+    let bucket = unique_bucket("faults");
+    server.create_bucket(&bucket);
+    let proxy = FaultProxy::start(&server.endpoint());
+    let client = RusotoS3::builder()
+        .endpoint(proxy.endpoint())
+        .region(server.region())
+        .static_credentials(server.access_key(), server.secret_key())
+        .request_timeout(Duration::from_secs(2))
+        .body_read_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let retry = RetryConfig::builder()
+        .transient_backoff(Duration::from_millis(5))
+        .throttle_backoff(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let config = TransferConfig::builder()
+        .multipart_threshold(5 * MIB as u64)
+        .multipart_chunksize(5 * MIB as u64)
+        .max_request_concurrency(4)
+        .retry(retry)
+        .build()
+        .unwrap();
+    Env {
+        proxy,
+        manager: TransferManager::new(Arc::new(client), config),
+        bucket,
+    }
+}
+
+impl Env {
+    fn upload(&self, key: &str, data: &[u8]) -> Result<s3transfer::TransferOutput, TransferError> {
+        self.manager
+            .upload(
+                UploadSource::stream(Cursor::new(data.to_vec())),
+                &self.bucket,
+                key,
+                UploadArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result()
+    }
+
+    fn stored(&self, key: &str) -> Vec<u8> {
+        SeaweedFs::shared().get_object(&self.bucket, key)
+    }
+
+    fn assert_nothing_left(&self, key: &str) {
+        let open: Vec<_> = SeaweedFs::shared()
+            .list_multipart_uploads(&self.bucket)
+            .into_iter()
+            .filter(|(k, _)| k == key)
+            .collect();
+        assert!(open.is_empty(), "multipart uploads left open: {open:?}");
+        let mut head = s3transfer::client::HeadObjectRequest::default();
+        head.bucket = self.bucket.clone();
+        head.key = key.to_owned();
+        let err = self.manager.client().head_object(&head).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::NotFound, "no object was created");
+    }
+}
+
+#[test]
+fn multipart_upload_survives_every_fault_within_the_budget() {
+    let e = env();
+    let create = e.proxy.add(Rule::new(
+        Match::create_multipart_upload(),
+        Fault::InternalError,
+    ));
+    let parts = e
+        .proxy
+        .add(Rule::new(Match::upload_part(), Fault::SlowDown).times(2));
+    let reset = e.proxy.add(Rule::new(
+        Match::upload_part(),
+        Fault::Stall {
+            after_body_bytes: None,
+            duration: Duration::from_secs(3),
+        },
+    ));
+    let complete = e.proxy.add(Rule::new(
+        Match::complete_multipart_upload(),
+        Fault::ErrorIn200,
+    ));
+    let data = random_bytes(11 * MIB + 5, 1);
+    let out = e.upload("mp.bin", &data).unwrap();
+    assert_eq!(out.parts, 3);
+    for (id, n) in [(create, 1), (parts, 2), (reset, 1), (complete, 1)] {
+        assert_eq!(e.proxy.fired(id), n, "every fault was injected");
+    }
+    assert!(e.stored("mp.bin") == data, "bytes identical");
+    assert!(
+        SeaweedFs::shared()
+            .list_multipart_uploads(&e.bucket)
+            .is_empty()
+    );
+}
+
+#[test]
+fn single_put_survives_throttling_within_the_budget() {
+    let e = env();
+    let rule = e
+        .proxy
+        .add(Rule::new(Match::put_object(), Fault::SlowDown).times(2));
+    let data = random_bytes(100_000, 2);
+    e.upload("put.bin", &data).unwrap();
+    assert_eq!(e.proxy.fired(rule), 2);
+    assert!(e.stored("put.bin") == data);
+}
+
+#[test]
+fn a_part_failing_past_the_budget_fails_typed_and_aborts() {
+    let e = env();
+    e.proxy
+        .add(Rule::new(Match::upload_part(), Fault::InternalError).times(100));
+    let err = e
+        .upload("doomed.bin", &random_bytes(11 * MIB, 3))
+        .unwrap_err();
+    match &err {
+        TransferError::RetriesExceeded {
+            attempts,
+            last_error,
+        } => {
+            assert_eq!(*attempts, 3);
+            assert_eq!(last_error.kind(), S3ErrorKind::Transient);
+            assert_eq!(last_error.status, Some(500));
+        }
+        other => panic!("expected RetriesExceeded, got {other}"),
+    }
+    e.assert_nothing_left("doomed.bin");
+}
+
+#[test]
+fn a_put_throttled_past_the_budget_fails_typed() {
+    let e = env();
+    e.proxy
+        .add(Rule::new(Match::put_object(), Fault::SlowDown).times(100));
+    let err = e
+        .upload("throttled.bin", &random_bytes(1000, 4))
+        .unwrap_err();
+    match &err {
+        TransferError::RetriesExceeded { last_error, .. } => {
+            assert_eq!(last_error.kind(), S3ErrorKind::Throttled)
+        }
+        other => panic!("expected RetriesExceeded, got {other}"),
+    }
+    e.assert_nothing_left("throttled.bin");
+}
+
+#[test]
+fn a_complete_failing_past_the_budget_aborts_the_upload() {
+    let e = env();
+    e.proxy
+        .add(Rule::new(Match::complete_multipart_upload(), Fault::ErrorIn200).times(100));
+    let err = e
+        .upload("incomplete.bin", &random_bytes(6 * MIB, 5))
+        .unwrap_err();
+    assert!(
+        matches!(err, TransferError::RetriesExceeded { .. }),
+        "{err}"
+    );
+    e.assert_nothing_left("incomplete.bin");
+}
+
+fn seed(e: &Env, key: &str, len: usize, seed: u64) -> Vec<u8> {
+    let data = random_bytes(len, seed);
+    SeaweedFs::shared().put_object(&e.bucket, key, &data);
+    data
+}
+
+#[test]
+fn downloads_resume_through_resets_short_bodies_and_stalls_for_every_output() {
+    let e = env();
+    let data = seed(&e, "dl.bin", 11 * MIB + 9, 6);
+    let dir = tempfile::tempdir().unwrap();
+    for output in ["path", "seekable", "stream"] {
+        let resets = e
+            .proxy
+            .add(Rule::new(Match::get_object(), Fault::ResetAfter(100_000)));
+        let short = e
+            .proxy
+            .add(Rule::new(Match::get_object(), Fault::ShortBody(70_000)));
+        let stall = e.proxy.add(Rule::new(
+            Match::get_object(),
+            Fault::Stall {
+                after_body_bytes: Some(30_000),
+                duration: Duration::from_secs(3),
+            },
+        ));
+        let slow = e.proxy.add(Rule::new(Match::get_object(), Fault::SlowDown));
+        let path = dir.path().join(output);
+        let sink = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let target = match output {
+            "path" => DownloadTarget::path(&path),
+            "seekable" => DownloadTarget::seekable(std::fs::File::create(&path).unwrap()),
+            _ => DownloadTarget::stream(Collect(sink.clone())),
+        };
+        e.manager
+            .download(&e.bucket, "dl.bin", target, DownloadArgs::default(), &[])
+            .unwrap()
+            .result()
+            .unwrap_or_else(|err| panic!("{output}: {err}"));
+        for id in [resets, short, stall, slow] {
+            assert_eq!(e.proxy.fired(id), 1, "{output}: every fault was injected");
+        }
+        let got = if output == "stream" {
+            sink.lock().clone()
+        } else {
+            std::fs::read(&path).unwrap()
+        };
+        assert!(got == data, "{output}: bytes identical");
+    }
+}
+
+struct Collect(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Collect {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_download_failing_past_the_budget_leaves_no_file() {
+    let e = env();
+    seed(&e, "broken.bin", 11 * MIB, 7);
+    e.proxy
+        .add(Rule::new(Match::get_object(), Fault::ResetAfter(1000)).times(1000));
+    let dir = tempfile::tempdir().unwrap();
+    let err = e
+        .manager
+        .download(
+            &e.bucket,
+            "broken.bin",
+            dir.path().join("out").as_path(),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    match &err {
+        TransferError::RetriesExceeded {
+            attempts,
+            last_error,
+        } => {
+            assert_eq!(*attempts, 5, "num_download_attempts");
+            assert_eq!(last_error.kind(), S3ErrorKind::TruncatedBody);
+        }
+        other => panic!("expected RetriesExceeded, got {other}"),
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "no file, temporary or final: {left:?}");
+}
+
+#[test]
+fn a_copy_survives_an_error_inside_a_200() {
+    let e = env();
+    let data = seed(&e, "copy-src", 1000, 8);
+    let rule = e
+        .proxy
+        .add(Rule::new(Match::copy_object(), Fault::ErrorIn200));
+    e.manager
+        .copy(
+            CopySource::new(&e.bucket, "copy-src"),
+            &e.bucket,
+            "copy-dst",
+            CopyArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(e.proxy.fired(rule), 1);
+    assert!(e.stored("copy-dst") == data);
+}
