@@ -14,8 +14,9 @@ use parking_lot::Mutex;
 
 use crate::args::UploadArgs;
 use crate::client::{
-    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadRequest, CompletedPart,
-    CreateMultipartUploadRequest, PutObjectRequest, RequestBody, S3Error, UploadPartRequest,
+    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
+    CompleteMultipartUploadRequest, CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest,
+    PutObjectRequest, RequestBody, S3Error, S3ErrorKind, UploadPartRequest,
 };
 use crate::config::{MAX_PART_SIZE, MAX_PARTS, adjust_part_size};
 use crate::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
@@ -496,6 +497,31 @@ impl Upload {
 
     /// Runs after the last part: complete the upload, unless anything failed (then the
     /// abort cleanup runs when the transfer is announced done).
+    /// The object as a completed upload of ours would be: `parts` parts (its ETag ends
+    /// in `-parts`) and `total` bytes. Anything else, or no object, is `None`.
+    fn completed_already(&self, total: u64, parts: u32) -> Option<CompleteMultipartUploadOutput> {
+        let head = HeadObjectRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
+        let found = self.engine.client.head_object(&head).ok()?;
+        let etag = found.etag?;
+        let suffix = etag
+            .trim_matches('"')
+            .rsplit_once('-')?
+            .1
+            .parse::<u32>()
+            .ok()?;
+        (suffix == parts && found.content_length == total).then(|| CompleteMultipartUploadOutput {
+            etag: Some(etag),
+            version_id: found.version_id,
+            ..Default::default()
+        })
+    }
+
     fn complete(&self, mpu: &Multipart) {
         if self.coordinator.is_stopped() {
             return;
@@ -525,9 +551,18 @@ impl Upload {
             },
             mpu_object_size: self.args.mpu_object_size,
         };
+        let total = *mpu.total_bytes.lock();
         let completed = self.engine.call(
             &self.coordinator,
-            |_| self.engine.client.complete_multipart_upload(&request),
+            |attempt| match self.engine.client.complete_multipart_upload(&request) {
+                // The answer to an earlier attempt was lost after the store completed
+                // the upload: the retry finds no upload any more. The object says
+                // whether it was ours.
+                Err(e) if attempt > 1 && e.kind() == S3ErrorKind::NotFound => {
+                    self.completed_already(total, expected).ok_or(e)
+                }
+                other => other,
+            },
             |e| self.s3_failed(e, Some(&mpu.upload_id)),
         );
         match completed {

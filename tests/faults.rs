@@ -311,3 +311,44 @@ fn a_copy_survives_an_error_inside_a_200() {
     assert_eq!(e.proxy.fired(rule), 1);
     assert!(e.stored("copy-dst") == data);
 }
+
+#[test]
+fn a_complete_whose_answer_is_lost_is_recognised_as_done() {
+    let e = env();
+    // The store completes the upload, then the connection dies before the answer: the
+    // retry finds no such upload, and the object shows it was completed.
+    let lost = e.proxy.add(Rule::new(
+        Match::complete_multipart_upload(),
+        Fault::ResetAfter(0),
+    ));
+    let data = random_bytes(6 * MIB, 9);
+    let out = e.upload("lost-answer.bin", &data).unwrap();
+    assert_eq!(e.proxy.fired(lost), 1);
+    assert_eq!(out.parts, 2);
+    assert!(e.stored("lost-answer.bin") == data);
+}
+
+#[test]
+fn a_small_download_survives_a_reset_and_a_throttle() {
+    let e = env();
+    let data = seed(&e, "small.bin", 300_000, 10);
+    let reset = e
+        .proxy
+        .add(Rule::new(Match::get_object(), Fault::ResetAfter(1000)));
+    let slow = e.proxy.add(Rule::new(Match::get_object(), Fault::SlowDown));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small");
+    e.manager
+        .download(
+            &e.bucket,
+            "small.bin",
+            path.as_path(),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!((e.proxy.fired(reset), e.proxy.fired(slow)), (1, 1));
+    assert!(std::fs::read(&path).unwrap() == data);
+}
