@@ -273,6 +273,13 @@ impl Coordinator {
     }
 }
 
+/// A throttled body of this transfer stops waiting once the transfer is stopped.
+impl crate::bandwidth::Interrupt for Coordinator {
+    fn is_interrupted(&self) -> bool {
+        self.is_stopped()
+    }
+}
+
 pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_owned()

@@ -65,6 +65,7 @@
 #![deny(missing_docs)]
 
 mod args;
+pub mod bandwidth;
 pub mod client;
 mod config;
 mod coordinator;

@@ -203,11 +203,13 @@ impl Upload {
         }
     }
 
-    fn observer(&self, operation: &'static str) -> Arc<TransferObserver> {
-        Arc::new(TransferObserver {
-            coordinator: self.coordinator.clone(),
+    fn observer(&self, operation: &'static str, body_len: usize) -> Arc<TransferObserver> {
+        Arc::new(TransferObserver::new(
+            &self.engine,
+            &self.coordinator,
             operation,
-        })
+            body_len as u64,
+        ))
     }
 
     fn plan_file(
@@ -385,7 +387,8 @@ impl Upload {
             context: self.args.context.clone(),
             ..Default::default()
         };
-        let mut body = RequestBody::new(data).with_observer(self.observer("PutObject"));
+        let body_len = data.len();
+        let mut body = RequestBody::new(data).with_observer(self.observer("PutObject", body_len));
         match self.engine.client.put_object(&request, &mut body) {
             Ok(out) => self.coordinator.succeed(TransferOutput {
                 bytes: size,
@@ -445,7 +448,8 @@ impl Upload {
             context: self.args.context.clone(),
             ..Default::default()
         };
-        let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart"));
+        let body_len = data.len();
+        let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart", body_len));
         match self.engine.client.upload_part(&request, &mut body) {
             Ok(out) => match out.etag {
                 Some(etag) => {
