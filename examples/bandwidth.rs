@@ -135,14 +135,26 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let start = Instant::now();
     manager
-        .upload(source.as_path(), "bandwidth", "one", UploadArgs::default(), &[])?
+        .upload(
+            source.as_path(),
+            "bandwidth",
+            "one",
+            UploadArgs::default(),
+            &[],
+        )?
         .result()?;
     rows.push(("upload", size, start.elapsed()));
 
     let target = dir.path().join("downloaded.bin");
     let start = Instant::now();
     manager
-        .download("bandwidth", "one", target.as_path(), DownloadArgs::default(), &[])?
+        .download(
+            "bandwidth",
+            "one",
+            target.as_path(),
+            DownloadArgs::default(),
+            &[],
+        )?
         .result()?;
     rows.push(("download", size, start.elapsed()));
     if std::fs::metadata(&target)?.len() != size {

@@ -880,12 +880,12 @@ mod tests {
             .get_bandwidth_limited_stream(CONTENT, Arc::new(NoInterrupt))
             .with_threshold(2);
         let mut buf = [0u8; 1];
-        s.read(&mut buf).unwrap();
+        assert_eq!(s.read(&mut buf).unwrap(), buf.len());
         assert_eq!(l.bucket().total_consumed(), 0);
         s.close().unwrap();
         assert_eq!(l.bucket().total_consumed(), 1);
-        s.read(&mut buf).unwrap();
-        s.read(&mut buf).unwrap();
+        assert_eq!(s.read(&mut buf).unwrap(), buf.len());
+        assert_eq!(s.read(&mut buf).unwrap(), buf.len());
         assert_eq!(l.bucket().total_consumed(), 3);
     }
 
@@ -894,7 +894,7 @@ mod tests {
         let (_, l) = limiter(1000);
         let mut s = l.get_bandwidth_limited_stream(CONTENT, Arc::new(NoInterrupt));
         let mut buf = [0u8; 4];
-        s.read(&mut buf).unwrap();
+        assert_eq!(s.read(&mut buf).unwrap(), buf.len());
         assert_eq!(l.bucket().total_consumed(), 0);
         drop(s);
         assert_eq!(l.bucket().total_consumed(), 4);
@@ -908,10 +908,10 @@ mod tests {
             .with_threshold(1);
         let mut buf = [0u8; 2];
         s.disable();
-        s.read(&mut buf).unwrap();
+        assert_eq!(s.read(&mut buf).unwrap(), buf.len());
         assert_eq!(l.bucket().total_consumed(), 0);
         s.enable();
-        s.read(&mut buf).unwrap();
+        assert_eq!(s.read(&mut buf).unwrap(), buf.len());
         assert_eq!(l.bucket().total_consumed(), 2);
     }
 
