@@ -5,7 +5,7 @@
 //!     reading on.
 //! (b) Against an in-process S3 server (s3s-fs on 127.0.0.1), with `max_bandwidth` set:
 //!     the achieved rate of one upload and one download, and the share each of 4
-//!     concurrent uploads got while all 4 were running.
+//!     concurrent uploads of the same size got while all 4 were running.
 //!
 //! ```text
 //! cargo run --release --example bandwidth              # 64 MiB at 8 MiB/s
@@ -176,10 +176,10 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
         );
     }
 
-    // Four uploads of a quarter each, started together. Each has at most as many parts
-    // as leave every part a request thread, so the shares measure the bucket, not the
-    // order of the request queue.
-    let quarter = size / 4;
+    // Four uploads of the same size, started together, with the default config: at 64
+    // MiB that is 32 parts for 10 request threads, so without per-transfer turns the
+    // transfers holding more threads would take more of the bandwidth.
+    let each = size;
     let progress: Vec<Arc<Progress>> = (0..4).map(|_| Arc::default()).collect();
     let futures = progress
         .iter()
@@ -189,7 +189,7 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
             manager.upload(
                 s3transfer::UploadSource::stream(std::io::Cursor::new(vec![
                     i as u8;
-                    quarter as usize
+                    each as usize
                 ])),
                 "bandwidth",
                 &format!("four/{i}"),
@@ -204,7 +204,7 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
     loop {
         let now = Instant::now();
         let bytes: Vec<u64> = progress.iter().map(|p| p.get()).collect();
-        let any_done = futures.iter().any(|f| f.done()) || bytes.iter().any(|&b| b >= quarter);
+        let any_done = futures.iter().any(|f| f.done()) || bytes.iter().any(|&b| b >= each);
         if any_done {
             break;
         }
@@ -225,7 +225,7 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
     let total: u64 = moved.iter().sum();
     println!(
         "\n4 concurrent uploads of {} MiB: common window {window:.2}s, {:.2} MiB/s together ({:.1}% of limit)",
-        quarter / MIB,
+        each / MIB,
         total as f64 / window / MIB as f64,
         total as f64 / window / limit as f64 * 100.0
     );

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::error::TransferError;
 use crate::future::TransferFuture;
@@ -371,7 +371,52 @@ impl BandwidthLimiter {
             enabled: AtomicBool::new(true),
             blocking: AtomicBool::new(true),
             retry_at: Mutex::new(None),
+            group: None,
         }
+    }
+}
+
+/// Streams that take turns at the bucket: at most one member of a group is queued
+/// there at a time, so groups share the bandwidth evenly however many streams each
+/// runs (a transfer with eight parts in flight gets the same share as one with two).
+///
+/// The bucket's FIFO is fair per request; a group makes it fair per transfer. The turn
+/// is a flag, not a held lock: members wait for it on a condvar in short slices that
+/// check their [`Interrupt`].
+#[derive(Debug, Default)]
+pub struct ShareGroup {
+    /// Whether a member is at the bucket now.
+    busy: Mutex<bool>,
+    turn_free: Condvar,
+}
+
+impl ShareGroup {
+    /// A new, empty group.
+    pub fn new() -> Self {
+        ShareGroup::default()
+    }
+
+    /// Wait for the turn, giving up when `interrupt` fires.
+    fn take_turn(&self, interrupt: &dyn Interrupt) -> Option<Turn<'_>> {
+        let mut busy = self.busy.lock();
+        while *busy {
+            if interrupt.is_interrupted() {
+                return None;
+            }
+            self.turn_free.wait_for(&mut busy, WAIT_SLICE);
+        }
+        *busy = true;
+        Some(Turn(self))
+    }
+}
+
+/// A member's turn at the bucket; dropping it passes the turn on.
+struct Turn<'a>(&'a ShareGroup);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock() = false;
+        self.0.turn_free.notify_one();
     }
 }
 
@@ -395,6 +440,7 @@ pub struct ChunkLimiter {
     /// In non-blocking mode, the time a refused charge may come back; until then a
     /// retry is refused again without asking the bucket. Never held across a wait.
     retry_at: Mutex<Option<Instant>>,
+    group: Option<Arc<ShareGroup>>,
 }
 
 impl fmt::Debug for ChunkLimiter {
@@ -412,6 +458,13 @@ impl ChunkLimiter {
     /// [`BYTES_THRESHOLD`]; 1 charges every announcement).
     pub fn with_threshold(mut self, threshold: u64) -> Self {
         self.threshold = threshold.max(1);
+        self
+    }
+
+    /// Take turns at the bucket with the other members of `group` (see
+    /// [`ShareGroup`]).
+    pub fn in_group(mut self, group: Arc<ShareGroup>) -> Self {
+        self.group = Some(group);
         self
     }
 
@@ -467,6 +520,15 @@ impl ChunkLimiter {
     }
 
     fn consume_through_bucket(&self) -> Result<(), TransferError> {
+        // Held across this charge's waits (it is a flag, not a lock guard), so the
+        // group has one request at most in the bucket's queue.
+        let _turn = match &self.group {
+            Some(group) => match group.take_turn(&*self.interrupt) {
+                Some(turn) => Some(turn),
+                None => return Err(self.interrupted()),
+            },
+            None => None,
+        };
         let amt = self.bytes_seen.load(Ordering::Acquire);
         let clock = self.bucket.clock().clone();
         loop {
@@ -1000,6 +1062,71 @@ mod tests {
         c.consume(5).unwrap();
         c.flush().unwrap();
         assert_eq!(l.bucket().total_consumed(), 300 * 1024 + 5);
+    }
+
+    /// A fake clock that also counts how many threads are in `sleep` at once.
+    struct CountingClock {
+        fake: Arc<FakeClock>,
+        inside: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Clock for CountingClock {
+        fn now(&self) -> Instant {
+            self.fake.now()
+        }
+        fn sleep(&self, d: Duration) {
+            let n = self.inside.fetch_add(1, Ordering::AcqRel) + 1;
+            self.most.fetch_max(n, Ordering::AcqRel);
+            self.fake.sleep(d);
+            // Give any other member a chance to overlap, were the turn not held.
+            for _ in 0..50 {
+                std::thread::yield_now();
+            }
+            self.inside.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    #[test]
+    fn a_group_has_one_member_at_the_bucket_at_a_time() {
+        let clock = Arc::new(CountingClock {
+            fake: FakeClock::new(),
+            inside: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+        });
+        let l = BandwidthLimiter::new(Arc::new(LeakyBucket::with_clock(1024, clock.clone())));
+        let group = Arc::new(ShareGroup::new());
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let c = l
+                    .get_chunk_limiter(Arc::new(NoInterrupt))
+                    .with_threshold(1)
+                    .in_group(group.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..4 {
+                        c.consume(4096).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(l.bucket().total_consumed(), 12 * 4096);
+        assert_eq!(clock.most.load(Ordering::Acquire), 1);
+        assert!(!*group.busy.lock());
+    }
+
+    #[test]
+    fn a_member_waiting_for_its_turn_sees_an_interrupt() {
+        let l = BandwidthLimiter::new(Arc::new(LeakyBucket::new(1)));
+        let group = Arc::new(ShareGroup::new());
+        let _held = group.take_turn(&NoInterrupt).unwrap();
+        let c = l
+            .get_chunk_limiter(Arc::new(AtomicBool::new(true)))
+            .with_threshold(1)
+            .in_group(group.clone());
+        assert!(c.consume(1).unwrap_err().is_cancelled());
     }
 
     #[test]

@@ -61,11 +61,14 @@ impl Engine {
     }
 
     /// A limiter for one body of the transfer `coordinator`, if bandwidth is limited.
-    /// Its waits end as soon as the transfer stops.
+    /// Its waits end as soon as the transfer stops, and it takes turns with the
+    /// transfer's other bodies, so transfers share the bucket evenly.
     pub(crate) fn chunk_limiter(&self, coordinator: &Arc<Coordinator>) -> Option<ChunkLimiter> {
-        self.bandwidth
-            .as_ref()
-            .map(|limiter| limiter.get_chunk_limiter(coordinator.clone()))
+        self.bandwidth.as_ref().map(|limiter| {
+            limiter
+                .get_chunk_limiter(coordinator.clone())
+                .in_group(coordinator.bandwidth_share.clone())
+        })
     }
 
     pub(crate) fn shutdown_pools(&self) {
