@@ -198,17 +198,28 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // Sample until one finishes; the common window runs from the first sample in which
-    // all four have moved bytes to the last in which none has finished.
+    // Sample until all finish. The common window runs from the first sample in which
+    // all four have moved bytes to the last in which none has finished; each one's
+    // own average runs from its first byte to its end.
     let mut samples: Vec<(Instant, Vec<u64>)> = Vec::new();
-    loop {
+    let mut first_byte: Vec<Option<Instant>> = vec![None; 4];
+    let mut finished: Vec<Option<Instant>> = vec![None; 4];
+    let mut any_done = false;
+    while finished.iter().any(Option::is_none) {
         let now = Instant::now();
         let bytes: Vec<u64> = progress.iter().map(|p| p.get()).collect();
-        let any_done = futures.iter().any(|f| f.done()) || bytes.iter().any(|&b| b >= each);
-        if any_done {
-            break;
+        for i in 0..4 {
+            if bytes[i] > 0 && first_byte[i].is_none() {
+                first_byte[i] = Some(now);
+            }
+            if futures[i].done() && finished[i].is_none() {
+                finished[i] = Some(now);
+            }
         }
-        samples.push((now, bytes));
+        any_done |= finished.iter().any(Option::is_some) || bytes.iter().any(|&b| b >= each);
+        if !any_done {
+            samples.push((now, bytes));
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     for f in &futures {
@@ -229,12 +240,16 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
         total as f64 / window / MIB as f64,
         total as f64 / window / limit as f64 * 100.0
     );
-    println!("| upload | bytes in window | share |");
-    println!("|---|---:|---:|");
+    println!("| upload | bytes in window | share | own average MiB/s |");
+    println!("|---|---:|---:|---:|");
     for (i, m) in moved.iter().enumerate() {
         let share = *m as f64 / total.max(1) as f64;
         ok &= (0.2..=0.3).contains(&share);
-        println!("| {i} | {m} | {:.1}% |", share * 100.0);
+        let own = match (first_byte[i], finished[i]) {
+            (Some(a), Some(b)) => each as f64 / b.duration_since(a).as_secs_f64() / MIB as f64,
+            _ => f64::NAN,
+        };
+        println!("| {i} | {m} | {:.1}% | {own:.2} |", share * 100.0);
     }
     manager.shutdown(false, "");
     println!(
