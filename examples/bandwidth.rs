@@ -260,6 +260,11 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
             "OUT OF BOUNDS"
         }
     );
+    if cfg!(debug_assertions) {
+        // The unoptimised server (s3s-fs hashes every object on Complete) adds seconds
+        // that are not the limiter's; measure with --release.
+        println!("(debug build: times include the unoptimised server; use --release)");
+    }
     Ok(())
 }
 

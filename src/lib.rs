@@ -61,6 +61,10 @@
 //! # }
 //! ```
 //!
+//! [`TransferConfig::max_bandwidth`] limits every upload and download of a manager
+//! together through one shared leaky bucket; the [`bandwidth`] module also offers the
+//! bucket and a limited `Read` wrapper on their own.
+//!
 //! The design, threads and state machine are described in `docs/architecture.md`.
 #![deny(missing_docs)]
 
