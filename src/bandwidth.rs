@@ -205,6 +205,7 @@ impl ConsumptionScheduler {
         token: RequestToken,
         time_to_consume: f64,
     ) -> f64 {
+        // `amt` is part of s3transfer's signature; the wait depends only on the time.
         let _ = amt;
         self.total_wait += time_to_consume;
         self.scheduled.insert(token, time_to_consume);
