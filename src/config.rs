@@ -190,8 +190,9 @@ impl TransferConfigBuilder {
         max_in_memory_download_chunks: usize
     );
 
-    /// Limit all uploads and downloads of the manager to `bytes_per_second` together.
-    /// Not implemented yet: `build` refuses it rather than ignoring it.
+    /// Limit all uploads and downloads of the manager to `bytes_per_second` together
+    /// (one shared [`crate::bandwidth::LeakyBucket`]); copies are not limited. Must be
+    /// above 0.
     pub fn max_bandwidth(mut self, bytes_per_second: u64) -> Self {
         self.config.max_bandwidth = Some(bytes_per_second);
         self
@@ -272,14 +273,6 @@ impl TransferConfigBuilder {
                 )));
             }
         }
-        if c.max_bandwidth.is_some() {
-            // Accepting it and not applying it would be a silent lie.
-            return Err(TransferError::Config(
-                "max_bandwidth is not implemented yet: bandwidth limiting lands with the \
-                 leaky-bucket limiter"
-                    .into(),
-            ));
-        }
         if c.io_chunksize as u64 > MAX_PART_SIZE {
             return Err(TransferError::Config(format!(
                 "io_chunksize ({}) is larger than S3's largest part",
@@ -349,6 +342,15 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("io_chunksize"), "{err}");
+    }
+
+    #[test]
+    fn max_bandwidth_is_accepted() {
+        let c = TransferConfig::builder()
+            .max_bandwidth(8 * MIB)
+            .build()
+            .unwrap();
+        assert_eq!(c.max_bandwidth(), Some(8 * MIB));
     }
 
     #[test]

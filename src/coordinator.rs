@@ -38,6 +38,9 @@ pub(crate) struct Coordinator {
     cleanups: Mutex<Vec<Callback>>,
     /// Internal done callbacks (the manager's bookkeeping), run after `on_done`.
     done_callbacks: Mutex<Vec<Callback>>,
+    /// The transfer's bodies take turns at the bandwidth bucket through this, so each
+    /// transfer gets an even share however many parts it has in flight.
+    pub(crate) bandwidth_share: Arc<crate::bandwidth::ShareGroup>,
 }
 
 struct State {
@@ -69,6 +72,7 @@ impl Coordinator {
             bytes: AtomicI64::new(0),
             cleanups: Mutex::new(Vec::new()),
             done_callbacks: Mutex::new(Vec::new()),
+            bandwidth_share: Arc::default(),
         })
     }
 
@@ -270,6 +274,13 @@ impl Coordinator {
         state.error = Some(error);
         self.stopped.store(true, Ordering::Release);
         Ok(())
+    }
+}
+
+/// A throttled body of this transfer stops waiting once the transfer is stopped.
+impl crate::bandwidth::Interrupt for Coordinator {
+    fn is_interrupted(&self) -> bool {
+        self.is_stopped()
     }
 }
 

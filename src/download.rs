@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use crate::args::DownloadArgs;
+use crate::bandwidth::ChunkLimiter;
 use crate::client::{ByteRange, GetObjectOutput, GetObjectRequest, S3Error, S3ErrorKind};
 use crate::config::download_part_size;
 use crate::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
@@ -464,8 +465,15 @@ impl Download {
                 offset: start + received,
                 received: 0,
                 total: None,
+                throttle: self.engine.chunk_limiter(&self.coordinator),
             };
-            let result = self.engine.client.get_object(&request, &mut sink);
+            let mut result = self.engine.client.get_object(&request, &mut sink);
+            if let (Ok(_), Some(throttle)) = (&result, &sink.throttle) {
+                // Charge the tail below the threshold here, on this request thread.
+                if throttle.flush().is_err() {
+                    result = Err(crate::client::stopped_by_caller("GetObject"));
+                }
+            }
             let (got, total) = (sink.received, sink.total);
             received += got;
             match result {
@@ -719,6 +727,9 @@ struct PartSink<'a> {
     guard: &'a WorkGuard,
     offset: u64,
     received: u64,
+    /// This attempt's share of the manager's bandwidth (one token per response body,
+    /// as s3transfer has one per stream), or `None` when unlimited.
+    throttle: Option<ChunkLimiter>,
 }
 
 impl crate::client::ResponseSink for PartSink<'_> {
@@ -747,6 +758,13 @@ impl crate::client::ResponseSink for PartSink<'_> {
                 return Err(crate::client::stopped_by_caller("GetObject"));
             }
             let n = data.len().min(io_chunk);
+            // Charged before the bytes go on: while the bucket refuses, this request
+            // thread stops reading the socket, which is what slows the sender.
+            if let Some(throttle) = &self.throttle
+                && throttle.consume(n as u64).is_err()
+            {
+                return Err(crate::client::stopped_by_caller("GetObject"));
+            }
             let guard = self.guard.hold();
             download.queue_write(self.offset + self.received, data[..n].to_vec(), guard)?;
             self.received += n as u64;

@@ -64,10 +64,15 @@
 //! For one blocking call per transfer with a plain progress closure (boto3's
 //! `upload_file` / `download_file` / `copy`), use [`S3Transfer`].
 //!
+//! [`TransferConfig::max_bandwidth`] limits every upload and download of a manager
+//! together through one shared leaky bucket; the [`bandwidth`] module also offers the
+//! bucket and a limited `Read` wrapper on their own.
+//!
 //! The design, threads and state machine are described in `docs/architecture.md`.
 #![deny(missing_docs)]
 
 mod args;
+pub mod bandwidth;
 pub mod client;
 mod config;
 mod coordinator;

@@ -9,39 +9,67 @@ use parking_lot::{Condvar, Mutex};
 const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// A counting semaphore whose `acquire` gives up when `abandon()` turns true.
+///
+/// Permits go to waiters in arrival order: a transfer whose planner asks again the
+/// moment it gets a permit must not take every freed permit from the others (with a
+/// bandwidth limit, the transfers left without parts in flight would get no share).
 pub(crate) struct TaskSemaphore {
-    /// Free permits.
-    permits: Mutex<usize>,
+    /// Free permits and the queue of waiting tickets.
+    state: Mutex<SemState>,
     freed: Condvar,
+}
+
+struct SemState {
+    permits: usize,
+    next_ticket: u64,
+    /// Tickets of waiting acquirers, oldest first.
+    waiting: std::collections::VecDeque<u64>,
 }
 
 impl TaskSemaphore {
     pub(crate) fn new(permits: usize) -> Self {
         TaskSemaphore {
-            permits: Mutex::new(permits.max(1)),
+            state: Mutex::new(SemState {
+                permits: permits.max(1),
+                next_ticket: 0,
+                waiting: Default::default(),
+            }),
             freed: Condvar::new(),
         }
     }
 
-    /// Take a permit, waiting for one. Returns false, without a permit, once
-    /// `abandon()` is true.
+    /// Take a permit, waiting for one behind earlier waiters. Returns false, without a
+    /// permit, once `abandon()` is true.
     pub(crate) fn acquire(&self, abandon: &dyn Fn() -> bool) -> bool {
-        let mut permits = self.permits.lock();
+        let mut state = self.state.lock();
+        if state.permits > 0 && state.waiting.is_empty() {
+            state.permits -= 1;
+            return true;
+        }
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.push_back(ticket);
         loop {
             if abandon() {
+                state.waiting.retain(|&t| t != ticket);
+                // The next in line may be able to go now.
+                self.freed.notify_all();
                 return false;
             }
-            if *permits > 0 {
-                *permits -= 1;
+            if state.permits > 0 && state.waiting.front() == Some(&ticket) {
+                state.permits -= 1;
+                state.waiting.pop_front();
+                self.freed.notify_all();
                 return true;
             }
-            self.freed.wait_for(&mut permits, CANCEL_POLL);
+            self.freed.wait_for(&mut state, CANCEL_POLL);
         }
     }
 
     pub(crate) fn release(&self) {
-        *self.permits.lock() += 1;
-        self.freed.notify_one();
+        self.state.lock().permits += 1;
+        // Every waiter checks whether it is first in line.
+        self.freed.notify_all();
     }
 }
 
@@ -142,6 +170,32 @@ mod tests {
             t.join().unwrap();
         }
         assert!(peak.load(Ordering::SeqCst) <= 2);
+    }
+
+    #[test]
+    fn permits_go_to_waiters_in_arrival_order() {
+        use std::sync::Arc;
+        let sem = Arc::new(TaskSemaphore::new(1));
+        assert!(sem.acquire(&|| false));
+        let order = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let mut threads = Vec::new();
+        for i in 0..3 {
+            let (s, order) = (sem.clone(), order.clone());
+            threads.push(std::thread::spawn(move || {
+                assert!(s.acquire(&|| false));
+                order.lock().push(i);
+                s.release();
+            }));
+            // Queue them one after another.
+            while sem.state.lock().waiting.len() < i + 1 {
+                std::thread::yield_now();
+            }
+        }
+        sem.release();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(*order.lock(), vec![0, 1, 2]);
     }
 
     #[test]

@@ -204,11 +204,13 @@ impl Upload {
         }
     }
 
-    fn observer(&self, operation: &'static str) -> Arc<TransferObserver> {
-        Arc::new(TransferObserver {
-            coordinator: self.coordinator.clone(),
+    fn observer(&self, operation: &'static str, body_len: usize) -> Arc<TransferObserver> {
+        Arc::new(TransferObserver::new(
+            &self.engine,
+            &self.coordinator,
             operation,
-        })
+            body_len as u64,
+        ))
     }
 
     fn plan_file(
@@ -390,7 +392,8 @@ impl Upload {
             checksums: self.args.checksum_values(),
             ..Default::default()
         };
-        let mut body = RequestBody::new(data).with_observer(self.observer("PutObject"));
+        let body_len = data.len();
+        let mut body = RequestBody::new(data).with_observer(self.observer("PutObject", body_len));
         let sent = self.engine.call(
             &self.coordinator,
             |attempt| {
@@ -464,7 +467,8 @@ impl Upload {
             checksum_algorithm: self.args.multipart_checksum_algorithm(),
             ..Default::default()
         };
-        let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart"));
+        let body_len = data.len();
+        let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart", body_len));
         let sent = self.engine.call(
             &self.coordinator,
             |attempt| {
