@@ -652,3 +652,48 @@ fn an_upload_the_server_stops_reading_times_out() {
     drop(done_tx);
     server.join().unwrap();
 }
+
+/// A listener whose accept queue is full drops new SYNs, so a connect never completes:
+/// the connect timeout must end it.
+#[test]
+fn a_connect_that_never_completes_times_out() {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    // Fill the accept queue; nothing ever accepts.
+    let _held: Vec<_> = (0..4)
+        .filter_map(|_| {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+            s.set_nonblocking(true).ok()?;
+            let _ = s.connect(&addr.into());
+            Some(s)
+        })
+        .collect();
+    let client = RusotoS3::builder()
+        .endpoint(format!("http://{addr}"))
+        .static_credentials("ak", "sk")
+        .connect_timeout(Duration::from_millis(500))
+        .request_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut req = HeadObjectRequest::default();
+    req.bucket = "b".into();
+    req.key = "k".into();
+    let started = Instant::now();
+    let err = client.head_object(&req).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "ended by the connect timeout, not the request timeout"
+    );
+    assert!(err.is_retryable(), "{err}");
+    eprintln!("connect error: {err}");
+}

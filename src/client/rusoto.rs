@@ -35,6 +35,10 @@ use super::{
 /// CompleteMultipartUpload of a large object (S3 may take tens of seconds before it
 /// answers), short enough that a dead server does not hold a worker for minutes.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// A TCP connect that takes longer than this is not going to succeed: the host is down
+/// or the packets are dropped. Well above a cross-region round trip, well below the
+/// minutes an OS may otherwise wait.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for `RusotoS3Builder::body_read_timeout`: 30 s without a single byte of a
 /// GetObject body means the connection is stuck; a retry on a fresh one is faster.
 const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,6 +69,7 @@ pub struct RusotoS3Builder {
     region: Option<String>,
     credentials: Option<(String, String, Option<String>)>,
     request_timeout: Duration,
+    connect_timeout: Duration,
     body_read_timeout: Duration,
     body_send_timeout: Duration,
     worker_threads: usize,
@@ -81,6 +86,7 @@ impl fmt::Debug for RusotoS3Builder {
                 &self.credentials.as_ref().map(|(ak, _, _)| ak.as_str()),
             )
             .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
             .field("body_send_timeout", &self.body_send_timeout)
             .field("worker_threads", &self.worker_threads)
@@ -95,6 +101,7 @@ impl Default for RusotoS3Builder {
             region: None,
             credentials: None,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             body_send_timeout: DEFAULT_BODY_SEND_TIMEOUT,
             worker_threads: DEFAULT_WORKER_THREADS,
@@ -157,6 +164,13 @@ impl RusotoS3Builder {
         self
     }
 
+    /// Bound on opening a TCP connection. Exceeding it fails the call (a transient
+    /// error, retried). Default: 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
     /// Bound on a stalled GetObject body: the longest wait for the next bytes.
     /// Exceeding it gives [`S3ErrorKind::Timeout`]. Default: 30 s.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
@@ -197,13 +211,18 @@ impl RusotoS3Builder {
         // rusoto's own HttpClient::new() is https-only under `rustls`; local and
         // on-premises stores often speak plain http, so accept both schemes.
         // hyper-rustls panics when the system has no CA certificates: report that.
-        let connector = std::panic::catch_unwind(|| {
+        let connect_timeout = self.connect_timeout;
+        let connector = std::panic::catch_unwind(move || {
+            let mut tcp = hyper::client::HttpConnector::new();
+            // The TLS layer above decides the scheme; this one only opens sockets.
+            tcp.enforce_http(false);
+            tcp.set_connect_timeout(Some(connect_timeout));
             hyper_rustls::HttpsConnectorBuilder::new()
                 .with_native_roots()
                 .https_or_http()
                 .enable_http1()
                 .enable_http2()
-                .build()
+                .wrap_connector(tcp)
         })
         .map_err(|_| fail("TLS setup failed: no CA certificates found".to_owned()))?;
         let http = HttpClient::from_connector(connector);
