@@ -73,6 +73,7 @@
 
 mod args;
 pub mod bandwidth;
+pub mod checksum;
 pub mod client;
 mod config;
 mod coordinator;
@@ -95,6 +96,7 @@ pub mod testing;
 mod upload;
 
 pub use args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
+pub use checksum::{ChecksumWhen, Validation};
 pub use client::{
     ChecksumAlgorithm, Checksums, CopySource, CopySourceConditions, ObjectAttributes,
     RequestContext, S3Api, S3Error, S3ErrorKind, SseCustomerKey,
