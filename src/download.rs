@@ -263,12 +263,8 @@ pub(crate) fn submit(
         *download.etag.lock() = Some(etag);
     }
     let planned = if download.validating() {
-        // The stored checksum comes only with a whole-object answer (a ranged GET has
-        // none), so ask for it first; the answer also gives the size and the ETag that
-        // pins every GET to the object it describes.
-        download
-            .head_for_checksum()
-            .and_then(|size| download.plan(&root, 0, size))
+        // The HeadObject for the stored checksum runs in the first GET's job.
+        download.submit_first_get(&root)
     } else {
         match download.coordinator.meta.size() {
             Some(size) => {
@@ -366,7 +362,8 @@ impl Download {
                 self.coordinator.meta.provide_object_etag(etag);
             }
         }
-        let single_range = size < self.engine.config.multipart_threshold;
+        // The first GET covers the object whole when it is at most one chunk.
+        let single_range = size <= self.engine.config.multipart_chunksize;
         let composite = head.checksums.checksum_type.as_deref() == Some("COMPOSITE");
         // A composite value (`<digest>-<parts>`) is a checksum of part checksums, not
         // of the bytes; a SHA of the whole object can only be computed when the bytes
@@ -449,7 +446,23 @@ impl Download {
             let coordinator = download.coordinator.clone();
             run_job(&coordinator, guard, |guard| {
                 let first = download.engine.config.multipart_chunksize;
-                let total = download.get_part(guard, 0, Some(first - 1));
+                // The stored checksum comes only with a whole-object answer (a ranged
+                // GET has none), so it is asked for first, on this request thread where
+                // the first GET would run; the answer also gives the ETag that pins every
+                // GET to the object it describes. The GETs then run as without
+                // checksums: the first range alone, the rest once it answered.
+                let headed = if download.validating() {
+                    download.head_for_checksum().map(|_| ())
+                } else {
+                    Ok(())
+                };
+                let total = match headed {
+                    Ok(()) => download.get_part(guard, 0, Some(first - 1)),
+                    Err(e) => {
+                        download.coordinator.fail(e);
+                        None
+                    }
+                };
                 // The first range is sequence 0 of a stream output's window.
                 if let Some(window) = &download.window {
                     window.release(0);
