@@ -455,7 +455,9 @@ impl UploadArgs {
         self
     }
 
-    /// Ask for a flexible checksum (refused by the rusoto backend, which cannot send one).
+    /// Ask for a flexible checksum: with a backend that supports checksums the engine
+    /// computes it for every body (the rusoto backend cannot send one yet and refuses
+    /// it).
     pub fn checksum_algorithm(mut self, algorithm: ChecksumAlgorithm) -> Self {
         self.checksum_algorithm = Some(algorithm);
         self
@@ -511,8 +513,9 @@ pub struct DownloadArgs {
     pub sse_customer: Option<SseCustomerKey>,
     /// Request payer and expected bucket owner.
     pub context: RequestContext,
-    /// Ask for stored checksums (`x-amz-checksum-mode: ENABLED`; refused by the rusoto
-    /// backend).
+    /// Ask for stored checksums (`x-amz-checksum-mode: ENABLED`) and, with a backend
+    /// that supports checksums, validate the bytes against them even under
+    /// `response_checksum_validation = WhenRequired` (refused by the rusoto backend).
     pub checksum_mode: bool,
 }
 

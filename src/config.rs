@@ -1,6 +1,8 @@
 //! `TransferConfig`: the knobs of a manager, set through a validating builder, and the
 //! part-size adjuster that keeps multipart transfers inside S3's limits.
 
+use crate::checksum::ChecksumWhen;
+use crate::client::ChecksumAlgorithm;
 use crate::error::TransferError;
 use crate::retry::RetryConfig;
 
@@ -33,6 +35,9 @@ pub struct TransferConfig {
     pub(crate) max_in_memory_download_chunks: usize,
     pub(crate) max_bandwidth: Option<u64>,
     pub(crate) retry: RetryConfig,
+    pub(crate) checksum_algorithm: ChecksumAlgorithm,
+    pub(crate) request_checksum_calculation: ChecksumWhen,
+    pub(crate) response_checksum_validation: ChecksumWhen,
 }
 
 impl Default for TransferConfig {
@@ -51,6 +56,9 @@ impl Default for TransferConfig {
             max_in_memory_download_chunks: 10,
             max_bandwidth: None,
             retry: RetryConfig::default(),
+            checksum_algorithm: ChecksumAlgorithm::Crc32,
+            request_checksum_calculation: ChecksumWhen::WhenSupported,
+            response_checksum_validation: ChecksumWhen::WhenSupported,
         }
     }
 }
@@ -116,6 +124,19 @@ impl TransferConfig {
     /// How failed requests are retried (AWS "standard" mode by default).
     pub fn retry(&self) -> &RetryConfig {
         &self.retry
+    }
+    /// The algorithm of the checksums computed when the caller names none. Default
+    /// CRC32 (botocore's).
+    pub fn checksum_algorithm(&self) -> ChecksumAlgorithm {
+        self.checksum_algorithm
+    }
+    /// When uploads compute and send checksums. Default `WhenSupported`.
+    pub fn request_checksum_calculation(&self) -> ChecksumWhen {
+        self.request_checksum_calculation
+    }
+    /// When downloads ask for and validate stored checksums. Default `WhenSupported`.
+    pub fn response_checksum_validation(&self) -> ChecksumWhen {
+        self.response_checksum_validation
     }
 }
 
@@ -188,6 +209,25 @@ impl TransferConfigBuilder {
     setter!(
         /// Download parts held in memory for non-seekable outputs. Default 10.
         max_in_memory_download_chunks: usize
+    );
+    setter!(
+        /// The algorithm of the checksums computed when the caller names none. Default
+        /// CRC32, as botocore: a CRC lets a multipart upload send the whole object's
+        /// value (combined from the parts') and a ranged download check it.
+        checksum_algorithm: ChecksumAlgorithm
+    );
+    setter!(
+        /// When uploads compute and send checksums: `WhenSupported` (default) always,
+        /// if the backend can send them; `WhenRequired` only when the caller named an
+        /// algorithm or gave a value.
+        request_checksum_calculation: ChecksumWhen
+    );
+    setter!(
+        /// When downloads ask for the stored checksum (one HeadObject with
+        /// `checksum_mode`) and compare it with the bytes received: `WhenSupported`
+        /// (default) always, if the backend supports checksums; `WhenRequired` only
+        /// with `ChecksumMode: ENABLED`.
+        response_checksum_validation: ChecksumWhen
     );
 
     /// Limit all uploads and downloads of the manager to `bytes_per_second` together

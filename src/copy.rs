@@ -185,6 +185,7 @@ impl Copy {
                     etag: out.etag,
                     version_id: out.version_id,
                     parts: 1,
+                    ..Default::default()
                 });
             }
             Err(e) => self.coordinator.fail(e),
@@ -273,6 +274,7 @@ impl Copy {
                 etag: out.etag,
                 version_id: out.version_id,
                 parts: mpu.expected,
+                ..Default::default()
             }),
             Err(e) => self.coordinator.fail(e),
         }

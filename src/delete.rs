@@ -52,6 +52,7 @@ pub(crate) fn submit(
                     etag: None,
                     version_id: out.version_id,
                     parts: 1,
+                    ..Default::default()
                 }),
                 Err(e) => c.fail(e),
             }

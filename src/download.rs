@@ -15,7 +15,11 @@ use parking_lot::Mutex;
 
 use crate::args::DownloadArgs;
 use crate::bandwidth::ChunkLimiter;
-use crate::client::{ByteRange, GetObjectOutput, GetObjectRequest, S3Error, S3ErrorKind};
+use crate::checksum::{ALL, Checksum, ChecksumWhen, Checksummer, Validation};
+use crate::client::{
+    ByteRange, ChecksumAlgorithm, GetObjectOutput, GetObjectRequest, HeadObjectRequest, S3Error,
+    S3ErrorKind,
+};
 use crate::config::download_part_size;
 use crate::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
 use crate::engine::Engine;
@@ -201,6 +205,10 @@ pub(crate) struct Download {
     version_id: Mutex<Option<String>>,
     /// Set for stream outputs: bounds how far ahead of the writer parts may run.
     window: Option<SlidingWindow>,
+    /// The stored whole-object checksum the bytes must match, when validating.
+    expected: Mutex<Option<(ChecksumAlgorithm, String)>>,
+    /// The checksum of each range received, by its first byte.
+    range_sums: Mutex<BTreeMap<u64, Checksum>>,
 }
 
 const UNKNOWN: u64 = u64::MAX;
@@ -234,6 +242,8 @@ pub(crate) fn submit(
         written: AtomicU64::new(0),
         parts: AtomicU64::new(0),
         version_id: Mutex::new(None),
+        expected: Mutex::new(None),
+        range_sums: Mutex::new(BTreeMap::new()),
     });
     let root = {
         let download = download.clone();
@@ -252,12 +262,17 @@ pub(crate) fn submit(
     if let Some(etag) = download.coordinator.meta.etag() {
         *download.etag.lock() = Some(etag);
     }
-    let planned = match download.coordinator.meta.size() {
-        Some(size) => {
-            download.size.store(size, Ordering::Release);
-            download.plan(&root, 0, size)
+    let planned = if download.validating() {
+        // The HeadObject for the stored checksum runs in the first GET's job.
+        download.submit_first_get(&root)
+    } else {
+        match download.coordinator.meta.size() {
+            Some(size) => {
+                download.size.store(size, Ordering::Release);
+                download.plan(&root, 0, size)
+            }
+            None => download.submit_first_get(&root),
         }
-        None => download.submit_first_get(&root),
     };
     if let Err(e) = planned {
         download.coordinator.fail(e);
@@ -310,6 +325,97 @@ impl Download {
         Ok(())
     }
 
+    /// Whether this download asks for the stored checksum and checks the bytes against
+    /// it: only with a backend that returns checksums.
+    fn validating(&self) -> bool {
+        self.engine.client.supports_checksums()
+            && (self.args.checksum_mode
+                || self.engine.config.response_checksum_validation == ChecksumWhen::WhenSupported)
+    }
+
+    /// HeadObject with `checksum_mode`: record the size, ETag, version and the stored
+    /// checksum this download can check. Returns the size.
+    fn head_for_checksum(&self) -> Result<u64, TransferError> {
+        let request = HeadObjectRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            version_id: self.args.version_id.clone(),
+            if_match: self.etag.lock().clone(),
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            checksum_mode: true,
+            ..Default::default()
+        };
+        let head = self.engine.call(
+            &self.coordinator,
+            |_| self.engine.client.head_object(&request),
+            |e| self.s3_failed(e),
+        )?;
+        let size = head.content_length;
+        self.size.store(size, Ordering::Release);
+        self.coordinator.meta.provide_transfer_size(size);
+        *self.version_id.lock() = head.version_id.clone();
+        if let Some(etag) = head.etag {
+            let mut pinned = self.etag.lock();
+            if pinned.is_none() {
+                *pinned = Some(etag.clone());
+                self.coordinator.meta.provide_object_etag(etag);
+            }
+        }
+        // The first GET covers the object whole when it is at most one chunk.
+        let single_range = size <= self.engine.config.multipart_chunksize;
+        let composite = head.checksums.checksum_type.as_deref() == Some("COMPOSITE");
+        // A composite value (`<digest>-<parts>`) is a checksum of part checksums, not
+        // of the bytes; a SHA of the whole object can only be computed when the bytes
+        // arrive in order, in one range. Either way there is nothing to compare then.
+        *self.expected.lock() = ALL
+            .into_iter()
+            .filter(|a| a.is_crc() || single_range)
+            .find_map(|a| head.checksums.get(a).map(|v| (a, v.to_owned())))
+            .filter(|(_, v)| !composite && !v.contains('-'));
+        Ok(size)
+    }
+
+    /// Compare the ranges' combined checksum with the stored one.
+    fn check_integrity(&self) -> Result<Validation, TransferError> {
+        let Some((algorithm, expected)) = self.expected.lock().clone() else {
+            return Ok(Validation::Nothing);
+        };
+        let sums = std::mem::take(&mut *self.range_sums.lock());
+        let ranges = sums.len();
+        let mut next = 0u64;
+        let mut whole: Option<Checksum> = None;
+        for (start, sum) in sums {
+            if start != next {
+                return Err(TransferError::Internal(format!(
+                    "no checksum for bytes {next}..{start}"
+                )));
+            }
+            next += sum.len;
+            whole = match whole {
+                None => Some(sum),
+                Some(acc) => acc.combine(&sum),
+            };
+        }
+        let actual = whole
+            .map(|w| w.to_base64())
+            .unwrap_or_else(|| Checksummer::new(algorithm).finish().to_base64());
+        if actual != expected {
+            return Err(TransferError::IntegrityFailed {
+                bucket: self.bucket.clone(),
+                key: self.key.clone(),
+                algorithm: algorithm.as_str().to_owned(),
+                expected,
+                actual,
+                part_or_range: format!(
+                    "whole object, {ranges} range{}",
+                    if ranges == 1 { "" } else { "s" }
+                ),
+            });
+        }
+        Ok(Validation::WholeObject(algorithm))
+    }
+
     fn failed(&self, reason: impl Into<String>, source: Option<S3Error>) -> TransferError {
         TransferError::S3DownloadFailed {
             bucket: self.bucket.clone(),
@@ -340,7 +446,23 @@ impl Download {
             let coordinator = download.coordinator.clone();
             run_job(&coordinator, guard, |guard| {
                 let first = download.engine.config.multipart_chunksize;
-                let total = download.get_part(guard, 0, Some(first - 1));
+                // The stored checksum comes only with a whole-object answer (a ranged
+                // GET has none), so it is asked for first, on this request thread where
+                // the first GET would run; the answer also gives the ETag that pins every
+                // GET to the object it describes. The GETs then run as without
+                // checksums: the first range alone, the rest once it answered.
+                let headed = if download.validating() {
+                    download.head_for_checksum().map(|_| ())
+                } else {
+                    Ok(())
+                };
+                let total = match headed {
+                    Ok(()) => download.get_part(guard, 0, Some(first - 1)),
+                    Err(e) => {
+                        download.coordinator.fail(e);
+                        None
+                    }
+                };
                 // The first range is sequence 0 of a stream output's window.
                 if let Some(window) = &download.window {
                     window.release(0);
@@ -438,6 +560,13 @@ impl Download {
         let mut ranged = true;
         let mut whole_object_fallback_used = false;
         let mut attempt = 0;
+        // One checksummer for the range across attempts: a resumed GET starts at the
+        // first byte missing, so it sees the range's bytes once, in order.
+        let mut hasher = self
+            .expected
+            .lock()
+            .as_ref()
+            .map(|(algorithm, _)| Checksummer::new(*algorithm));
         loop {
             attempt += 1;
             let mut request = GetObjectRequest {
@@ -446,7 +575,7 @@ impl Download {
                 version_id: self.args.version_id.clone(),
                 sse_customer: self.args.sse_customer.clone(),
                 context: self.args.context.clone(),
-                checksum_mode: self.args.checksum_mode,
+                checksum_mode: self.args.checksum_mode || self.validating(),
                 // Pinned as soon as any response told us the ETag, including the
                 // headers of a body that broke off.
                 if_match: self.etag.lock().clone(),
@@ -466,6 +595,7 @@ impl Download {
                 received: 0,
                 total: None,
                 throttle: self.engine.chunk_limiter(&self.coordinator),
+                hasher: hasher.as_mut(),
             };
             let mut result = self.engine.client.get_object(&request, &mut sink);
             if let (Ok(_), Some(throttle)) = (&result, &sink.throttle) {
@@ -494,6 +624,9 @@ impl Download {
                         return None;
                     }
                     self.parts.fetch_add(1, Ordering::Relaxed);
+                    if let Some(hasher) = hasher {
+                        self.range_sums.lock().insert(start, hasher.finish());
+                    }
                     return Some(total);
                 }
                 Err(e)
@@ -611,6 +744,15 @@ impl Download {
             ));
             return;
         }
+        // Before the file is put in place: a mismatch leaves no file at the destination
+        // (the failure cleanup removes the temporary one).
+        let validated = match self.check_integrity() {
+            Ok(v) => v,
+            Err(e) => {
+                self.coordinator.fail(e);
+                return;
+            }
+        };
         let finished = match output {
             Output::File { file, temp, dest } => {
                 drop(file);
@@ -643,6 +785,7 @@ impl Download {
                 etag: self.etag.lock().clone(),
                 version_id: self.version_id.lock().clone(),
                 parts: self.parts.load(Ordering::Relaxed) as u32,
+                validated,
             }),
             Err(e) => self.coordinator.fail(e),
         }
@@ -730,6 +873,8 @@ struct PartSink<'a> {
     /// This attempt's share of the manager's bandwidth (one token per response body,
     /// as s3transfer has one per stream), or `None` when unlimited.
     throttle: Option<ChunkLimiter>,
+    /// The range's checksum, fed as the bytes pass (one pass, on the request thread).
+    hasher: Option<&'a mut Checksummer>,
 }
 
 impl crate::client::ResponseSink for PartSink<'_> {
@@ -767,6 +912,10 @@ impl crate::client::ResponseSink for PartSink<'_> {
             }
             let guard = self.guard.hold();
             download.queue_write(self.offset + self.received, data[..n].to_vec(), guard)?;
+            // Counted with `received`: a resumed attempt continues right after.
+            if let Some(hasher) = self.hasher.as_deref_mut() {
+                hasher.update(&data[..n]);
+            }
             self.received += n as u64;
             download.coordinator.progress(n as i64);
             data = &data[n..];

@@ -53,6 +53,27 @@ pub enum TransferError {
         source: Option<S3Error>,
     },
 
+    /// A download's bytes did not match the object's stored checksum: they were
+    /// corrupted on the way (or the store holds a wrong checksum). No file is left at
+    /// the destination; a seekable or stream output has received the bytes.
+    #[error(
+        "integrity check failed for s3://{bucket}/{key} ({part_or_range}): {algorithm} is {actual}, expected {expected}"
+    )]
+    IntegrityFailed {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// The algorithm compared (`CRC32`, ...).
+        algorithm: String,
+        /// The stored value (base64).
+        expected: String,
+        /// The value of the bytes received (base64).
+        actual: String,
+        /// What was compared (`"whole object, 3 ranges"`).
+        part_or_range: String,
+    },
+
     /// A copy failed at S3 (a multipart copy was aborted before this was reported).
     #[error("failed to copy to s3://{bucket}/{key}: {source}")]
     S3CopyFailed {
@@ -167,6 +188,8 @@ pub enum ErrorKind {
     S3UploadFailed,
     /// [`TransferError::S3DownloadFailed`].
     S3DownloadFailed,
+    /// [`TransferError::IntegrityFailed`].
+    IntegrityFailed,
     /// [`TransferError::S3CopyFailed`].
     S3CopyFailed,
     /// [`TransferError::S3DeleteFailed`].
@@ -200,6 +223,7 @@ impl TransferError {
             TransferError::RetriesExceeded { .. } => ErrorKind::RetriesExceeded,
             TransferError::S3UploadFailed { .. } => ErrorKind::S3UploadFailed,
             TransferError::S3DownloadFailed { .. } => ErrorKind::S3DownloadFailed,
+            TransferError::IntegrityFailed { .. } => ErrorKind::IntegrityFailed,
             TransferError::S3CopyFailed { .. } => ErrorKind::S3CopyFailed,
             TransferError::S3DeleteFailed { .. } => ErrorKind::S3DeleteFailed,
             TransferError::TransferNotDone => ErrorKind::TransferNotDone,
@@ -302,6 +326,21 @@ impl Clone for TransferError {
                 key: key.clone(),
                 reason: reason.clone(),
                 source: source.as_ref().map(clone_s3),
+            },
+            TransferError::IntegrityFailed {
+                bucket,
+                key,
+                algorithm,
+                expected,
+                actual,
+                part_or_range,
+            } => TransferError::IntegrityFailed {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                algorithm: algorithm.clone(),
+                expected: expected.clone(),
+                actual: actual.clone(),
+                part_or_range: part_or_range.clone(),
             },
             TransferError::S3CopyFailed {
                 bucket,

@@ -53,6 +53,8 @@ pub struct TransferOutput {
     /// Requests that carried data: parts of a multipart upload or copy, ranged GETs of
     /// a download; 1 for single-request transfers.
     pub parts: u32,
+    /// What a checksum verified end to end (always `Nothing` for copies and deletes).
+    pub validated: crate::checksum::Validation,
 }
 
 /// The operation and arguments a transfer was started with.

@@ -68,11 +68,19 @@
 //! together through one shared leaky bucket; the [`bandwidth`] module also offers the
 //! bucket and a limited `Read` wrapper on their own.
 //!
+//! With a backend that supports flexible checksums ([`client::S3Api::supports_checksums`]),
+//! uploads send a checksum with every body (CRC32 by default; a multipart upload also
+//! sends the whole object's CRC, combined from its parts') and downloads compare the
+//! bytes with the stored checksum, failing with [`TransferError::IntegrityFailed`];
+//! [`TransferOutput::validated`] says what was checked. The [`checksum`] module has the
+//! algorithms on their own.
+//!
 //! The design, threads and state machine are described in `docs/architecture.md`.
 #![deny(missing_docs)]
 
 mod args;
 pub mod bandwidth;
+pub mod checksum;
 pub mod client;
 mod config;
 mod coordinator;
@@ -95,6 +103,7 @@ pub mod testing;
 mod upload;
 
 pub use args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
+pub use checksum::{ChecksumWhen, Validation};
 pub use client::{
     ChecksumAlgorithm, Checksums, CopySource, CopySourceConditions, ObjectAttributes,
     RequestContext, S3Api, S3Error, S3ErrorKind, SseCustomerKey,

@@ -11,8 +11,14 @@
 //! cut a GetObject body short, delay, or decide per call with a hook. Every call is
 //! recorded as a [`RecordedCall`] so a test can assert what was sent.
 //!
-//! What it does not model: ETags are not MD5s (see [`FakeS3`]); `Content-MD5` and
-//! checksum values are stored and echoed but never verified; the request context
+//! Flexible checksums are verified like S3 does: a PutObject or UploadPart value that
+//! does not match the body, or a FULL_OBJECT value on CompleteMultipartUpload that does
+//! not match the assembled object, is refused with 400 `BadDigest`; an algorithm sent
+//! without a value gets the value computed. They come back on HeadObject and whole
+//! GETs with `checksum_mode` (a ranged GET gets none, as on S3).
+//!
+//! What it does not model: ETags are not MD5s (see [`FakeS3`]); `Content-MD5` is
+//! stored but never verified, nor are composite (`-N`) values; the request context
 //! (request payer, expected bucket owner) is recorded but not checked; and there are
 //! no object or part size limits besides the minimum part size.
 //!
@@ -61,13 +67,13 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::client::{
-    AbortMultipartUploadRequest, ByteRange, Checksums, CompleteMultipartUploadOutput,
-    CompleteMultipartUploadRequest, ContentRange, CopyObjectOutput, CopyObjectRequest,
-    CopySourceConditions, CreateMultipartUploadOutput, CreateMultipartUploadRequest,
-    DeleteObjectOutput, DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
-    HeadObjectRequest, ObjectAttributes, PutObjectOutput, PutObjectRequest, RequestBody,
-    ResponseSink, S3Api, S3Error, S3ErrorKind, SseCustomerKey, UploadPartCopyOutput,
-    UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
+    AbortMultipartUploadRequest, ByteRange, ChecksumAlgorithm, Checksums,
+    CompleteMultipartUploadOutput, CompleteMultipartUploadRequest, ContentRange, CopyObjectOutput,
+    CopyObjectRequest, CopySourceConditions, CreateMultipartUploadOutput,
+    CreateMultipartUploadRequest, DeleteObjectOutput, DeleteObjectRequest, GetObjectOutput,
+    GetObjectRequest, HeadObjectOutput, HeadObjectRequest, ObjectAttributes, PutObjectOutput,
+    PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error, S3ErrorKind, SseCustomerKey,
+    UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
 };
 
 /// S3's minimum size of every part but the last.
@@ -436,6 +442,7 @@ struct Upload {
     key: String,
     attributes: ObjectAttributes,
     sse_customer: Option<SseCustomerKey>,
+    checksum_algorithm: Option<ChecksumAlgorithm>,
     checksum_type: Option<String>,
     parts: BTreeMap<u32, StoredPart>,
 }
@@ -1250,6 +1257,40 @@ fn copy_attributes(
     Ok(attrs)
 }
 
+/// Check every checksum value `given` against `data` (a composite `-N` value is not a
+/// checksum of the bytes and is kept as is); with `algorithm` and no value, compute it.
+/// Returns what to store.
+fn verify_checksums(
+    cx: Ctx<'_>,
+    algorithm: Option<ChecksumAlgorithm>,
+    given: &Checksums,
+    data: &[u8],
+) -> Result<Checksums, S3Error> {
+    let mut stored = given.clone();
+    for (a, value) in given.values() {
+        if value.contains('-') {
+            continue;
+        }
+        let actual = crate::checksum::checksum(a, data).to_base64();
+        if actual != value {
+            return Err(cx.error(
+                400,
+                "BadDigest",
+                format!(
+                    "The {} you specified did not match the calculated checksum.",
+                    a.as_str()
+                ),
+            ));
+        }
+    }
+    if let Some(a) = algorithm
+        && given.get(a).is_none()
+    {
+        stored.set(a, crate::checksum::checksum(a, data).to_base64());
+    }
+    Ok(stored)
+}
+
 fn checksums_conflict(stored: &Checksums, given: &Checksums) -> bool {
     let differ =
         |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a != b);
@@ -1387,9 +1428,15 @@ impl S3Api for FakeS3 {
         verdict?;
         let mut st = self.state.lock();
         st.bucket(cx, &request.bucket)?;
+        let checksums =
+            verify_checksums(cx, request.checksum_algorithm, &request.checksums, &data)?;
         let mut object = FakeObject::new(Bytes::from(data));
         object.attributes = request.attributes.clone();
-        object.checksums = request.checksums.clone();
+        object.checksums = checksums;
+        if !object.checksums.is_empty() {
+            // A single PUT's checksum is of the whole object.
+            object.checksums.checksum_type = Some("FULL_OBJECT".to_owned());
+        }
         object.sse_customer = request.sse_customer.clone();
         let stored = st.store(&request.bucket, &request.key, object);
         Ok(PutObjectOutput {
@@ -1419,6 +1466,7 @@ impl S3Api for FakeS3 {
                 key: request.key.clone(),
                 attributes: request.attributes.clone(),
                 sse_customer: request.sse_customer.clone(),
+                checksum_algorithm: request.checksum_algorithm,
                 checksum_type: request.checksum_type.clone(),
                 parts: BTreeMap::new(),
             },
@@ -1447,11 +1495,13 @@ impl S3Api for FakeS3 {
             request.sse_customer.as_ref(),
         )?;
         check_part_number(cx, request.part_number)?;
+        let checksums =
+            verify_checksums(cx, request.checksum_algorithm, &request.checksums, &data)?;
         let data = Bytes::from(data);
         let part = StoredPart {
             etag: content_etag(&data),
             data,
-            checksums: request.checksums.clone(),
+            checksums,
         };
         let out = UploadPartOutput {
             etag: Some(part.etag.clone()),
@@ -1547,19 +1597,31 @@ impl S3Api for FakeS3 {
                 format!("x-amz-mp-object-size {expected} does not match the parts' total {total}"),
             ));
         }
-        let upload = st
-            .uploads
-            .remove(&request.upload_id)
-            .expect("upload checked above");
         let mut data = Vec::with_capacity(total as usize);
         for p in &chosen {
             data.extend_from_slice(&p.data);
         }
+        let full_object = request.checksums.checksum_type.as_deref() == Some("FULL_OBJECT")
+            || upload.checksum_type.as_deref() == Some("FULL_OBJECT");
+        let mut checksums = request.checksums.clone();
+        if full_object {
+            // Checked against the assembled object, as S3 does, before the upload is
+            // consumed (a refused Complete can be retried); computed when the upload
+            // announced FULL_OBJECT and Complete carries no value.
+            let algorithm = upload
+                .checksum_algorithm
+                .filter(|_| checksums.values().is_empty());
+            checksums = verify_checksums(cx, algorithm, &checksums, &data)?;
+        }
+        let upload = st
+            .uploads
+            .remove(&request.upload_id)
+            .expect("upload checked above");
         let mut object = FakeObject::new(Bytes::from(data));
         object.etag = multipart_etag(chosen.iter().map(|p| p.etag.as_str()), chosen.len());
         object.attributes = upload.attributes;
         object.sse_customer = upload.sse_customer;
-        object.checksums = request.checksums.clone();
+        object.checksums = checksums;
         if !object.checksums.is_empty() && object.checksums.checksum_type.is_none() {
             object.checksums.checksum_type = upload.checksum_type;
         }
@@ -1702,6 +1764,10 @@ impl S3Api for FakeS3 {
             etag: Some(etag),
             checksums: Checksums::default(),
         })
+    }
+
+    fn supports_checksums(&self) -> bool {
+        true
     }
 
     fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
@@ -2431,11 +2497,19 @@ mod tests {
         let s3 = fake();
         let mut req = put_req("k");
         req.checksum_algorithm = Some(ChecksumAlgorithm::Crc32);
+        // A value that is not the body's is refused, as S3 does.
         req.checksums.crc32 = Some("AAAAAA==".into());
+        let refused = s3
+            .put_object(&req, &mut RequestBody::new(b"abc".to_vec()))
+            .unwrap_err();
+        assert_eq!(code(&refused), "BadDigest");
+        assert_eq!(refused.status, Some(400));
+        let crc = crate::checksum::checksum(ChecksumAlgorithm::Crc32, b"abc").to_base64();
+        req.checksums.crc32 = Some(crc.clone());
         let out = s3
             .put_object(&req, &mut RequestBody::new(b"abc".to_vec()))
             .unwrap();
-        assert_eq!(out.checksums.crc32.as_deref(), Some("AAAAAA=="));
+        assert_eq!(out.checksums.crc32.as_deref(), Some(crc.as_str()));
 
         assert!(s3.head_object(&head_req("k")).unwrap().checksums.is_empty());
         assert!(get(&s3, &get_req("k")).unwrap().1.checksums.is_empty());
@@ -2444,13 +2518,13 @@ mod tests {
         head.checksum_mode = true;
         assert_eq!(
             s3.head_object(&head).unwrap().checksums.crc32.as_deref(),
-            Some("AAAAAA==")
+            Some(crc.as_str())
         );
         let mut get_with = get_req("k");
         get_with.checksum_mode = true;
         assert_eq!(
             get(&s3, &get_with).unwrap().1.checksums.crc32.as_deref(),
-            Some("AAAAAA==")
+            Some(crc.as_str())
         );
         // A range has no checksum of its own.
         get_with.range = Some(ByteRange::inclusive(0, 0));
@@ -2462,7 +2536,16 @@ mod tests {
         let s3 = fake();
         let id = create(&s3, "mp");
         let mut part = part_req("mp", &id, 1);
-        part.checksums.crc32c = Some("cGFydA==".into());
+        let part_crc = crate::checksum::checksum(ChecksumAlgorithm::Crc32c, b"abcd").to_base64();
+        part.checksums.crc32c = Some("d3Jvbmc=".into());
+        assert_eq!(
+            code(
+                &s3.upload_part(&part, &mut RequestBody::new(b"abcd".to_vec()))
+                    .unwrap_err()
+            ),
+            "BadDigest"
+        );
+        part.checksums.crc32c = Some(part_crc.clone());
         let etag = s3
             .upload_part(&part, &mut RequestBody::new(b"abcd".to_vec()))
             .unwrap()
@@ -2476,8 +2559,15 @@ mod tests {
             code(&s3.complete_multipart_upload(&complete).unwrap_err()),
             "InvalidPart"
         );
-        completed.checksums.crc32c = Some("cGFydA==".into());
+        completed.checksums.crc32c = Some(part_crc.clone());
         complete.parts = vec![completed];
+        // A FULL_OBJECT value is checked against the assembled object.
+        complete.checksums.crc32c = Some("d2hvbGU=".into());
+        complete.checksums.checksum_type = Some("FULL_OBJECT".into());
+        assert_eq!(
+            code(&s3.complete_multipart_upload(&complete).unwrap_err()),
+            "BadDigest"
+        );
         complete.checksums.crc32c = Some("d2hvbGU=-1".into());
         complete.checksums.checksum_type = Some("COMPOSITE".into());
         s3.complete_multipart_upload(&complete).unwrap();
@@ -2487,7 +2577,7 @@ mod tests {
         assert_eq!(checksums.crc32c.as_deref(), Some("d2hvbGU=-1"));
         head.part_number = Some(1);
         let checksums = s3.head_object(&head).unwrap().checksums;
-        assert_eq!(checksums.crc32c.as_deref(), Some("cGFydA=="));
+        assert_eq!(checksums.crc32c.as_deref(), Some(part_crc.as_str()));
     }
 
     // --- multipart ----------------------------------------------------------------------

@@ -13,8 +13,9 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::args::UploadArgs;
+use crate::checksum::{Checksum, ChecksumWhen, Validation, checksum};
 use crate::client::{
-    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
+    AbortMultipartUploadRequest, ChecksumAlgorithm, Checksums, CompleteMultipartUploadOutput,
     CompleteMultipartUploadRequest, CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest,
     PutObjectRequest, RequestBody, S3Error, S3ErrorKind, UploadPartRequest,
 };
@@ -107,6 +108,18 @@ struct Multipart {
     /// How many parts were submitted; known once planning ends.
     expected_parts: Mutex<u32>,
     total_bytes: Mutex<u64>,
+    /// The CRC of each part, by number, when the whole-object CRC is combined from them.
+    part_crcs: Mutex<BTreeMap<u32, Checksum>>,
+}
+
+/// What an upload does about checksums, decided once from the backend, the config and
+/// the caller's arguments.
+#[derive(Clone, Copy, Debug)]
+struct ChecksumPlan {
+    /// The algorithm every body (PutObject, each part) is checksummed with.
+    algorithm: ChecksumAlgorithm,
+    /// Whether Complete carries a FULL_OBJECT value combined from the part CRCs.
+    combine_full_object: bool,
 }
 
 /// Run on a submission thread: plan the upload and submit its jobs.
@@ -202,6 +215,31 @@ impl Upload {
             upload_id: upload_id.map(str::to_owned),
             source,
         }
+    }
+
+    /// Checksums are computed only for a backend that can send them (otherwise the
+    /// caller's arguments pass as before, and a backend that cannot send them refuses
+    /// them); then with the caller's algorithm, or the configured one unless
+    /// `request_checksum_calculation` is `WhenRequired`.
+    fn checksum_plan(&self) -> Option<ChecksumPlan> {
+        if !self.engine.client.supports_checksums() {
+            return None;
+        }
+        let config = &self.engine.config;
+        let algorithm = self.args.multipart_checksum_algorithm().or(
+            match config.request_checksum_calculation {
+                ChecksumWhen::WhenSupported => Some(config.checksum_algorithm),
+                ChecksumWhen::WhenRequired => None,
+            },
+        )?;
+        let composite = self.args.checksum_type.as_deref() == Some("COMPOSITE");
+        Some(ChecksumPlan {
+            algorithm,
+            // A value the caller gave is theirs to vouch for: it is sent instead.
+            combine_full_object: algorithm.is_crc()
+                && !composite
+                && self.args.full_object_checksums.is_empty(),
+        })
     }
 
     fn observer(&self, operation: &'static str, body_len: usize) -> Arc<TransferObserver> {
@@ -392,6 +430,19 @@ impl Upload {
             checksums: self.args.checksum_values(),
             ..Default::default()
         };
+        let mut validated = Validation::Nothing;
+        let mut request = request;
+        if let Some(plan) = self.checksum_plan() {
+            if request.checksums.values().is_empty() {
+                // Hashed once, before the first attempt: a retry resends the same bytes.
+                request
+                    .checksums
+                    .set(plan.algorithm, checksum(plan.algorithm, &data).to_base64());
+            }
+            let sent = request.checksums.values()[0].0;
+            request.checksum_algorithm = Some(request.checksum_algorithm.unwrap_or(sent));
+            validated = Validation::WholeObject(sent);
+        }
         let body_len = data.len();
         let mut body = RequestBody::new(data).with_observer(self.observer("PutObject", body_len));
         let sent = self.engine.call(
@@ -410,6 +461,7 @@ impl Upload {
                 etag: out.etag,
                 version_id: out.version_id,
                 parts: 1,
+                validated,
             }),
             Err(e) => self.coordinator.fail(e),
         }
@@ -428,6 +480,14 @@ impl Upload {
             checksum_algorithm: self.args.multipart_checksum_algorithm(),
             checksum_type: self.args.multipart_checksum_type(),
         };
+        let mut request = request;
+        if let Some(plan) = self.checksum_plan() {
+            request.checksum_algorithm = Some(plan.algorithm);
+            if plan.combine_full_object {
+                // Announced here so Complete may carry the whole object's CRC.
+                request.checksum_type = Some("FULL_OBJECT".to_owned());
+            }
+        }
         let out = self.engine.call(
             &self.coordinator,
             |_| self.engine.client.create_multipart_upload(&request),
@@ -449,6 +509,7 @@ impl Upload {
             parts: Mutex::new(BTreeMap::new()),
             expected_parts: Mutex::new(0),
             total_bytes: Mutex::new(0),
+            part_crcs: Mutex::new(BTreeMap::new()),
         });
         *slot.lock() = Some(mpu.clone());
         Ok(mpu)
@@ -467,6 +528,18 @@ impl Upload {
             checksum_algorithm: self.args.multipart_checksum_algorithm(),
             ..Default::default()
         };
+        let mut request = request;
+        if let Some(plan) = self.checksum_plan() {
+            // One pass over the part, before the first attempt; its CRC is kept for the
+            // whole-object value, so the object is never read a second time.
+            let sum = checksum(plan.algorithm, &data);
+            request.checksum_algorithm = Some(plan.algorithm);
+            request.checksums.set(plan.algorithm, sum.to_base64());
+            if plan.combine_full_object {
+                mpu.part_crcs.lock().insert(part_number, sum);
+            }
+        }
+        let sent_checksums = request.checksums.clone();
         let body_len = data.len();
         let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart", body_len));
         let sent = self.engine.call(
@@ -483,7 +556,13 @@ impl Upload {
             Ok(out) => match out.etag {
                 Some(etag) => {
                     let mut part = CompletedPart::new(part_number, etag);
-                    part.checksums = out.checksums;
+                    // Complete lists each part's checksum: the store's answer, or what
+                    // was sent when the answer left it out.
+                    part.checksums = if out.checksums.is_empty() {
+                        sent_checksums
+                    } else {
+                        out.checksums
+                    };
                     mpu.parts.lock().insert(part_number, part);
                 }
                 None => self.coordinator.fail(self.s3_failed(
@@ -555,6 +634,36 @@ impl Upload {
             },
             mpu_object_size: self.args.mpu_object_size,
         };
+        let mut request = request;
+        let mut validated = Validation::Nothing;
+        if let Some(plan) = self.checksum_plan() {
+            validated = Validation::PerPart(plan.algorithm);
+            if plan.combine_full_object {
+                let crcs = mpu.part_crcs.lock().clone();
+                let mut sums = crcs.values();
+                let whole = sums
+                    .next()
+                    .and_then(|first| sums.try_fold(first.clone(), |acc, s| acc.combine(s)));
+                match whole {
+                    Some(whole) if crcs.len() as u32 == expected => {
+                        request.checksums.set(plan.algorithm, whole.to_base64());
+                        request.checksums.checksum_type = Some("FULL_OBJECT".to_owned());
+                        validated = Validation::WholeObject(plan.algorithm);
+                    }
+                    _ => {
+                        self.coordinator.fail(TransferError::Internal(format!(
+                            "{} of {expected} part checksums known before completing",
+                            crcs.len()
+                        )));
+                        return;
+                    }
+                }
+            } else if let Some((algorithm, _)) = request.checksums.values().first() {
+                // The caller's own full-object value: the store checks it against the
+                // whole object.
+                validated = Validation::WholeObject(*algorithm);
+            }
+        }
         let total = *mpu.total_bytes.lock();
         let completed = self.engine.call(
             &self.coordinator,
@@ -575,6 +684,7 @@ impl Upload {
                 etag: out.etag,
                 version_id: out.version_id,
                 parts: expected,
+                validated,
             }),
             Err(e) => self.coordinator.fail(e),
         }

@@ -77,6 +77,16 @@ pub trait S3Api: Send + Sync {
 
     /// DeleteObject.
     fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error>;
+
+    /// Whether this backend sends flexible checksums (`x-amz-checksum-*`,
+    /// `x-amz-sdk-checksum-algorithm`, `x-amz-checksum-type`) and returns stored ones
+    /// with `checksum_mode`. Only then does the engine compute and validate checksums
+    /// on its own; otherwise transfers run without them and report
+    /// [`crate::Validation::Nothing`]. Default `false`, so a backend that would drop
+    /// or refuse the fields keeps working.
+    fn supports_checksums(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(feature = "rusoto")]

@@ -1,0 +1,619 @@
+//! Flexible checksums end to end under the in-memory fake (which verifies them): round
+//! trips with every algorithm, corruption caught on upload and on download, the
+//! full-object CRC a multipart upload combines from its parts, `WhenRequired`, and
+//! backends without checksum support.
+
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use s3transfer::checksum::{ALL, checksum};
+use s3transfer::client::*;
+use s3transfer::testing::{FakeS3, Operation, RecordedCall};
+use s3transfer::{
+    ChecksumWhen, DownloadArgs, DownloadTarget, ErrorKind, TransferConfig, TransferError,
+    TransferManager, TransferOutput, UploadArgs, UploadSource, Validation,
+};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::random_bytes;
+
+const MIB: usize = 1024 * 1024;
+/// Three parts of 5 MiB, 5 MiB and 1 MiB; three ranges on download.
+const LARGE: usize = 11 * MIB;
+const SMALL: usize = 1000;
+
+fn config() -> s3transfer::TransferConfigBuilder {
+    TransferConfig::builder()
+        .multipart_threshold(5 * MIB as u64)
+        .multipart_chunksize(5 * MIB as u64)
+        .max_request_concurrency(4)
+        .io_chunksize(64 * 1024)
+}
+
+fn fake() -> FakeS3 {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    fake
+}
+
+fn upload(
+    manager: &TransferManager,
+    key: &str,
+    data: &[u8],
+    args: UploadArgs,
+) -> Result<TransferOutput, TransferError> {
+    manager
+        .upload(
+            UploadSource::seekable(Cursor::new(data.to_vec())),
+            "b",
+            key,
+            args,
+            &[],
+        )
+        .unwrap()
+        .result()
+}
+
+fn download(
+    manager: &TransferManager,
+    key: &str,
+    dest: &Path,
+) -> Result<TransferOutput, TransferError> {
+    manager
+        .download(
+            "b",
+            key,
+            DownloadTarget::path(dest),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+}
+
+fn b64(algorithm: ChecksumAlgorithm, data: &[u8]) -> String {
+    checksum(algorithm, data).to_base64()
+}
+
+#[test]
+fn every_algorithm_round_trips_single_and_multipart() {
+    let dir = tempfile::tempdir().unwrap();
+    for algorithm in ALL {
+        let fake = fake();
+        let manager = TransferManager::new(
+            Arc::new(fake.clone()),
+            config().checksum_algorithm(algorithm).build().unwrap(),
+        );
+        for (size, seed) in [(SMALL, 1), (LARGE, 2), (0, 3)] {
+            let data = random_bytes(size, seed);
+            let key = format!("{}-{size}", algorithm.as_str());
+            let up = upload(&manager, &key, &data, UploadArgs::default()).unwrap();
+            let multipart = size >= 5 * MIB;
+            let whole = !multipart || algorithm.is_crc();
+            let expect_up = if whole {
+                Validation::WholeObject(algorithm)
+            } else {
+                Validation::PerPart(algorithm)
+            };
+            assert_eq!(up.validated, expect_up, "{key} upload");
+            let stored = fake.object("b", &key).unwrap();
+            if whole {
+                assert_eq!(
+                    stored.checksums.get(algorithm),
+                    Some(b64(algorithm, &data).as_str()),
+                    "{key}: the stored value is the whole object's"
+                );
+                assert_eq!(
+                    stored.checksums.checksum_type.as_deref(),
+                    Some("FULL_OBJECT")
+                );
+            }
+            let dest = dir.path().join(&key);
+            let down = download(&manager, &key, &dest).unwrap();
+            assert_eq!(std::fs::read(&dest).unwrap(), data, "{key}");
+            // A multipart SHA upload has only per-part checksums: nothing whole-object
+            // to compare a download with.
+            let expect_down = if whole {
+                Validation::WholeObject(algorithm)
+            } else {
+                Validation::Nothing
+            };
+            assert_eq!(down.validated, expect_down, "{key} download");
+        }
+        manager.shutdown(false, "");
+    }
+}
+
+#[test]
+fn a_multipart_upload_sends_the_full_object_crc_combined_from_its_parts() {
+    let fake = fake();
+    let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+    let data = random_bytes(LARGE, 7);
+    let out = upload(&manager, "k", &data, UploadArgs::default()).unwrap();
+    assert_eq!(
+        out.validated,
+        Validation::WholeObject(ChecksumAlgorithm::Crc32)
+    );
+    let creates = fake.calls_of(Operation::CreateMultipartUpload);
+    let RecordedCall::CreateMultipartUpload(create) = &creates[0] else {
+        unreachable!()
+    };
+    assert_eq!(create.checksum_algorithm, Some(ChecksumAlgorithm::Crc32));
+    assert_eq!(create.checksum_type.as_deref(), Some("FULL_OBJECT"));
+    let mut part_values = Vec::new();
+    for call in fake.calls_of(Operation::UploadPart) {
+        let RecordedCall::UploadPart { request, .. } = call else {
+            unreachable!()
+        };
+        assert_eq!(request.checksum_algorithm, Some(ChecksumAlgorithm::Crc32));
+        let n = request.part_number as usize - 1;
+        let part = &data[n * 5 * MIB..((n + 1) * 5 * MIB).min(LARGE)];
+        assert_eq!(
+            request.checksums.crc32,
+            Some(b64(ChecksumAlgorithm::Crc32, part))
+        );
+        part_values.push((request.part_number, request.checksums.crc32.clone()));
+    }
+    assert_eq!(part_values.len(), 3);
+    let completes = fake.calls_of(Operation::CompleteMultipartUpload);
+    let RecordedCall::CompleteMultipartUpload(complete) = &completes[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        complete.checksums.crc32,
+        Some(b64(ChecksumAlgorithm::Crc32, &data)),
+        "the combined value is the CRC of the whole object"
+    );
+    assert_eq!(
+        complete.checksums.checksum_type.as_deref(),
+        Some("FULL_OBJECT")
+    );
+    // Complete lists each part with its own checksum.
+    for part in &complete.parts {
+        let sent = part_values
+            .iter()
+            .find(|(n, _)| *n == part.part_number)
+            .unwrap();
+        assert_eq!(part.checksums.crc32, sent.1);
+    }
+    manager.shutdown(false, "");
+}
+
+#[test]
+fn a_caller_full_object_value_is_sent_instead_and_checked_by_the_store() {
+    let fake = fake();
+    let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+    let data = random_bytes(LARGE, 8);
+    let mut args = UploadArgs::default();
+    args.full_object_checksums.crc32c = Some(b64(ChecksumAlgorithm::Crc32c, &data));
+    let out = upload(&manager, "theirs", &data, args.clone()).unwrap();
+    assert_eq!(
+        out.validated,
+        Validation::WholeObject(ChecksumAlgorithm::Crc32c)
+    );
+    let completes = fake.calls_of(Operation::CompleteMultipartUpload);
+    let RecordedCall::CompleteMultipartUpload(complete) = &completes[0] else {
+        unreachable!()
+    };
+    assert_eq!(complete.checksums.crc32c, args.full_object_checksums.crc32c);
+    assert_eq!(complete.checksums.crc32, None);
+    // A wrong value is refused by the store, typed, and the upload aborted.
+    args.full_object_checksums.crc32c = Some(b64(ChecksumAlgorithm::Crc32c, b"other"));
+    let err = upload(&manager, "wrong", &data, args).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::S3UploadFailed, "{err}");
+    assert_eq!(err.s3_error().unwrap().code.as_deref(), Some("BadDigest"));
+    assert!(fake.list_multipart_uploads("b").is_empty());
+    assert!(fake.object("b", "wrong").is_none());
+    manager.shutdown(false, "");
+}
+
+/// Passes every call to the fake, flipping one byte of part 2's body (or of a PUT
+/// body) on the way: what a bad NIC or proxy would do.
+struct CorruptUpload {
+    inner: FakeS3,
+}
+
+fn flip(mut data: Vec<u8>, at: usize) -> Vec<u8> {
+    data[at] ^= 0x01;
+    data
+}
+
+/// Passes every call to the fake, flipping one byte of the first body chunk of the
+/// first GET whose range starts at `at_range` (once).
+struct CorruptDownload {
+    inner: FakeS3,
+    at_range: u64,
+    done: AtomicBool,
+}
+
+struct FlipSink<'a> {
+    inner: &'a mut dyn ResponseSink,
+    pending: bool,
+}
+
+impl ResponseSink for FlipSink<'_> {
+    fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
+        self.inner.on_response(head)
+    }
+    fn write_chunk(&mut self, data: &[u8]) -> Result<(), S3Error> {
+        if self.pending && !data.is_empty() {
+            self.pending = false;
+            return self.inner.write_chunk(&flip(data.to_vec(), data.len() / 2));
+        }
+        self.inner.write_chunk(data)
+    }
+}
+
+macro_rules! delegate_rest {
+    () => {
+        fn head_object(&self, r: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
+            self.inner.head_object(r)
+        }
+        fn create_multipart_upload(
+            &self,
+            r: &CreateMultipartUploadRequest,
+        ) -> Result<CreateMultipartUploadOutput, S3Error> {
+            self.inner.create_multipart_upload(r)
+        }
+        fn complete_multipart_upload(
+            &self,
+            r: &CompleteMultipartUploadRequest,
+        ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+            self.inner.complete_multipart_upload(r)
+        }
+        fn abort_multipart_upload(&self, r: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
+            self.inner.abort_multipart_upload(r)
+        }
+        fn copy_object(&self, r: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
+            self.inner.copy_object(r)
+        }
+        fn upload_part_copy(
+            &self,
+            r: &UploadPartCopyRequest,
+        ) -> Result<UploadPartCopyOutput, S3Error> {
+            self.inner.upload_part_copy(r)
+        }
+        fn delete_object(&self, r: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
+            self.inner.delete_object(r)
+        }
+        fn supports_checksums(&self) -> bool {
+            self.inner.supports_checksums()
+        }
+    };
+}
+
+impl S3Api for CorruptUpload {
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        self.inner.get_object(r, s)
+    }
+    fn put_object(
+        &self,
+        r: &PutObjectRequest,
+        b: &mut RequestBody,
+    ) -> Result<PutObjectOutput, S3Error> {
+        let data = flip(b.collect()?, 10);
+        self.inner.put_object(r, &mut RequestBody::new(data))
+    }
+    fn upload_part(
+        &self,
+        r: &UploadPartRequest,
+        b: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        if r.part_number != 2 {
+            return self.inner.upload_part(r, b);
+        }
+        let data = flip(b.collect()?, 12345);
+        self.inner.upload_part(r, &mut RequestBody::new(data))
+    }
+    delegate_rest!();
+}
+
+impl S3Api for CorruptDownload {
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let start = r.range.map_or(0, |r| r.start);
+        let pending = start == self.at_range && !self.done.swap(true, Ordering::SeqCst);
+        let mut sink = FlipSink { inner: s, pending };
+        self.inner.get_object(r, &mut sink)
+    }
+    fn put_object(
+        &self,
+        r: &PutObjectRequest,
+        b: &mut RequestBody,
+    ) -> Result<PutObjectOutput, S3Error> {
+        self.inner.put_object(r, b)
+    }
+    fn upload_part(
+        &self,
+        r: &UploadPartRequest,
+        b: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        self.inner.upload_part(r, b)
+    }
+    delegate_rest!();
+}
+
+#[test]
+fn a_byte_corrupted_on_the_way_up_is_refused_and_the_upload_aborted() {
+    let fake = fake();
+    let client = Arc::new(CorruptUpload {
+        inner: fake.clone(),
+    });
+    let manager = TransferManager::new(client, config().build().unwrap());
+    for (key, size) in [("multi", LARGE), ("single", SMALL)] {
+        let err = upload(&manager, key, &random_bytes(size, 9), UploadArgs::default()).unwrap_err();
+        let TransferError::S3UploadFailed { source, .. } = &err else {
+            panic!("{key}: {err}")
+        };
+        assert_eq!(source.code.as_deref(), Some("BadDigest"), "{key}");
+        assert_eq!(source.status, Some(400));
+        assert!(fake.object("b", key).is_none(), "{key}: nothing stored");
+    }
+    // BadDigest is not retried: one UploadPart for part 2.
+    let part2 = fake
+        .calls_of(Operation::UploadPart)
+        .into_iter()
+        .filter(
+            |c| matches!(c, RecordedCall::UploadPart { request, .. } if request.part_number == 2),
+        )
+        .count();
+    assert_eq!(part2, 1);
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 1);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+    manager.shutdown(false, "");
+}
+
+#[test]
+fn a_byte_corrupted_on_the_way_down_fails_typed_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (size, at_range, algorithm) in [
+        (LARGE, 5 * MIB as u64, ChecksumAlgorithm::Crc32),
+        (LARGE, 10 * MIB as u64, ChecksumAlgorithm::Crc64Nvme),
+        (SMALL, 0, ChecksumAlgorithm::Sha256),
+    ] {
+        let fake = fake();
+        let data = random_bytes(size, 10);
+        {
+            let manager = TransferManager::new(
+                Arc::new(fake.clone()),
+                config().checksum_algorithm(algorithm).build().unwrap(),
+            );
+            upload(&manager, "k", &data, UploadArgs::default()).unwrap();
+            manager.shutdown(false, "");
+        }
+        let client = Arc::new(CorruptDownload {
+            inner: fake.clone(),
+            at_range,
+            done: AtomicBool::new(false),
+        });
+        let manager = TransferManager::new(client, config().build().unwrap());
+        let dest = dir.path().join(format!("out-{size}"));
+        let err = download(&manager, "k", &dest).unwrap_err();
+        let TransferError::IntegrityFailed {
+            algorithm: name,
+            expected,
+            actual,
+            ..
+        } = &err
+        else {
+            panic!("{size}: {err}")
+        };
+        assert_eq!(err.kind(), ErrorKind::IntegrityFailed);
+        assert_eq!(name, algorithm.as_str());
+        assert_eq!(expected, &b64(algorithm, &data));
+        assert_ne!(actual, expected);
+        assert!(!dest.exists(), "no file at the destination");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "no temporary file left: {left:?}");
+        manager.shutdown(false, "");
+    }
+}
+
+#[test]
+fn when_required_sends_and_asks_for_nothing() {
+    let fake = fake();
+    let manager = TransferManager::new(
+        Arc::new(fake.clone()),
+        config()
+            .request_checksum_calculation(ChecksumWhen::WhenRequired)
+            .response_checksum_validation(ChecksumWhen::WhenRequired)
+            .build()
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (key, size) in [("single", SMALL), ("multi", LARGE)] {
+        let data = random_bytes(size, 11);
+        let up = upload(&manager, key, &data, UploadArgs::default()).unwrap();
+        assert_eq!(up.validated, Validation::Nothing);
+        let down = download(&manager, key, &dir.path().join(key)).unwrap();
+        assert_eq!(down.validated, Validation::Nothing);
+    }
+    for call in fake.calls() {
+        let (algorithm, values) = match &call {
+            RecordedCall::PutObject { request, .. } => {
+                (request.checksum_algorithm, request.checksums.clone())
+            }
+            RecordedCall::UploadPart { request, .. } => {
+                (request.checksum_algorithm, request.checksums.clone())
+            }
+            RecordedCall::CreateMultipartUpload(r) => (r.checksum_algorithm, Checksums::default()),
+            RecordedCall::CompleteMultipartUpload(r) => (None, r.checksums.clone()),
+            RecordedCall::GetObject(r) => {
+                assert!(!r.checksum_mode);
+                (None, Checksums::default())
+            }
+            other => panic!("unexpected call {:?}", other.operation()),
+        };
+        assert_eq!(algorithm, None, "{:?}", call.operation());
+        assert!(values.is_empty(), "{:?}", call.operation());
+    }
+    // The caller can still ask: then it is computed.
+    let up = upload(
+        &manager,
+        "asked",
+        &random_bytes(SMALL, 12),
+        UploadArgs::default().checksum_algorithm(ChecksumAlgorithm::Crc32c),
+    )
+    .unwrap();
+    assert_eq!(
+        up.validated,
+        Validation::WholeObject(ChecksumAlgorithm::Crc32c)
+    );
+    let down = manager
+        .download(
+            "b",
+            "asked",
+            dir.path().join("asked"),
+            DownloadArgs::default().checksum_mode(true),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(
+        down.validated,
+        Validation::WholeObject(ChecksumAlgorithm::Crc32c)
+    );
+    manager.shutdown(false, "");
+}
+
+/// The fake with its checksum support hidden: `supports_checksums` keeps the default.
+struct NoChecksums {
+    inner: FakeS3,
+}
+
+impl S3Api for NoChecksums {
+    fn head_object(&self, r: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
+        self.inner.head_object(r)
+    }
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        self.inner.get_object(r, s)
+    }
+    fn put_object(
+        &self,
+        r: &PutObjectRequest,
+        b: &mut RequestBody,
+    ) -> Result<PutObjectOutput, S3Error> {
+        self.inner.put_object(r, b)
+    }
+    fn create_multipart_upload(
+        &self,
+        r: &CreateMultipartUploadRequest,
+    ) -> Result<CreateMultipartUploadOutput, S3Error> {
+        self.inner.create_multipart_upload(r)
+    }
+    fn upload_part(
+        &self,
+        r: &UploadPartRequest,
+        b: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        self.inner.upload_part(r, b)
+    }
+    fn complete_multipart_upload(
+        &self,
+        r: &CompleteMultipartUploadRequest,
+    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+        self.inner.complete_multipart_upload(r)
+    }
+    fn abort_multipart_upload(&self, r: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
+        self.inner.abort_multipart_upload(r)
+    }
+    fn copy_object(&self, r: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
+        self.inner.copy_object(r)
+    }
+    fn upload_part_copy(&self, r: &UploadPartCopyRequest) -> Result<UploadPartCopyOutput, S3Error> {
+        self.inner.upload_part_copy(r)
+    }
+    fn delete_object(&self, r: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
+        self.inner.delete_object(r)
+    }
+}
+
+#[test]
+fn a_backend_without_checksum_support_transfers_as_before() {
+    let fake = fake();
+    let manager = TransferManager::new(
+        Arc::new(NoChecksums {
+            inner: fake.clone(),
+        }),
+        config().build().unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (key, size) in [("single", SMALL), ("multi", LARGE)] {
+        let data = random_bytes(size, 13);
+        let up = upload(&manager, key, &data, UploadArgs::default()).unwrap();
+        assert_eq!(up.validated, Validation::Nothing);
+        let dest = dir.path().join(key);
+        let down = download(&manager, key, &dest).unwrap();
+        assert_eq!(down.validated, Validation::Nothing);
+        assert_eq!(std::fs::read(&dest).unwrap(), data);
+    }
+    assert_eq!(
+        fake.count(Operation::HeadObject),
+        0,
+        "no HeadObject for checksums"
+    );
+    assert!(fake.calls().iter().all(|c| match c {
+        RecordedCall::PutObject { request, .. } => request.checksums.is_empty(),
+        RecordedCall::UploadPart { request, .. } => request.checksums.is_empty(),
+        RecordedCall::CompleteMultipartUpload(r) => r.checksums.is_empty(),
+        _ => true,
+    }));
+    manager.shutdown(false, "");
+}
+
+/// The rusoto backend (against s3s-fs) has no checksum support: transfers work as
+/// before and say nothing was validated.
+#[cfg(feature = "rusoto")]
+#[test]
+fn rusoto_against_s3s_fs_still_transfers_and_validates_nothing() {
+    let server = common::s3s_server::LocalS3::shared();
+    let bucket = common::unique_bucket("checksums");
+    server.create_bucket(&bucket);
+    let manager = TransferManager::new(server.client(), config().build().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    for (key, size) in [("single", SMALL), ("multi", LARGE)] {
+        let data = random_bytes(size, 14);
+        let up = manager
+            .upload(
+                UploadSource::seekable(Cursor::new(data.clone())),
+                &bucket,
+                key,
+                UploadArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result()
+            .unwrap();
+        assert_eq!(up.validated, Validation::Nothing);
+        let dest = dir.path().join(key);
+        let down = manager
+            .download(
+                &bucket,
+                key,
+                DownloadTarget::path(&dest),
+                DownloadArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result()
+            .unwrap();
+        assert_eq!(down.validated, Validation::Nothing);
+        assert_eq!(std::fs::read(&dest).unwrap(), data);
+    }
+    manager.shutdown(false, "");
+}
