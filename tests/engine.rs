@@ -572,6 +572,8 @@ fn transfer_ids_and_call_args_are_recorded() {
             &[],
         )
         .unwrap();
+    // The download reads what the upload wrote: let it land first.
+    a.result().unwrap();
     let b = manager
         .download(
             "b",
@@ -584,7 +586,6 @@ fn transfer_ids_and_call_args_are_recorded() {
     assert_eq!(a.meta().transfer_id() + 1, b.meta().transfer_id());
     assert_eq!(a.meta().call_args().operation, "upload");
     assert_eq!(b.meta().call_args().key, "one");
-    a.result().unwrap();
     b.result().unwrap();
 }
 
