@@ -418,3 +418,49 @@ fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
         "the cancelled upload left an object"
     );
 }
+
+#[test]
+fn profile_from_the_shared_credentials_file_wins_over_the_environment() {
+    let b = bucket("profile");
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[default]\naws_access_key_id = nobody\naws_secret_access_key = wrong\n\n\
+             [cli-test]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            server().access_key(),
+            server().secret_key()
+        ),
+    )
+    .unwrap();
+    // The environment's secret is wrong: only the profile's keys can succeed.
+    let output = cli("not-the-secret")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+        .args(["--profile", "cli-test", "ls", &format!("s3://{b}")])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn unreachable_endpoint_exhausts_retries_with_exit_6() {
+    // A port nothing listens on: every attempt is refused, a retryable failure.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_s3transfer"))
+        .env("AWS_ACCESS_KEY_ID", server().access_key())
+        .env("AWS_SECRET_ACCESS_KEY", server().secret_key())
+        .env_remove("AWS_PROFILE")
+        .args(["--attempts", "2", "--endpoint-url"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .args(["cp", "-", "s3://bucket/key"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(6), "{output:?}");
+}
