@@ -716,10 +716,26 @@ fn execute(
         )
     });
     let known: u64 = jobs.iter().filter_map(|j| j.size).sum();
-    let progress = Progress::new(options.quiet, jobs.len() as u64, known);
+    let endless = jobs.iter().any(|j| {
+        matches!(
+            j.kind,
+            JobKind::Upload {
+                source: UploadSource::Stream(_),
+                ..
+            }
+        )
+    });
+    let progress = Progress::new(options.quiet, jobs.len() as u64, known, endless);
     let mut running: Vec<(String, Result<TransferFuture, TransferError>)> = Vec::new();
     for job in jobs {
-        let subscriber = [progress.transfer(job.label.clone(), job.size)];
+        // The bar names the object: the label's first half is cut on narrow terminals.
+        let name = match &job.kind {
+            JobKind::Upload { bucket, key, .. }
+            | JobKind::Download { bucket, key, .. }
+            | JobKind::Copy { bucket, key, .. }
+            | JobKind::Delete { bucket, key } => s3_url(bucket, key),
+        };
+        let subscriber = [progress.transfer(name, job.size)];
         let submitted = match job.kind {
             JobKind::Upload {
                 source,

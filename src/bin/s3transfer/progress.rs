@@ -7,10 +7,15 @@ use std::sync::{Arc, Mutex};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use s3transfer::{Subscriber, TransferFuture};
 
-const BAR: &str = "{msg:32!} [{bar:25}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}";
-const STREAM: &str = "{msg:32!} {spinner} {bytes} {binary_bytes_per_sec}";
-const TOTAL: &str =
-    "total {msg:>13} [{bar:25}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}";
+// The name goes last as `wide_msg`: it takes the width left and is cut there, so the
+// numbers stay in columns whatever the terminal's width.
+const BAR: &str =
+    "[{bar:20}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} ETA {eta:>4} {wide_msg}";
+const STREAM: &str =
+    "[{spinner:^20}] {bytes:>10}            {binary_bytes_per_sec:>12}          {wide_msg}";
+const STREAM_TOTAL: &str =
+    "[{spinner:^20}] {bytes:>10}            {binary_bytes_per_sec:>12}          total, {wide_msg}";
+const TOTAL: &str = "[{bar:20}] {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12} ETA {eta:>4} total, {wide_msg}";
 
 /// The bars of one command: the total, and a bar per transfer while it runs.
 pub struct Progress {
@@ -21,18 +26,26 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Bars for `files` transfers whose known sizes add up to `known_bytes`. Hidden
-    /// with `quiet`; indicatif also hides them when stderr is not a terminal, so logs
-    /// and pipes get no control characters.
-    pub fn new(quiet: bool, files: u64, known_bytes: u64) -> Arc<Progress> {
+    /// Bars for `files` transfers whose known sizes add up to `known_bytes`; `endless`
+    /// when one is a stream of unknown length (stdin), so the total has no end either.
+    /// Hidden with `quiet`; indicatif also hides them when stderr is not a terminal, so
+    /// logs and pipes get no control characters.
+    pub fn new(quiet: bool, files: u64, known_bytes: u64, endless: bool) -> Arc<Progress> {
         let target = if quiet {
             ProgressDrawTarget::hidden()
         } else {
             ProgressDrawTarget::stderr()
         };
         let multi = MultiProgress::with_draw_target(target);
-        let total = multi.add(ProgressBar::new(known_bytes));
-        total.set_style(style(TOTAL));
+        let total = if endless {
+            let total = multi.add(ProgressBar::no_length());
+            total.set_style(style(STREAM_TOTAL));
+            total
+        } else {
+            let total = multi.add(ProgressBar::new(known_bytes));
+            total.set_style(style(TOTAL));
+            total
+        };
         total.set_message(format!("0/{files} files"));
         Arc::new(Progress {
             multi,
@@ -42,8 +55,8 @@ impl Progress {
         })
     }
 
-    /// A subscriber for one transfer named `label`, of `size` bytes when known now
-    /// (downloads learn theirs from the first response).
+    /// A subscriber for one transfer named `label` (its object), of `size` bytes when
+    /// known now (downloads learn theirs from the first response).
     pub fn transfer(self: &Arc<Self>, label: String, size: Option<u64>) -> Arc<dyn Subscriber> {
         Arc::new(TransferBar {
             progress: self.clone(),
