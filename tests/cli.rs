@@ -464,3 +464,58 @@ fn unreachable_endpoint_exhausts_retries_with_exit_6() {
         .unwrap();
     assert_eq!(output.status.code(), Some(6), "{output:?}");
 }
+
+#[test]
+fn ctrl_c_cancels_a_download_exits_7_and_leaves_no_file() {
+    let b = bucket("ctrlc-down");
+    let src = format!("s3://{b}/big.bin");
+    assert_ok(
+        &run_with_stdin(&["cp", "-q", "-", &src], &data(16 * MIB, 5)),
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("big.bin");
+    // 2 MiB/s: the download would take 8 s, far longer than it takes to interrupt it.
+    let mut child = cli(server().secret_key())
+        .args(["--max-bandwidth", "2MB/s", "cp", &src, path_str(&target)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Progress: the temporary file beside the target exists, so bytes are landing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(dir.path()).unwrap().count() == 0 {
+        assert!(Instant::now() < deadline, "the download never started");
+        assert!(child.try_wait().unwrap().is_none(), "exited early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "s3transfer did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(7), "stderr: {stderr}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "partial files left: {left:?}");
+}
