@@ -295,8 +295,7 @@ fn install_ctrl_c(manager: Arc<TransferManager>) -> anyhow::Result<()> {
                 }
             };
             runtime.block_on(async move {
-                use tokio::signal::unix::{SignalKind, signal};
-                let mut interrupt = match signal(SignalKind::interrupt()) {
+                let mut interrupt = match Interrupts::new() {
                     Ok(s) => s,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -318,6 +317,38 @@ fn install_ctrl_c(manager: Arc<TransferManager>) -> anyhow::Result<()> {
         .recv()
         .map_err(|_| anyhow::anyhow!("the Ctrl-C handler thread died"))??;
     Ok(())
+}
+
+/// Ctrl-C as a stream of events. On Unix the SIGINT handler is registered when this is
+/// created, so a signal sent right after [`install_ctrl_c`] returns is never missed.
+#[cfg(unix)]
+struct Interrupts(tokio::signal::unix::Signal);
+
+#[cfg(unix)]
+impl Interrupts {
+    fn new() -> std::io::Result<Interrupts> {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::interrupt()).map(Interrupts)
+    }
+
+    async fn recv(&mut self) {
+        self.0.recv().await;
+    }
+}
+
+/// Ctrl-C elsewhere: tokio's portable `ctrl_c`, registered at its first wait.
+#[cfg(not(unix))]
+struct Interrupts;
+
+#[cfg(not(unix))]
+impl Interrupts {
+    fn new() -> std::io::Result<Interrupts> {
+        Ok(Interrupts)
+    }
+
+    async fn recv(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
