@@ -1,0 +1,110 @@
+//! Listing keys (ListObjectsV2) and buckets, which the library's `S3Api` does not
+//! cover: straight through rusoto_s3 on the backend's runtime.
+
+use rusoto_core::RusotoError;
+use rusoto_s3::{ListObjectsV2Request, S3};
+use s3transfer::{RusotoS3, S3ErrorKind};
+
+use crate::CliError;
+
+/// One object of a listing.
+pub struct Entry {
+    /// Its key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written, as S3 said it.
+    pub last_modified: String,
+}
+
+/// What a listing found: objects, and with a delimiter the common prefixes.
+#[derive(Default)]
+pub struct Listing {
+    /// The objects, in key order.
+    pub objects: Vec<Entry>,
+    /// The "directories" one level down (only with a delimiter).
+    pub prefixes: Vec<String>,
+}
+
+/// Every object of `bucket` under `prefix`, page after page; with `delimiter`, one
+/// level only.
+pub fn list(
+    client: &RusotoS3,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+) -> Result<Listing, CliError> {
+    let mut listing = Listing::default();
+    let mut token = None;
+    loop {
+        let request = ListObjectsV2Request {
+            bucket: bucket.to_owned(),
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            delimiter: delimiter.map(str::to_owned),
+            continuation_token: token.take(),
+            ..Default::default()
+        };
+        let page = client
+            .block_on(client.rusoto_client().list_objects_v2(request))
+            .map_err(|e| rusoto_failure(&format!("listing s3://{bucket}/{prefix}"), e))?;
+        for object in page.contents.unwrap_or_default() {
+            listing.objects.push(Entry {
+                key: object.key.unwrap_or_default(),
+                size: object.size.unwrap_or(0).max(0) as u64,
+                last_modified: object.last_modified.unwrap_or_default(),
+            });
+        }
+        for common in page.common_prefixes.unwrap_or_default() {
+            listing.prefixes.extend(common.prefix);
+        }
+        match page.next_continuation_token {
+            Some(next) if page.is_truncated == Some(true) => token = Some(next),
+            _ => return Ok(listing),
+        }
+    }
+}
+
+/// The names of the buckets the credentials can see.
+pub fn buckets(client: &RusotoS3) -> Result<Vec<String>, CliError> {
+    let output = client
+        .block_on(client.rusoto_client().list_buckets())
+        .map_err(|e| rusoto_failure("listing buckets", e))?;
+    Ok(output
+        .buckets
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|b| b.name)
+        .collect())
+}
+
+/// A rusoto error as a [`CliError`] with the exit code of its kind, classified the
+/// way the library classifies its own calls.
+fn rusoto_failure<E: std::error::Error + 'static>(what: &str, error: RusotoError<E>) -> CliError {
+    let kind = match &error {
+        RusotoError::Service(_) => S3ErrorKind::NotFound, // NoSuchBucket is the only one
+        RusotoError::Credentials(_) => S3ErrorKind::AccessDenied,
+        RusotoError::Unknown(response) => {
+            let body = String::from_utf8_lossy(&response.body);
+            let code = body
+                .split_once("<Code>")
+                .and_then(|(_, rest)| rest.split_once("</Code>"))
+                .map(|(code, _)| code.to_owned());
+            S3ErrorKind::classify(Some(response.status.as_u16()), code.as_deref())
+        }
+        _ => S3ErrorKind::Other,
+    };
+    let code = match kind {
+        S3ErrorKind::NotFound => crate::EXIT_NOT_FOUND,
+        S3ErrorKind::AccessDenied => crate::EXIT_ACCESS_DENIED,
+        _ => crate::EXIT_OTHER,
+    };
+    let detail = match &error {
+        RusotoError::Unknown(response) => format!(
+            "HTTP {}: {}",
+            response.status,
+            String::from_utf8_lossy(&response.body).trim()
+        ),
+        other => other.to_string(),
+    };
+    CliError::new(code, format!("{what}: {kind}: {detail}"))
+}

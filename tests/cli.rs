@@ -1,0 +1,521 @@
+//! The `s3transfer` binary (feature `cli`) end to end: the built executable against the
+//! in-process S3 server, checking bytes, output and exit codes.
+
+#[path = "common/s3s_server.rs"]
+mod s3s_server;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use s3s_server::LocalS3;
+use s3transfer::S3Api;
+use s3transfer::client::{HeadObjectRequest, S3ErrorKind};
+
+const MIB: usize = 1024 * 1024;
+
+fn server() -> &'static LocalS3 {
+    LocalS3::shared()
+}
+
+/// A fresh bucket for one test.
+fn bucket(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "cli-{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    server().create_bucket(&name);
+    name
+}
+
+/// Reproducible incompressible bytes (xorshift64*).
+fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// The binary pointed at the server, credentials in the environment as a user would
+/// set them, nothing inherited that could redirect it.
+fn cli(secret: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_s3transfer"));
+    command
+        .env("AWS_ACCESS_KEY_ID", server().access_key())
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .arg("--endpoint-url")
+        .arg(server().endpoint());
+    command
+}
+
+/// Run with `args`, feeding `stdin`, and return the output.
+fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = cli(server().secret_key())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn s3transfer");
+    let mut input = child.stdin.take().expect("stdin");
+    let bytes = stdin.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&bytes));
+    let output = child.wait_with_output().expect("wait for s3transfer");
+    writer.join().expect("writer").expect("write stdin");
+    output
+}
+
+fn run(args: &[&str]) -> Output {
+    run_with_stdin(args, &[])
+}
+
+fn run_ok(args: &[&str]) -> Output {
+    let output = run(args);
+    assert_ok(&output, args);
+    output
+}
+
+fn assert_ok(output: &Output, args: &[&str]) {
+    assert!(
+        output.status.success(),
+        "s3transfer {args:?} failed ({:?}): {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {:?}",
+            stdout(output)
+        )
+    })
+}
+
+fn exists(bucket: &str, key: &str) -> bool {
+    let mut head = HeadObjectRequest::default();
+    head.bucket = bucket.into();
+    head.key = key.into();
+    match server().client().head_object(&head) {
+        Ok(_) => true,
+        Err(e) if e.kind() == S3ErrorKind::NotFound => false,
+        Err(e) => panic!("head {bucket}/{key}: {e}"),
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temporary path")
+}
+
+#[test]
+fn upload_and_download_a_small_file() {
+    let b = bucket("single");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("small.bin");
+    let bytes = data(300_000, 1);
+    std::fs::write(&src, &bytes).unwrap();
+    let dst = format!("s3://{b}/dir/small.bin");
+
+    let up = run_ok(&["cp", path_str(&src), &dst]);
+    assert!(stdout(&up).is_empty(), "per-file lines go to stderr");
+    assert!(String::from_utf8_lossy(&up.stderr).contains("upload: "));
+
+    let back = dir.path().join("back.bin");
+    run_ok(&["cp", "--quiet", &dst, path_str(&back)]);
+    assert_eq!(std::fs::read(&back).unwrap(), bytes);
+
+    // Into a directory: the object's own name.
+    let into = dir.path().join("into");
+    std::fs::create_dir(&into).unwrap();
+    run_ok(&["cp", "-q", &dst, path_str(&into)]);
+    assert_eq!(std::fs::read(into.join("small.bin")).unwrap(), bytes);
+}
+
+#[test]
+fn multipart_upload_and_download_with_json_summary() {
+    let b = bucket("multipart");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("big.bin");
+    let bytes = data(12 * MIB + 123, 2);
+    std::fs::write(&src, &bytes).unwrap();
+    let dst = format!("s3://{b}/big.bin");
+    let sizes = [
+        "--multipart-threshold",
+        "5MB",
+        "--multipart-chunksize",
+        "5MB",
+    ];
+
+    let mut args = vec!["cp", "--json", path_str(&src), &dst];
+    args.extend(sizes);
+    let up = run_ok(&args);
+    let summary = json(&up);
+    assert_eq!(summary["command"], "cp");
+    assert_eq!(summary["files"], 1);
+    assert_eq!(summary["bytes"], bytes.len() as u64);
+    assert_eq!(summary["parts"], 3, "5 + 5 + 2 MiB: {summary}");
+    assert_eq!(summary["errors"], 0);
+    assert_eq!(summary["exit_code"], 0);
+    assert!(summary["seconds"].as_f64().unwrap() > 0.0);
+
+    let back = dir.path().join("back.bin");
+    let mut args = vec![
+        "cp",
+        "--json",
+        "--max-concurrency",
+        "4",
+        &dst,
+        path_str(&back),
+    ];
+    args.extend(sizes);
+    let down = run_ok(&args);
+    assert_eq!(json(&down)["bytes"], bytes.len() as u64);
+    assert!(
+        std::fs::read(&back).unwrap() == bytes,
+        "downloaded bytes differ"
+    );
+}
+
+#[test]
+fn stdin_to_s3_and_s3_to_stdout() {
+    let b = bucket("stream");
+    let bytes = data(9 * MIB + 7, 3);
+    let dst = format!("s3://{b}/from-stdin.bin");
+    let up = run_with_stdin(&["cp", "-q", "-", &dst], &bytes);
+    assert_ok(&up, &["cp", "-", &dst]);
+
+    let down = run_ok(&["cp", "-q", &dst, "-"]);
+    assert!(down.stdout == bytes, "stdout carries exactly the object");
+
+    // With --json and data on stdout, the summary moves to stderr.
+    let down = run_ok(&["cp", "--json", &dst, "-"]);
+    assert!(down.stdout == bytes);
+    let summary: serde_json::Value = serde_json::from_slice(&down.stderr).unwrap();
+    assert_eq!(summary["bytes"], bytes.len() as u64);
+}
+
+/// Every file under `root`, relative path -> bytes.
+fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().to_string_lossy().into();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = Default::default();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn recursive_directory_up_and_back() {
+    let b = bucket("recursive");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    for (i, rel) in [
+        "a.txt",
+        "sub/b.bin",
+        "sub/deeper/c.bin",
+        "empty.txt",
+        "z/big.bin",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = src.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let len = match *rel {
+            "empty.txt" => 0,
+            "z/big.bin" => 9 * MIB,
+            _ => 1000 * (i + 1),
+        };
+        std::fs::write(&path, data(len, 10 + i as u64)).unwrap();
+    }
+    let prefix = format!("s3://{b}/backup");
+    let up = run_ok(&["cp", "--recursive", "--json", path_str(&src), &prefix]);
+    let summary = json(&up);
+    assert_eq!(summary["files"], 5);
+    assert_eq!(summary["errors"], 0);
+
+    let listed = stdout(&run_ok(&["ls", "--recursive", &format!("s3://{b}/")]));
+    for key in [
+        "backup/a.txt",
+        "backup/sub/deeper/c.bin",
+        "backup/z/big.bin",
+    ] {
+        assert!(listed.contains(key), "{key} missing from {listed}");
+    }
+    // One level: the sub-"directories" are prefixes.
+    let level = stdout(&run_ok(&["ls", &format!("s3://{b}/backup/")]));
+    assert!(level.contains("PRE backup/sub/"), "{level}");
+
+    let back = dir.path().join("back");
+    run_ok(&["cp", "-r", "-q", &prefix, path_str(&back)]);
+    assert_eq!(tree(&back), tree(&src), "the tree came back byte-identical");
+}
+
+#[test]
+fn s3_to_s3_copy() {
+    let b = bucket("copy");
+    let bytes = data(2 * MIB, 4);
+    let src = format!("s3://{b}/orig.bin");
+    assert_ok(&run_with_stdin(&["cp", "-q", "-", &src], &bytes), &[]);
+    let copy = format!("s3://{b}/copies/");
+    run_ok(&["cp", "-q", &src, &copy]);
+    let down = run_ok(&["cp", "-q", &format!("s3://{b}/copies/orig.bin"), "-"]);
+    assert!(down.stdout == bytes);
+}
+
+#[test]
+fn rm_and_rm_recursive_leave_nothing() {
+    let b = bucket("rm");
+    for key in ["one", "p/two", "p/q/three"] {
+        assert_ok(
+            &run_with_stdin(&["cp", "-q", "-", &format!("s3://{b}/{key}")], b"x"),
+            &[],
+        );
+    }
+    let rm = run_ok(&["rm", "--json", &format!("s3://{b}/one")]);
+    assert_eq!(json(&rm)["files"], 1);
+    assert!(!exists(&b, "one"));
+    let rm = run_ok(&["rm", "--recursive", "--json", &format!("s3://{b}/p")]);
+    assert_eq!(json(&rm)["files"], 2);
+    let listed = run_ok(&["ls", "--recursive", &format!("s3://{b}")]);
+    assert_eq!(stdout(&listed), "", "the bucket is empty");
+}
+
+#[test]
+fn missing_key_exits_3_and_creates_no_file() {
+    let b = bucket("missing");
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("never.bin");
+    let output = run(&["cp", &format!("s3://{b}/no-such-key"), path_str(&target)]);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    assert!(!target.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // A missing local source is "not found" too.
+    let output = run(&["cp", path_str(&target), &format!("s3://{b}/k")]);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    // And so is a missing bucket for ls.
+    let output = run(&["ls", "s3://no-such-bucket-cli/"]);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    for args in [
+        &["cp", "only-one"][..],
+        &["cp", "a", "b"],
+        &["frobnicate"],
+        &["cp", "--multipart-chunksize", "8 parsecs", "-", "s3://b/k"],
+        &["rm", "local-file"],
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+    }
+}
+
+#[test]
+fn wrong_secret_exits_4() {
+    let b = bucket("denied");
+    let output = cli("not-the-secret")
+        .args(["cp", "-", &format!("s3://{b}/k")])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+    let output = cli("not-the-secret")
+        .args(["ls", &format!("s3://{b}")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+}
+
+#[test]
+fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
+    let b = bucket("ctrlc");
+    let mut child = cli(server().secret_key())
+        .args(["cp", "-", &format!("s3://{b}/endless.bin")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Zeros until the child stops reading (EPIPE once it has exited), at most 4 GiB.
+    let written = Arc::new(AtomicU64::new(0));
+    let mut input = child.stdin.take().unwrap();
+    let counter = written.clone();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![0u8; MIB];
+        while counter.load(Ordering::Relaxed) < 4 << 30 {
+            if input.write_all(&chunk).is_err() {
+                break;
+            }
+            counter.fetch_add(MIB as u64, Ordering::Relaxed);
+        }
+    });
+    // Progress: the child has taken more than the 8 MiB multipart threshold, so a
+    // multipart upload is under way.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while written.load(Ordering::Relaxed) < 24 * MIB as u64 {
+        assert!(Instant::now() < deadline, "the upload made no progress");
+        assert!(child.try_wait().unwrap().is_none(), "exited early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "s3transfer did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    writer.join().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(7), "stderr: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        !exists(&b, "endless.bin"),
+        "the cancelled upload left an object"
+    );
+}
+
+#[test]
+fn profile_from_the_shared_credentials_file_wins_over_the_environment() {
+    let b = bucket("profile");
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[default]\naws_access_key_id = nobody\naws_secret_access_key = wrong\n\n\
+             [cli-test]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            server().access_key(),
+            server().secret_key()
+        ),
+    )
+    .unwrap();
+    // The environment's secret is wrong: only the profile's keys can succeed.
+    let output = cli("not-the-secret")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+        .args(["--profile", "cli-test", "ls", &format!("s3://{b}")])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn unreachable_endpoint_exhausts_retries_with_exit_6() {
+    // A port nothing listens on: every attempt is refused, a retryable failure.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_s3transfer"))
+        .env("AWS_ACCESS_KEY_ID", server().access_key())
+        .env("AWS_SECRET_ACCESS_KEY", server().secret_key())
+        .env_remove("AWS_PROFILE")
+        .args(["--attempts", "2", "--endpoint-url"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .args(["cp", "-", "s3://bucket/key"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(6), "{output:?}");
+}
+
+#[test]
+fn ctrl_c_cancels_a_download_exits_7_and_leaves_no_file() {
+    let b = bucket("ctrlc-down");
+    let src = format!("s3://{b}/big.bin");
+    assert_ok(
+        &run_with_stdin(&["cp", "-q", "-", &src], &data(16 * MIB, 5)),
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("big.bin");
+    // 2 MiB/s: the download would take 8 s, far longer than it takes to interrupt it.
+    let mut child = cli(server().secret_key())
+        .args(["--max-bandwidth", "2MB/s", "cp", &src, path_str(&target)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Progress: the temporary file beside the target exists, so bytes are landing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(dir.path()).unwrap().count() == 0 {
+        assert!(Instant::now() < deadline, "the download never started");
+        assert!(child.try_wait().unwrap().is_none(), "exited early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "s3transfer did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(7), "stderr: {stderr}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "partial files left: {left:?}");
+}
