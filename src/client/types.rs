@@ -340,7 +340,7 @@ pub struct HeadObjectOutput {
     pub attributes: ObjectAttributes,
 }
 
-/// GetObject. The body streams into a [`crate::ResponseSink`].
+/// GetObject. The body streams into a [`crate::client::ResponseSink`].
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct GetObjectRequest {
