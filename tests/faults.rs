@@ -27,8 +27,8 @@ struct Env {
 }
 
 /// A manager talking to SeaweedFS through a fresh proxy. Backoff is shortened so the
-/// retries cost milliseconds; the attempt counts are the defaults (3 per request, 5 per
-/// download range).
+/// retries cost milliseconds; 3 attempts per request (the default) and 8 per download
+/// range.
 fn env() -> Env {
     let server = SeaweedFs::shared();
     let bucket = unique_bucket("faults");
@@ -38,8 +38,10 @@ fn env() -> Env {
         .endpoint(proxy.endpoint())
         .region(server.region())
         .static_credentials(server.access_key(), server.secret_key())
-        .request_timeout(Duration::from_secs(2))
-        .body_read_timeout(Duration::from_secs(1))
+        // Short enough to keep the stall tests quick, long enough that a busy 2-core
+        // machine running ten of these tests at once does not time out by accident.
+        .request_timeout(Duration::from_secs(3))
+        .body_read_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     let retry = RetryConfig::builder()
@@ -51,6 +53,9 @@ fn env() -> Env {
         .multipart_threshold(5 * MIB as u64)
         .multipart_chunksize(5 * MIB as u64)
         .max_request_concurrency(4)
+        // The default 5 leaves a single spare attempt for the download test's four
+        // faults on one range; a spare few keep an accidental timeout from failing it.
+        .num_download_attempts(8)
         .retry(retry)
         .build()
         .unwrap();
@@ -101,14 +106,21 @@ fn multipart_upload_survives_every_fault_within_the_budget() {
         Match::create_multipart_upload(),
         Fault::InternalError,
     ));
-    let parts = e
-        .proxy
-        .add(Rule::new(Match::upload_part(), Fault::SlowDown).times(2));
+    // Each fault aimed at one part, so that no part meets more than its retry budget
+    // (3 attempts) however the parts interleave: part 1 is throttled twice, part 2
+    // stalls once.
+    let parts = e.proxy.add(
+        Rule::new(
+            Match::upload_part().target_contains("partNumber=1&"),
+            Fault::SlowDown,
+        )
+        .times(2),
+    );
     let reset = e.proxy.add(Rule::new(
-        Match::upload_part(),
+        Match::upload_part().target_contains("partNumber=2&"),
         Fault::Stall {
             after_body_bytes: None,
-            duration: Duration::from_secs(3),
+            duration: Duration::from_secs(5),
         },
     ));
     let complete = e.proxy.add(Rule::new(
@@ -217,7 +229,7 @@ fn downloads_resume_through_resets_short_bodies_and_stalls_for_every_output() {
             Match::get_object(),
             Fault::Stall {
                 after_body_bytes: Some(30_000),
-                duration: Duration::from_secs(3),
+                duration: Duration::from_secs(5),
             },
         ));
         let slow = e.proxy.add(Rule::new(Match::get_object(), Fault::SlowDown));
@@ -281,7 +293,7 @@ fn a_download_failing_past_the_budget_leaves_no_file() {
             attempts,
             last_error,
         } => {
-            assert_eq!(*attempts, 5, "num_download_attempts");
+            assert_eq!(*attempts, 8, "num_download_attempts");
             assert_eq!(last_error.kind(), S3ErrorKind::TruncatedBody);
         }
         other => panic!("expected RetriesExceeded, got {other}"),
