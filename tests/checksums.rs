@@ -16,6 +16,7 @@ use s3transfer::{
     TransferManager, TransferOutput, UploadArgs, UploadSource, Validation,
 };
 
+#[macro_use]
 #[path = "common/mod.rs"]
 mod common;
 use common::random_bytes;
@@ -247,52 +248,7 @@ impl ResponseSink for FlipSink<'_> {
     }
 }
 
-macro_rules! delegate_rest {
-    () => {
-        fn head_object(&self, r: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
-            self.inner.head_object(r)
-        }
-        fn create_multipart_upload(
-            &self,
-            r: &CreateMultipartUploadRequest,
-        ) -> Result<CreateMultipartUploadOutput, S3Error> {
-            self.inner.create_multipart_upload(r)
-        }
-        fn complete_multipart_upload(
-            &self,
-            r: &CompleteMultipartUploadRequest,
-        ) -> Result<CompleteMultipartUploadOutput, S3Error> {
-            self.inner.complete_multipart_upload(r)
-        }
-        fn abort_multipart_upload(&self, r: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
-            self.inner.abort_multipart_upload(r)
-        }
-        fn copy_object(&self, r: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
-            self.inner.copy_object(r)
-        }
-        fn upload_part_copy(
-            &self,
-            r: &UploadPartCopyRequest,
-        ) -> Result<UploadPartCopyOutput, S3Error> {
-            self.inner.upload_part_copy(r)
-        }
-        fn delete_object(&self, r: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
-            self.inner.delete_object(r)
-        }
-        fn supports_checksums(&self) -> bool {
-            self.inner.supports_checksums()
-        }
-    };
-}
-
 impl S3Api for CorruptUpload {
-    fn get_object(
-        &self,
-        r: &GetObjectRequest,
-        s: &mut dyn ResponseSink,
-    ) -> Result<GetObjectOutput, S3Error> {
-        self.inner.get_object(r, s)
-    }
     fn put_object(
         &self,
         r: &PutObjectRequest,
@@ -312,7 +268,17 @@ impl S3Api for CorruptUpload {
         let data = flip(b.collect()?, 12345);
         self.inner.upload_part(r, &mut RequestBody::new(data))
     }
-    delegate_rest!();
+    delegate_to_inner!(
+        head_object,
+        get_object,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        supports_checksums,
+    );
 }
 
 impl S3Api for CorruptDownload {
@@ -326,21 +292,18 @@ impl S3Api for CorruptDownload {
         let mut sink = FlipSink { inner: s, pending };
         self.inner.get_object(r, &mut sink)
     }
-    fn put_object(
-        &self,
-        r: &PutObjectRequest,
-        b: &mut RequestBody,
-    ) -> Result<PutObjectOutput, S3Error> {
-        self.inner.put_object(r, b)
-    }
-    fn upload_part(
-        &self,
-        r: &UploadPartRequest,
-        b: &mut RequestBody,
-    ) -> Result<UploadPartOutput, S3Error> {
-        self.inner.upload_part(r, b)
-    }
-    delegate_rest!();
+    delegate_to_inner!(
+        head_object,
+        put_object,
+        upload_part,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        supports_checksums,
+    );
 }
 
 #[test]
@@ -493,54 +456,19 @@ struct NoChecksums {
 }
 
 impl S3Api for NoChecksums {
-    fn head_object(&self, r: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
-        self.inner.head_object(r)
-    }
-    fn get_object(
-        &self,
-        r: &GetObjectRequest,
-        s: &mut dyn ResponseSink,
-    ) -> Result<GetObjectOutput, S3Error> {
-        self.inner.get_object(r, s)
-    }
-    fn put_object(
-        &self,
-        r: &PutObjectRequest,
-        b: &mut RequestBody,
-    ) -> Result<PutObjectOutput, S3Error> {
-        self.inner.put_object(r, b)
-    }
-    fn create_multipart_upload(
-        &self,
-        r: &CreateMultipartUploadRequest,
-    ) -> Result<CreateMultipartUploadOutput, S3Error> {
-        self.inner.create_multipart_upload(r)
-    }
-    fn upload_part(
-        &self,
-        r: &UploadPartRequest,
-        b: &mut RequestBody,
-    ) -> Result<UploadPartOutput, S3Error> {
-        self.inner.upload_part(r, b)
-    }
-    fn complete_multipart_upload(
-        &self,
-        r: &CompleteMultipartUploadRequest,
-    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
-        self.inner.complete_multipart_upload(r)
-    }
-    fn abort_multipart_upload(&self, r: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
-        self.inner.abort_multipart_upload(r)
-    }
-    fn copy_object(&self, r: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
-        self.inner.copy_object(r)
-    }
-    fn upload_part_copy(&self, r: &UploadPartCopyRequest) -> Result<UploadPartCopyOutput, S3Error> {
-        self.inner.upload_part_copy(r)
-    }
-    fn delete_object(&self, r: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
-        self.inner.delete_object(r)
-    }
+    // Everything but `supports_checksums`, which keeps the trait's default (false).
+    delegate_to_inner!(
+        head_object,
+        get_object,
+        put_object,
+        create_multipart_upload,
+        upload_part,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ use s3transfer::{
     TransferFuture, TransferManager, TransferStatus, UploadArgs, UploadSource,
 };
 
+#[macro_use]
 #[path = "common/mod.rs"]
 mod common;
 use common::random_bytes;
@@ -442,29 +443,6 @@ struct Concurrency {
 }
 
 impl S3Api for Concurrency {
-    fn head_object(&self, r: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
-        self.inner.head_object(r)
-    }
-    fn get_object(
-        &self,
-        r: &GetObjectRequest,
-        s: &mut dyn ResponseSink,
-    ) -> Result<GetObjectOutput, S3Error> {
-        self.inner.get_object(r, s)
-    }
-    fn put_object(
-        &self,
-        r: &PutObjectRequest,
-        b: &mut RequestBody,
-    ) -> Result<PutObjectOutput, S3Error> {
-        self.inner.put_object(r, b)
-    }
-    fn create_multipart_upload(
-        &self,
-        r: &CreateMultipartUploadRequest,
-    ) -> Result<CreateMultipartUploadOutput, S3Error> {
-        self.inner.create_multipart_upload(r)
-    }
     fn upload_part(
         &self,
         r: &UploadPartRequest,
@@ -477,24 +455,17 @@ impl S3Api for Concurrency {
         self.now.fetch_sub(1, Ordering::SeqCst);
         out
     }
-    fn complete_multipart_upload(
-        &self,
-        r: &CompleteMultipartUploadRequest,
-    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
-        self.inner.complete_multipart_upload(r)
-    }
-    fn abort_multipart_upload(&self, r: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
-        self.inner.abort_multipart_upload(r)
-    }
-    fn copy_object(&self, r: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
-        self.inner.copy_object(r)
-    }
-    fn upload_part_copy(&self, r: &UploadPartCopyRequest) -> Result<UploadPartCopyOutput, S3Error> {
-        self.inner.upload_part_copy(r)
-    }
-    fn delete_object(&self, r: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
-        self.inner.delete_object(r)
-    }
+    delegate_to_inner!(
+        head_object,
+        get_object,
+        put_object,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+    );
 }
 
 #[test]

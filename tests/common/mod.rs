@@ -41,3 +41,87 @@ pub fn unique_bucket(prefix: &str) -> String {
     name.truncate(63);
     name
 }
+
+/// Implements the named `S3Api` methods by passing them to `self.inner`, so a test
+/// wrapper writes out only the calls it changes. The request and response types must be
+/// in scope (`use s3transfer::client::*;`).
+#[allow(unused_macros)]
+macro_rules! delegate_to_inner {
+    ($($method:ident),* $(,)?) => { $( delegate_to_inner!(@one $method); )* };
+    (@one head_object) => {
+        fn head_object(&self, r: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
+            self.inner.head_object(r)
+        }
+    };
+    (@one get_object) => {
+        fn get_object(
+            &self,
+            r: &GetObjectRequest,
+            s: &mut dyn ResponseSink,
+        ) -> Result<GetObjectOutput, S3Error> {
+            self.inner.get_object(r, s)
+        }
+    };
+    (@one put_object) => {
+        fn put_object(
+            &self,
+            r: &PutObjectRequest,
+            b: &mut RequestBody,
+        ) -> Result<PutObjectOutput, S3Error> {
+            self.inner.put_object(r, b)
+        }
+    };
+    (@one create_multipart_upload) => {
+        fn create_multipart_upload(
+            &self,
+            r: &CreateMultipartUploadRequest,
+        ) -> Result<CreateMultipartUploadOutput, S3Error> {
+            self.inner.create_multipart_upload(r)
+        }
+    };
+    (@one upload_part) => {
+        fn upload_part(
+            &self,
+            r: &UploadPartRequest,
+            b: &mut RequestBody,
+        ) -> Result<UploadPartOutput, S3Error> {
+            self.inner.upload_part(r, b)
+        }
+    };
+    (@one complete_multipart_upload) => {
+        fn complete_multipart_upload(
+            &self,
+            r: &CompleteMultipartUploadRequest,
+        ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+            self.inner.complete_multipart_upload(r)
+        }
+    };
+    (@one abort_multipart_upload) => {
+        fn abort_multipart_upload(&self, r: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
+            self.inner.abort_multipart_upload(r)
+        }
+    };
+    (@one copy_object) => {
+        fn copy_object(&self, r: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
+            self.inner.copy_object(r)
+        }
+    };
+    (@one upload_part_copy) => {
+        fn upload_part_copy(
+            &self,
+            r: &UploadPartCopyRequest,
+        ) -> Result<UploadPartCopyOutput, S3Error> {
+            self.inner.upload_part_copy(r)
+        }
+    };
+    (@one delete_object) => {
+        fn delete_object(&self, r: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
+            self.inner.delete_object(r)
+        }
+    };
+    (@one supports_checksums) => {
+        fn supports_checksums(&self) -> bool {
+            self.inner.supports_checksums()
+        }
+    };
+}
