@@ -387,22 +387,7 @@ fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
         assert!(child.try_wait().unwrap().is_none(), "exited early");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "s3transfer did not stop after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = signal_and_wait(&mut child, "INT");
     writer.join().unwrap();
     let mut stderr = String::new();
     child
@@ -465,9 +450,38 @@ fn unreachable_endpoint_exhausts_retries_with_exit_6() {
     assert_eq!(output.status.code(), Some(6), "{output:?}");
 }
 
+/// Send `signal` (a `kill` name: INT, TERM) to `child` and wait for it to exit.
+fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "s3transfer did not stop after SIG{signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn ctrl_c_cancels_a_download_exits_7_and_leaves_no_file() {
-    let b = bucket("ctrlc-down");
+    signal_cancels_a_download("INT");
+}
+
+#[test]
+fn sigterm_cancels_a_download_exits_7_and_leaves_no_file() {
+    signal_cancels_a_download("TERM");
+}
+
+fn signal_cancels_a_download(signal: &str) {
+    let b = bucket(&format!("sig{}-down", signal.to_lowercase()));
     let src = format!("s3://{b}/big.bin");
     assert_ok(
         &run_with_stdin(&["cp", "-q", "-", &src], &data(16 * MIB, 5)),
@@ -489,22 +503,7 @@ fn ctrl_c_cancels_a_download_exits_7_and_leaves_no_file() {
         assert!(child.try_wait().unwrap().is_none(), "exited early");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "s3transfer did not stop after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = signal_and_wait(&mut child, signal);
     let mut stderr = String::new();
     child
         .stderr

@@ -35,6 +35,10 @@ impl FlakyS3 {
 }
 
 impl S3Api for FlakyS3 {
+    fn supports_checksums(&self) -> bool {
+        self.inner.supports_checksums()
+    }
+
     fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
         self.inner.head_object(request)
     }

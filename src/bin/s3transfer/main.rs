@@ -35,7 +35,7 @@ pub const EXIT_ACCESS_DENIED: u8 = 4;
 pub const EXIT_INTEGRITY: u8 = 5;
 /// Exit code: a request kept failing until the attempts ran out.
 pub const EXIT_RETRIES: u8 = 6;
-/// Exit code: cancelled by Ctrl-C (SIGINT).
+/// Exit code: cancelled by Ctrl-C (SIGINT) or SIGTERM.
 pub const EXIT_CANCELLED: u8 = 7;
 
 const EXIT_CODES: &str = "\
@@ -47,7 +47,7 @@ Exit codes:
   4  access denied (credentials or permissions)
   5  integrity failure (object changed during download, response mismatch)
   6  retries exhausted
-  7  cancelled (Ctrl-C)
+  7  cancelled (Ctrl-C or SIGTERM)
 
 Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and
 AWS_SESSION_TOKEN), else from the shared credentials file (~/.aws/credentials,
@@ -322,20 +322,35 @@ fn install_ctrl_c(manager: Arc<TransferManager>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ctrl-C as a stream of events. On Unix the SIGINT handler is registered when this is
+/// Ctrl-C (SIGINT) and SIGTERM as one stream of events: a service manager or `timeout`
+/// stops us with SIGTERM, and that deserves the same clean exit (uploads aborted,
+/// partial files removed) as Ctrl-C. On Unix the handlers are registered when this is
 /// created, so a signal sent right after [`install_ctrl_c`] returns is never missed.
 #[cfg(unix)]
-struct Interrupts(tokio::signal::unix::Signal);
+struct Interrupts {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
 
 #[cfg(unix)]
 impl Interrupts {
     fn new() -> std::io::Result<Interrupts> {
         use tokio::signal::unix::{SignalKind, signal};
-        signal(SignalKind::interrupt()).map(Interrupts)
+        Ok(Interrupts {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
 
     async fn recv(&mut self) {
-        self.0.recv().await;
+        std::future::poll_fn(|cx| {
+            if self.interrupt.poll_recv(cx).is_ready() || self.terminate.poll_recv(cx).is_ready() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await
     }
 }
 
