@@ -57,11 +57,16 @@ impl LocalS3 {
         }
     }
 
-    /// One server for the whole test binary, started on first use and never stopped
-    /// (its temporary directory is left behind). Give each test its own bucket.
+    /// One server for the whole test binary, started on first use and never stopped.
+    /// A static is never dropped, so its data directory is removed by an exit hook
+    /// instead (every test run used to leave one behind). Give each test its own bucket.
     pub fn shared() -> &'static LocalS3 {
         static SHARED: OnceLock<LocalS3> = OnceLock::new();
-        SHARED.get_or_init(LocalS3::start)
+        SHARED.get_or_init(|| {
+            let server = LocalS3::start();
+            remove_at_exit(server._data.path().to_path_buf());
+            server
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -98,6 +103,30 @@ impl LocalS3 {
             ))
             .unwrap_or_else(|e| panic!("create bucket {name}: {e:?}"));
     }
+}
+
+/// Remove `dir` when the process exits normally (the test harness returns from `main`,
+/// which runs the C library's exit handlers). A killed process still leaves it.
+fn remove_at_exit(dir: std::path::PathBuf) {
+    static DIRS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+    unsafe extern "C" {
+        fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
+    }
+    extern "C" fn remove_dirs() {
+        let dirs = std::mem::take(&mut *DIRS.lock().unwrap_or_else(|e| e.into_inner()));
+        for dir in dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    let mut dirs = DIRS.lock().unwrap_or_else(|e| e.into_inner());
+    if dirs.is_empty() {
+        // SAFETY: registers a plain function with no captured state; `atexit` has no
+        // other precondition.
+        unsafe {
+            atexit(remove_dirs);
+        }
+    }
+    dirs.push(dir);
 }
 
 impl Drop for LocalS3 {
