@@ -22,15 +22,19 @@ pub enum ChecksumWhen {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Validation {
-    /// Nothing: the backend has no checksums, they were switched off, or the stored
-    /// checksum could not be compared (a composite one, for a download).
+    /// Nothing: the backend has no checksums, they were switched off, the object has
+    /// none, or the stored one could not be compared (for a download, a full-object SHA
+    /// of an object fetched in more than one range).
     #[default]
     Nothing,
     /// The whole object: a single PutObject's body, a multipart upload's full-object
-    /// CRC, or a download's bytes against the stored full-object checksum.
+    /// CRC, or a download's bytes against the stored full-object checksum (the ranges'
+    /// CRCs combined).
     WholeObject(ChecksumAlgorithm),
-    /// Each part on its own (a multipart upload whose algorithm cannot be combined, or
-    /// whose caller chose `COMPOSITE`).
+    /// Each part on its own: a multipart upload whose algorithm cannot be combined, or
+    /// whose caller chose `COMPOSITE`; or a download of an object with a composite
+    /// stored checksum, fetched part by part, each part's bytes against its stored
+    /// checksum and those against the object's composite value.
     PerPart(ChecksumAlgorithm),
 }
 

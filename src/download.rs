@@ -2,6 +2,10 @@
 //! of the ranges run in parallel pinned to that ETag with If-Match, and a single writer
 //! thread puts the bytes into a file (under a temporary name, renamed on success), a
 //! seekable writer (positional writes), or a stream (reordered into sequence).
+//!
+//! With checksum validation a HeadObject comes first for the stored checksum; an object
+//! whose checksum is composite (`-N`) is then fetched by part number instead of by
+//! range, so that each part can be checked against its own stored checksum.
 
 use std::collections::BTreeMap;
 use std::fmt;
