@@ -831,6 +831,102 @@ fn a_part_resumed_in_the_middle_is_still_validated_across_both_responses() {
     manager.shutdown(false, "");
 }
 
+/// Passes every call to the fake, letting `rewrite` change a GET's response headers
+/// before the engine sees them: a store that misreports where a part lies.
+struct RewriteHead {
+    inner: FakeS3,
+    rewrite: Box<dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync>,
+}
+
+struct RewriteSink<'a> {
+    inner: &'a mut dyn ResponseSink,
+    request: &'a GetObjectRequest,
+    rewrite: &'a (dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync),
+}
+
+impl ResponseSink for RewriteSink<'_> {
+    fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
+        let mut head = head.clone();
+        (self.rewrite)(self.request, &mut head);
+        self.inner.on_response(&head)
+    }
+    fn write_chunk(&mut self, data: &[u8]) -> Result<(), S3Error> {
+        self.inner.write_chunk(data)
+    }
+}
+
+impl S3Api for RewriteHead {
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let mut sink = RewriteSink {
+            inner: s,
+            request: r,
+            rewrite: self.rewrite.as_ref(),
+        };
+        self.inner.get_object(r, &mut sink)
+    }
+    delegate_to_inner!(
+        head_object,
+        put_object,
+        upload_part,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        supports_checksums,
+    );
+}
+
+#[test]
+fn parts_that_do_not_make_up_the_object_fail_the_download_and_leave_no_file() {
+    let fake = fake();
+    let data = random_bytes(LARGE, 26);
+    upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
+    type Rewrite = Box<dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync>;
+    let cases: [(Rewrite, &str); 2] = [
+        (
+            Box::new(|_, head| head.parts_count = head.parts_count.map(|n| n + 1)),
+            "the object has 4 parts, not the 3 its checksum names",
+        ),
+        (
+            // Part 3 claims to start one byte early: its bytes and checksum are right,
+            // but the parts no longer lie end to end.
+            Box::new(|r, head| {
+                if r.part_number == Some(3)
+                    && let Some(cr) = head.content_range.as_mut()
+                {
+                    cr.start -= 1;
+                    cr.end -= 1;
+                }
+            }),
+            "part 3 of 3 starts at byte 10485759, not 10485760 where part 2 ended",
+        ),
+    ];
+    for (rewrite, reason) in cases {
+        let client = Arc::new(RewriteHead {
+            inner: fake.clone(),
+            rewrite,
+        });
+        let manager = TransferManager::new(client, config().build().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let (result, held) = download_to(&manager, "k", Out::Path, dir.path(), Default::default());
+        let err = result.unwrap_err();
+        let TransferError::S3DownloadFailed { reason: got, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(got, reason);
+        assert!(held.is_none());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "no temporary file left: {left:?}");
+        manager.shutdown(false, "");
+    }
+}
+
 /// The rusoto backend (against s3s-fs) has no checksum support: transfers work as
 /// before and say nothing was validated.
 #[cfg(feature = "rusoto")]
