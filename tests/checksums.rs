@@ -831,17 +831,20 @@ fn a_part_resumed_in_the_middle_is_still_validated_across_both_responses() {
     manager.shutdown(false, "");
 }
 
-/// Passes every call to the fake, letting `rewrite` change a GET's response headers
-/// before the engine sees them: a store that misreports where a part lies.
+/// Changes a GET's response headers before the engine sees them.
+type Rewrite = dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync;
+
+/// Passes every call to the fake, letting `rewrite` change a GET's response headers:
+/// a store that misreports where a part lies.
 struct RewriteHead {
     inner: FakeS3,
-    rewrite: Box<dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync>,
+    rewrite: Box<Rewrite>,
 }
 
 struct RewriteSink<'a> {
     inner: &'a mut dyn ResponseSink,
     request: &'a GetObjectRequest,
-    rewrite: &'a (dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync),
+    rewrite: &'a Rewrite,
 }
 
 impl ResponseSink for RewriteSink<'_> {
@@ -887,8 +890,7 @@ fn parts_that_do_not_make_up_the_object_fail_the_download_and_leave_no_file() {
     let fake = fake();
     let data = random_bytes(LARGE, 26);
     upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
-    type Rewrite = Box<dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync>;
-    let cases: [(Rewrite, &str); 2] = [
+    let cases: [(Box<Rewrite>, &str); 2] = [
         (
             Box::new(|_, head| head.parts_count = head.parts_count.map(|n| n + 1)),
             "the object has 4 parts, not the 3 its checksum names",
