@@ -22,15 +22,19 @@ pub enum ChecksumWhen {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Validation {
-    /// Nothing: the backend has no checksums, they were switched off, or the stored
-    /// checksum could not be compared (a composite one, for a download).
+    /// Nothing: the backend has no checksums, they were switched off, the object has
+    /// none, or the stored one could not be compared (for a download, a full-object SHA
+    /// of an object fetched in more than one range).
     #[default]
     Nothing,
     /// The whole object: a single PutObject's body, a multipart upload's full-object
-    /// CRC, or a download's bytes against the stored full-object checksum.
+    /// CRC, or a download's bytes against the stored full-object checksum (the ranges'
+    /// CRCs combined).
     WholeObject(ChecksumAlgorithm),
-    /// Each part on its own (a multipart upload whose algorithm cannot be combined, or
-    /// whose caller chose `COMPOSITE`).
+    /// Each part on its own: a multipart upload whose algorithm cannot be combined, or
+    /// whose caller chose `COMPOSITE`; or a download of an object with a composite
+    /// stored checksum, fetched part by part, each part's bytes against its stored
+    /// checksum and those against the object's composite value.
     PerPart(ChecksumAlgorithm),
 }
 
@@ -269,6 +273,42 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+/// Decode standard base64 (padding optional); `None` for anything else.
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    // A single leftover character cannot encode a byte.
+    (bits < 6).then_some(out)
+}
+
+/// The composite checksum of a multipart object as S3 stores it: the checksum of its
+/// parts' checksums (binary, concatenated in part order), then `-<parts>`. `None` if a
+/// part value is not base64.
+pub(crate) fn composite_checksum(algorithm: ChecksumAlgorithm, parts: &[&str]) -> Option<String> {
+    let mut c = Checksummer::new(algorithm);
+    for part in parts {
+        c.update(&base64_decode(part)?);
+    }
+    Some(format!("{}-{}", c.finish().to_base64(), parts.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +359,42 @@ mod tests {
             assert_eq!(base64(input.as_bytes()), want);
         }
         assert_eq!(base64(&[0xff, 0xfe, 0xfd]), "//79");
+    }
+
+    #[test]
+    fn base64_decode_inverts_base64_and_refuses_other_text() {
+        for len in 0..40 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(base64_decode(&base64(&data)), Some(data));
+        }
+        assert_eq!(base64_decode("Zm9vYg"), Some(b"foob".to_vec()));
+        assert_eq!(base64_decode("Zm9v-3"), None);
+        assert_eq!(base64_decode("Z"), None);
+    }
+
+    #[test]
+    fn composite_is_the_checksum_of_the_part_checksums_with_the_part_count() {
+        let parts = [b"aaaa".as_slice(), b"bbbb", b"cc"];
+        for algorithm in ALL {
+            let values: Vec<String> = parts
+                .iter()
+                .map(|p| checksum(algorithm, p).to_base64())
+                .collect();
+            let digests: Vec<u8> = parts
+                .iter()
+                .flat_map(|p| checksum(algorithm, p).bytes)
+                .collect();
+            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+            assert_eq!(
+                composite_checksum(algorithm, &refs),
+                Some(format!("{}-3", checksum(algorithm, &digests).to_base64())),
+                "{algorithm:?}"
+            );
+        }
+        assert_eq!(
+            composite_checksum(ChecksumAlgorithm::Sha1, &["not base64!"]),
+            None
+        );
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! of the ranges run in parallel pinned to that ETag with If-Match, and a single writer
 //! thread puts the bytes into a file (under a temporary name, renamed on success), a
 //! seekable writer (positional writes), or a stream (reordered into sequence).
+//!
+//! With checksum validation a HeadObject comes first for the stored checksum; an object
+//! whose checksum is composite (`-N`) is then fetched by part number instead of by
+//! range, so that each part can be checked against its own stored checksum.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,10 +19,10 @@ use parking_lot::Mutex;
 
 use crate::args::DownloadArgs;
 use crate::bandwidth::ChunkLimiter;
-use crate::checksum::{ALL, Checksum, ChecksumWhen, Checksummer, Validation};
+use crate::checksum::{Checksum, ChecksumWhen, Checksummer, Validation};
 use crate::client::{
-    ByteRange, ChecksumAlgorithm, GetObjectOutput, GetObjectRequest, HeadObjectRequest, S3Error,
-    S3ErrorKind,
+    ByteRange, ChecksumAlgorithm, Checksums, GetObjectOutput, GetObjectRequest, HeadObjectRequest,
+    S3Error, S3ErrorKind,
 };
 use crate::config::download_part_size;
 use crate::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
@@ -205,10 +209,71 @@ pub(crate) struct Download {
     version_id: Mutex<Option<String>>,
     /// Set for stream outputs: bounds how far ahead of the writer parts may run.
     window: Option<SlidingWindow>,
-    /// The stored whole-object checksum the bytes must match, when validating.
-    expected: Mutex<Option<(ChecksumAlgorithm, String)>>,
-    /// The checksum of each range received, by its first byte.
+    /// The stored checksum the bytes must match, when validating: set by the HeadObject
+    /// before any GET, read by each GET.
+    expected: Mutex<Option<Stored>>,
+    /// The checksum of each range received, by its first byte (whole-object checks).
     range_sums: Mutex<BTreeMap<u64, Checksum>>,
+    /// Each part fetched by number and already checked, by part number (per-part checks).
+    part_sums: Mutex<BTreeMap<u32, CheckedPart>>,
+}
+
+/// The stored checksum a download checks its bytes against.
+#[derive(Clone, Debug)]
+enum Stored {
+    /// Of the whole object: the ranges' CRCs (or a single range's digest) give it.
+    Whole {
+        algorithm: ChecksumAlgorithm,
+        value: String,
+    },
+    /// A composite `<checksum of the part checksums>-<parts>` value, which no checksum
+    /// of the bytes can give: the object is fetched part by part (`partNumber` GETs),
+    /// each part checked against the checksum its response carries, and those part
+    /// checksums against `value`.
+    Composite {
+        algorithm: ChecksumAlgorithm,
+        value: String,
+        parts: u32,
+    },
+}
+
+impl Stored {
+    fn algorithm(&self) -> ChecksumAlgorithm {
+        match self {
+            Stored::Whole { algorithm, .. } | Stored::Composite { algorithm, .. } => *algorithm,
+        }
+    }
+}
+
+/// A part whose bytes matched its stored checksum.
+#[derive(Debug)]
+struct CheckedPart {
+    start: u64,
+    len: u64,
+    /// The part's stored checksum (base64), for the composite check.
+    stored: String,
+}
+
+/// What one GET job fetches.
+#[derive(Clone, Copy, Debug)]
+enum Piece {
+    /// Bytes `start..=end`, or to the end of the object.
+    Range { start: u64, end: Option<u64> },
+    /// Part `number` of a multipart object with a composite checksum of `of` parts.
+    Part { number: u32, of: u32 },
+}
+
+/// A part GET's facts, learned from its first response: a resumed GET names the bytes
+/// still missing with a Range, and such a response carries no part checksum.
+#[derive(Debug)]
+struct PartFetch {
+    number: u32,
+    of: u32,
+    algorithm: ChecksumAlgorithm,
+    /// First and last byte of the part in the object, from Content-Range.
+    span: Option<(u64, u64)>,
+    /// The part's stored checksum, from the first response.
+    stored: Option<String>,
 }
 
 const UNKNOWN: u64 = u64::MAX;
@@ -244,6 +309,7 @@ pub(crate) fn submit(
         version_id: Mutex::new(None),
         expected: Mutex::new(None),
         range_sums: Mutex::new(BTreeMap::new()),
+        part_sums: Mutex::new(BTreeMap::new()),
     });
     let root = {
         let download = download.clone();
@@ -362,25 +428,66 @@ impl Download {
                 self.coordinator.meta.provide_object_etag(etag);
             }
         }
-        // The first GET covers the object whole when it is at most one chunk.
-        let single_range = size <= self.engine.config.multipart_chunksize;
-        let composite = head.checksums.checksum_type.as_deref() == Some("COMPOSITE");
-        // A composite value (`<digest>-<parts>`) is a checksum of part checksums, not
-        // of the bytes; a SHA of the whole object can only be computed when the bytes
-        // arrive in order, in one range. Either way there is nothing to compare then.
-        *self.expected.lock() = ALL
-            .into_iter()
-            .filter(|a| a.is_crc() || single_range)
-            .find_map(|a| head.checksums.get(a).map(|v| (a, v.to_owned())))
-            .filter(|(_, v)| !composite && !v.contains('-'));
+        *self.expected.lock() = self.stored_checksum(&head.checksums, size);
         Ok(size)
     }
 
-    /// Compare the ranges' combined checksum with the stored one.
+    /// What the bytes can be checked against, given the stored checksums.
+    fn stored_checksum(&self, stored: &Checksums, size: u64) -> Option<Stored> {
+        let values = stored.values();
+        let composite = values.iter().find_map(|&(algorithm, value)| {
+            let (_, parts) = value.rsplit_once('-')?;
+            Some((algorithm, value, parts.parse::<u32>().ok()))
+        });
+        match composite {
+            // An empty object has no part to fetch by number.
+            Some((algorithm, value, Some(parts))) if parts > 0 && size > 0 => {
+                Some(Stored::Composite {
+                    algorithm,
+                    value: value.to_owned(),
+                    parts,
+                })
+            }
+            Some(_) => None,
+            // A composite type without a `-N` value names no part count to check.
+            None if stored.checksum_type.as_deref() == Some("COMPOSITE") => None,
+            None => {
+                // The first GET covers the object whole when it is at most one chunk;
+                // a SHA of the whole object can only be computed over one range, in
+                // order.
+                let single_range = size <= self.engine.config.multipart_chunksize;
+                values
+                    .into_iter()
+                    .find(|(a, _)| a.is_crc() || single_range)
+                    .map(|(algorithm, value)| Stored::Whole {
+                        algorithm,
+                        value: value.to_owned(),
+                    })
+            }
+        }
+    }
+
+    /// After the last byte: compare the ranges' combined checksum with the stored
+    /// whole-object one, or check that the parts (each checked as it arrived) made up
+    /// the object and its composite checksum.
     fn check_integrity(&self) -> Result<Validation, TransferError> {
-        let Some((algorithm, expected)) = self.expected.lock().clone() else {
-            return Ok(Validation::Nothing);
-        };
+        let stored = self.expected.lock().clone();
+        match stored {
+            None => Ok(Validation::Nothing),
+            Some(Stored::Whole { algorithm, value }) => self.check_whole(algorithm, value),
+            Some(Stored::Composite {
+                algorithm,
+                value,
+                parts,
+            }) => self.check_composite(algorithm, value, parts),
+        }
+    }
+
+    fn check_whole(
+        &self,
+        algorithm: ChecksumAlgorithm,
+        expected: String,
+    ) -> Result<Validation, TransferError> {
         let sums = std::mem::take(&mut *self.range_sums.lock());
         let ranges = sums.len();
         let mut next = 0u64;
@@ -401,19 +508,114 @@ impl Download {
             .map(|w| w.to_base64())
             .unwrap_or_else(|| Checksummer::new(algorithm).finish().to_base64());
         if actual != expected {
-            return Err(TransferError::IntegrityFailed {
-                bucket: self.bucket.clone(),
-                key: self.key.clone(),
-                algorithm: algorithm.as_str().to_owned(),
+            return Err(self.integrity_failed(
+                algorithm,
                 expected,
                 actual,
-                part_or_range: format!(
+                format!(
                     "whole object, {ranges} range{}",
                     if ranges == 1 { "" } else { "s" }
                 ),
-            });
+            ));
         }
         Ok(Validation::WholeObject(algorithm))
+    }
+
+    fn check_composite(
+        &self,
+        algorithm: ChecksumAlgorithm,
+        expected: String,
+        parts: u32,
+    ) -> Result<Validation, TransferError> {
+        let sums = std::mem::take(&mut *self.part_sums.lock());
+        let size = self.size.load(Ordering::Acquire);
+        // Each part's bytes matched its checksum on arrival; the parts must also lie
+        // end to end in number order over the whole object, as a store's parts do.
+        let mut next = 0u64;
+        for number in 1..=parts {
+            let Some(part) = sums.get(&number) else {
+                return Err(TransferError::Internal(format!(
+                    "part {number} of {parts} was not checked"
+                )));
+            };
+            if part.start != next {
+                return Err(self.failed(
+                    format!(
+                        "part {number} of {parts} starts at byte {}, not {next} where part {} ended",
+                        part.start,
+                        number - 1
+                    ),
+                    None,
+                ));
+            }
+            next += part.len;
+        }
+        if next != size {
+            return Err(self.failed(
+                format!("the {parts} parts hold {next} bytes of {size}"),
+                None,
+            ));
+        }
+        let values: Vec<&str> = sums.values().map(|p| p.stored.as_str()).collect();
+        let actual = crate::checksum::composite_checksum(algorithm, &values)
+            .unwrap_or_else(|| "(a part checksum is not base64)".to_owned());
+        if actual != expected {
+            // The parts' bytes matched the checksums their responses carried, but
+            // those are not the checksums the object's value was made of.
+            return Err(self.integrity_failed(
+                algorithm,
+                expected,
+                actual,
+                format!("composite of the {parts} part checksums"),
+            ));
+        }
+        Ok(Validation::PerPart(algorithm))
+    }
+
+    /// A part's bytes against the checksum its first response carried: recorded for
+    /// the final check when they match.
+    fn check_part(&self, part: PartFetch, sum: Checksum) -> Result<(), TransferError> {
+        let (Some((start, end)), Some(stored)) = (part.span, part.stored) else {
+            return Err(TransferError::Internal(format!(
+                "part {} finished without its headers",
+                part.number
+            )));
+        };
+        let actual = sum.to_base64();
+        if actual != stored {
+            return Err(self.integrity_failed(
+                part.algorithm,
+                stored,
+                actual,
+                format!("part {} of {}, bytes {start}-{end}", part.number, part.of),
+            ));
+        }
+        self.part_sums.lock().insert(
+            part.number,
+            CheckedPart {
+                start,
+                len: sum.len,
+                stored,
+            },
+        );
+        Ok(())
+    }
+
+    fn integrity_failed(
+        &self,
+        algorithm: ChecksumAlgorithm,
+        expected: String,
+        actual: String,
+        part_or_range: String,
+    ) -> TransferError {
+        TransferError::IntegrityFailed {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            algorithm: algorithm.as_str().to_owned(),
+            expected,
+            actual,
+            part_or_range,
+        }
     }
 
     fn failed(&self, reason: impl Into<String>, source: Option<S3Error>) -> TransferError {
@@ -456,43 +658,81 @@ impl Download {
                 } else {
                     Ok(())
                 };
+                // A composite checksum is checked part by part: part 1 goes first, as
+                // the first range would.
+                let parts = match &*download.expected.lock() {
+                    Some(Stored::Composite { parts, .. }) => Some(*parts),
+                    _ => None,
+                };
+                let piece = match parts {
+                    Some(of) => Piece::Part { number: 1, of },
+                    None => Piece::Range {
+                        start: 0,
+                        end: Some(first - 1),
+                    },
+                };
                 let total = match headed {
-                    Ok(()) => download.get_part(guard, 0, Some(first - 1)),
+                    Ok(()) => download.get_piece(guard, piece),
                     Err(e) => {
                         download.coordinator.fail(e);
                         None
                     }
                 };
-                // The first range is sequence 0 of a stream output's window.
+                // The first piece is sequence 0 of a stream output's window.
                 if let Some(window) = &download.window {
                     window.release(0);
                 }
                 let Some(total) = total else {
                     return;
                 };
-                if total > first {
-                    let (d, g) = (download.clone(), guard.hold());
-                    // Planning can block on the request queue: hand it to a submission
-                    // thread rather than wait here, where request slots are the scarce
-                    // resource.
-                    let submitted =
-                        download
-                            .engine
-                            .submission
-                            .submit_continuation(Box::new(move || {
-                                let coordinator = d.coordinator.clone();
-                                run_job(&coordinator, g, |g| {
-                                    if let Err(e) = d.plan(g, first, total) {
-                                        coordinator.fail(e);
-                                    }
-                                });
-                            }));
-                    if let Err(e) = submitted {
-                        download.coordinator.fail(e);
+                match parts {
+                    Some(parts) if parts > 1 => {
+                        download.continue_planning(guard, move |d, g| d.plan_parts(g, parts));
                     }
+                    None if total > first => {
+                        download.continue_planning(guard, move |d, g| d.plan(g, first, total));
+                    }
+                    _ => {}
                 }
             });
         }))
+    }
+
+    /// Run `plan` on a submission thread: planning can block on the request queue, and
+    /// a request thread (where the first GET ran) should not wait there, as request
+    /// slots are the scarce resource.
+    fn continue_planning(
+        self: &Arc<Self>,
+        guard: &WorkGuard,
+        plan: impl FnOnce(&Arc<Self>, &WorkGuard) -> Result<(), TransferError> + Send + 'static,
+    ) {
+        let (d, g) = (self.clone(), guard.hold());
+        let submitted = self
+            .engine
+            .submission
+            .submit_continuation(Box::new(move || {
+                let coordinator = d.coordinator.clone();
+                run_job(&coordinator, g, |g| {
+                    if let Err(e) = plan(&d, g) {
+                        coordinator.fail(e);
+                    }
+                });
+            }));
+        if let Err(e) = submitted {
+            self.coordinator.fail(e);
+        }
+    }
+
+    /// Submit GETs for parts `2..=parts` by number (part 1 was the first GET).
+    fn plan_parts(self: &Arc<Self>, root: &WorkGuard, parts: u32) -> Result<(), TransferError> {
+        for number in 2..=parts {
+            if self.coordinator.is_stopped() {
+                break;
+            }
+            let piece = Piece::Part { number, of: parts };
+            self.submit_piece(root, piece, u64::from(number - 1))?;
+        }
+        Ok(())
     }
 
     /// Submit GETs for bytes `from..size`.
@@ -505,7 +745,14 @@ impl Download {
         };
         if size == 0 {
             // Nothing to fetch; the GET still proves the object exists.
-            return self.submit_part(root, 0, None, 0);
+            return self.submit_piece(
+                root,
+                Piece::Range {
+                    start: 0,
+                    end: None,
+                },
+                0,
+            );
         }
         let mut start = from;
         let mut seq = u64::from(from > 0);
@@ -514,18 +761,21 @@ impl Download {
                 break;
             }
             let end = (start + part_size).min(size) - 1;
-            self.submit_part(root, start, Some(end), seq)?;
+            let piece = Piece::Range {
+                start,
+                end: Some(end),
+            };
+            self.submit_piece(root, piece, seq)?;
             start = end + 1;
             seq += 1;
         }
         Ok(())
     }
 
-    fn submit_part(
+    fn submit_piece(
         self: &Arc<Self>,
         root: &WorkGuard,
-        start: u64,
-        end: Option<u64>,
+        piece: Piece,
         seq: u64,
     ) -> Result<(), TransferError> {
         if let Some(window) = &self.window
@@ -537,7 +787,7 @@ impl Download {
         let submitted = self.engine.request.submit(Box::new(move || {
             let coordinator = download.coordinator.clone();
             run_job(&coordinator, guard, |guard| {
-                download.get_part(guard, start, end);
+                download.get_piece(guard, piece);
             });
             if let Some(window) = &download.window {
                 window.release(seq);
@@ -551,22 +801,39 @@ impl Download {
         submitted
     }
 
-    /// GET `start..=end` (or to the end) into the output, resuming after a body that
-    /// breaks off, with the range narrowed to the bytes still missing. Returns the
-    /// object's size, or `None` after recording a failure.
-    fn get_part(self: &Arc<Self>, guard: &WorkGuard, start: u64, end: Option<u64>) -> Option<u64> {
+    /// GET a piece into the output, resuming after a body that breaks off, with a
+    /// range narrowed to the bytes still missing (for a part too: its place is known
+    /// from the first response). Returns the object's size, or `None` after recording a
+    /// failure.
+    fn get_piece(self: &Arc<Self>, guard: &WorkGuard, piece: Piece) -> Option<u64> {
         let attempts = self.engine.config.num_download_attempts;
         let mut received = 0u64;
         let mut ranged = true;
         let mut whole_object_fallback_used = false;
         let mut attempt = 0;
-        // One checksummer for the range across attempts: a resumed GET starts at the
-        // first byte missing, so it sees the range's bytes once, in order.
-        let mut hasher = self
-            .expected
-            .lock()
-            .as_ref()
-            .map(|(algorithm, _)| Checksummer::new(*algorithm));
+        let stored = self.expected.lock().as_ref().map(Stored::algorithm);
+        // One checksummer for the piece across attempts: a resumed GET starts at the
+        // first byte missing, so it sees the piece's bytes once, in order.
+        let mut hasher = stored.map(Checksummer::new);
+        let (mut start, mut end, mut part) = match piece {
+            Piece::Range { start, end } => (start, end, None),
+            Piece::Part { number, of } => {
+                let Some(algorithm) = stored else {
+                    self.coordinator.fail(TransferError::Internal(
+                        "a part GET without a stored checksum".into(),
+                    ));
+                    return None;
+                };
+                let part = PartFetch {
+                    number,
+                    of,
+                    algorithm,
+                    span: None,
+                    stored: None,
+                };
+                (0, None, Some(part))
+            }
+        };
         loop {
             attempt += 1;
             let mut request = GetObjectRequest {
@@ -581,11 +848,16 @@ impl Download {
                 if_match: self.etag.lock().clone(),
                 ..Default::default()
             };
-            if ranged {
-                request.range = Some(ByteRange {
-                    start: start + received,
-                    end,
-                });
+            match &part {
+                // Until a response said where the part lies, it is asked for by number.
+                Some(p) if p.span.is_none() => request.part_number = Some(p.number),
+                _ if ranged => {
+                    request.range = Some(ByteRange {
+                        start: start + received,
+                        end,
+                    });
+                }
+                _ => {}
             }
             let mut sink = PartSink {
                 download: self,
@@ -596,6 +868,7 @@ impl Download {
                 total: None,
                 throttle: self.engine.chunk_limiter(&self.coordinator),
                 hasher: hasher.as_mut(),
+                part: part.as_mut(),
             };
             let mut result = self.engine.client.get_object(&request, &mut sink);
             if let (Ok(_), Some(throttle)) = (&result, &sink.throttle) {
@@ -606,10 +879,13 @@ impl Download {
             }
             let (got, total) = (sink.received, sink.total);
             received += got;
+            if let Some((first, last)) = part.as_ref().and_then(|p| p.span) {
+                (start, end) = (first, Some(last));
+            }
             match result {
                 Ok(out) => {
-                    let Some(total) = total.or(Some(out.content_length).filter(|_| start == 0))
-                    else {
+                    let whole = start == 0 && part.is_none();
+                    let Some(total) = total.or(Some(out.content_length).filter(|_| whole)) else {
                         self.coordinator
                             .fail(self.failed("the response had no usable headers", None));
                         return None;
@@ -625,12 +901,24 @@ impl Download {
                     }
                     self.parts.fetch_add(1, Ordering::Relaxed);
                     if let Some(hasher) = hasher {
-                        self.range_sums.lock().insert(start, hasher.finish());
+                        let sum = hasher.finish();
+                        match part {
+                            Some(part) => {
+                                if let Err(e) = self.check_part(part, sum) {
+                                    self.coordinator.fail(e);
+                                    return None;
+                                }
+                            }
+                            None => {
+                                self.range_sums.lock().insert(start, sum);
+                            }
+                        }
                     }
                     return Some(total);
                 }
                 Err(e)
                     if start == 0
+                        && part.is_none()
                         && ranged
                         && received == 0
                         && !whole_object_fallback_used
@@ -685,6 +973,9 @@ impl Download {
                     ));
                 }
                 cr.total
+            }
+            (None, None) if request.part_number.is_some() => {
+                return Err("a partNumber GET came back without Content-Range".into());
             }
             // A 200 with the whole object: only acceptable from byte 0.
             (None, _) if start == 0 => head.content_length,
@@ -875,11 +1166,56 @@ struct PartSink<'a> {
     throttle: Option<ChunkLimiter>,
     /// The range's checksum, fed as the bytes pass (one pass, on the request thread).
     hasher: Option<&'a mut Checksummer>,
+    /// For a part GET: where the part lies and its stored checksum, taken from the
+    /// first response.
+    part: Option<&'a mut PartFetch>,
+}
+
+impl PartSink<'_> {
+    /// Take a part's place and stored checksum from its first response; on a resumed
+    /// (ranged) response they are known already.
+    fn learn_part(&mut self, head: &GetObjectOutput) -> Result<(), String> {
+        let Some(part) = self.part.as_deref_mut() else {
+            return Ok(());
+        };
+        if part.span.is_some() {
+            return Ok(());
+        }
+        let (number, of) = (part.number, part.of);
+        if let Some(count) = head.parts_count
+            && count != of
+        {
+            return Err(format!(
+                "the object has {count} parts, not the {of} its checksum names"
+            ));
+        }
+        let Some(cr) = head.content_range else {
+            return Err(format!("part {number} came back without Content-Range"));
+        };
+        let Some(stored) = head
+            .checksums
+            .get(part.algorithm)
+            .filter(|v| !v.contains('-'))
+        else {
+            return Err(format!(
+                "part {number} of {of} came back without its {} checksum",
+                part.algorithm.as_str()
+            ));
+        };
+        part.stored = Some(stored.to_owned());
+        part.span = Some((cr.start, cr.end));
+        self.offset = cr.start;
+        Ok(())
+    }
 }
 
 impl crate::client::ResponseSink for PartSink<'_> {
     fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
-        match self.download.accept_head(self.request, head) {
+        match self
+            .download
+            .accept_head(self.request, head)
+            .and_then(|total| self.learn_part(head).map(|()| total))
+        {
             Ok(total) => {
                 self.total = Some(total);
                 Ok(())

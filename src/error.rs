@@ -70,7 +70,9 @@ pub enum TransferError {
         expected: String,
         /// The value of the bytes received (base64).
         actual: String,
-        /// What was compared (`"whole object, 3 ranges"`).
+        /// What was compared: `"whole object, 3 ranges"`, `"part 2 of 3, bytes
+        /// 5242880-10485759"` (a part of an object with a composite checksum), or
+        /// `"composite of the 3 part checksums"`.
         part_or_range: String,
     },
 

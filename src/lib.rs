@@ -71,7 +71,8 @@
 //! With a backend that supports flexible checksums ([`client::S3Api::supports_checksums`]),
 //! uploads send a checksum with every body (CRC32 by default; a multipart upload also
 //! sends the whole object's CRC, combined from its parts') and downloads compare the
-//! bytes with the stored checksum, failing with [`TransferError::IntegrityFailed`];
+//! bytes with the stored checksum (part by part when it is a composite one), failing
+//! with [`TransferError::IntegrityFailed`];
 //! [`TransferOutput::validated`] says what was checked. The [`checksum`] module has the
 //! algorithms on their own.
 //!

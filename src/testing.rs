@@ -15,7 +15,10 @@
 //! does not match the body, or a FULL_OBJECT value on CompleteMultipartUpload that does
 //! not match the assembled object, is refused with 400 `BadDigest`; an algorithm sent
 //! without a value gets the value computed. They come back on HeadObject and whole
-//! GETs with `checksum_mode` (a ranged GET gets none, as on S3).
+//! GETs with `checksum_mode` (a ranged GET gets none, as on S3); a `partNumber` GET or
+//! HEAD of a multipart object gets that part's own checksum. A composite upload (an
+//! algorithm announced on Create, not FULL_OBJECT) gets its `<checksum of the part
+//! checksums>-N` value computed on Complete, as S3 does.
 //!
 //! What it does not model: ETags are not MD5s (see [`FakeS3`]); `Content-MD5` is
 //! stored but never verified, nor are composite (`-N`) values; the request context
@@ -1612,6 +1615,19 @@ impl S3Api for FakeS3 {
                 .checksum_algorithm
                 .filter(|_| checksums.values().is_empty());
             checksums = verify_checksums(cx, algorithm, &checksums, &data)?;
+        } else if let Some(algorithm) = upload.checksum_algorithm
+            && checksums.get(algorithm).is_none()
+        {
+            // As S3 does for a composite upload: the object's value is the checksum of
+            // its parts' checksums, `-N`, computed on Complete.
+            let values: Option<Vec<&str>> =
+                chosen.iter().map(|p| p.checksums.get(algorithm)).collect();
+            if let Some(value) =
+                values.and_then(|v| crate::checksum::composite_checksum(algorithm, &v))
+            {
+                checksums.set(algorithm, value);
+                checksums.checksum_type = Some("COMPOSITE".to_owned());
+            }
         }
         let upload = st
             .uploads
@@ -2578,6 +2594,60 @@ mod tests {
         head.part_number = Some(1);
         let checksums = s3.head_object(&head).unwrap().checksums;
         assert_eq!(checksums.crc32c.as_deref(), Some(part_crc.as_str()));
+    }
+
+    #[test]
+    fn complete_of_a_composite_upload_stores_the_checksum_of_the_part_checksums() {
+        let s3 = fake();
+        let id = s3
+            .create_multipart_upload(&CreateMultipartUploadRequest {
+                bucket: B.into(),
+                key: "mp".into(),
+                checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
+                ..Default::default()
+            })
+            .unwrap()
+            .upload_id;
+        let mut parts = Vec::new();
+        for (n, data) in [(1, b"aaaa".as_slice()), (2, b"bbbb"), (3, b"cc")] {
+            let mut req = part_req("mp", &id, n);
+            req.checksum_algorithm = Some(ChecksumAlgorithm::Sha256);
+            let out = s3
+                .upload_part(&req, &mut RequestBody::new(data.to_vec()))
+                .unwrap();
+            let mut part = CompletedPart::new(n, out.etag.unwrap());
+            part.checksums = out.checksums;
+            parts.push(part);
+        }
+        let sha = |d: &[u8]| crate::checksum::checksum(ChecksumAlgorithm::Sha256, d);
+        let digests: Vec<u8> = [b"aaaa".as_slice(), b"bbbb", b"cc"]
+            .iter()
+            .flat_map(|d| sha(d).bytes)
+            .collect();
+        let want = format!("{}-3", sha(&digests).to_base64());
+        let out = s3
+            .complete_multipart_upload(&complete_req("mp", &id, parts))
+            .unwrap();
+        assert_eq!(out.checksums.sha256.as_deref(), Some(want.as_str()));
+        let mut head = head_req("mp");
+        head.checksum_mode = true;
+        let stored = s3.head_object(&head).unwrap().checksums;
+        assert_eq!(stored.sha256.as_deref(), Some(want.as_str()));
+        assert_eq!(stored.checksum_type.as_deref(), Some("COMPOSITE"));
+        // A partNumber GET answers with that part's bytes, place and own checksum.
+        let mut get_part = get_req("mp");
+        get_part.checksum_mode = true;
+        get_part.part_number = Some(2);
+        let (body, out) = get(&s3, &get_part).unwrap();
+        assert_eq!(body, b"bbbb");
+        let cr = out.content_range.unwrap();
+        assert_eq!((cr.start, cr.end, cr.total), (4, 7, 10));
+        assert_eq!(out.parts_count, Some(3));
+        let part2 = sha(b"bbbb").to_base64();
+        assert_eq!(out.checksums.sha256.as_deref(), Some(part2.as_str()));
+        // Without checksum_mode, no checksum.
+        get_part.checksum_mode = false;
+        assert!(get(&s3, &get_part).unwrap().1.checksums.is_empty());
     }
 
     // --- multipart ----------------------------------------------------------------------

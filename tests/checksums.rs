@@ -1,7 +1,8 @@
 //! Flexible checksums end to end under the in-memory fake (which verifies them): round
 //! trips with every algorithm, corruption caught on upload and on download, the
-//! full-object CRC a multipart upload combines from its parts, `WhenRequired`, and
-//! backends without checksum support.
+//! full-object CRC a multipart upload combines from its parts, composite objects
+//! downloaded and checked part by part, `WhenRequired`, and backends without checksum
+//! support.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -115,12 +116,12 @@ fn every_algorithm_round_trips_single_and_multipart() {
             let dest = dir.path().join(&key);
             let down = download(&manager, &key, &dest).unwrap();
             assert_eq!(std::fs::read(&dest).unwrap(), data, "{key}");
-            // A multipart SHA upload has only per-part checksums: nothing whole-object
-            // to compare a download with.
+            // A multipart SHA upload has only per-part checksums (and their composite):
+            // the download checks each part.
             let expect_down = if whole {
                 Validation::WholeObject(algorithm)
             } else {
-                Validation::Nothing
+                Validation::PerPart(algorithm)
             };
             assert_eq!(down.validated, expect_down, "{key} download");
         }
@@ -223,11 +224,26 @@ fn flip(mut data: Vec<u8>, at: usize) -> Vec<u8> {
 }
 
 /// Passes every call to the fake, flipping one byte of the first body chunk of the
-/// first GET whose range starts at `at_range` (once).
+/// first GET that `at` picks (once).
 struct CorruptDownload {
     inner: FakeS3,
-    at_range: u64,
+    at: Box<dyn Fn(&GetObjectRequest) -> bool + Send + Sync>,
     done: AtomicBool,
+}
+
+impl CorruptDownload {
+    fn new(inner: &FakeS3, at: impl Fn(&GetObjectRequest) -> bool + Send + Sync + 'static) -> Self {
+        CorruptDownload {
+            inner: inner.clone(),
+            at: Box::new(at),
+            done: AtomicBool::new(false),
+        }
+    }
+
+    /// The first GET whose range starts at `start` (a partNumber GET starts at 0).
+    fn at_range(inner: &FakeS3, start: u64) -> Self {
+        Self::new(inner, move |r| r.range.map_or(0, |r| r.start) == start)
+    }
 }
 
 struct FlipSink<'a> {
@@ -287,8 +303,7 @@ impl S3Api for CorruptDownload {
         r: &GetObjectRequest,
         s: &mut dyn ResponseSink,
     ) -> Result<GetObjectOutput, S3Error> {
-        let start = r.range.map_or(0, |r| r.start);
-        let pending = start == self.at_range && !self.done.swap(true, Ordering::SeqCst);
+        let pending = (self.at)(r) && !self.done.swap(true, Ordering::SeqCst);
         let mut sink = FlipSink { inner: s, pending };
         self.inner.get_object(r, &mut sink)
     }
@@ -354,11 +369,7 @@ fn a_byte_corrupted_on_the_way_down_fails_typed_and_leaves_no_file() {
             upload(&manager, "k", &data, UploadArgs::default()).unwrap();
             manager.shutdown(false, "");
         }
-        let client = Arc::new(CorruptDownload {
-            inner: fake.clone(),
-            at_range,
-            done: AtomicBool::new(false),
-        });
+        let client = Arc::new(CorruptDownload::at_range(&fake, at_range));
         let manager = TransferManager::new(client, config().build().unwrap());
         let dest = dir.path().join(format!("out-{size}"));
         let err = download(&manager, "k", &dest).unwrap_err();
@@ -502,6 +513,420 @@ fn a_backend_without_checksum_support_transfers_as_before() {
         _ => true,
     }));
     manager.shutdown(false, "");
+}
+
+// --- composite objects: validated part by part -----------------------------------------
+
+/// A writer the test reads back after the download consumed its handle: seekable, and
+/// written in order when used as a stream.
+#[derive(Clone, Default)]
+struct SharedCursor(Arc<parking_lot::Mutex<Cursor<Vec<u8>>>>);
+
+impl std::io::Write for SharedCursor {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::io::Seek for SharedCursor {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.0.lock().seek(pos)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Out {
+    Path,
+    Seekable,
+    Stream,
+}
+
+const OUTPUTS: [Out; 3] = [Out::Path, Out::Seekable, Out::Stream];
+
+/// Download `key` into a fresh output of kind `out` under `dir`; returns the result
+/// and what the output holds afterwards (`None`: no file at the destination).
+fn download_to(
+    manager: &TransferManager,
+    key: &str,
+    out: Out,
+    dir: &Path,
+    args: DownloadArgs,
+) -> (Result<TransferOutput, TransferError>, Option<Vec<u8>>) {
+    let dest = dir.join(format!("{key}-{out:?}"));
+    let buffer = SharedCursor::default();
+    let target = match out {
+        Out::Path => DownloadTarget::path(&dest),
+        Out::Seekable => DownloadTarget::seekable(buffer.clone()),
+        Out::Stream => DownloadTarget::stream(buffer.clone()),
+    };
+    let result = manager
+        .download("b", key, target, args, &[])
+        .unwrap()
+        .result();
+    let held = match out {
+        Out::Path => std::fs::read(&dest).ok(),
+        Out::Seekable | Out::Stream => Some(buffer.0.lock().get_ref().clone()),
+    };
+    (result, held)
+}
+
+/// Upload through the manager with `algorithm` and checksum type COMPOSITE: multipart
+/// objects get a `-N` value.
+fn upload_composite(fake: &FakeS3, key: &str, data: &[u8], algorithm: ChecksumAlgorithm) {
+    let manager = TransferManager::new(
+        Arc::new(fake.clone()),
+        config().checksum_algorithm(algorithm).build().unwrap(),
+    );
+    let mut args = UploadArgs::default();
+    args.checksum_type = Some("COMPOSITE".into());
+    upload(&manager, key, data, args).unwrap();
+    manager.shutdown(false, "");
+}
+
+/// A multipart object made of `parts` as given (any sizes the fake accepts), each with
+/// an `algorithm` checksum, and the composite value S3 computes on Complete.
+fn put_multipart(fake: &FakeS3, key: &str, parts: &[&[u8]], algorithm: ChecksumAlgorithm) {
+    let mut create = CreateMultipartUploadRequest::default();
+    create.bucket = "b".into();
+    create.key = key.into();
+    create.checksum_algorithm = Some(algorithm);
+    create.checksum_type = Some("COMPOSITE".into());
+    let upload_id = fake.create_multipart_upload(&create).unwrap().upload_id;
+    let mut completed = Vec::new();
+    for (i, data) in parts.iter().enumerate() {
+        let mut request = UploadPartRequest::default();
+        request.bucket = "b".into();
+        request.key = key.into();
+        request.upload_id = upload_id.clone();
+        request.part_number = i as u32 + 1;
+        request.checksum_algorithm = Some(algorithm);
+        let out = fake
+            .upload_part(&request, &mut RequestBody::new(data.to_vec()))
+            .unwrap();
+        let mut part = CompletedPart::new(i as u32 + 1, out.etag.unwrap());
+        part.checksums = out.checksums;
+        completed.push(part);
+    }
+    let mut complete = CompleteMultipartUploadRequest::default();
+    complete.bucket = "b".into();
+    complete.key = key.into();
+    complete.upload_id = upload_id;
+    complete.parts = completed;
+    complete.checksums.checksum_type = Some("COMPOSITE".into());
+    fake.complete_multipart_upload(&complete).unwrap();
+}
+
+/// The GETs sent: (partNumber, range start), in the order sent.
+fn gets(fake: &FakeS3) -> Vec<(Option<u32>, Option<u64>)> {
+    fake.calls_of(Operation::GetObject)
+        .into_iter()
+        .map(|c| match c {
+            RecordedCall::GetObject(r) => (r.part_number, r.range.map(|r| r.start)),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+#[test]
+fn composite_objects_are_validated_part_by_part_into_every_output_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    for algorithm in [
+        ChecksumAlgorithm::Sha256,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Crc32c,
+    ] {
+        let fake = fake();
+        let data = random_bytes(LARGE, 20);
+        let key = algorithm.as_str();
+        upload_composite(&fake, key, &data, algorithm);
+        let stored = fake.object("b", key).unwrap().checksums;
+        assert!(stored.get(algorithm).unwrap().ends_with("-3"), "{stored:?}");
+        let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+        for out in OUTPUTS {
+            fake.clear_calls();
+            let (result, held) = download_to(&manager, key, out, dir.path(), Default::default());
+            let result = result.unwrap_or_else(|e| panic!("{key} {out:?}: {e}"));
+            assert_eq!(
+                result.validated,
+                Validation::PerPart(algorithm),
+                "{key} {out:?}"
+            );
+            assert!(
+                held.unwrap() == data,
+                "{key} {out:?}: the bytes arrived in place"
+            );
+            let mut sent = gets(&fake);
+            sent.sort();
+            assert_eq!(
+                sent,
+                [(Some(1), None), (Some(2), None), (Some(3), None)],
+                "{key} {out:?}: one partNumber GET per part"
+            );
+            for call in fake.calls_of(Operation::GetObject) {
+                let RecordedCall::GetObject(r) = call else {
+                    unreachable!()
+                };
+                assert!(r.checksum_mode, "{key} {out:?}");
+                assert!(r.if_match.is_some(), "{key} {out:?}: pinned to the ETag");
+            }
+        }
+        manager.shutdown(false, "");
+    }
+}
+
+#[test]
+fn a_corrupted_part_fails_naming_the_part_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let data = random_bytes(LARGE, 21);
+    upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
+    let client = Arc::new(CorruptDownload::new(&fake, |r| r.part_number == Some(2)));
+    let manager = TransferManager::new(client.clone(), config().build().unwrap());
+    for out in OUTPUTS {
+        client.done.store(false, Ordering::SeqCst);
+        let (result, held) = download_to(&manager, "k", out, dir.path(), Default::default());
+        let err = result.unwrap_err();
+        let TransferError::IntegrityFailed {
+            algorithm,
+            expected,
+            actual,
+            part_or_range,
+            ..
+        } = &err
+        else {
+            panic!("{out:?}: {err}")
+        };
+        assert_eq!(algorithm, "SHA256");
+        assert_eq!(
+            part_or_range, "part 2 of 3, bytes 5242880-10485759",
+            "{out:?}"
+        );
+        let part2 = &data[5 * MIB..10 * MIB];
+        assert_eq!(expected, &b64(ChecksumAlgorithm::Sha256, part2));
+        assert_ne!(actual, expected);
+        if let Out::Path = out {
+            assert!(held.is_none(), "no file at the destination");
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "no temporary file left: {left:?}");
+    manager.shutdown(false, "");
+}
+
+#[test]
+fn parts_of_unequal_size_are_placed_where_each_response_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let data = random_bytes(12 * MIB + 123, 22);
+    // 5 MiB + 7, 7 MiB - 7, 123 bytes: not the equal parts a planner would infer.
+    let (a, rest) = data.split_at(5 * MIB + 7);
+    let (b, c) = rest.split_at(7 * MIB - 7);
+    put_multipart(&fake, "uneven", &[a, b, c], ChecksumAlgorithm::Sha1);
+    let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+    for out in OUTPUTS {
+        let (result, held) = download_to(&manager, "uneven", out, dir.path(), Default::default());
+        let result = result.unwrap_or_else(|e| panic!("{out:?}: {e}"));
+        assert_eq!(
+            result.validated,
+            Validation::PerPart(ChecksumAlgorithm::Sha1)
+        );
+        assert_eq!(result.parts, 3);
+        assert!(held.unwrap() == data, "{out:?}");
+    }
+    manager.shutdown(false, "");
+}
+
+#[test]
+fn a_single_part_object_keeps_whole_object_validation_and_ranged_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let data = random_bytes(SMALL, 23);
+    upload_composite(&fake, "small", &data, ChecksumAlgorithm::Sha256);
+    let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+    let (result, held) = download_to(&manager, "small", Out::Path, dir.path(), Default::default());
+    assert_eq!(
+        result.unwrap().validated,
+        Validation::WholeObject(ChecksumAlgorithm::Sha256)
+    );
+    assert!(held.unwrap() == data);
+    assert_eq!(
+        gets(&fake),
+        [(None, Some(0))],
+        "one ranged GET, no partNumber"
+    );
+    manager.shutdown(false, "");
+}
+
+#[test]
+fn when_required_fetches_a_composite_object_by_range_unless_the_caller_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let data = random_bytes(LARGE, 24);
+    upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
+    let manager = TransferManager::new(
+        Arc::new(fake.clone()),
+        config()
+            .response_checksum_validation(ChecksumWhen::WhenRequired)
+            .build()
+            .unwrap(),
+    );
+    fake.clear_calls();
+    let (result, held) = download_to(&manager, "k", Out::Path, dir.path(), Default::default());
+    assert_eq!(result.unwrap().validated, Validation::Nothing);
+    assert!(held.unwrap() == data);
+    assert_eq!(fake.count(Operation::HeadObject), 0);
+    assert!(
+        gets(&fake).iter().all(|(part, _)| part.is_none()),
+        "ranges only"
+    );
+    // Asked for by the caller, the checksum is checked.
+    let args = DownloadArgs::default().checksum_mode(true);
+    let (result, held) = download_to(&manager, "k", Out::Stream, dir.path(), args);
+    assert_eq!(
+        result.unwrap().validated,
+        Validation::PerPart(ChecksumAlgorithm::Sha256)
+    );
+    assert!(held.unwrap() == data);
+    manager.shutdown(false, "");
+}
+
+#[test]
+fn a_part_resumed_in_the_middle_is_still_validated_across_both_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let data = random_bytes(LARGE, 25);
+    upload_composite(&fake, "k", &data, ChecksumAlgorithm::Crc32c);
+    let cut = 1_000_000u64;
+    // Part 1 goes alone first: its body breaks off after `cut` bytes.
+    fake.truncate_body(cut, 1);
+    let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+    let (result, held) = download_to(&manager, "k", Out::Path, dir.path(), Default::default());
+    assert_eq!(
+        result.unwrap().validated,
+        Validation::PerPart(ChecksumAlgorithm::Crc32c)
+    );
+    assert!(held.unwrap() == data);
+    let sent = gets(&fake);
+    assert_eq!(sent[..2], [(Some(1), None), (None, Some(cut))], "{sent:?}");
+    manager.shutdown(false, "");
+
+    // A byte flipped in the resumed (ranged) response is caught against the checksum
+    // the first response carried.
+    let client = Arc::new(CorruptDownload::at_range(&fake, cut));
+    fake.truncate_body(cut, 1);
+    let manager = TransferManager::new(client, config().build().unwrap());
+    let again = tempfile::tempdir().unwrap();
+    let (result, held) = download_to(&manager, "k", Out::Path, again.path(), Default::default());
+    let err = result.unwrap_err();
+    let TransferError::IntegrityFailed { part_or_range, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(part_or_range, "part 1 of 3, bytes 0-5242879");
+    assert!(held.is_none());
+    let left: Vec<_> = std::fs::read_dir(again.path()).unwrap().collect();
+    assert!(left.is_empty(), "no temporary file left: {left:?}");
+    manager.shutdown(false, "");
+}
+
+/// Changes a GET's response headers before the engine sees them.
+type Rewrite = dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync;
+
+/// Passes every call to the fake, letting `rewrite` change a GET's response headers:
+/// a store that misreports where a part lies.
+struct RewriteHead {
+    inner: FakeS3,
+    rewrite: Box<Rewrite>,
+}
+
+struct RewriteSink<'a> {
+    inner: &'a mut dyn ResponseSink,
+    request: &'a GetObjectRequest,
+    rewrite: &'a Rewrite,
+}
+
+impl ResponseSink for RewriteSink<'_> {
+    fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
+        let mut head = head.clone();
+        (self.rewrite)(self.request, &mut head);
+        self.inner.on_response(&head)
+    }
+    fn write_chunk(&mut self, data: &[u8]) -> Result<(), S3Error> {
+        self.inner.write_chunk(data)
+    }
+}
+
+impl S3Api for RewriteHead {
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let mut sink = RewriteSink {
+            inner: s,
+            request: r,
+            rewrite: self.rewrite.as_ref(),
+        };
+        self.inner.get_object(r, &mut sink)
+    }
+    delegate_to_inner!(
+        head_object,
+        put_object,
+        upload_part,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        supports_checksums,
+    );
+}
+
+#[test]
+fn parts_that_do_not_make_up_the_object_fail_the_download_and_leave_no_file() {
+    let fake = fake();
+    let data = random_bytes(LARGE, 26);
+    upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
+    let cases: [(Box<Rewrite>, &str); 2] = [
+        (
+            Box::new(|_, head| head.parts_count = head.parts_count.map(|n| n + 1)),
+            "the object has 4 parts, not the 3 its checksum names",
+        ),
+        (
+            // Part 3 claims to start one byte early: its bytes and checksum are right,
+            // but the parts no longer lie end to end.
+            Box::new(|r, head| {
+                if r.part_number == Some(3)
+                    && let Some(cr) = head.content_range.as_mut()
+                {
+                    cr.start -= 1;
+                    cr.end -= 1;
+                }
+            }),
+            "part 3 of 3 starts at byte 10485759, not 10485760 where part 2 ended",
+        ),
+    ];
+    for (rewrite, reason) in cases {
+        let client = Arc::new(RewriteHead {
+            inner: fake.clone(),
+            rewrite,
+        });
+        let manager = TransferManager::new(client, config().build().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let (result, held) = download_to(&manager, "k", Out::Path, dir.path(), Default::default());
+        let err = result.unwrap_err();
+        let TransferError::S3DownloadFailed { reason: got, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(got, reason);
+        assert!(held.is_none());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "no temporary file left: {left:?}");
+        manager.shutdown(false, "");
+    }
 }
 
 /// The rusoto backend (against s3s-fs) has no checksum support: transfers work as
