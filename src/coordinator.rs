@@ -12,7 +12,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicUsize, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,8 @@ pub(crate) struct Coordinator {
     /// atomic beside the lock rather than behind it.
     stopped: AtomicBool,
     bytes: AtomicI64,
+    /// Requests sent again after a retryable failure, reported in the output.
+    retries: AtomicU32,
     /// Failure cleanups, run once, before waiters wake, unless the transfer succeeded.
     cleanups: Mutex<Vec<Callback>>,
     /// Internal done callbacks (the manager's bookkeeping), run after `on_done`.
@@ -70,6 +72,7 @@ impl Coordinator {
             finished_cv: Condvar::new(),
             stopped: AtomicBool::new(false),
             bytes: AtomicI64::new(0),
+            retries: AtomicU32::new(0),
             cleanups: Mutex::new(Vec::new()),
             done_callbacks: Mutex::new(Vec::new()),
             bandwidth_share: Arc::default(),
@@ -160,7 +163,15 @@ impl Coordinator {
         }
         state.status = TransferStatus::Success;
         state.error = None;
-        state.output = Some(output);
+        state.output = Some(TransferOutput {
+            retries: self.retries.load(Ordering::Relaxed),
+            ..output
+        });
+    }
+
+    /// Count one request sent again after a retryable failure.
+    pub(crate) fn note_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn add_cleanup(&self, cleanup: impl FnOnce() + Send + 'static) {

@@ -941,6 +941,7 @@ impl Download {
                     // A resumed request names the bytes still missing: a range again,
                     // unless this is the empty object that already refused a range.
                     ranged = !whole_object_fallback_used || received > 0;
+                    self.coordinator.note_retry();
                     backoff(attempt, &self.coordinator);
                 }
                 Err(e) => {
@@ -1077,6 +1078,7 @@ impl Download {
                 version_id: self.version_id.lock().clone(),
                 parts: self.parts.load(Ordering::Relaxed) as u32,
                 validated,
+                ..Default::default()
             }),
             Err(e) => self.coordinator.fail(e),
         }

@@ -75,7 +75,13 @@ impl Engine {
         mut call: impl FnMut(u32) -> Result<T, S3Error>,
         wrap: impl FnOnce(S3Error) -> TransferError,
     ) -> Result<T, TransferError> {
-        with_retries(&self.retry, &|| coordinator.is_stopped(), &mut call)
+        let mut counted = |attempt: u32| {
+            if attempt > 1 {
+                coordinator.note_retry();
+            }
+            call(attempt)
+        };
+        with_retries(&self.retry, &|| coordinator.is_stopped(), &mut counted)
             .map_err(|e| e.into_transfer_error(wrap))
     }
 

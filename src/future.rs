@@ -55,6 +55,9 @@ pub struct TransferOutput {
     pub parts: u32,
     /// What a checksum verified end to end (always `Nothing` for copies and deletes).
     pub validated: crate::checksum::Validation,
+    /// Requests sent again after a retryable failure: S3 calls retried under the retry
+    /// policy, and download bodies resumed after they broke off.
+    pub retries: u32,
 }
 
 /// The operation and arguments a transfer was started with.

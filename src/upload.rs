@@ -462,6 +462,7 @@ impl Upload {
                 version_id: out.version_id,
                 parts: 1,
                 validated,
+                ..Default::default()
             }),
             Err(e) => self.coordinator.fail(e),
         }
@@ -685,6 +686,7 @@ impl Upload {
                 version_id: out.version_id,
                 parts: expected,
                 validated,
+                ..Default::default()
             }),
             Err(e) => self.coordinator.fail(e),
         }

@@ -174,6 +174,7 @@ fn multipart_upload_and_download_with_json_summary() {
     assert_eq!(summary["files"], 1);
     assert_eq!(summary["bytes"], bytes.len() as u64);
     assert_eq!(summary["parts"], 3, "5 + 5 + 2 MiB: {summary}");
+    assert_eq!(summary["retries"], 0, "nothing failed: {summary}");
     assert_eq!(summary["errors"], 0);
     assert_eq!(summary["exit_code"], 0);
     assert!(summary["seconds"].as_f64().unwrap() > 0.0);

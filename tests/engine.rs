@@ -180,7 +180,7 @@ fn a_broken_body_resumes_from_the_missing_byte_with_the_same_if_match() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out");
     let progress = Arc::new(Progress::default());
-    manager
+    let out = manager
         .download(
             "b",
             "k",
@@ -197,6 +197,7 @@ fn a_broken_body_resumes_from_the_missing_byte_with_the_same_if_match() {
         data.len() as i64,
         "no byte counted twice"
     );
+    assert_eq!(out.retries, 1, "the resumed body is reported as one retry");
     let gets: Vec<GetObjectRequest> = fake
         .calls_of(Operation::GetObject)
         .into_iter()

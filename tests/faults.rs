@@ -148,8 +148,12 @@ fn single_put_survives_throttling_within_the_budget() {
         .proxy
         .add(Rule::new(Match::put_object(), Fault::SlowDown).times(2));
     let data = random_bytes(100_000, 2);
-    e.upload("put.bin", &data).unwrap();
+    let out = e.upload("put.bin", &data).unwrap();
     assert_eq!(e.proxy.fired(rule), 2);
+    assert_eq!(
+        out.retries, 2,
+        "each throttled attempt is reported as a retry"
+    );
     assert!(e.stored("put.bin") == data);
 }
 

@@ -743,6 +743,8 @@ struct Summary {
     files: u64,
     bytes: u64,
     parts: u64,
+    /// Requests sent again after a retryable failure, over all transfers.
+    retries: u64,
     failures: Vec<(String, TransferError)>,
 }
 
@@ -815,6 +817,7 @@ fn execute(
                 summary.files += 1;
                 summary.bytes += output.bytes;
                 summary.parts += u64::from(output.parts);
+                summary.retries += u64::from(output.retries);
                 if !options.quiet && !options.json && !to_stdout {
                     progress.println(&label);
                 }
@@ -839,13 +842,13 @@ fn execute(
             .map_or(0, |(_, e)| transfer_exit_code(e))
     };
     if options.json {
-        // Retries are not reported: the library does not count them per transfer.
         let report = serde_json::json!({
             "command": command,
             "files": summary.files,
             "bytes": summary.bytes,
             "seconds": seconds,
             "parts": summary.parts,
+            "retries": summary.retries,
             "errors": summary.failures.len(),
             "failures": summary.failures.iter().map(|(label, e)| serde_json::json!({
                 "transfer": label,
