@@ -81,8 +81,8 @@ def _die_with_parent():
 
 
 def spawn(cmd, **kwargs):
-    """Popen in its own session (a Ctrl-C on the terminal reaches only the driver, which then
-    kills the children itself, after recording what it needs)."""
+    """Popen in its own session: a Ctrl-C on the terminal reaches only the driver, whose clean-up
+    then kills every child, servers last (each peer is killed as soon as its run ends)."""
     proc = subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent, **kwargs)
     _children.add(proc)
     return proc
@@ -707,7 +707,7 @@ def parse_args():
 def make_workdir(args):
     # Memory-backed by default: the figures should be the clients' and servers', not a disk's.
     # Needed: the local data, the server's copy of it, one upload and one download at a time.
-    need = 5 * (args.big_mib * MIB + args.small_count * args.small_kib * 1024) * len(args.servers)
+    need = 5 * (args.big_mib * MIB + args.small_count * args.small_kib * 1024)
     parent = args.workdir
     if parent is None and os.path.isdir("/dev/shm"):
         st = os.statvfs("/dev/shm")

