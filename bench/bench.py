@@ -629,7 +629,10 @@ def fmt(value, spec, suffix=""):
 
 
 def markdown(rows, meta):
-    lines = [
+    lines = [] if meta["mode"] == "full" else [
+        f"> **Not the official figures:** a {meta['mode']}-mode run, on sizes where process "
+        "start-up weighs in. Run `bench/run.sh --write-docs` for those.", ""]
+    lines += [
         f"Run: {meta['date']}, mode **{meta['mode']}** (big file {meta['big_mib']} MiB, "
         f"{meta['small_count']} small files of {meta['small_kib']} KiB, {meta['reps']} "
         f"repetitions), wall time {meta['wall_s'] / 60:.1f} min, data in {meta['workdir_fs']}.",
