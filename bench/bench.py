@@ -554,7 +554,9 @@ def versions(args):
         except Exception as e:
             return f"unknown ({e})"
     py = os.environ["BENCH_VENV_PYTHON"]
-    v = {"s3transfer-rs (this repo)": out([os.environ["BENCH_S3TRANSFER"], "--version"]),
+    commit = out(["git", "-C", REPO, "describe", "--always", "--dirty"])
+    v = {"s3transfer-rs (this repo)": f"{out([os.environ['BENCH_S3TRANSFER'], '--version'])} "
+                                      f"at {commit}",
          "python": platform.python_version()}
     for mod in ["boto3", "botocore", "s3transfer", "awscrt"]:
         v[mod] = out([py, "-c", f"import {mod}; print({mod}.__version__)"])
