@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use hyper::HeaderMap;
 use rusoto_core::credential::{DefaultCredentialsProvider, StaticProvider};
+use rusoto_core::param::{Params, ServiceParams};
 use rusoto_core::request::{BufferedHttpResponse, DispatchSignedRequestFuture, HttpResponse};
 use rusoto_core::signature::SignedRequest;
 use rusoto_core::{ByteStream, DispatchSignedRequest, HttpClient, Region, RusotoError};
@@ -20,6 +22,7 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
+use super::signed;
 use super::stopped_by_caller;
 use super::{
     AbortMultipartUploadRequest, ChecksumAlgorithm, Checksums, CompleteMultipartUploadOutput,
@@ -227,17 +230,20 @@ impl RusotoS3Builder {
         .map_err(|_| fail("TLS setup failed: no CA certificates found".to_owned()))?;
         let http = HttpClient::from_connector(connector);
         let dispatcher = EmbeddedErrorDispatcher(http);
-        let client = match self.credentials {
+        // One signing client for both paths: rusoto_s3's generated calls and the ones
+        // this backend builds itself (see `signed`).
+        let raw = match self.credentials {
             Some((ak, sk, token)) => {
                 let provider = StaticProvider::new(ak, sk, token, None);
-                S3Client::new_with(dispatcher, provider, region)
+                rusoto_core::Client::new_with(provider, dispatcher)
             }
             None => {
                 let provider = DefaultCredentialsProvider::new()
                     .map_err(|e| fail(format!("default credential chain: {e}")))?;
-                S3Client::new_with(dispatcher, provider, region)
+                rusoto_core::Client::new_with(provider, dispatcher)
             }
         };
+        let client = S3Client::new_with_client(raw.clone(), region.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.worker_threads)
             .thread_name("s3transfer-rusoto")
@@ -250,6 +256,8 @@ impl RusotoS3Builder {
                 runtime: Some(runtime),
                 handle,
                 client,
+                raw,
+                region,
                 timeouts: Timeouts {
                     request: self.request_timeout,
                     body_read: self.body_read_timeout,
@@ -295,6 +303,9 @@ struct Inner {
     runtime: Option<Runtime>,
     handle: Handle,
     client: S3Client,
+    /// The same signing client `client` uses, for the calls built in `signed`.
+    raw: rusoto_core::Client,
+    region: Region,
     timeouts: Timeouts,
 }
 
@@ -457,73 +468,120 @@ impl RusotoS3 {
     }
 }
 
+impl RusotoS3 {
+    /// PutObject and UploadPart: `request` with `body` streamed as its payload
+    /// (UNSIGNED-PAYLOAD, the length announced). Returns the answer's headers.
+    fn send_signed_body(
+        &self,
+        op: &'static str,
+        bucket: &str,
+        key: &str,
+        mut request: SignedRequest,
+        body: &mut RequestBody,
+    ) -> Result<HeaderMap<String>, S3Error> {
+        let raw = self.inner.raw.clone();
+        self.send_body(op, bucket, key, body, move |stream| {
+            request.set_payload_stream(stream);
+            tokio::spawn(async move { dispatch(&raw, request).await.map(|r| r.headers) })
+        })
+    }
+}
+
 /// What a GET hands to its consumer: the headers once, then the body chunks.
 enum Delivery {
     Headers(Box<GetObjectOutput>),
     Chunk(Bytes),
 }
 
+/// The error type of the calls this backend builds itself (see [`signed`]): rusoto has
+/// no typed errors for them, every failure is classified from the answer.
+#[derive(Debug)]
+enum Untyped {}
+
+/// Sign and send a request built in [`signed`]; an error answer is buffered and
+/// returned as rusoto_s3 returns it, for [`map_rusoto_error`].
+async fn dispatch(
+    raw: &rusoto_core::Client,
+    request: SignedRequest,
+) -> Result<HttpResponse, RusotoError<Untyped>> {
+    let mut response = raw.sign_and_dispatch(request).await?;
+    if !response.status.is_success() {
+        let buffered = response.buffer().await.map_err(RusotoError::HttpDispatch)?;
+        return Err(RusotoError::Unknown(buffered));
+    }
+    Ok(response)
+}
+
+/// [`dispatch`] for calls whose answer is a small document, read whole.
+async fn dispatch_buffered(
+    raw: &rusoto_core::Client,
+    request: SignedRequest,
+) -> Result<BufferedHttpResponse, RusotoError<Untyped>> {
+    let mut response = dispatch(raw, request).await?;
+    response.buffer().await.map_err(RusotoError::HttpDispatch)
+}
+
 /// Stream one GetObject into `deliver`, checking the byte count against the headers.
 async fn get_streamed(
-    client: &S3Client,
-    request: rusoto_s3::GetObjectRequest,
+    raw: &rusoto_core::Client,
+    request: SignedRequest,
+    (bucket, key): (&str, &str),
     t: Timeouts,
     deliver: &mut dyn FnMut(Delivery) -> Result<(), S3Error>,
 ) -> Result<GetObjectOutput, S3Error> {
     const OP: &str = "GetObject";
-    let (bucket, key) = (request.bucket.clone(), request.key.clone());
-    let out = match timeout(t.request, client.get_object(request)).await {
-        Err(_) => return Err(request_timed_out(OP, t.request).with_object(&bucket, &key)),
-        Ok(Err(e)) => return Err(map_rusoto_error(OP, e).with_object(&bucket, &key)),
+    let out = match timeout(t.request, dispatch(raw, request)).await {
+        Err(_) => return Err(request_timed_out(OP, t.request).with_object(bucket, key)),
+        Ok(Err(e)) => return Err(map_rusoto_error(OP, e).with_object(bucket, key)),
         Ok(Ok(out)) => out,
     };
-    let content_range = out.content_range.as_deref().and_then(ContentRange::parse);
-    let expected = out
-        .content_length
-        .map(|n| n.max(0) as u64)
-        .or(content_range.map(|r| r.len()));
+    let h = &out.headers;
+    let content_range = signed::header(h, "content-range")
+        .as_deref()
+        .and_then(ContentRange::parse);
+    let expected =
+        signed::header_number::<u64>(h, "content-length").or(content_range.map(|r| r.len()));
     let mut head = GetObjectOutput {
         content_length: expected.unwrap_or(0),
         content_range,
-        etag: out.e_tag,
-        version_id: out.version_id,
-        last_modified: out.last_modified,
-        parts_count: out.parts_count.and_then(|n| u32::try_from(n).ok()),
-        checksums: Checksums::default(),
+        etag: signed::header(h, "etag"),
+        version_id: signed::header(h, "x-amz-version-id"),
+        last_modified: signed::header(h, "last-modified"),
+        parts_count: signed::header_number(h, "x-amz-mp-parts-count"),
+        checksums: signed::read_checksums(h),
         bytes_received: 0,
     };
     deliver(Delivery::Headers(Box::new(head.clone())))?;
     let mut received = 0u64;
-    if let Some(mut body) = out.body {
-        loop {
-            match timeout(t.body_read, body.next()).await {
-                Err(_) => {
-                    return Err(S3Error::new(
-                        S3ErrorKind::Timeout,
-                        OP,
-                        format!(
-                            "body stalled: no bytes for {:?} after {received} bytes",
-                            t.body_read
-                        ),
-                    )
-                    .with_object(&bucket, &key));
-                }
-                Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    let announced = expected.map_or(String::new(), |n| format!(" of {n}"));
-                    return Err(S3Error::new(
-                        S3ErrorKind::TruncatedBody,
-                        OP,
-                        format!("body read failed after {received}{announced} bytes: {e}"),
-                    )
-                    .with_source(e)
-                    .with_object(&bucket, &key));
-                }
-                Ok(Some(Ok(chunk))) => {
-                    received += chunk.len() as u64;
-                    // The sink's error goes back unchanged: it is the caller's own.
-                    deliver(Delivery::Chunk(chunk))?;
-                }
+    let mut body = out.body;
+    loop {
+        match timeout(t.body_read, body.next()).await {
+            Err(_) => {
+                return Err(S3Error::new(
+                    S3ErrorKind::Timeout,
+                    OP,
+                    format!(
+                        "body stalled: no bytes for {:?} after {received} bytes",
+                        t.body_read
+                    ),
+                )
+                .with_object(bucket, key));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                let announced = expected.map_or(String::new(), |n| format!(" of {n}"));
+                return Err(S3Error::new(
+                    S3ErrorKind::TruncatedBody,
+                    OP,
+                    format!("body read failed after {received}{announced} bytes: {e}"),
+                )
+                .with_source(e)
+                .with_object(bucket, key));
+            }
+            Ok(Some(Ok(chunk))) => {
+                received += chunk.len() as u64;
+                // The sink's error goes back unchanged: it is the caller's own.
+                deliver(Delivery::Chunk(chunk))?;
             }
         }
     }
@@ -536,7 +594,7 @@ async fn get_streamed(
                 OP,
                 format!("body ended after {received} of {expected} announced bytes"),
             )
-            .with_object(&bucket, &key));
+            .with_object(bucket, key));
         }
         if received > expected {
             return Err(S3Error::new(
@@ -544,7 +602,7 @@ async fn get_streamed(
                 OP,
                 format!("received {received} bytes, more than the {expected} announced"),
             )
-            .with_object(&bucket, &key));
+            .with_object(bucket, key));
         }
     }
     head.content_length = expected.unwrap_or(received);
@@ -556,51 +614,25 @@ impl S3Api for RusotoS3 {
     fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
         const OP: &str = "HeadObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        if request.checksum_mode {
-            return Err(unsupported(OP, "x-amz-checksum-mode").with_object(bucket, key));
-        }
-        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
-        let req = rusoto_s3::HeadObjectRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            version_id: request.version_id.clone(),
-            if_match: request.if_match.clone(),
-            part_number: request.part_number.map(i64::from),
-            sse_customer_algorithm: algo,
-            sse_customer_key: sse_key,
-            sse_customer_key_md5: sse_md5,
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            ..Default::default()
-        };
-        let client = &self.inner.client;
-        let out = self.call(OP, bucket, key, client.head_object(req))?;
-        let metadata = out.metadata.unwrap_or_default().into_iter().collect();
+        let mut req = signed::object_request(&self.inner.region, "HEAD", bucket, key);
+        signed::add_read_options(
+            &mut req,
+            request.checksum_mode,
+            request.part_number,
+            request.version_id.as_ref(),
+            request.if_match.as_ref(),
+        );
+        signed::add_common(&mut req, request.sse_customer.as_ref(), &request.context);
+        let out = self.call(OP, bucket, key, dispatch(&self.inner.raw, req))?;
+        let h = &out.headers;
         Ok(HeadObjectOutput {
-            content_length: out.content_length.map_or(0, |n| n.max(0) as u64),
-            etag: out.e_tag,
-            last_modified: out.last_modified,
-            version_id: out.version_id,
-            parts_count: out.parts_count.and_then(|n| u32::try_from(n).ok()),
-            checksums: Checksums::default(),
-            attributes: ObjectAttributes {
-                cache_control: out.cache_control,
-                content_disposition: out.content_disposition,
-                content_encoding: out.content_encoding,
-                content_language: out.content_language,
-                content_type: out.content_type,
-                expires: out.expires,
-                metadata,
-                storage_class: out.storage_class,
-                website_redirect_location: out.website_redirect_location,
-                server_side_encryption: out.server_side_encryption,
-                sse_kms_key_id: out.ssekms_key_id,
-                bucket_key_enabled: out.bucket_key_enabled,
-                object_lock_mode: out.object_lock_mode,
-                object_lock_retain_until_date: out.object_lock_retain_until_date,
-                object_lock_legal_hold_status: out.object_lock_legal_hold_status,
-                ..Default::default()
-            },
+            content_length: signed::header_number(h, "content-length").unwrap_or(0),
+            etag: signed::header(h, "etag"),
+            last_modified: signed::header(h, "last-modified"),
+            version_id: signed::header(h, "x-amz-version-id"),
+            parts_count: signed::header_number(h, "x-amz-mp-parts-count"),
+            checksums: signed::read_checksums(h),
+            attributes: signed::read_attributes(h),
         })
     }
 
@@ -610,33 +642,26 @@ impl S3Api for RusotoS3 {
         sink: &mut dyn ResponseSink,
     ) -> Result<GetObjectOutput, S3Error> {
         const OP: &str = "GetObject";
-        if request.checksum_mode {
-            return Err(
-                unsupported(OP, "x-amz-checksum-mode").with_object(&request.bucket, &request.key)
-            );
+        let object = (request.bucket.as_str(), request.key.as_str());
+        let mut req = signed::object_request(&self.inner.region, "GET", object.0, object.1);
+        if let Some(range) = request.range {
+            req.add_header("Range", &range.header_value());
         }
-        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
-        let req = rusoto_s3::GetObjectRequest {
-            bucket: request.bucket.clone(),
-            key: request.key.clone(),
-            range: request.range.map(|r| r.header_value()),
-            if_match: request.if_match.clone(),
-            part_number: request.part_number.map(i64::from),
-            version_id: request.version_id.clone(),
-            sse_customer_algorithm: algo,
-            sse_customer_key: sse_key,
-            sse_customer_key_md5: sse_md5,
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            ..Default::default()
-        };
-        let client = &self.inner.client;
+        signed::add_read_options(
+            &mut req,
+            request.checksum_mode,
+            request.part_number,
+            request.version_id.as_ref(),
+            request.if_match.as_ref(),
+        );
+        signed::add_common(&mut req, request.sse_customer.as_ref(), &request.context);
+        let raw = &self.inner.raw;
         let handle = &self.inner.handle;
         let t = self.inner.timeouts;
         if Handle::try_current().is_err() {
             // The usual path: one block_on for headers and the whole body; the sink is
             // fed from inside it, on this thread.
-            return handle.block_on(get_streamed(client, req, t, &mut |d| match d {
+            return handle.block_on(get_streamed(raw, req, object, t, &mut |d| match d {
                 Delivery::Headers(head) => sink.on_response(&head),
                 Delivery::Chunk(chunk) => sink.write_chunk(&chunk),
             }));
@@ -646,7 +671,7 @@ impl S3Api for RusotoS3 {
         std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Delivery>(DOWNLOAD_CHANNEL_CAPACITY);
             let worker = s.spawn(move || {
-                handle.block_on(get_streamed(client, req, t, &mut |d| {
+                handle.block_on(get_streamed(raw, req, object, t, &mut |d| {
                     tx.send(d).map_err(|_| stopped_by_caller(OP))
                 }))
             });
@@ -681,56 +706,20 @@ impl S3Api for RusotoS3 {
     ) -> Result<PutObjectOutput, S3Error> {
         const OP: &str = "PutObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        refuse_checksums(OP, request.checksum_algorithm, &request.checksums)
-            .map_err(|e| e.with_object(bucket, key))?;
-        let a = &request.attributes;
-        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
-        let req = rusoto_s3::PutObjectRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            content_length: Some(body.len() as i64),
-            content_md5: request.content_md5.clone(),
-            acl: a.acl.clone(),
-            cache_control: a.cache_control.clone(),
-            content_disposition: a.content_disposition.clone(),
-            content_encoding: a.content_encoding.clone(),
-            content_language: a.content_language.clone(),
-            content_type: a.content_type.clone(),
-            expires: a.expires.clone(),
-            metadata: metadata(a),
-            storage_class: a.storage_class.clone(),
-            tagging: a.tagging.clone(),
-            website_redirect_location: a.website_redirect_location.clone(),
-            server_side_encryption: a.server_side_encryption.clone(),
-            ssekms_key_id: a.sse_kms_key_id.clone(),
-            ssekms_encryption_context: a.sse_kms_encryption_context.clone(),
-            bucket_key_enabled: a.bucket_key_enabled,
-            object_lock_mode: a.object_lock_mode.clone(),
-            object_lock_retain_until_date: a.object_lock_retain_until_date.clone(),
-            object_lock_legal_hold_status: a.object_lock_legal_hold_status.clone(),
-            grant_full_control: a.grant_full_control.clone(),
-            grant_read: a.grant_read.clone(),
-            grant_read_acp: a.grant_read_acp.clone(),
-            grant_write_acp: a.grant_write_acp.clone(),
-            sse_customer_algorithm: algo,
-            sse_customer_key: sse_key,
-            sse_customer_key_md5: sse_md5,
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            body: None,
-        };
-        let client = self.inner.client.clone();
-        let out = self.send_body(OP, bucket, key, body, move |stream| {
-            let req = rusoto_s3::PutObjectRequest {
-                body: Some(stream),
-                ..req
-            };
-            tokio::spawn(async move { client.put_object(req).await })
-        })?;
+        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        signed::add_attributes(&mut req, &request.attributes);
+        signed::add_body_headers(
+            &mut req,
+            request.checksum_algorithm,
+            &request.checksums,
+            request.content_md5.as_ref(),
+        );
+        signed::add_common(&mut req, request.sse_customer.as_ref(), &request.context);
+        let h = self.send_signed_body(OP, bucket, key, req, body)?;
         Ok(PutObjectOutput {
-            etag: out.e_tag,
-            version_id: out.version_id,
-            checksums: Checksums::default(),
+            etag: signed::header(&h, "etag"),
+            version_id: signed::header(&h, "x-amz-version-id"),
+            checksums: signed::read_checksums(&h),
         })
     }
 
@@ -740,48 +729,23 @@ impl S3Api for RusotoS3 {
     ) -> Result<CreateMultipartUploadOutput, S3Error> {
         const OP: &str = "CreateMultipartUpload";
         let (bucket, key) = (&request.bucket, &request.key);
-        let no_values = Checksums {
-            checksum_type: request.checksum_type.clone(),
-            ..Default::default()
-        };
-        refuse_checksums(OP, request.checksum_algorithm, &no_values)
-            .map_err(|e| e.with_object(bucket, key))?;
-        let a = &request.attributes;
-        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
-        let req = rusoto_s3::CreateMultipartUploadRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            acl: a.acl.clone(),
-            cache_control: a.cache_control.clone(),
-            content_disposition: a.content_disposition.clone(),
-            content_encoding: a.content_encoding.clone(),
-            content_language: a.content_language.clone(),
-            content_type: a.content_type.clone(),
-            expires: a.expires.clone(),
-            metadata: metadata(a),
-            storage_class: a.storage_class.clone(),
-            tagging: a.tagging.clone(),
-            website_redirect_location: a.website_redirect_location.clone(),
-            server_side_encryption: a.server_side_encryption.clone(),
-            ssekms_key_id: a.sse_kms_key_id.clone(),
-            ssekms_encryption_context: a.sse_kms_encryption_context.clone(),
-            bucket_key_enabled: a.bucket_key_enabled,
-            object_lock_mode: a.object_lock_mode.clone(),
-            object_lock_retain_until_date: a.object_lock_retain_until_date.clone(),
-            object_lock_legal_hold_status: a.object_lock_legal_hold_status.clone(),
-            grant_full_control: a.grant_full_control.clone(),
-            grant_read: a.grant_read.clone(),
-            grant_read_acp: a.grant_read_acp.clone(),
-            grant_write_acp: a.grant_write_acp.clone(),
-            sse_customer_algorithm: algo,
-            sse_customer_key: sse_key,
-            sse_customer_key_md5: sse_md5,
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-        };
-        let client = &self.inner.client;
-        let out = self.call(OP, bucket, key, client.create_multipart_upload(req))?;
-        match out.upload_id {
+        let mut req = signed::object_request(&self.inner.region, "POST", bucket, key);
+        let mut params = Params::new();
+        params.put_key("uploads");
+        req.set_params(params);
+        signed::add_attributes(&mut req, &request.attributes);
+        signed::add_common(&mut req, request.sse_customer.as_ref(), &request.context);
+        signed::add_algorithm(
+            &mut req,
+            "x-amz-checksum-algorithm",
+            request.checksum_algorithm,
+        );
+        if let Some(t) = &request.checksum_type {
+            req.add_header("x-amz-checksum-type", t);
+        }
+        let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
+        let body = String::from_utf8_lossy(&out.body);
+        match signed::xml_text(&body, "UploadId") {
             Some(upload_id) if !upload_id.is_empty() => {
                 Ok(CreateMultipartUploadOutput { upload_id })
             }
@@ -799,34 +763,22 @@ impl S3Api for RusotoS3 {
     ) -> Result<UploadPartOutput, S3Error> {
         const OP: &str = "UploadPart";
         let (bucket, key) = (&request.bucket, &request.key);
-        refuse_checksums(OP, request.checksum_algorithm, &request.checksums)
-            .map_err(|e| e.with_object(bucket, key))?;
-        let (algo, sse_key, sse_md5) = sse_c(&request.sse_customer);
-        let req = rusoto_s3::UploadPartRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            upload_id: request.upload_id.clone(),
-            part_number: i64::from(request.part_number),
-            content_length: Some(body.len() as i64),
-            content_md5: request.content_md5.clone(),
-            sse_customer_algorithm: algo,
-            sse_customer_key: sse_key,
-            sse_customer_key_md5: sse_md5,
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            body: None,
-        };
-        let client = self.inner.client.clone();
-        let out = self.send_body(OP, bucket, key, body, move |stream| {
-            let req = rusoto_s3::UploadPartRequest {
-                body: Some(stream),
-                ..req
-            };
-            tokio::spawn(async move { client.upload_part(req).await })
-        })?;
+        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut params = Params::new();
+        params.put("partNumber", request.part_number.to_string());
+        params.put("uploadId", &request.upload_id);
+        req.set_params(params);
+        signed::add_body_headers(
+            &mut req,
+            request.checksum_algorithm,
+            &request.checksums,
+            request.content_md5.as_ref(),
+        );
+        signed::add_common(&mut req, request.sse_customer.as_ref(), &request.context);
+        let h = self.send_signed_body(OP, bucket, key, req, body)?;
         Ok(UploadPartOutput {
-            etag: out.e_tag,
-            checksums: Checksums::default(),
+            etag: signed::header(&h, "etag"),
+            checksums: signed::read_checksums(&h),
         })
     }
 
@@ -836,46 +788,40 @@ impl S3Api for RusotoS3 {
     ) -> Result<CompleteMultipartUploadOutput, S3Error> {
         const OP: &str = "CompleteMultipartUpload";
         let (bucket, key) = (&request.bucket, &request.key);
-        let refuse = |what: &str| Err(unsupported(OP, what).with_object(bucket, key));
-        if !request.checksums.is_empty() || request.checksums.checksum_type.is_some() {
-            return refuse("whole-object checksums");
+        let mut req = signed::object_request(&self.inner.region, "POST", bucket, key);
+        let mut params = Params::new();
+        params.put("uploadId", &request.upload_id);
+        req.set_params(params);
+        let with_checksums = !request.checksums.is_empty()
+            || request.checksums.checksum_type.is_some()
+            || request.parts.iter().any(|p| !p.checksums.is_empty());
+        // S3 wants the SSE-C key on Complete only to check the checksums of an
+        // encrypted upload; other stores have never seen it there, so it is sent only
+        // then.
+        let sse_customer = request.sse_customer.as_ref().filter(|_| with_checksums);
+        signed::add_common(&mut req, sse_customer, &request.context);
+        signed::add_checksums(&mut req, &request.checksums, true);
+        if let Some(size) = request.mpu_object_size {
+            req.add_header("x-amz-mp-object-size", &size.to_string());
         }
-        if request.parts.iter().any(|p| !p.checksums.is_empty()) {
-            return refuse("part checksums");
-        }
-        if request.mpu_object_size.is_some() {
-            return refuse("x-amz-mp-object-size");
-        }
-        // `sse_customer` is not sent: rusoto_s3 0.48 has no field for it, and S3 needs
-        // it on Complete only for uploads with checksums, which this backend refuses.
-        let parts = request
-            .parts
-            .iter()
-            .map(|p| rusoto_s3::CompletedPart {
-                e_tag: Some(p.etag.clone()),
-                part_number: Some(i64::from(p.part_number)),
-            })
-            .collect();
-        let req = rusoto_s3::CompleteMultipartUploadRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            upload_id: request.upload_id.clone(),
-            multipart_upload: Some(rusoto_s3::CompletedMultipartUpload { parts: Some(parts) }),
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-        };
-        let client = &self.inner.client;
-        let out = self.call(OP, bucket, key, client.complete_multipart_upload(req))?;
-        if out.e_tag.is_none() {
+        req.set_payload(Some(signed::complete_document(&request.parts)));
+        let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
+        let body = String::from_utf8_lossy(&out.body);
+        let etag = signed::xml_text(&body, "ETag");
+        if etag.is_none() {
             // A success always names the new object's ETag; without one the body was
             // not a CompleteMultipartUploadResult (a 200 carrying something else).
             return Err(missing_etag(OP).with_object(bucket, key));
         }
         Ok(CompleteMultipartUploadOutput {
-            etag: out.e_tag,
-            version_id: out.version_id,
-            checksums: Checksums::default(),
+            etag,
+            version_id: signed::header(&out.headers, "x-amz-version-id"),
+            checksums: signed::read_result_checksums(&body, &out.headers),
         })
+    }
+
+    fn supports_checksums(&self) -> bool {
+        true
     }
 
     fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
@@ -1122,30 +1068,10 @@ macro_rules! no_typed_errors {
 }
 
 no_typed_errors!(
-    rusoto_s3::PutObjectError,
-    rusoto_s3::CreateMultipartUploadError,
-    rusoto_s3::UploadPartError,
-    rusoto_s3::CompleteMultipartUploadError,
+    Untyped,
     rusoto_s3::UploadPartCopyError,
     rusoto_s3::DeleteObjectError
 );
-
-impl ServiceError for rusoto_s3::HeadObjectError {
-    fn code_and_message(&self) -> (&'static str, String) {
-        match self {
-            rusoto_s3::HeadObjectError::NoSuchKey(m) => ("NoSuchKey", m.clone()),
-        }
-    }
-}
-
-impl ServiceError for rusoto_s3::GetObjectError {
-    fn code_and_message(&self) -> (&'static str, String) {
-        match self {
-            rusoto_s3::GetObjectError::NoSuchKey(m) => ("NoSuchKey", m.clone()),
-            rusoto_s3::GetObjectError::InvalidObjectState(m) => ("InvalidObjectState", m.clone()),
-        }
-    }
-}
 
 impl ServiceError for rusoto_s3::AbortMultipartUploadError {
     fn code_and_message(&self) -> (&'static str, String) {
@@ -1208,12 +1134,12 @@ fn map_rusoto_error<E: ServiceError>(op: &'static str, err: RusotoError<E>) -> S
         RusotoError::ParseError(message) => {
             // A 200 whose body was an error document can surface here; classify it by
             // its code when the text shows one.
-            match xml_tag(&message, "Code") {
+            match signed::xml_text(&message, "Code") {
                 Some(code) => S3Error::from_response(
                     op,
                     Some(200),
-                    Some(code.to_owned()),
-                    xml_tag(&message, "Message").unwrap_or(&message).to_owned(),
+                    Some(code),
+                    signed::xml_text(&message, "Message").unwrap_or(message),
                 ),
                 None => S3Error::new(
                     S3ErrorKind::Other,
@@ -1239,24 +1165,14 @@ fn from_http_response(op: &'static str, response: &BufferedHttpResponse) -> S3Er
         response.status.as_u16()
     };
     let body = std::str::from_utf8(&response.body).unwrap_or("");
-    let code = xml_tag(body, "Code").map(str::to_owned);
-    let message = xml_tag(body, "Message")
-        .map(str::to_owned)
-        .unwrap_or_else(|| match response.status.canonical_reason() {
+    let code = signed::xml_text(body, "Code");
+    let message = signed::xml_text(body, "Message").unwrap_or_else(|| {
+        match response.status.canonical_reason() {
             Some(reason) if !embedded => format!("HTTP {status} {reason}"),
             _ => format!("HTTP {status}"),
-        });
+        }
+    });
     S3Error::from_response(op, Some(status), code, message)
-}
-
-/// The text of the first `<tag>...</tag>` in an XML document. S3 error documents are
-/// flat and small, so a string search is enough.
-fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let end = start + xml[start..].find(&close)?;
-    Some(xml[start..end].trim())
 }
 
 /// Whether an XML document's root element is `<Error>`.
@@ -1338,13 +1254,16 @@ mod tests {
             b"<?xml version=\"1.0\"?><CopyObjectResult><ETag>x</ETag></CopyObjectResult>"
         ));
         let text = std::str::from_utf8(doc).unwrap();
-        assert_eq!(xml_tag(text, "Code"), Some("InternalError"));
-        assert_eq!(xml_tag(text, "Message"), Some("oops"));
+        assert_eq!(
+            signed::xml_text(text, "Code").as_deref(),
+            Some("InternalError")
+        );
+        assert_eq!(signed::xml_text(text, "Message").as_deref(), Some("oops"));
     }
 
     #[test]
     fn parse_errors_with_an_error_body_are_classified_by_code() {
-        let e = map_rusoto_error::<rusoto_s3::CompleteMultipartUploadError>(
+        let e = map_rusoto_error::<Untyped>(
             "CompleteMultipartUpload",
             RusotoError::ParseError(
                 "unexpected <Error><Code>InternalError</Code><Message>x</Message></Error>".into(),
@@ -1361,10 +1280,7 @@ mod tests {
             body: Bytes::new(),
             headers: Default::default(),
         };
-        let e = map_rusoto_error::<rusoto_s3::HeadObjectError>(
-            "HeadObject",
-            RusotoError::Unknown(response),
-        );
+        let e = map_rusoto_error::<Untyped>("HeadObject", RusotoError::Unknown(response));
         assert_eq!(e.kind(), S3ErrorKind::NotFound);
         assert_eq!(e.status, Some(404));
     }
