@@ -975,6 +975,18 @@ mod tests {
             part_or_range: "bytes 0-9".into(),
         };
         assert_eq!(transfer_exit_code(&corrupt), 5);
+        let rejected = TransferError::S3UploadFailed {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: None,
+            source: S3Error::from_response(
+                "PutObject",
+                Some(400),
+                Some("BadDigest".into()),
+                "checksum mismatch",
+            ),
+        };
+        assert_eq!(transfer_exit_code(&rejected), 5);
         let cancelled = TransferError::Cancelled {
             message: "interrupted".into(),
             fatal: true,
