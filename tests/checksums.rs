@@ -47,10 +47,20 @@ fn upload(
     data: &[u8],
     args: UploadArgs,
 ) -> Result<TransferOutput, TransferError> {
+    upload_to(manager, "b", key, data, args)
+}
+
+fn upload_to(
+    manager: &TransferManager,
+    bucket: &str,
+    key: &str,
+    data: &[u8],
+    args: UploadArgs,
+) -> Result<TransferOutput, TransferError> {
     manager
         .upload(
             UploadSource::seekable(Cursor::new(data.to_vec())),
-            "b",
+            bucket,
             key,
             args,
             &[],
@@ -64,9 +74,18 @@ fn download(
     key: &str,
     dest: &Path,
 ) -> Result<TransferOutput, TransferError> {
+    download_from(manager, "b", key, dest)
+}
+
+fn download_from(
+    manager: &TransferManager,
+    bucket: &str,
+    key: &str,
+    dest: &Path,
+) -> Result<TransferOutput, TransferError> {
     manager
         .download(
-            "b",
+            bucket,
             key,
             DownloadTarget::path(dest),
             DownloadArgs::default(),
@@ -559,15 +578,13 @@ fn rusoto_against_s3s_fs_round_trips_with_the_default_checksums() {
 /// HEAD and GET; and, through the fault proxy, bytes damaged in flight.
 #[cfg(feature = "rusoto")]
 mod seaweedfs {
-    use std::io::Cursor;
-    use std::path::Path;
     use std::sync::Arc;
 
     use s3transfer::checksum::{ALL, checksum};
     use s3transfer::client::*;
     use s3transfer::{
-        DownloadArgs, DownloadTarget, RusotoS3, TransferError, TransferManager, TransferOutput,
-        UploadArgs, UploadSource, Validation,
+        CopyArgs, CopySource, RusotoS3, TransferError, TransferManager, TransferOutput, UploadArgs,
+        Validation,
     };
 
     use super::common::fault_proxy::{Fault, FaultProxy, Match, Rule};
@@ -608,32 +625,7 @@ mod seaweedfs {
         key: &str,
         data: &[u8],
     ) -> Result<TransferOutput, TransferError> {
-        m.upload(
-            UploadSource::seekable(Cursor::new(data.to_vec())),
-            bucket,
-            key,
-            UploadArgs::default(),
-            &[],
-        )
-        .unwrap()
-        .result()
-    }
-
-    fn download(
-        m: &TransferManager,
-        bucket: &str,
-        key: &str,
-        dest: &Path,
-    ) -> Result<TransferOutput, TransferError> {
-        m.download(
-            bucket,
-            key,
-            DownloadTarget::path(dest),
-            DownloadArgs::default(),
-            &[],
-        )
-        .unwrap()
-        .result()
+        super::upload_to(m, bucket, key, data, UploadArgs::default())
     }
 
     fn head(m: &TransferManager, bucket: &str, key: &str) -> Result<HeadObjectOutput, S3Error> {
@@ -655,7 +647,7 @@ mod seaweedfs {
                 let data = random_bytes(size, 30 + i as u64);
                 let up = upload(&m, &bucket, key, &data).unwrap();
                 let dest = dir.path().join(format!("{}-{key}", algorithm.as_str()));
-                let down = download(&m, &bucket, key, &dest).unwrap();
+                let down = super::download_from(&m, &bucket, key, &dest).unwrap();
                 assert_eq!(std::fs::read(&dest).unwrap(), data);
                 seen.push((algorithm, key, up.validated, down.validated));
             }
@@ -701,6 +693,43 @@ mod seaweedfs {
             }
             m.shutdown(false, "");
         }
+    }
+
+    #[test]
+    fn a_multipart_copy_with_a_named_algorithm_gets_that_algorithm_composite_checksum() {
+        let server = SeaweedFs::shared();
+        let (m, bucket) = manager(&server.endpoint(), ChecksumAlgorithm::Crc32);
+        let data = random_bytes(LARGE, 45);
+        upload(&m, &bucket, "src", &data).unwrap();
+        let mut args = CopyArgs::default();
+        args.checksum_algorithm = Some(ChecksumAlgorithm::Crc32c);
+        let out = m
+            .copy(CopySource::new(&bucket, "src"), &bucket, "dst", args, &[])
+            .unwrap()
+            .result()
+            .unwrap();
+        assert_eq!(out.parts, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("dst");
+        super::download_from(&m, &bucket, "dst", &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), data);
+        // The algorithm reached Create: the store checksummed each copied part with
+        // it and keeps the composite, a CRC32C of the parts' CRC32Cs.
+        let parts: Vec<u8> = data
+            .chunks(5 * MIB)
+            .flat_map(|p| {
+                let crc = checksum(ChecksumAlgorithm::Crc32c, p).crc().unwrap();
+                (crc as u32).to_be_bytes()
+            })
+            .collect();
+        let composite = format!(
+            "{}-3",
+            checksum(ChecksumAlgorithm::Crc32c, &parts).to_base64()
+        );
+        let stored = head(&m, &bucket, "dst").unwrap().checksums;
+        assert_eq!(stored.crc32c, Some(composite));
+        assert_eq!(stored.checksum_type.as_deref(), Some("COMPOSITE"));
+        m.shutdown(false, "");
     }
 
     /// Nothing of `key` is left: no object, no open multipart upload.
@@ -764,7 +793,7 @@ mod seaweedfs {
                 Fault::CorruptResponseBody(12_345),
             ));
             let dest = dir.path().join(key);
-            let err = download(&m, &bucket, key, &dest).unwrap_err();
+            let err = super::download_from(&m, &bucket, key, &dest).unwrap_err();
             assert!(
                 matches!(err, TransferError::IntegrityFailed { .. }),
                 "{key}: {err}"

@@ -11,7 +11,8 @@ use rusoto_core::Region;
 use rusoto_core::signature::SignedRequest;
 
 use super::{
-    ChecksumAlgorithm, Checksums, CompletedPart, ObjectAttributes, RequestContext, SseCustomerKey,
+    ChecksumAlgorithm, Checksums, CompletedPart, CopySourceConditions, ObjectAttributes,
+    RequestContext, SseCustomerKey,
 };
 
 /// A [`Checksums`] field, for tables that read and write them alike.
@@ -136,6 +137,40 @@ pub(super) fn add_common(
     );
 }
 
+/// UploadPartCopy's source: `x-amz-copy-source` (already encoded), its conditions and
+/// its SSE-C key.
+pub(super) fn add_copy_source(
+    request: &mut SignedRequest,
+    source: &str,
+    conditions: &CopySourceConditions,
+    sse_customer: Option<&SseCustomerKey>,
+) {
+    request.add_header("x-amz-copy-source", source);
+    let c = conditions;
+    add_optional(request, "x-amz-copy-source-if-match", c.if_match.as_ref());
+    add_optional(
+        request,
+        "x-amz-copy-source-if-none-match",
+        c.if_none_match.as_ref(),
+    );
+    add_optional(
+        request,
+        "x-amz-copy-source-if-modified-since",
+        c.if_modified_since.as_ref(),
+    );
+    add_optional(
+        request,
+        "x-amz-copy-source-if-unmodified-since",
+        c.if_unmodified_since.as_ref(),
+    );
+    if let Some(k) = sse_customer {
+        let prefix = "x-amz-copy-source-server-side-encryption-customer";
+        request.add_header(format!("{prefix}-algorithm"), &k.algorithm);
+        request.add_header(format!("{prefix}-key"), &k.key);
+        request.add_header(format!("{prefix}-key-MD5"), &k.key_md5);
+    }
+}
+
 /// The properties of a new object (PutObject, CreateMultipartUpload).
 pub(super) fn add_attributes(request: &mut SignedRequest, attributes: &ObjectAttributes) {
     let mut a = attributes.clone();
@@ -148,6 +183,21 @@ pub(super) fn add_attributes(request: &mut SignedRequest, attributes: &ObjectAtt
     for (name, value) in &a.metadata {
         request.add_header(format!("{META_PREFIX}{name}"), value);
     }
+}
+
+/// CreateMultipartUpload and CopyObject, which make an object without sending its
+/// bytes: its properties, the SSE-C key, payer and owner, and the algorithm the store
+/// is to checksum it with (`x-amz-checksum-algorithm`).
+pub(super) fn add_new_object(
+    request: &mut SignedRequest,
+    attributes: &ObjectAttributes,
+    sse_customer: Option<&SseCustomerKey>,
+    context: &RequestContext,
+    algorithm: Option<ChecksumAlgorithm>,
+) {
+    add_attributes(request, attributes);
+    add_common(request, sse_customer, context);
+    add_algorithm(request, "x-amz-checksum-algorithm", algorithm);
 }
 
 /// `x-amz-checksum-<algorithm>` for every value set, and `x-amz-checksum-type` when
@@ -178,12 +228,8 @@ pub(super) fn add_body_headers(
 }
 
 /// An algorithm header (`x-amz-sdk-checksum-algorithm` on bodies,
-/// `x-amz-checksum-algorithm` on CreateMultipartUpload).
-pub(super) fn add_algorithm(
-    request: &mut SignedRequest,
-    header: &str,
-    algorithm: Option<ChecksumAlgorithm>,
-) {
+/// `x-amz-checksum-algorithm` on CreateMultipartUpload and CopyObject).
+fn add_algorithm(request: &mut SignedRequest, header: &str, algorithm: Option<ChecksumAlgorithm>) {
     if let Some(a) = algorithm {
         request.add_header(header, a.as_str());
     }
