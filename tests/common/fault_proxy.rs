@@ -2,7 +2,8 @@
 //! (the in-process s3s-fs `LocalS3`, or SeaweedFS) and, for requests matching a rule,
 //! answers 503 SlowDown, 500 InternalError or an error inside a 200, resets the
 //! connection part-way through a body, sends a body shorter than its Content-Length,
-//! or stalls. Everything else passes through byte for byte.
+//! stalls, or flips one byte of a request or response body. Everything else passes
+//! through byte for byte.
 //!
 //! Self-contained (std plus dev-dependencies) so an example can include it by path.
 //!
