@@ -515,7 +515,7 @@ pub struct DownloadArgs {
     pub context: RequestContext,
     /// Ask for stored checksums (`x-amz-checksum-mode: ENABLED`) and, with a backend
     /// that supports checksums, validate the bytes against them even under
-    /// `response_checksum_validation = WhenRequired` (refused by the rusoto backend).
+    /// `response_checksum_validation = WhenRequired`.
     pub checksum_mode: bool,
 }
 

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -216,6 +216,9 @@ pub(crate) struct Download {
     range_sums: Mutex<BTreeMap<u64, Checksum>>,
     /// Each part fetched by number and already checked, by part number (per-part checks).
     part_sums: Mutex<BTreeMap<u32, CheckedPart>>,
+    /// Set when part 1 came back without a part checksum: the store keeps none, so
+    /// the parts are placed and counted but not checked.
+    parts_unchecked: AtomicBool,
 }
 
 /// The stored checksum a download checks its bytes against.
@@ -250,8 +253,9 @@ impl Stored {
 struct CheckedPart {
     start: u64,
     len: u64,
-    /// The part's stored checksum (base64), for the composite check.
-    stored: String,
+    /// The part's stored checksum (base64), for the composite check; `None` where the
+    /// store keeps no part checksums.
+    stored: Option<String>,
 }
 
 /// What one GET job fetches.
@@ -310,6 +314,7 @@ pub(crate) fn submit(
         expected: Mutex::new(None),
         range_sums: Mutex::new(BTreeMap::new()),
         part_sums: Mutex::new(BTreeMap::new()),
+        parts_unchecked: AtomicBool::new(false),
     });
     let root = {
         let download = download.clone();
@@ -556,7 +561,14 @@ impl Download {
                 None,
             ));
         }
-        let values: Vec<&str> = sums.values().map(|p| p.stored.as_str()).collect();
+        let Some(values) = sums
+            .values()
+            .map(|p| p.stored.as_deref())
+            .collect::<Option<Vec<&str>>>()
+        else {
+            // The store kept no part checksums: the layout is all there was to check.
+            return Ok(Validation::Nothing);
+        };
         let actual = crate::checksum::composite_checksum(algorithm, &values)
             .unwrap_or_else(|| "(a part checksum is not base64)".to_owned());
         if actual != expected {
@@ -575,11 +587,23 @@ impl Download {
     /// A part's bytes against the checksum its first response carried: recorded for
     /// the final check when they match.
     fn check_part(&self, part: PartFetch, sum: Checksum) -> Result<(), TransferError> {
-        let (Some((start, end)), Some(stored)) = (part.span, part.stored) else {
+        let Some((start, end)) = part.span else {
             return Err(TransferError::Internal(format!(
                 "part {} finished without its headers",
                 part.number
             )));
+        };
+        let Some(stored) = part.stored else {
+            // Only where the store keeps no part checksums (see `parts_unchecked`).
+            self.part_sums.lock().insert(
+                part.number,
+                CheckedPart {
+                    start,
+                    len: sum.len,
+                    stored: None,
+                },
+            );
+            return Ok(());
         };
         let actual = sum.to_base64();
         if actual != stored {
@@ -595,7 +619,7 @@ impl Download {
             CheckedPart {
                 start,
                 len: sum.len,
-                stored,
+                stored: Some(stored),
             },
         );
         Ok(())
@@ -1194,17 +1218,25 @@ impl PartSink<'_> {
         let Some(cr) = head.content_range else {
             return Err(format!("part {number} came back without Content-Range"));
         };
-        let Some(stored) = head
+        let stored = head
             .checksums
             .get(part.algorithm)
-            .filter(|v| !v.contains('-'))
-        else {
-            return Err(format!(
-                "part {number} of {of} came back without its {} checksum",
-                part.algorithm.as_str()
-            ));
-        };
-        part.stored = Some(stored.to_owned());
+            .filter(|v| !v.contains('-'));
+        match stored {
+            Some(stored) => part.stored = Some(stored.to_owned()),
+            // A store that keeps a composite value but no part checksums (SeaweedFS)
+            // shows it on part 1, the first GET, before any other part is asked for:
+            // the parts are fetched unchecked and the transfer reports that nothing
+            // was validated, as with any store without checksums.
+            None if number == 1 => self.download.parts_unchecked.store(true, Ordering::Release),
+            None if self.download.parts_unchecked.load(Ordering::Acquire) => {}
+            None => {
+                return Err(format!(
+                    "part {number} of {of} came back without its {} checksum, which part 1 had",
+                    part.algorithm.as_str()
+                ));
+            }
+        }
         part.span = Some((cr.start, cr.end));
         self.offset = cr.start;
         Ok(())

@@ -1,7 +1,7 @@
 //! Request arguments: every allowed argument reaches exactly the requests the routing
 //! matrix gives it (on the recording fake), bad names are refused before any request,
-//! Content-Type is guessed for files, and checksum arguments the rusoto backend cannot
-//! send end as typed failures instead of being dropped.
+//! Content-Type is guessed for files, and checksum arguments reach a real store
+//! through the rusoto backend.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -10,11 +10,14 @@ use std::collections::BTreeSet;
 use std::io::Cursor;
 use std::sync::Arc;
 
-use s3transfer::client::{PutObjectRequest, RequestBody, S3Api};
+use s3transfer::checksum::checksum;
+use s3transfer::client::{
+    ChecksumAlgorithm, HeadObjectRequest, PutObjectRequest, RequestBody, S3Api,
+};
 use s3transfer::testing::{FakeS3, InjectedError, Operation, RecordedCall};
 use s3transfer::{
     CopyArgs, CopySource, DeleteArgs, DownloadArgs, DownloadTarget, RusotoS3, SseCustomerKey,
-    TransferConfig, TransferError, TransferManager, UploadArgs, UploadSource,
+    TransferConfig, TransferError, TransferManager, UploadArgs, UploadSource, Validation,
 };
 
 use common::random_bytes;
@@ -876,74 +879,78 @@ fn delete_with_version_id_removes_only_that_version() {
     manager.shutdown(false, "");
 }
 
-/// A backend that cannot send an argument must fail the transfer, typed, naming what it
-/// could not send; it must never drop the argument and succeed.
+/// The checksum arguments go through the rusoto backend to the store: s3s-fs checks a
+/// PutObject's value (rejecting a wrong one) and keeps it; the multipart ones, which it
+/// ignores, must at least not break the upload.
 #[test]
-fn checksum_arguments_the_rusoto_backend_cannot_send_fail_typed() {
+fn checksum_arguments_reach_the_store_through_the_rusoto_backend() {
     let server = LocalS3::shared();
     let bucket = common::unique_bucket("args");
     server.create_bucket(&bucket);
     let client: Arc<RusotoS3> = server.client();
     let manager = TransferManager::new(client.clone(), config());
-    let mut request = PutObjectRequest::default();
-    request.bucket = bucket.clone();
-    request.key = "src".into();
-    client
-        .put_object(&request, &mut RequestBody::new(random_bytes(SMALL, 1)))
-        .unwrap();
-    let refused = |err: &TransferError| {
-        let text = format!("{err} {:?}", err.s3_error());
-        assert!(text.contains("cannot send"), "{text}");
-    };
-    for (size, pairs) in [
-        (SMALL, vec![("ChecksumAlgorithm", "CRC32")]),
-        (LARGE, vec![("ChecksumAlgorithm", "CRC32")]),
-        (SMALL, vec![("ChecksumCRC32", "AAAAAA==")]),
-        (LARGE, vec![("ChecksumSHA256", "AAAA")]),
-        (LARGE, vec![("ChecksumType", "COMPOSITE")]),
-        (LARGE, vec![("MpuObjectSize", "11534336")]),
-    ] {
-        let args = UploadArgs::from_pairs(pairs.clone()).unwrap();
-        let source = UploadSource::seekable(Cursor::new(random_bytes(size, 2)));
-        let err = manager
-            .upload(source, &bucket, "dst", args, &[])
+    let upload = |key: &str, size: usize, pairs: &[(&str, &str)]| {
+        let data = random_bytes(size, 2);
+        let args = UploadArgs::from_pairs(pairs.iter().copied()).unwrap();
+        let source = UploadSource::seekable(Cursor::new(data.clone()));
+        let result = manager
+            .upload(source, &bucket, key, args, &[])
             .unwrap()
-            .result()
-            .unwrap_err();
-        assert!(
-            matches!(err, TransferError::S3UploadFailed { .. }),
-            "{pairs:?}: {err}"
-        );
-        refused(&err);
-    }
-    let err = manager
+            .result();
+        (data, result)
+    };
+    let sha256 = ChecksumAlgorithm::Sha256;
+    let (data, out) = upload("sha", SMALL, &[("ChecksumAlgorithm", "SHA256")]);
+    assert_eq!(out.unwrap().validated, Validation::WholeObject(sha256));
+    let mut head = HeadObjectRequest::default();
+    head.bucket = bucket.clone();
+    head.key = "sha".into();
+    head.checksum_mode = true;
+    let stored = client.head_object(&head).unwrap().checksums;
+    assert_eq!(stored.sha256, Some(checksum(sha256, &data).to_base64()));
+
+    let (_, out) = upload("wrong", SMALL, &[("ChecksumCRC32", "AAAAAA==")]);
+    let err = out.unwrap_err();
+    assert!(matches!(err, TransferError::S3UploadFailed { .. }), "{err}");
+    assert_eq!(
+        err.s3_error().and_then(|e| e.code.as_deref()),
+        Some("BadDigest")
+    );
+
+    let size = LARGE.to_string();
+    let pairs = [
+        ("ChecksumAlgorithm", "CRC32"),
+        ("ChecksumType", "COMPOSITE"),
+        ("MpuObjectSize", size.as_str()),
+    ];
+    let (_, out) = upload("composite", LARGE, &pairs);
+    assert_eq!(
+        out.unwrap().validated,
+        Validation::PerPart(ChecksumAlgorithm::Crc32)
+    );
+
+    let down = manager
         .download(
             &bucket,
-            "src",
+            "sha",
             DownloadTarget::seekable(Cursor::new(Vec::new())),
             DownloadArgs::from_pairs([("ChecksumMode", "ENABLED")]).unwrap(),
             &[],
         )
         .unwrap()
         .result()
-        .unwrap_err();
-    assert!(
-        matches!(err, TransferError::S3DownloadFailed { .. }),
-        "{err}"
-    );
-    refused(&err);
-    let err = manager
+        .unwrap();
+    assert_eq!(down.validated, Validation::WholeObject(sha256));
+    manager
         .copy(
-            CopySource::new(&bucket, "src"),
+            CopySource::new(&bucket, "sha"),
             &bucket,
-            "dst",
+            "copy",
             CopyArgs::from_pairs([("ChecksumAlgorithm", "SHA256")]).unwrap(),
             &[],
         )
         .unwrap()
         .result()
-        .unwrap_err();
-    assert!(matches!(err, TransferError::S3CopyFailed { .. }), "{err}");
-    refused(&err);
+        .unwrap();
     manager.shutdown(false, "");
 }

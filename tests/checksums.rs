@@ -2,7 +2,8 @@
 //! trips with every algorithm, corruption caught on upload and on download, the
 //! full-object CRC a multipart upload combines from its parts, composite objects
 //! downloaded and checked part by part, `WhenRequired`, and backends without checksum
-//! support.
+//! support. Then the rusoto backend against real stores (s3s-fs, SeaweedFS), with
+//! bytes corrupted in flight by the fault proxy.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -47,10 +48,20 @@ fn upload(
     data: &[u8],
     args: UploadArgs,
 ) -> Result<TransferOutput, TransferError> {
+    upload_to(manager, "b", key, data, args)
+}
+
+fn upload_to(
+    manager: &TransferManager,
+    bucket: &str,
+    key: &str,
+    data: &[u8],
+    args: UploadArgs,
+) -> Result<TransferOutput, TransferError> {
     manager
         .upload(
             UploadSource::seekable(Cursor::new(data.to_vec())),
-            "b",
+            bucket,
             key,
             args,
             &[],
@@ -64,9 +75,18 @@ fn download(
     key: &str,
     dest: &Path,
 ) -> Result<TransferOutput, TransferError> {
+    download_from(manager, "b", key, dest)
+}
+
+fn download_from(
+    manager: &TransferManager,
+    bucket: &str,
+    key: &str,
+    dest: &Path,
+) -> Result<TransferOutput, TransferError> {
     manager
         .download(
-            "b",
+            bucket,
             key,
             DownloadTarget::path(dest),
             DownloadArgs::default(),
@@ -929,17 +949,77 @@ fn parts_that_do_not_make_up_the_object_fail_the_download_and_leave_no_file() {
     }
 }
 
-/// The rusoto backend (against s3s-fs) has no checksum support: transfers work as
-/// before and say nothing was validated.
+#[test]
+fn a_store_without_part_checksums_downloads_composite_objects_unchecked() {
+    // SeaweedFS keeps a composite value but returns no checksum on a partNumber GET:
+    // the download must still work, and say that nothing was validated.
+    let fake = fake();
+    let data = random_bytes(LARGE, 27);
+    upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
+    let client = Arc::new(RewriteHead {
+        inner: fake.clone(),
+        rewrite: Box::new(|_, head| head.checksums = Default::default()),
+    });
+    let manager = TransferManager::new(client, config().build().unwrap());
+    for out in OUTPUTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (result, held) = download_to(&manager, "k", out, dir.path(), Default::default());
+        let output = result.unwrap();
+        assert_eq!(output.validated, Validation::Nothing);
+        let bytes = held.unwrap();
+        assert!(bytes == data, "{out:?}: bytes differ");
+    }
+    manager.shutdown(false, "");
+}
+
+#[test]
+fn a_part_without_the_checksum_part_one_had_fails_the_download() {
+    let fake = fake();
+    let data = random_bytes(LARGE, 28);
+    upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
+    let client = Arc::new(RewriteHead {
+        inner: fake.clone(),
+        rewrite: Box::new(|r, head| {
+            if r.part_number == Some(2) {
+                head.checksums = Default::default();
+            }
+        }),
+    });
+    let manager = TransferManager::new(client, config().build().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let (result, held) = download_to(&manager, "k", Out::Path, dir.path(), Default::default());
+    let err = result.unwrap_err();
+    let TransferError::S3DownloadFailed { reason, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        reason,
+        "part 2 of 3 came back without its SHA256 checksum, which part 1 had"
+    );
+    assert!(held.is_none());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "no temporary file left: {left:?}");
+    manager.shutdown(false, "");
+}
+
+/// The rusoto backend against s3s-fs, a store with partial checksum support, with the
+/// default config (CRC32 sent on every upload, validation asked on every download):
+/// transfers work and say what was actually validated.
 #[cfg(feature = "rusoto")]
 #[test]
-fn rusoto_against_s3s_fs_still_transfers_and_validates_nothing() {
+fn rusoto_against_s3s_fs_round_trips_with_the_default_checksums() {
     let server = common::s3s_server::LocalS3::shared();
     let bucket = common::unique_bucket("checksums");
     server.create_bucket(&bucket);
     let manager = TransferManager::new(server.client(), config().build().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    for (key, size) in [("single", SMALL), ("multi", LARGE)] {
+    // s3s-fs 0.14 checks and keeps a PutObject's CRC32 and returns it on GET; it keeps
+    // no checksum for a multipart upload, so that download has nothing to compare.
+    let crc32 = Validation::WholeObject(ChecksumAlgorithm::Crc32);
+    for (key, size, downloaded) in [
+        ("single", SMALL, crc32),
+        ("multi", LARGE, Validation::Nothing),
+    ] {
         let data = random_bytes(size, 14);
         let up = manager
             .upload(
@@ -952,7 +1032,7 @@ fn rusoto_against_s3s_fs_still_transfers_and_validates_nothing() {
             .unwrap()
             .result()
             .unwrap();
-        assert_eq!(up.validated, Validation::Nothing);
+        assert_eq!(up.validated, crc32, "{key}");
         let dest = dir.path().join(key);
         let down = manager
             .download(
@@ -965,8 +1045,241 @@ fn rusoto_against_s3s_fs_still_transfers_and_validates_nothing() {
             .unwrap()
             .result()
             .unwrap();
-        assert_eq!(down.validated, Validation::Nothing);
+        assert_eq!(down.validated, downloaded, "{key}");
         assert_eq!(std::fs::read(&dest).unwrap(), data);
     }
     manager.shutdown(false, "");
+}
+
+/// The rusoto backend against SeaweedFS, a store that verifies body checksums, keeps a
+/// single PUT's value and the full-object CRC of a multipart upload and returns them on
+/// HEAD and GET; and, through the fault proxy, bytes damaged in flight.
+#[cfg(feature = "rusoto")]
+mod seaweedfs {
+    use std::sync::Arc;
+
+    use s3transfer::checksum::{ALL, checksum};
+    use s3transfer::client::*;
+    use s3transfer::{
+        CopyArgs, CopySource, RusotoS3, TransferError, TransferManager, TransferOutput, UploadArgs,
+        Validation,
+    };
+
+    use super::common::fault_proxy::{Fault, FaultProxy, Match, Rule};
+    use super::common::seaweed::SeaweedFs;
+    use super::common::{random_bytes, unique_bucket};
+    use super::{LARGE, MIB};
+
+    /// 1 MiB: one PutObject, one GET.
+    const SINGLE: usize = MIB;
+
+    fn client(endpoint: &str) -> Arc<RusotoS3> {
+        let server = SeaweedFs::shared();
+        Arc::new(
+            RusotoS3::builder()
+                .endpoint(endpoint)
+                .region(server.region())
+                .static_credentials(server.access_key(), server.secret_key())
+                .build()
+                .unwrap(),
+        )
+    }
+
+    /// A manager using `algorithm`, talking to `endpoint` (SeaweedFS or a proxy in
+    /// front of it), and a fresh bucket.
+    fn manager(endpoint: &str, algorithm: ChecksumAlgorithm) -> (TransferManager, String) {
+        let bucket = unique_bucket("cksum");
+        SeaweedFs::shared().create_bucket(&bucket);
+        let config = super::config()
+            .checksum_algorithm(algorithm)
+            .build()
+            .unwrap();
+        (TransferManager::new(client(endpoint), config), bucket)
+    }
+
+    fn upload(
+        m: &TransferManager,
+        bucket: &str,
+        key: &str,
+        data: &[u8],
+    ) -> Result<TransferOutput, TransferError> {
+        super::upload_to(m, bucket, key, data, UploadArgs::default())
+    }
+
+    fn head(m: &TransferManager, bucket: &str, key: &str) -> Result<HeadObjectOutput, S3Error> {
+        let mut h = HeadObjectRequest::default();
+        h.bucket = bucket.into();
+        h.key = key.into();
+        h.checksum_mode = true;
+        m.client().head_object(&h)
+    }
+
+    #[test]
+    fn every_algorithm_round_trips_single_and_multipart_and_says_what_was_validated() {
+        let server = SeaweedFs::shared();
+        let dir = tempfile::tempdir().unwrap();
+        let mut seen = Vec::new();
+        for (i, algorithm) in ALL.into_iter().enumerate() {
+            let (m, bucket) = manager(&server.endpoint(), algorithm);
+            for (key, size) in [("single", SINGLE), ("multi", LARGE)] {
+                let data = random_bytes(size, 30 + i as u64);
+                let up = upload(&m, &bucket, key, &data).unwrap();
+                let dest = dir.path().join(format!("{}-{key}", algorithm.as_str()));
+                let down = super::download_from(&m, &bucket, key, &dest).unwrap();
+                assert_eq!(std::fs::read(&dest).unwrap(), data);
+                seen.push((algorithm, key, up.validated, down.validated));
+            }
+            m.shutdown(false, "");
+        }
+        let expected: Vec<_> = ALL
+            .into_iter()
+            .flat_map(|a| {
+                // SeaweedFS keeps a single PUT's value and a multipart upload's
+                // full-object CRC. A multipart SHA cannot be combined: each part is
+                // checked on its own, and the stored composite value cannot be
+                // compared with the bytes of a download.
+                let multi = if a.is_crc() {
+                    (Validation::WholeObject(a), Validation::WholeObject(a))
+                } else {
+                    (Validation::PerPart(a), Validation::Nothing)
+                };
+                let whole = Validation::WholeObject(a);
+                [(a, "single", whole, whole), (a, "multi", multi.0, multi.1)]
+            })
+            .collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn the_store_reports_back_the_checksums_we_computed() {
+        let server = SeaweedFs::shared();
+        for algorithm in ALL.into_iter().filter(|a| a.is_crc()) {
+            let (m, bucket) = manager(&server.endpoint(), algorithm);
+            for (key, size) in [("single", SINGLE), ("multi", LARGE)] {
+                let data = random_bytes(size, 40);
+                upload(&m, &bucket, key, &data).unwrap();
+                let stored = head(&m, &bucket, key).unwrap().checksums;
+                let ours = checksum(algorithm, &data).to_base64();
+                assert_eq!(
+                    stored.get(algorithm),
+                    Some(ours.as_str()),
+                    "{algorithm:?} {key}"
+                );
+                if size == LARGE {
+                    assert_eq!(stored.checksum_type.as_deref(), Some("FULL_OBJECT"));
+                }
+            }
+            m.shutdown(false, "");
+        }
+    }
+
+    #[test]
+    fn a_multipart_copy_with_a_named_algorithm_gets_that_algorithm_composite_checksum() {
+        let server = SeaweedFs::shared();
+        let (m, bucket) = manager(&server.endpoint(), ChecksumAlgorithm::Crc32);
+        let data = random_bytes(LARGE, 45);
+        upload(&m, &bucket, "src", &data).unwrap();
+        let mut args = CopyArgs::default();
+        args.checksum_algorithm = Some(ChecksumAlgorithm::Crc32c);
+        let out = m
+            .copy(CopySource::new(&bucket, "src"), &bucket, "dst", args, &[])
+            .unwrap()
+            .result()
+            .unwrap();
+        assert_eq!(out.parts, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("dst");
+        super::download_from(&m, &bucket, "dst", &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), data);
+        // The algorithm reached Create: the store checksummed each copied part with
+        // it and keeps the composite, a CRC32C of the parts' CRC32Cs.
+        let parts: Vec<u8> = data
+            .chunks(5 * MIB)
+            .flat_map(|p| {
+                let crc = checksum(ChecksumAlgorithm::Crc32c, p).crc().unwrap();
+                (crc as u32).to_be_bytes()
+            })
+            .collect();
+        let composite = format!(
+            "{}-3",
+            checksum(ChecksumAlgorithm::Crc32c, &parts).to_base64()
+        );
+        let stored = head(&m, &bucket, "dst").unwrap().checksums;
+        assert_eq!(stored.crc32c, Some(composite));
+        assert_eq!(stored.checksum_type.as_deref(), Some("COMPOSITE"));
+        m.shutdown(false, "");
+    }
+
+    /// Nothing of `key` is left: no object, no open multipart upload.
+    fn assert_nothing_stored(m: &TransferManager, bucket: &str, key: &str) {
+        let open: Vec<_> = SeaweedFs::shared()
+            .list_multipart_uploads(bucket)
+            .into_iter()
+            .filter(|(k, _)| k == key)
+            .collect();
+        assert!(open.is_empty(), "multipart uploads left open: {open:?}");
+        let err = head(m, bucket, key).unwrap_err();
+        assert_eq!(err.kind(), S3ErrorKind::NotFound, "no object was created");
+    }
+
+    fn assert_bad_digest(err: &TransferError) {
+        let s3 = err
+            .s3_error()
+            .unwrap_or_else(|| panic!("not an S3 error: {err}"));
+        assert_eq!(s3.code.as_deref(), Some("BadDigest"), "{err}");
+    }
+
+    #[test]
+    fn a_body_byte_corrupted_on_the_way_up_is_rejected_and_leaves_nothing() {
+        let server = SeaweedFs::shared();
+        let proxy = FaultProxy::start(&server.endpoint());
+        let (m, bucket) = manager(&proxy.endpoint(), ChecksumAlgorithm::Crc32);
+        // Every attempt is damaged, so a retry cannot hide the rejection.
+        let put =
+            proxy.add(Rule::new(Match::put_object(), Fault::CorruptRequestBody(100)).times(9));
+        let err = upload(&m, &bucket, "single", &random_bytes(SINGLE, 50)).unwrap_err();
+        assert_bad_digest(&err);
+        assert!(proxy.fired(put) >= 1);
+        assert_nothing_stored(&m, &bucket, "single");
+
+        let part = proxy.add(
+            Rule::new(
+                Match::upload_part().target_contains("partNumber=2&"),
+                Fault::CorruptRequestBody(MIB),
+            )
+            .times(9),
+        );
+        let err = upload(&m, &bucket, "multi", &random_bytes(LARGE, 51)).unwrap_err();
+        assert_bad_digest(&err);
+        assert!(proxy.fired(part) >= 1);
+        assert_nothing_stored(&m, &bucket, "multi");
+        m.shutdown(false, "");
+    }
+
+    #[test]
+    fn a_body_byte_corrupted_on_the_way_down_fails_the_download_and_leaves_no_file() {
+        let server = SeaweedFs::shared();
+        let proxy = FaultProxy::start(&server.endpoint());
+        let (m, bucket) = manager(&proxy.endpoint(), ChecksumAlgorithm::Crc32);
+        let dir = tempfile::tempdir().unwrap();
+        for (key, size) in [("single", SINGLE), ("multi", LARGE)] {
+            let data = random_bytes(size, 52);
+            upload(&m, &bucket, key, &data).unwrap();
+            // One range of the download is damaged; the length is not.
+            let rule = proxy.add(Rule::new(
+                Match::get_object(),
+                Fault::CorruptResponseBody(12_345),
+            ));
+            let dest = dir.path().join(key);
+            let err = super::download_from(&m, &bucket, key, &dest).unwrap_err();
+            assert!(
+                matches!(err, TransferError::IntegrityFailed { .. }),
+                "{key}: {err}"
+            );
+            assert_eq!(proxy.fired(rule), 1);
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert!(left.is_empty(), "{key}: files left: {left:?}");
+        }
+        m.shutdown(false, "");
+    }
 }

@@ -1,6 +1,8 @@
 //! The `s3transfer` binary (feature `cli`) end to end: the built executable against the
 //! in-process S3 server, checking bytes, output and exit codes.
 
+#[path = "common/fault_proxy.rs"]
+mod fault_proxy;
 #[path = "common/s3s_server.rs"]
 mod s3s_server;
 
@@ -11,9 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use fault_proxy::{Fault, FaultProxy, Match, Rule};
 use s3s_server::LocalS3;
 use s3transfer::S3Api;
-use s3transfer::client::{HeadObjectRequest, S3ErrorKind};
+use s3transfer::checksum::checksum;
+use s3transfer::client::{ChecksumAlgorithm, HeadObjectRequest, S3ErrorKind};
 
 const MIB: usize = 1024 * 1024;
 
@@ -50,6 +54,11 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 /// The binary pointed at the server, credentials in the environment as a user would
 /// set them, nothing inherited that could redirect it.
 fn cli(secret: &str) -> Command {
+    cli_to(&server().endpoint(), secret)
+}
+
+/// [`cli`] pointed at `endpoint` (a proxy in front of the server).
+fn cli_to(endpoint: &str, secret: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_s3transfer"));
     command
         .env("AWS_ACCESS_KEY_ID", server().access_key())
@@ -59,7 +68,7 @@ fn cli(secret: &str) -> Command {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
         .arg("--endpoint-url")
-        .arg(server().endpoint());
+        .arg(endpoint);
     command
 }
 
@@ -518,4 +527,71 @@ fn signal_cancels_a_download(signal: &str) {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert!(left.is_empty(), "partial files left: {left:?}");
+}
+
+#[test]
+fn checksum_algorithm_option_is_sent_and_the_summary_says_what_was_validated() {
+    let b = bucket("checksum");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("small.bin");
+    let bytes = data(100_000, 31);
+    std::fs::write(&src, &bytes).unwrap();
+    let dst = format!("s3://{b}/small.bin");
+    let up = run_ok(&[
+        "cp",
+        "--json",
+        "--checksum-algorithm",
+        "sha256",
+        path_str(&src),
+        &dst,
+    ]);
+    assert_eq!(
+        json(&up)["validated"],
+        serde_json::json!({"whole_object": 1, "per_part": 0, "nothing": 0})
+    );
+    let mut head = HeadObjectRequest::default();
+    head.bucket = b.clone();
+    head.key = "small.bin".into();
+    head.checksum_mode = true;
+    let stored = server().client().head_object(&head).unwrap().checksums;
+    assert_eq!(
+        stored.sha256,
+        Some(checksum(ChecksumAlgorithm::Sha256, &bytes).to_base64())
+    );
+
+    let back = dir.path().join("back.bin");
+    let down = run_ok(&["cp", "--json", &dst, path_str(&back)]);
+    assert_eq!(json(&down)["validated"]["whole_object"], 1);
+    assert!(std::fs::read(&back).unwrap() == bytes);
+
+    let bad = run(&["cp", "--checksum-algorithm", "MD5", path_str(&src), &dst]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn a_download_corrupted_in_flight_exits_5_and_leaves_no_file() {
+    let b = bucket("corrupt");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("obj.bin");
+    std::fs::write(&src, data(200_000, 32)).unwrap();
+    let url = format!("s3://{b}/obj.bin");
+    run_ok(&["cp", path_str(&src), &url]);
+
+    let proxy = FaultProxy::start(&server().endpoint());
+    let rule = proxy.add(Rule::new(
+        Match::get_object(),
+        Fault::CorruptResponseBody(4242),
+    ));
+    let dest = dir.path().join("out");
+    std::fs::create_dir(&dest).unwrap();
+    let target = dest.join("obj.bin");
+    let output = cli_to(&proxy.endpoint(), server().secret_key())
+        .args(["cp", "--json", &url, path_str(&target)])
+        .output()
+        .expect("run s3transfer");
+    assert_eq!(output.status.code(), Some(5), "{output:?}");
+    assert_eq!(json(&output)["exit_code"], 5);
+    assert_eq!(proxy.fired(rule), 1);
+    let left: Vec<_> = std::fs::read_dir(&dest).unwrap().collect();
+    assert!(left.is_empty(), "files left: {left:?}");
 }

@@ -451,3 +451,50 @@ fn chunked_and_expect_continue_requests_are_framed_correctly() {
     assert_eq!(seen[1], b"hello");
     assert_eq!(proxy.connections(), 1);
 }
+
+#[test]
+fn a_response_body_byte_flipped_in_flight_arrives_flipped_and_only_once() {
+    let (proxy, s3, bucket) = setup();
+    let data = random_bytes(300_000, 11);
+    put(&s3, &bucket, "k", &data).unwrap();
+    let rule = proxy.add(Rule::new(
+        Match::get_object(),
+        Fault::CorruptResponseBody(1234),
+    ));
+
+    let mut damaged = Vec::new();
+    get(&s3, &bucket, "k", &mut damaged).expect("the length is unchanged");
+    let mut expected = data.clone();
+    expected[1234] ^= 0xFF;
+    assert_eq!(damaged, expected);
+    assert_eq!(proxy.fired(rule), 1);
+
+    let mut back = Vec::new();
+    get(&s3, &bucket, "k", &mut back).unwrap();
+    assert_eq!(back, data);
+}
+
+#[test]
+fn a_request_body_byte_flipped_in_flight_is_stored_flipped_unless_a_checksum_catches_it() {
+    let (proxy, s3, bucket) = setup();
+    let data = random_bytes(50_000, 12);
+    proxy.add(Rule::new(Match::put_object(), Fault::CorruptRequestBody(7)));
+    put(&s3, &bucket, "plain", &data).expect("nothing checks the bytes");
+    let mut stored = Vec::new();
+    get(&s3, &bucket, "plain", &mut stored).unwrap();
+    let mut expected = data.clone();
+    expected[7] ^= 0xFF;
+    assert_eq!(stored, expected);
+
+    proxy.add(Rule::new(Match::put_object(), Fault::CorruptRequestBody(7)));
+    let mut req = PutObjectRequest::default();
+    req.bucket = bucket.clone();
+    req.key = "summed".into();
+    req.checksum_algorithm = Some(ChecksumAlgorithm::Crc32);
+    req.checksums.crc32 =
+        Some(s3transfer::checksum::checksum(ChecksumAlgorithm::Crc32, &data).to_base64());
+    let err = s3
+        .put_object(&req, &mut RequestBody::new(data))
+        .unwrap_err();
+    assert_eq!(err.code.as_deref(), Some("BadDigest"), "{err}");
+}

@@ -2,7 +2,8 @@
 //! (the in-process s3s-fs `LocalS3`, or SeaweedFS) and, for requests matching a rule,
 //! answers 503 SlowDown, 500 InternalError or an error inside a 200, resets the
 //! connection part-way through a body, sends a body shorter than its Content-Length,
-//! or stalls. Everything else passes through byte for byte.
+//! stalls, or flips one byte of a request or response body. Everything else passes
+//! through byte for byte.
 //!
 //! Self-contained (std plus dev-dependencies) so an example can include it by path.
 //!
@@ -53,6 +54,14 @@ pub enum Fault {
         /// How long to hold the connection.
         duration: Duration,
     },
+    /// Flip every bit of the request body's byte at this offset (the last byte if the
+    /// body is shorter), forward it and relay the answer: bytes damaged on the way to
+    /// the store. A body without bytes goes unchanged.
+    CorruptRequestBody(usize),
+    /// Forward, then relay the answer with every bit of its body's byte at this offset
+    /// flipped (the last byte if shorter; framing bytes of a chunked body count too):
+    /// bytes damaged on the way back. The length is unchanged.
+    CorruptResponseBody(usize),
 }
 
 impl Fault {
@@ -62,6 +71,8 @@ impl Fault {
             self,
             Fault::ResetAfter(_)
                 | Fault::ShortBody(_)
+                | Fault::CorruptRequestBody(_)
+                | Fault::CorruptResponseBody(_)
                 | Fault::Stall {
                     after_body_bytes: Some(_),
                     ..
@@ -703,6 +714,13 @@ fn try_exchange(
     }
 }
 
+/// Invert the byte at `at`, or the last one when the body is shorter.
+fn flip_byte(body: &mut [u8], at: usize) {
+    if let Some(last) = body.len().checked_sub(1) {
+        body[at.min(last)] ^= 0xFF;
+    }
+}
+
 /// An S3 error response made up by the proxy.
 fn error_response(status: &str, code: &str, message: &str, is_head: bool) -> Vec<u8> {
     let body = format!(
@@ -778,13 +796,20 @@ fn serve(id: u64, client: TcpStream, shared: &Shared) -> io::Result<()> {
             }
             continue;
         };
-        let response = if rule.fault.needs_upstream() || rule.after_upstream {
+        let mut body = body;
+        if let Fault::CorruptRequestBody(at) = rule.fault {
+            flip_byte(&mut body, at);
+        }
+        let mut response = if rule.fault.needs_upstream() || rule.after_upstream {
             let response = exchange(id, shared, &mut upstream, &request, &body)?;
             shared.record_status(entry, response.status);
             Some(response)
         } else {
             None
         };
+        if let (Fault::CorruptResponseBody(at), Some(r)) = (&rule.fault, response.as_mut()) {
+            flip_byte(&mut r.body, *at);
+        }
         let is_head = request.method == "HEAD";
         let cut = |n: usize| -> io::Result<Vec<u8>> {
             let response = response.as_ref().ok_or(io::ErrorKind::NotConnected)?;
@@ -823,6 +848,14 @@ fn serve(id: u64, client: TcpStream, shared: &Shared) -> io::Result<()> {
                 writer.flush()?;
                 let _ = writer.shutdown(Shutdown::Write);
                 return Ok(());
+            }
+            Fault::CorruptRequestBody(_) | Fault::CorruptResponseBody(_) => {
+                writer.write_all(&cut(usize::MAX)?)?;
+                let close = response.as_ref().is_some_and(|r| r.close);
+                if close {
+                    writer.flush()?;
+                    return Ok(());
+                }
             }
             Fault::Stall {
                 after_body_bytes,

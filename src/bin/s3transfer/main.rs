@@ -13,10 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use s3transfer::client::ChecksumAlgorithm;
 use s3transfer::{
     CopyArgs, CopySource, DeleteArgs, DownloadArgs, DownloadTarget, RetryConfig, RusotoS3,
     S3ErrorKind, TransferConfig, TransferError, TransferFuture, TransferManager, UploadArgs,
-    UploadSource,
+    UploadSource, Validation,
 };
 
 use location::{Location, dir_prefix, join_key, key_basename, parse_size};
@@ -45,7 +46,8 @@ Exit codes:
   2  usage error
   3  not found (object, bucket or local source)
   4  access denied (credentials or permissions)
-  5  integrity failure (object changed during download, response mismatch)
+  5  integrity failure (checksum mismatch on upload or download, object changed
+     during download, response mismatch)
   6  retries exhausted
   7  cancelled (Ctrl-C or SIGTERM)
 
@@ -102,6 +104,16 @@ struct Options {
     /// Print a machine-readable JSON summary on stdout (on stderr when stdout carries data)
     #[arg(long, global = true)]
     json: bool,
+    /// Checksum computed on uploads (downloads check whichever the store kept):
+    /// CRC32, CRC32C, CRC64NVME, SHA1 or SHA256 [default: CRC32]
+    #[arg(long, global = true, value_parser = parse_checksum_algorithm, value_name = "ALGORITHM")]
+    checksum_algorithm: Option<ChecksumAlgorithm>,
+}
+
+fn parse_checksum_algorithm(text: &str) -> Result<ChecksumAlgorithm, String> {
+    ChecksumAlgorithm::parse(text).ok_or_else(|| {
+        format!("unknown checksum algorithm {text:?}: CRC32, CRC32C, CRC64NVME, SHA1 or SHA256")
+    })
 }
 
 #[derive(Subcommand, Debug)]
@@ -181,6 +193,13 @@ fn transfer_exit_code(error: &TransferError) -> u8 {
             error,
             TransferError::S3DownloadFailed { .. } | TransferError::IntegrityFailed { .. }
         )
+        // The store found the uploaded bytes did not match their checksum.
+        || error.s3_error().is_some_and(|e| {
+            matches!(
+                e.code.as_deref(),
+                Some("BadDigest" | "XAmzContentChecksumMismatch")
+            )
+        })
     {
         EXIT_INTEGRITY
     } else if let TransferError::Io { source, .. } = error
@@ -265,6 +284,9 @@ fn build_config(options: &Options) -> anyhow::Result<TransferConfig> {
     }
     if let Some(rate) = options.max_bandwidth {
         builder = builder.max_bandwidth(rate);
+    }
+    if let Some(algorithm) = options.checksum_algorithm {
+        builder = builder.checksum_algorithm(algorithm);
     }
     if let Some(attempts) = options.attempts {
         let retry = RetryConfig::builder()
@@ -745,6 +767,10 @@ struct Summary {
     parts: u64,
     /// Requests sent again after a retryable failure, over all transfers.
     retries: u64,
+    /// Successful transfers by what their checksums covered.
+    whole_object: u64,
+    per_part: u64,
+    unchecked: u64,
     failures: Vec<(String, TransferError)>,
 }
 
@@ -818,6 +844,11 @@ fn execute(
                 summary.bytes += output.bytes;
                 summary.parts += u64::from(output.parts);
                 summary.retries += u64::from(output.retries);
+                match output.validated {
+                    Validation::WholeObject(_) => summary.whole_object += 1,
+                    Validation::PerPart(_) => summary.per_part += 1,
+                    _ => summary.unchecked += 1,
+                }
                 if !options.quiet && !options.json && !to_stdout {
                     progress.println(&label);
                 }
@@ -849,6 +880,13 @@ fn execute(
             "seconds": seconds,
             "parts": summary.parts,
             "retries": summary.retries,
+            // Successful transfers by what a checksum covered: the whole object, each
+            // part on its own, or nothing (no checksum, or a store that kept none).
+            "validated": {
+                "whole_object": summary.whole_object,
+                "per_part": summary.per_part,
+                "nothing": summary.unchecked,
+            },
             "errors": summary.failures.len(),
             "failures": summary.failures.iter().map(|(label, e)| serde_json::json!({
                 "transfer": label,
@@ -955,6 +993,18 @@ mod tests {
             part_or_range: "bytes 0-9".into(),
         };
         assert_eq!(transfer_exit_code(&corrupt), 5);
+        let rejected = TransferError::S3UploadFailed {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: None,
+            source: S3Error::from_response(
+                "PutObject",
+                Some(400),
+                Some("BadDigest".into()),
+                "checksum mismatch",
+            ),
+        };
+        assert_eq!(transfer_exit_code(&rejected), 5);
         let cancelled = TransferError::Cancelled {
             message: "interrupted".into(),
             fatal: true,
