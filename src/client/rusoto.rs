@@ -61,6 +61,12 @@ const UPLOAD_CHANNEL_CAPACITY: usize = 4;
 /// Chunks of a download buffered between the runtime and the caller when a call has to
 /// be moved off an async thread (see [`RusotoS3::off_async`]).
 const DOWNLOAD_CHANNEL_CAPACITY: usize = 4;
+/// Bytes of a download body the runtime gathers before waking the calling thread: the
+/// size of an io chunk, so the sink hands each batch on as one write.
+const DOWNLOAD_BATCH_BYTES: usize = 256 * 1024;
+/// Batches buffered between the runtime and the calling thread: two, so the runtime
+/// reads the next batch while the caller takes the last (about 0.75 MiB per GET).
+const DOWNLOAD_BATCHES_IN_FLIGHT: usize = 2;
 /// Response header our dispatcher adds when it turned a 200 carrying an `<Error>` body
 /// into an error response, so the error can still report the real status (200).
 const EMBEDDED_ERROR_HEADER: &str = "x-s3transfer-error-in-200";
@@ -485,6 +491,64 @@ impl RusotoS3 {
             tokio::spawn(async move { dispatch(&raw, request).await.map(|r| r.headers) })
         })
     }
+
+    /// GetObject from a thread outside the runtime: a task on the runtime reads the
+    /// body and hands it over in batches; the sink is fed here. A sink error aborts
+    /// the task, which drops the connection.
+    fn get_batched(
+        &self,
+        req: SignedRequest,
+        request: &GetObjectRequest,
+        sink: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(DOWNLOAD_BATCHES_IN_FLIGHT);
+        let raw = self.inner.raw.clone();
+        let (bucket, key) = (request.bucket.clone(), request.key.clone());
+        let t = self.inner.timeouts;
+        let task = self.inner.handle.spawn(async move {
+            let mut batched = Batched {
+                tx,
+                batch: Vec::new(),
+                bytes: 0,
+            };
+            let got = get_streamed(&raw, req, (&bucket, &key), t, &mut batched).await;
+            // The tail below a batch goes over even when the body broke off: the
+            // caller resumes from the first byte it did not get.
+            let flushed = batched.flush().await;
+            got.and_then(|out| flushed.map(|()| out))
+        });
+        let mut sink_error = None;
+        'batches: while let Some(batch) = rx.blocking_recv() {
+            for delivery in batch {
+                let taken = match delivery {
+                    Delivery::Headers(head) => sink.on_response(&head),
+                    Delivery::Chunk(chunk) => sink.write_chunk(&chunk),
+                };
+                if let Err(e) = taken {
+                    sink_error = Some(e);
+                    break 'batches;
+                }
+            }
+        }
+        if sink_error.is_some() {
+            // Rather than wait for the task to notice at its next batch.
+            task.abort();
+        }
+        drop(rx);
+        let result = self.inner.handle.block_on(task);
+        if let Some(e) = sink_error {
+            return Err(e);
+        }
+        match result {
+            Ok(got) => got,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(S3Error::new(
+                S3ErrorKind::Cancelled,
+                "GetObject",
+                format!("the request task ended: {e}"),
+            )),
+        }
+    }
 }
 
 /// What a GET hands to its consumer: the headers once, then the body chunks.
@@ -521,13 +585,71 @@ async fn dispatch_buffered(
     response.buffer().await.map_err(RusotoError::HttpDispatch)
 }
 
+/// Where a GET's headers and chunks go from the task reading the body.
+trait Deliver {
+    /// Hand over one delivery; an error stops the GET and is returned as is.
+    async fn deliver(&mut self, delivery: Delivery) -> Result<(), S3Error>;
+}
+
+/// Hands the body to the calling thread in batches of about [`DOWNLOAD_BATCH_BYTES`]:
+/// hyper yields a chunk per socket read (often 8-64 KiB on loopback), and waking the
+/// calling thread for each cost more CPU than the bytes themselves (1 GiB: about 95,000
+/// context switches and 1.4 CPU s before, see docs/benchmarks.md).
+struct Batched {
+    tx: tokio::sync::mpsc::Sender<Vec<Delivery>>,
+    batch: Vec<Delivery>,
+    bytes: usize,
+}
+
+impl Batched {
+    async fn flush(&mut self) -> Result<(), S3Error> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.bytes = 0;
+        let batch = std::mem::take(&mut self.batch);
+        // A closed channel: the caller's sink refused a chunk and stopped reading.
+        self.tx
+            .send(batch)
+            .await
+            .map_err(|_| stopped_by_caller("GetObject"))
+    }
+}
+
+impl Deliver for Batched {
+    async fn deliver(&mut self, delivery: Delivery) -> Result<(), S3Error> {
+        let headers = matches!(delivery, Delivery::Headers(_));
+        if let Delivery::Chunk(chunk) = &delivery {
+            self.bytes += chunk.len();
+        }
+        self.batch.push(delivery);
+        // The headers go at once: the sink checks them before it takes any byte.
+        if headers || self.bytes >= DOWNLOAD_BATCH_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Hands each delivery to a thread outside the runtime (see the async-caller path of
+/// `get_object`); blocking is fine there, this runs on a helper thread's `block_on`.
+struct ToThread(std::sync::mpsc::SyncSender<Delivery>);
+
+impl Deliver for ToThread {
+    async fn deliver(&mut self, delivery: Delivery) -> Result<(), S3Error> {
+        self.0
+            .send(delivery)
+            .map_err(|_| stopped_by_caller("GetObject"))
+    }
+}
+
 /// Stream one GetObject into `deliver`, checking the byte count against the headers.
 async fn get_streamed(
     raw: &rusoto_core::Client,
     request: SignedRequest,
     (bucket, key): (&str, &str),
     t: Timeouts,
-    deliver: &mut dyn FnMut(Delivery) -> Result<(), S3Error>,
+    deliver: &mut impl Deliver,
 ) -> Result<GetObjectOutput, S3Error> {
     const OP: &str = "GetObject";
     let out = match timeout(t.request, dispatch(raw, request)).await {
@@ -551,7 +673,9 @@ async fn get_streamed(
         checksums: signed::read_checksums(h),
         bytes_received: 0,
     };
-    deliver(Delivery::Headers(Box::new(head.clone())))?;
+    deliver
+        .deliver(Delivery::Headers(Box::new(head.clone())))
+        .await?;
     let mut received = 0u64;
     let mut body = out.body;
     loop {
@@ -581,7 +705,7 @@ async fn get_streamed(
             Ok(Some(Ok(chunk))) => {
                 received += chunk.len() as u64;
                 // The sink's error goes back unchanged: it is the caller's own.
-                deliver(Delivery::Chunk(chunk))?;
+                deliver.deliver(Delivery::Chunk(chunk)).await?;
             }
         }
     }
@@ -666,7 +790,6 @@ impl S3Api for RusotoS3 {
         request: &GetObjectRequest,
         sink: &mut dyn ResponseSink,
     ) -> Result<GetObjectOutput, S3Error> {
-        const OP: &str = "GetObject";
         let object = (request.bucket.as_str(), request.key.as_str());
         let mut req = object_read_request!(self, "GET", request);
         if let Some(range) = request.range {
@@ -676,21 +799,16 @@ impl S3Api for RusotoS3 {
         let handle = &self.inner.handle;
         let t = self.inner.timeouts;
         if Handle::try_current().is_err() {
-            // The usual path: one block_on for headers and the whole body; the sink is
-            // fed from inside it, on this thread.
-            return handle.block_on(get_streamed(raw, req, object, t, &mut |d| match d {
-                Delivery::Headers(head) => sink.on_response(&head),
-                Delivery::Chunk(chunk) => sink.write_chunk(&chunk),
-            }));
+            // The usual path: the body is read by a task on the runtime and the sink is
+            // fed here, in batches (see `Batched`).
+            return self.get_batched(req, request, sink);
         }
         // Called from async code: block_on would panic here, and the sink is not Send,
         // so the request runs on a helper thread and the chunks come back to this one.
         std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Delivery>(DOWNLOAD_CHANNEL_CAPACITY);
             let worker = s.spawn(move || {
-                handle.block_on(get_streamed(raw, req, object, t, &mut |d| {
-                    tx.send(d).map_err(|_| stopped_by_caller(OP))
-                }))
+                handle.block_on(get_streamed(raw, req, object, t, &mut ToThread(tx)))
             });
             let mut sink_error = None;
             for delivery in rx.iter() {
