@@ -67,6 +67,8 @@ fn cli_to(endpoint: &str, secret: &str) -> Command {
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_REQUEST_CHECKSUM_CALCULATION")
+        .env_remove("AWS_RESPONSE_CHECKSUM_VALIDATION")
         .arg("--endpoint-url")
         .arg(endpoint);
     command
@@ -158,6 +160,52 @@ fn upload_and_download_a_small_file() {
     std::fs::create_dir(&into).unwrap();
     run_ok(&["cp", "-q", &dst, path_str(&into)]);
     assert_eq!(std::fs::read(into.join("small.bin")).unwrap(), bytes);
+}
+
+/// What the `--json` summary of a download of `src` says was validated, with `extra`
+/// arguments and `env` set.
+fn validated_on_download(src: &str, extra: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let back = dir.path().join("back.bin");
+    let mut command = cli(server().secret_key());
+    command.envs(env.iter().copied());
+    let output = command
+        .args(["cp", "--json"])
+        .args(extra)
+        .args([src, path_str(&back)])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    json(&output)["validated"].clone()
+}
+
+#[test]
+fn checksum_switches_decide_what_is_sent_and_checked() {
+    let b = bucket("switches");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("small.bin");
+    std::fs::write(&src, data(300_000, 3)).unwrap();
+    let whole = serde_json::json!({"whole_object": 1, "per_part": 0, "nothing": 0});
+    let nothing = serde_json::json!({"whole_object": 0, "per_part": 0, "nothing": 1});
+
+    // By default the upload sends a CRC32 that s3s-fs keeps, and the download checks it.
+    let checked = format!("s3://{b}/checked.bin");
+    run_ok(&["cp", "-q", path_str(&src), &checked]);
+    assert_eq!(validated_on_download(&checked, &[], &[]), whole);
+    // Validation switched off, by flag and by botocore's environment variable.
+    let off = ["--response-checksum-validation", "when_required"];
+    assert_eq!(validated_on_download(&checked, &off, &[]), nothing);
+    let env = [("AWS_RESPONSE_CHECKSUM_VALIDATION", "WHEN_REQUIRED")];
+    assert_eq!(validated_on_download(&checked, &[], &env), nothing);
+
+    // An upload that sends no checksum leaves the store nothing to return.
+    let bare = format!("s3://{b}/bare.bin");
+    let when_required = ["--request-checksum-calculation", "when_required"];
+    run_ok(&[&["cp", "-q"], &when_required[..], &[path_str(&src), &bare]].concat());
+    assert_eq!(validated_on_download(&bare, &[], &[]), nothing);
+
+    let bad = run(&["--request-checksum-calculation", "sometimes", "ls"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
 
 #[test]

@@ -15,9 +15,9 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use s3transfer::client::ChecksumAlgorithm;
 use s3transfer::{
-    CopyArgs, CopySource, DeleteArgs, DownloadArgs, DownloadTarget, RetryConfig, RusotoS3,
-    S3ErrorKind, TransferConfig, TransferError, TransferFuture, TransferManager, UploadArgs,
-    UploadSource, Validation,
+    ChecksumWhen, CopyArgs, CopySource, DeleteArgs, DownloadArgs, DownloadTarget, RetryConfig,
+    RusotoS3, S3ErrorKind, TransferConfig, TransferError, TransferFuture, TransferManager,
+    UploadArgs, UploadSource, Validation,
 };
 
 use location::{Location, dir_prefix, join_key, key_basename, parse_size};
@@ -108,6 +108,28 @@ struct Options {
     /// CRC32, CRC32C, CRC64NVME, SHA1 or SHA256 [default: CRC32]
     #[arg(long, global = true, value_parser = parse_checksum_algorithm, value_name = "ALGORITHM")]
     checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// When uploads send a checksum: when_supported (always) or when_required (only
+    /// with --checksum-algorithm), for stores that reject checksum headers
+    /// [default: when_supported]
+    #[arg(long, global = true, env = "AWS_REQUEST_CHECKSUM_CALCULATION",
+          value_parser = parse_checksum_when, value_name = "WHEN")]
+    request_checksum_calculation: Option<ChecksumWhen>,
+    /// When downloads check the stored checksum: when_supported (always) or
+    /// when_required (never, from the command line) [default: when_supported]
+    #[arg(long, global = true, env = "AWS_RESPONSE_CHECKSUM_VALIDATION",
+          value_parser = parse_checksum_when, value_name = "WHEN")]
+    response_checksum_validation: Option<ChecksumWhen>,
+}
+
+/// botocore's spelling (its config and environment take these two, in any case).
+fn parse_checksum_when(text: &str) -> Result<ChecksumWhen, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "when_supported" => Ok(ChecksumWhen::WhenSupported),
+        "when_required" => Ok(ChecksumWhen::WhenRequired),
+        _ => Err(format!(
+            "unknown value {text:?}: when_supported or when_required"
+        )),
+    }
 }
 
 fn parse_checksum_algorithm(text: &str) -> Result<ChecksumAlgorithm, String> {
@@ -287,6 +309,12 @@ fn build_config(options: &Options) -> anyhow::Result<TransferConfig> {
     }
     if let Some(algorithm) = options.checksum_algorithm {
         builder = builder.checksum_algorithm(algorithm);
+    }
+    if let Some(when) = options.request_checksum_calculation {
+        builder = builder.request_checksum_calculation(when);
+    }
+    if let Some(when) = options.response_checksum_validation {
+        builder = builder.response_checksum_validation(when);
     }
     if let Some(attempts) = options.attempts {
         let retry = RetryConfig::builder()
