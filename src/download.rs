@@ -1,7 +1,8 @@
 //! Downloads: the first ranged GET learns the size and ETag (no HeadObject), the rest
-//! of the ranges run in parallel pinned to that ETag with If-Match, and a single writer
-//! thread puts the bytes into a file (under a temporary name, renamed on success), a
-//! seekable writer (positional writes), or a stream (reordered into sequence).
+//! of the ranges run in parallel pinned to that ETag with If-Match. The request threads
+//! write a file (under a temporary name, renamed on success) at their offsets
+//! themselves; the single io thread writes a seekable writer (positional writes) or a
+//! stream (reordered into sequence).
 //!
 //! With checksum validation a HeadObject comes first for the stored checksum; an object
 //! whose checksum is composite (`-N`) is then fetched by part number instead of by
@@ -98,10 +99,11 @@ impl From<&str> for DownloadTarget {
     }
 }
 
-/// The open output. Only the io thread writes (and the finalizer, after every write).
+/// The open output. Only the io thread writes through it (and the finalizer, after
+/// every write); a file's bytes go through [`Download::direct`] instead.
 enum Output {
     File {
-        file: File,
+        file: Arc<File>,
         temp: PathBuf,
         dest: PathBuf,
     },
@@ -199,6 +201,11 @@ pub(crate) struct Download {
     pub(crate) key: String,
     pub(crate) args: DownloadArgs,
     output: Mutex<Option<Output>>,
+    /// The temporary file of a path output, set once it is open: request threads write
+    /// their bytes into it at their offsets themselves. Positional writes need neither
+    /// order nor the `output` lock, and this skips a copy and a hand-off to the io
+    /// thread per chunk (about a tenth of a download's CPU).
+    direct: std::sync::OnceLock<Arc<File>>,
     /// The ETag every response must carry: given by the caller, or the first seen.
     etag: Mutex<Option<String>>,
     /// The object size, once known.
@@ -306,6 +313,7 @@ pub(crate) fn submit(
         key,
         args,
         output: Mutex::new(None),
+        direct: std::sync::OnceLock::new(),
         etag: Mutex::new(None),
         size: AtomicU64::new(UNKNOWN),
         written: AtomicU64::new(0),
@@ -377,6 +385,8 @@ impl Download {
                     self.coordinator.add_cleanup(move || {
                         let _ = std::fs::remove_file(&cleanup_path);
                     });
+                    let file = Arc::new(file);
+                    let _ = self.direct.set(file.clone());
                     Output::File { file, temp, dest }
                 }
             }
@@ -1280,8 +1290,19 @@ impl crate::client::ResponseSink for PartSink<'_> {
             {
                 return Err(crate::client::stopped_by_caller("GetObject"));
             }
-            let guard = self.guard.hold();
-            download.queue_write(self.offset + self.received, data[..n].to_vec(), guard)?;
+            let offset = self.offset + self.received;
+            if let Some(file) = download.direct.get() {
+                if let Err(e) = write_all_at(file, offset, &data[..n]) {
+                    download
+                        .coordinator
+                        .fail(TransferError::io("writing", None, e));
+                    return Err(crate::client::stopped_by_caller("GetObject"));
+                }
+                download.written.fetch_add(n as u64, Ordering::AcqRel);
+            } else {
+                let guard = self.guard.hold();
+                download.queue_write(offset, data[..n].to_vec(), guard)?;
+            }
             // Counted with `received`: a resumed attempt continues right after.
             if let Some(hasher) = self.hasher.as_deref_mut() {
                 hasher.update(&data[..n]);

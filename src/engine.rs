@@ -21,7 +21,8 @@ pub(crate) struct Engine {
     pub(crate) submission: WorkerPool,
     /// Makes the data-carrying S3 requests.
     pub(crate) request: WorkerPool,
-    /// Writes downloaded bytes to outputs, in order per output.
+    /// Writes downloaded bytes to seekable writers and streams, in order per output
+    /// (files are written by the request threads).
     pub(crate) io: WorkerPool,
     /// Upload parts buffered in memory, across all transfers of the manager.
     pub(crate) upload_chunks: TaskSemaphore,
@@ -45,8 +46,8 @@ impl Engine {
                 config.max_request_concurrency,
                 config.max_request_queue_size,
             ),
-            // One writer thread, as in s3transfer: writes to one output must stay in
-            // order, and disks rarely gain from more.
+            // One writer thread, as in s3transfer: writes to a caller's writer or stream
+            // must stay in order and never overlap.
             io: WorkerPool::new("io", 1, config.max_io_queue_size),
             upload_chunks: TaskSemaphore::new(config.max_in_memory_upload_chunks),
             retry: RetryPolicy::new(config.retry.clone()),

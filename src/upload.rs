@@ -176,16 +176,14 @@ fn read_full(reader: &mut dyn Read, want: usize) -> io::Result<Vec<u8>> {
     }
 }
 
+/// Read `len` bytes of `file` at `offset` into a new buffer. On Unix the buffer is
+/// not zeroed first: `pread` fills it straight from the page cache (zeroing 8 MiB parts
+/// was a tenth of a file upload's CPU).
 fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; len];
-    let mut done = 0;
-    while done < len {
-        #[cfg(unix)]
-        let n = std::os::unix::fs::FileExt::read_at(file, &mut buf[done..], offset + done as u64);
-        #[cfg(windows)]
-        let n =
-            std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64);
-        match n {
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        let (at, want) = (offset + buf.len() as u64, len - buf.len());
+        match read_at_into(file, at, &mut buf.spare_capacity_mut()[..want]) {
             Ok(0) => {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -194,12 +192,60 @@ fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
                     ),
                 ));
             }
-            Ok(n) => done += n,
+            // SAFETY: `read_at_into` initialised the first `n` bytes of the spare
+            // capacity.
+            Ok(n) => unsafe { buf.set_len(buf.len() + n) },
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
     Ok(buf)
+}
+
+/// One positional read into `dest`; returns how many of its first bytes it filled.
+#[cfg(unix)]
+fn read_at_into(
+    file: &File,
+    offset: u64,
+    dest: &mut [std::mem::MaybeUninit<u8>],
+) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let offset = libc::off_t::try_from(offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset beyond off_t"))?;
+    // SAFETY: `pread` writes at most `dest.len()` bytes into `dest`, which is valid for
+    // writes of that many bytes; the file descriptor is borrowed from a live `File`.
+    let n = unsafe {
+        libc::pread(
+            file.as_raw_fd(),
+            dest.as_mut_ptr().cast(),
+            dest.len(),
+            offset,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// One positional read into `dest` (zeroed first: the portable API takes `&mut [u8]`).
+#[cfg(not(unix))]
+fn read_at_into(
+    file: &File,
+    offset: u64,
+    dest: &mut [std::mem::MaybeUninit<u8>],
+) -> io::Result<usize> {
+    dest.fill(std::mem::MaybeUninit::new(0));
+    // SAFETY: every byte of `dest` was just initialised.
+    let dest = unsafe { &mut *(dest as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) };
+    #[cfg(windows)]
+    return std::os::windows::fs::FileExt::seek_read(file, dest, offset);
+    #[cfg(not(windows))]
+    return Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no positional reads",
+    ));
 }
 
 impl Upload {

@@ -218,25 +218,19 @@ impl RusotoS3Builder {
             None => Region::from_str(&region_name)
                 .map_err(|e| fail(format!("unknown region {region_name:?}: {e}")))?,
         };
-        // rusoto's own HttpClient::new() is https-only under `rustls`; local and
-        // on-premises stores often speak plain http, so accept both schemes.
-        // hyper-rustls panics when the system has no CA certificates: report that.
-        let connect_timeout = self.connect_timeout;
-        let connector = std::panic::catch_unwind(move || {
-            let mut tcp = hyper::client::HttpConnector::new();
-            // The TLS layer above decides the scheme; this one only opens sockets.
-            tcp.enforce_http(false);
-            tcp.set_connect_timeout(Some(connect_timeout));
-            hyper_rustls::HttpsConnectorBuilder::new()
-                .with_native_roots()
-                .https_or_http()
-                .enable_http1()
-                .enable_http2()
-                .wrap_connector(tcp)
-        })
-        .map_err(|_| fail("TLS setup failed: no CA certificates found".to_owned()))?;
-        let http = HttpClient::from_connector(connector);
-        let dispatcher = EmbeddedErrorDispatcher(http);
+        let plain_http = match &region {
+            Region::Custom { endpoint, .. } => endpoint.starts_with("http://"),
+            _ => false,
+        };
+        let dispatcher = EmbeddedErrorDispatcher(if plain_http {
+            Transport::Plain(HttpClient::from_connector(tcp_connector(
+                self.connect_timeout,
+            )))
+        } else {
+            Transport::Tls(HttpClient::from_connector(tls_connector(
+                self.connect_timeout,
+            )?))
+        });
         // One signing client for both paths: rusoto_s3's generated calls and the ones
         // this backend builds itself (see `signed`).
         let raw = match self.credentials {
@@ -1216,7 +1210,50 @@ fn is_error_document(body: &[u8]) -> bool {
 /// CopyObject or UploadPartCopy whose body is an `<Error>` document becomes a 500
 /// (marked with [`EMBEDDED_ERROR_HEADER`]), so rusoto reports it as an error with the
 /// body instead of parsing it as an empty success.
-struct EmbeddedErrorDispatcher(HttpClient);
+struct EmbeddedErrorDispatcher(Transport);
+
+/// The HTTP client for the endpoint's scheme.
+enum Transport {
+    /// An `http://` endpoint (local and on-premises stores): plain sockets. hyper
+    /// writes a request's headers and body chunks with one vectored write here; behind
+    /// the TLS connector's stream, which has no vectored writes, it first copies every
+    /// body byte into its own buffer (an eighth of a file upload's CPU).
+    Plain(HttpClient<hyper::client::HttpConnector>),
+    /// AWS and every `https://` endpoint (also accepts `http://`).
+    Tls(HttpClient),
+}
+
+/// Sockets with the connect timeout.
+fn tcp_connector(connect_timeout: Duration) -> hyper::client::HttpConnector {
+    let mut tcp = hyper::client::HttpConnector::new();
+    tcp.set_connect_timeout(Some(connect_timeout));
+    tcp
+}
+
+/// rusoto's own HttpClient::new() is https-only under `rustls`; this connector takes
+/// both schemes. hyper-rustls panics when the system has no CA certificates: reported.
+fn tls_connector(
+    connect_timeout: Duration,
+) -> Result<hyper_rustls::HttpsConnector<hyper::client::HttpConnector>, S3Error> {
+    std::panic::catch_unwind(move || {
+        let mut tcp = tcp_connector(connect_timeout);
+        // The TLS layer above decides the scheme; this one only opens sockets.
+        tcp.enforce_http(false);
+        hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(tcp)
+    })
+    .map_err(|_| {
+        S3Error::new(
+            S3ErrorKind::Other,
+            "Configure",
+            "TLS setup failed: no CA certificates found",
+        )
+    })
+}
 
 impl DispatchSignedRequest for EmbeddedErrorDispatcher {
     fn dispatch(
@@ -1226,7 +1263,10 @@ impl DispatchSignedRequest for EmbeddedErrorDispatcher {
     ) -> DispatchSignedRequestFuture {
         let may_embed = (request.method == "POST" && request.params.contains_key("uploadId"))
             || (request.method == "PUT" && request.headers.contains_key("x-amz-copy-source"));
-        let response = self.0.dispatch(request, timeout);
+        let response = match &self.0 {
+            Transport::Plain(http) => http.dispatch(request, timeout),
+            Transport::Tls(http) => http.dispatch(request, timeout),
+        };
         if !may_embed {
             return response;
         }
