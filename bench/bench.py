@@ -47,8 +47,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 GNU_TIME = "/usr/bin/time"
 
 DOCS = os.path.join(REPO, "docs", "benchmarks.md")
-DOCS_START = "<!-- bench:results:start -->"
-DOCS_END = "<!-- bench:results:end -->"
 
 # Workloads: name -> (operation the peers implement, is it the many-small-files one).
 WORKLOADS = {
@@ -59,6 +57,17 @@ WORKLOADS = {
     "download many": ("download-dir", True),
 }
 PEERS = ["s3transfer-rs", "boto3-default", "boto3-16x16MiB", "crt", "awscli", "rclone"]
+# This repository's CLI with another checksum setting than its default (CRC32 sent on
+# uploads, the stored checksum checked on downloads): what each algorithm costs. Only run
+# when named with --peers (see docs/benchmarks.md, "Checksum cost").
+CHECKSUM_PEERS = {
+    "s3transfer-rs-nochecksum": ["--request-checksum-calculation", "when_required",
+                                 "--response-checksum-validation", "when_required"],
+    "s3transfer-rs-crc32c": ["--checksum-algorithm", "CRC32C"],
+    "s3transfer-rs-crc64nvme": ["--checksum-algorithm", "CRC64NVME"],
+    "s3transfer-rs-sha1": ["--checksum-algorithm", "SHA1"],
+    "s3transfer-rs-sha256": ["--checksum-algorithm", "SHA256"],
+}
 BASELINE = "boto3-default"
 # What a peer cannot do at all, and why (shown in the table instead of figures).
 UNSUPPORTED = {
@@ -371,10 +380,10 @@ def peer_command(peer, op, src, dst, endpoint):
         return None
     py = os.environ["BENCH_VENV_PYTHON"]
     many = op in ("upload-dir", "download-dir")
-    if peer == "s3transfer-rs":
+    if peer == "s3transfer-rs" or peer in CHECKSUM_PEERS:
         # The library's defaults (8 MiB parts and threshold, 10 requests in flight).
         cmd = [os.environ["BENCH_S3TRANSFER"], "--endpoint-url", endpoint, "--region", REGION,
-               "--quiet", "cp"]
+               "--quiet"] + CHECKSUM_PEERS.get(peer, []) + ["cp"]
         return cmd + (["--recursive"] if many else []) + ["-" if op == "upload-stdin" else src,
                                                           dst]
     if peer in ("boto3-default", "boto3-16x16MiB", "crt"):
@@ -669,10 +678,11 @@ def markdown(rows, meta):
     return "\n".join(lines) + "\n"
 
 
-def write_docs(table_md):
+def write_docs(table_md, section):
     with open(DOCS) as f:
         text = f.read()
-    start, end = text.index(DOCS_START) + len(DOCS_START), text.index(DOCS_END)
+    start_mark, end_mark = f"<!-- bench:{section}:start -->", f"<!-- bench:{section}:end -->"
+    start, end = text.index(start_mark) + len(start_mark), text.index(end_mark)
     with open(DOCS, "w") as f:
         f.write(text[:start] + "\n" + table_md + text[end:])
 
@@ -695,12 +705,16 @@ def parse_args():
     p.add_argument("--results", default=os.path.join(HERE, "results"))
     p.add_argument("--write-docs", action="store_true",
                    help=f"replace the results section of {os.path.relpath(DOCS, REPO)}")
+    p.add_argument("--docs-section", default="results",
+                   help="which section --write-docs replaces: the one between "
+                        "<!-- bench:NAME:start --> and <!-- bench:NAME:end -->")
     args = p.parse_args()
     args.mode = "custom" if args.big_mib or args.small_count else (
         "quick" if args.quick else "full")
     args.big_mib = args.big_mib or (64 if args.quick else 1024)
     args.small_count = args.small_count or (200 if args.quick else 1000)
-    for attr, known in [("servers", SERVERS), ("peers", PEERS), ("workloads", list(WORKLOADS))]:
+    for attr, known in [("servers", SERVERS), ("peers", PEERS + list(CHECKSUM_PEERS)),
+                        ("workloads", list(WORKLOADS))]:
         chosen = [x.strip() for x in getattr(args, attr).split(",") if x.strip()]
         unknown = [x for x in chosen if x not in known]
         if unknown:
@@ -759,7 +773,7 @@ def main():
     with open(os.path.join(args.results, "latest.json"), "w") as f:
         json.dump({"meta": meta, "rows": rows, "runs": records}, f, indent=1)
     if args.write_docs:
-        write_docs(table)
+        write_docs(table, args.docs_section)
     print("\n" + table)
     print(f"results: {os.path.relpath(args.results, os.getcwd())}/latest.md and latest.json"
           + (f"; table written to {os.path.relpath(DOCS, os.getcwd())}" if args.write_docs
