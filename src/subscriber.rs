@@ -8,8 +8,9 @@ use crate::future::TransferFuture;
 /// place to call [`crate::TransferMeta::provide_transfer_size`]); `on_progress` runs on
 /// worker threads, possibly several at once; `on_done` runs once, on whichever thread
 /// finishes the transfer, before [`TransferFuture::result`] returns to other waiters.
-/// Keep `on_done` short: for a download that thread is often the manager's single
-/// writer thread, and other downloads' writes wait while it runs.
+/// Keep `on_done` short: that thread is a request thread, or for a download into a
+/// writer or stream the manager's single writer thread, and other transfers' requests
+/// or writes wait while it runs.
 /// Calling `future.result()` inside `on_done` returns the outcome at once.
 ///
 /// A subscriber that panics does not take a worker down: a panic in `on_queued` or
