@@ -205,7 +205,8 @@ pub(crate) struct Download {
     /// their bytes into it at their offsets themselves. Positional writes need neither
     /// order nor the `output` lock, and this skips a copy and a hand-off to the io
     /// thread per chunk (about a tenth of a download's CPU).
-    direct: std::sync::OnceLock<Arc<File>>,
+    /// Taken (closed) before the rename.
+    direct: Mutex<Option<(Arc<File>, Arc<Path>)>>,
     /// The ETag every response must carry: given by the caller, or the first seen.
     etag: Mutex<Option<String>>,
     /// The object size, once known.
@@ -313,7 +314,7 @@ pub(crate) fn submit(
         key,
         args,
         output: Mutex::new(None),
-        direct: std::sync::OnceLock::new(),
+        direct: Mutex::new(None),
         etag: Mutex::new(None),
         size: AtomicU64::new(UNKNOWN),
         written: AtomicU64::new(0),
@@ -386,7 +387,7 @@ impl Download {
                         let _ = std::fs::remove_file(&cleanup_path);
                     });
                     let file = Arc::new(file);
-                    let _ = self.direct.set(file.clone());
+                    *self.direct.lock() = Some((file.clone(), Arc::from(temp.as_path())));
                     Output::File { file, temp, dest }
                 }
             }
@@ -1081,6 +1082,7 @@ impl Download {
         };
         let finished = match output {
             Output::File { file, temp, dest } => {
+                drop(self.direct.lock().take());
                 drop(file);
                 std::fs::rename(&temp, &dest)
                     .map_err(|e| TransferError::io("renaming into place", Some(&dest), e))
@@ -1291,11 +1293,13 @@ impl crate::client::ResponseSink for PartSink<'_> {
                 return Err(crate::client::stopped_by_caller("GetObject"));
             }
             let offset = self.offset + self.received;
-            if let Some(file) = download.direct.get() {
-                if let Err(e) = write_all_at(file, offset, &data[..n]) {
+            // Cloned out, so the lock is not held across the write.
+            let direct = download.direct.lock().clone();
+            if let Some((file, temp)) = direct {
+                if let Err(e) = write_all_at(&file, offset, &data[..n]) {
                     download
                         .coordinator
-                        .fail(TransferError::io("writing", None, e));
+                        .fail(TransferError::io("writing", Some(&temp), e));
                     return Err(crate::client::stopped_by_caller("GetObject"));
                 }
                 download.written.fetch_add(n as u64, Ordering::AcqRel);

@@ -210,18 +210,20 @@ fn read_at_into(
     dest: &mut [std::mem::MaybeUninit<u8>],
 ) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
-    let offset = libc::off_t::try_from(offset)
+    // The 64-bit offset variant where 32-bit targets have a 32-bit `off_t`, as std uses.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    use libc::{off_t, pread};
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    use libc::{off64_t as off_t, pread64 as pread};
+    // macOS refuses a read above `i32::MAX` bytes (std caps its reads the same way); a
+    // short read is fine, the caller loops.
+    const MAX_READ: usize = i32::MAX as usize - 1;
+    let len = dest.len().min(MAX_READ);
+    let offset = off_t::try_from(offset)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset beyond off_t"))?;
-    // SAFETY: `pread` writes at most `dest.len()` bytes into `dest`, which is valid for
-    // writes of that many bytes; the file descriptor is borrowed from a live `File`.
-    let n = unsafe {
-        libc::pread(
-            file.as_raw_fd(),
-            dest.as_mut_ptr().cast(),
-            dest.len(),
-            offset,
-        )
-    };
+    // SAFETY: `pread` writes at most `len <= dest.len()` bytes into `dest`, which is valid
+    // for writes of that many bytes; the file descriptor is borrowed from a live `File`.
+    let n = unsafe { pread(file.as_raw_fd(), dest.as_mut_ptr().cast(), len, offset) };
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -550,6 +550,44 @@ fn a_body_cut_short_is_retryable_and_counts_what_arrived() {
 }
 
 #[test]
+fn bytes_of_a_stalled_body_reach_the_sink_before_the_stall_times_out() {
+    // Far less than a batch, then nothing: the sink must get the 10 bytes soon (it is
+    // where a cancelled transfer stops its GET), not only when the stall times out.
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
+    response.extend_from_slice(&[7u8; 10]);
+    let (endpoint, server) = raw_server(response, false);
+    let s3 = RusotoS3::builder()
+        .endpoint(&endpoint)
+        .static_credentials("ak", "sk")
+        .body_read_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut req = GetObjectRequest::default();
+    req.bucket = "bucket".into();
+    req.key = "key".into();
+    let mut received = 0usize;
+    let mut sink = |d: &[u8]| -> Result<(), S3Error> {
+        received += d.len();
+        Err(S3Error::new(
+            S3ErrorKind::Cancelled,
+            "GetObject",
+            "the transfer stopped",
+        ))
+    };
+    let err = s3.get_object(&req, &mut sink).unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Cancelled, "{err}");
+    assert_eq!(received, 10);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the sink waited for the 60 s stall timeout: {:?}",
+        started.elapsed()
+    );
+    drop(s3);
+    server.join().unwrap();
+}
+
+#[test]
 fn a_stalled_body_times_out() {
     let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
     response.extend_from_slice(&[7u8; 10]);

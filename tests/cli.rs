@@ -203,6 +203,19 @@ fn checksum_switches_decide_what_is_sent_and_checked() {
     let when_required = ["--request-checksum-calculation", "when_required"];
     run_ok(&[&["cp", "-q"], &when_required[..], &[path_str(&src), &bare]].concat());
     assert_eq!(validated_on_download(&bare, &[], &[]), nothing);
+    // ... unless the command line names an algorithm, which is then sent anyway.
+    let named = format!("s3://{b}/named.bin");
+    let crc32 = ["--checksum-algorithm", "CRC32"];
+    run_ok(
+        &[
+            &["cp", "-q"],
+            &when_required[..],
+            &crc32[..],
+            &[path_str(&src), &named],
+        ]
+        .concat(),
+    );
+    assert_eq!(validated_on_download(&named, &[], &[]), whole);
 
     let bad = run(&["--request-checksum-calculation", "sometimes", "ls"]);
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");

@@ -65,8 +65,12 @@ const DOWNLOAD_CHANNEL_CAPACITY: usize = 4;
 /// size of an io chunk, so the sink hands each batch on as one write.
 const DOWNLOAD_BATCH_BYTES: usize = 256 * 1024;
 /// Batches buffered between the runtime and the calling thread: two, so the runtime
-/// reads the next batch while the caller takes the last (about 0.75 MiB per GET).
+/// reads the next batch while the caller takes the last. With the batch being filled,
+/// one waiting to be sent and one being written, up to five batches of at most 256 KiB
+/// plus one hyper chunk (up to ~400 KiB) each: about 2 MiB per GET at worst.
 const DOWNLOAD_BATCHES_IN_FLIGHT: usize = 2;
+/// How long bytes wait for a batch to fill before they go anyway.
+const DOWNLOAD_BATCH_MAX_AGE: Duration = Duration::from_millis(20);
 /// Response header our dispatcher adds when it turned a 200 carrying an `<Error>` body
 /// into an error response, so the error can still report the real status (200).
 const EMBEDDED_ERROR_HEADER: &str = "x-s3transfer-error-in-200";
@@ -511,6 +515,8 @@ impl RusotoS3 {
             let flushed = batched.flush().await;
             got.and_then(|out| flushed.map(|()| out))
         });
+        // Also when the sink panics: the task must not go on reading a body nobody takes.
+        let _abort_on_drop = AbortOnDrop(task.abort_handle());
         let mut sink_error = None;
         'batches: while let Some(batch) = rx.blocking_recv() {
             for delivery in batch {
@@ -542,6 +548,15 @@ impl RusotoS3 {
                 format!("the request task ended: {e}"),
             )),
         }
+    }
+}
+
+/// Aborts a task when dropped (a no-op once it finished).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -583,6 +598,16 @@ async fn dispatch_buffered(
 trait Deliver {
     /// Hand over one delivery; an error stops the GET and is returned as is.
     async fn deliver(&mut self, delivery: Delivery) -> Result<(), S3Error>;
+
+    /// Whether bytes are held back, waiting for more to fill a batch.
+    fn holding(&self) -> bool {
+        false
+    }
+
+    /// Hand over whatever is held back.
+    async fn flush(&mut self) -> Result<(), S3Error> {
+        Ok(())
+    }
 }
 
 /// Hands the body to the calling thread in batches of about [`DOWNLOAD_BATCH_BYTES`]:
@@ -595,7 +620,11 @@ struct Batched {
     bytes: usize,
 }
 
-impl Batched {
+impl Deliver for Batched {
+    fn holding(&self) -> bool {
+        !self.batch.is_empty()
+    }
+
     async fn flush(&mut self) -> Result<(), S3Error> {
         if self.batch.is_empty() {
             return Ok(());
@@ -608,9 +637,7 @@ impl Batched {
             .await
             .map_err(|_| stopped_by_caller("GetObject"))
     }
-}
 
-impl Deliver for Batched {
     async fn deliver(&mut self, delivery: Delivery) -> Result<(), S3Error> {
         let headers = matches!(delivery, Delivery::Headers(_));
         if let Delivery::Chunk(chunk) = &delivery {
@@ -673,7 +700,21 @@ async fn get_streamed(
     let mut received = 0u64;
     let mut body = out.body;
     loop {
-        match timeout(t.body_read, body.next()).await {
+        // Bytes held for a batch go to the caller after at most `DOWNLOAD_BATCH_MAX_AGE`
+        // of quiet: the sink is where a cancel is noticed and progress counted, so a
+        // slow body must not keep them waiting for a full batch.
+        let next = if deliver.holding() {
+            match timeout(DOWNLOAD_BATCH_MAX_AGE.min(t.body_read), body.next()).await {
+                Ok(next) => Ok(next),
+                Err(_) => {
+                    deliver.flush().await?;
+                    timeout(t.body_read, body.next()).await
+                }
+            }
+        } else {
+            timeout(t.body_read, body.next()).await
+        };
+        match next {
             Err(_) => {
                 return Err(S3Error::new(
                     S3ErrorKind::Timeout,

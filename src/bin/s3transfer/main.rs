@@ -846,7 +846,13 @@ fn execute(
                 source,
                 bucket,
                 key,
-            } => manager.upload(source, &bucket, &key, UploadArgs::default(), &subscriber),
+            } => {
+                let mut args = UploadArgs::default();
+                // Named on the command line, so sent even under `when_required`, as the
+                // AWS CLI's --checksum-algorithm is.
+                args.checksum_algorithm = options.checksum_algorithm;
+                manager.upload(source, &bucket, &key, args, &subscriber)
+            }
             JobKind::Download {
                 bucket,
                 key,
@@ -857,7 +863,11 @@ fn execute(
                 source,
                 bucket,
                 key,
-            } => manager.copy(source, &bucket, &key, CopyArgs::default(), &subscriber),
+            } => {
+                let mut args = CopyArgs::default();
+                args.checksum_algorithm = options.checksum_algorithm;
+                manager.copy(source, &bucket, &key, args, &subscriber)
+            }
             JobKind::Delete { bucket, key } => {
                 manager.delete(&bucket, &key, DeleteArgs::default(), &subscriber)
             }
