@@ -9,14 +9,13 @@ Many files go through one TransferManager, all submitted at once, as `aws s3 cp 
 does: a loop of upload_file calls would be one file at a time and unfairly slow.
 """
 
-import sys
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from s3transfer.manager import TransferManager
 
-from common import list_keys, local_files, local_target, parser, split_s3
+from common import parser, submit
 
 MIB = 1024 * 1024
 
@@ -44,24 +43,6 @@ def main():
         futures = submit(manager, client, args.op, args.src, args.dst)
         for future in futures:
             future.result()
-
-
-def submit(manager, client, op, src, dst):
-    if op == "upload":
-        return [manager.upload(src, *split_s3(dst))]
-    if op == "upload-stdin":
-        return [manager.upload(sys.stdin.buffer, *split_s3(dst))]
-    if op == "download":
-        return [manager.download(*split_s3(src), dst)]
-    if op == "upload-dir":
-        bucket, prefix = split_s3(dst)
-        return [manager.upload(path, bucket, prefix + rel) for rel, path in local_files(src)]
-    # download-dir
-    bucket, prefix = split_s3(src)
-    return [
-        manager.download(bucket, key, local_target(dst, prefix, key))
-        for key in list_keys(client, bucket, prefix)
-    ]
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ AWS_DEFAULT_REGION), as for the AWS CLI.
 
 import argparse
 import os
+import sys
 
 OPS = ("upload", "download", "upload-stdin", "upload-dir", "download-dir")
 
@@ -57,3 +58,24 @@ def local_target(directory, prefix, key):
     path = os.path.join(directory, *key[len(prefix):].split("/"))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return path
+
+
+def submit(manager, lister, op, src, dst):
+    """Start op on manager (s3transfer's TransferManager or CRTTransferManager: both take
+    upload(fileobj_or_path, bucket, key) and download(bucket, key, path)); lister is a
+    botocore client for listing a prefix. Returns the futures."""
+    if op == "upload":
+        return [manager.upload(src, *split_s3(dst))]
+    if op == "upload-stdin":
+        return [manager.upload(sys.stdin.buffer, *split_s3(dst))]
+    if op == "download":
+        return [manager.download(*split_s3(src), dst)]
+    if op == "upload-dir":
+        bucket, prefix = split_s3(dst)
+        return [manager.upload(path, bucket, prefix + rel) for rel, path in local_files(src)]
+    # download-dir
+    bucket, prefix = split_s3(src)
+    return [
+        manager.download(bucket, key, local_target(dst, prefix, key))
+        for key in list_keys(lister, bucket, prefix)
+    ]

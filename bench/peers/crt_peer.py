@@ -10,7 +10,6 @@ Files are passed by name, so the CRT reads and writes them itself (its fast path
 passed as a file object of unknown length.
 """
 
-import sys
 
 import botocore.session
 from botocore.config import Config
@@ -21,7 +20,7 @@ from s3transfer.crt import (
     create_s3_crt_client,
 )
 
-from common import list_keys, local_files, local_target, parser, split_s3
+from common import parser, submit
 
 
 def main():
@@ -44,24 +43,6 @@ def main():
         futures = submit(manager, lister, args.op, args.src, args.dst)
         for future in futures:
             future.result()
-
-
-def submit(manager, lister, op, src, dst):
-    if op == "upload":
-        return [manager.upload(src, *split_s3(dst))]
-    if op == "upload-stdin":
-        return [manager.upload(sys.stdin.buffer, *split_s3(dst))]
-    if op == "download":
-        return [manager.download(*split_s3(src), dst)]
-    if op == "upload-dir":
-        bucket, prefix = split_s3(dst)
-        return [manager.upload(path, bucket, prefix + rel) for rel, path in local_files(src)]
-    # download-dir
-    bucket, prefix = split_s3(src)
-    return [
-        manager.download(bucket, key, local_target(dst, prefix, key))
-        for key in list_keys(lister, bucket, prefix)
-    ]
 
 
 if __name__ == "__main__":
