@@ -520,10 +520,7 @@ impl RusotoS3 {
         let mut sink_error = None;
         'batches: while let Some(batch) = rx.blocking_recv() {
             for delivery in batch {
-                let taken = match delivery {
-                    Delivery::Headers(head) => sink.on_response(&head),
-                    Delivery::Chunk(chunk) => sink.write_chunk(&chunk),
-                };
+                let taken = delivery.give_to(sink);
                 if let Err(e) = taken {
                     sink_error = Some(e);
                     break 'batches;
@@ -564,6 +561,17 @@ impl Drop for AbortOnDrop {
 enum Delivery {
     Headers(Box<GetObjectOutput>),
     Chunk(Bytes),
+}
+
+impl Delivery {
+    /// Hand this to the caller's sink: the headers to `on_response`, a chunk to
+    /// `write_chunk`.
+    fn give_to(self, sink: &mut dyn ResponseSink) -> Result<(), S3Error> {
+        match self {
+            Delivery::Headers(head) => sink.on_response(&head),
+            Delivery::Chunk(chunk) => sink.write_chunk(&chunk),
+        }
+    }
 }
 
 /// The error type of the calls this backend builds itself (see [`signed`]): rusoto has
@@ -847,10 +855,7 @@ impl S3Api for RusotoS3 {
             });
             let mut sink_error = None;
             for delivery in rx.iter() {
-                let taken = match delivery {
-                    Delivery::Headers(head) => sink.on_response(&head),
-                    Delivery::Chunk(chunk) => sink.write_chunk(&chunk),
-                };
+                let taken = delivery.give_to(sink);
                 if let Err(e) = taken {
                     sink_error = Some(e);
                     break;
