@@ -4,7 +4,7 @@
 use crate::checksum::ChecksumWhen;
 use crate::client::ChecksumAlgorithm;
 use crate::error::TransferError;
-use crate::retry::RetryConfig;
+use crate::runtime::retry::RetryConfig;
 
 /// One mebibyte.
 pub const MIB: u64 = 1024 * 1024;
@@ -231,7 +231,7 @@ impl TransferConfigBuilder {
     );
 
     /// Limit all uploads and downloads of the manager to `bytes_per_second` together
-    /// (one shared [`crate::bandwidth::LeakyBucket`]); copies are not limited. Must be
+    /// (one shared [`crate::runtime::bandwidth::LeakyBucket`]); copies are not limited. Must be
     /// above 0.
     pub fn max_bandwidth(mut self, bytes_per_second: u64) -> Self {
         self.config.max_bandwidth = Some(bytes_per_second);

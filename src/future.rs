@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::coordinator::Coordinator;
 use crate::error::TransferError;
+use crate::runtime::coordinator::Coordinator;
 
 /// Where a transfer is in its life. The last three are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

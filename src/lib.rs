@@ -80,30 +80,28 @@
 #![deny(missing_docs)]
 
 mod args;
-pub mod bandwidth;
+mod blocking;
 pub mod checksum;
 pub mod client;
 mod config;
-mod coordinator;
-mod copy;
-mod delete;
-mod download;
-mod engine;
 mod error;
 mod future;
 mod manager;
 mod mime;
-mod pool;
-mod queue;
-mod retry;
-mod semaphore;
-mod simple;
+mod runtime;
 mod subscriber;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod upload;
+mod transfer;
+
+pub mod bandwidth {
+    //! Bandwidth limiting (s3transfer's `bandwidth` module): a leaky bucket shared by
+    //! streams, and a limiter that wraps a reader so its reads are charged to it.
+    pub use crate::runtime::bandwidth::*;
+}
 
 pub use args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
+pub use blocking::{NO_CALLBACK, S3Transfer};
 pub use checksum::{ChecksumWhen, Validation};
 pub use client::{
     ChecksumAlgorithm, Checksums, CopySource, CopySourceConditions, ObjectAttributes,
@@ -112,12 +110,11 @@ pub use client::{
 #[cfg(feature = "rusoto")]
 pub use client::{RusotoS3, RusotoS3Builder};
 pub use config::{TransferConfig, TransferConfigBuilder};
-pub use download::{DownloadTarget, SeekWrite};
 pub use error::{ErrorKind, TransferError};
 pub use future::{CallArgs, TransferFuture, TransferMeta, TransferOutput, TransferStatus};
 pub use manager::TransferManager;
-pub use queue::{GetError, PutError, ShutdownQueue};
-pub use retry::{RetryConfig, RetryConfigBuilder};
-pub use simple::{NO_CALLBACK, S3Transfer};
+pub use runtime::queue::{GetError, PutError, ShutdownQueue};
+pub use runtime::retry::{RetryConfig, RetryConfigBuilder};
 pub use subscriber::Subscriber;
-pub use upload::{SeekRead, UploadSource};
+pub use transfer::download::{DownloadTarget, SeekWrite};
+pub use transfer::upload::{SeekRead, UploadSource};

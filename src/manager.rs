@@ -10,14 +10,14 @@ use parking_lot::Mutex;
 use crate::args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
 use crate::client::{CopySource, S3Api};
 use crate::config::TransferConfig;
-use crate::coordinator::Coordinator;
-use crate::download::DownloadTarget;
-use crate::engine::Engine;
 use crate::error::TransferError;
 use crate::future::{CallArgs, TransferFuture, TransferMeta};
+use crate::runtime::coordinator::Coordinator;
 use crate::subscriber::Subscriber;
-use crate::upload::UploadSource;
-use crate::{copy, delete, download, upload};
+use crate::transfer::download::DownloadTarget;
+use crate::transfer::engine::Engine;
+use crate::transfer::upload::UploadSource;
+use crate::transfer::{copy, delete, download, upload};
 
 /// Runs uploads, downloads, copies and deletes on its own thread pools.
 ///

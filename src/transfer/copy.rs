@@ -14,10 +14,10 @@ use crate::client::{
     S3ErrorKind, UploadPartCopyRequest,
 };
 use crate::config::{MAX_PART_SIZE, adjust_part_size};
-use crate::coordinator::{Coordinator, WorkGroup, run_job};
-use crate::engine::Engine;
 use crate::error::TransferError;
 use crate::future::TransferOutput;
+use crate::runtime::coordinator::{Coordinator, WorkGroup, run_job};
+use crate::transfer::engine::Engine;
 
 pub(crate) struct Copy {
     pub(crate) engine: Arc<Engine>,
@@ -68,7 +68,7 @@ impl Copy {
 
     fn plan(
         self: &Arc<Self>,
-        root: &crate::coordinator::WorkGuard,
+        root: &crate::runtime::coordinator::WorkGuard,
         slot: &Mutex<Option<Arc<MultipartCopy>>>,
     ) -> Result<(), TransferError> {
         let head = HeadObjectRequest {
@@ -131,7 +131,7 @@ impl Copy {
             context: self.args.context.clone(),
             ..Default::default()
         };
-        crate::engine::abort_on_failure(&self.engine, &self.coordinator, abort);
+        crate::transfer::engine::abort_on_failure(&self.engine, &self.coordinator, abort);
         let part_size = adjust_part_size(self.engine.config.multipart_chunksize, Some(size));
         let parts = size.div_ceil(part_size) as u32;
         let mpu = Arc::new(MultipartCopy {

@@ -8,7 +8,7 @@ use crossbeam_channel::{Receiver, Select, Sender};
 use parking_lot::Mutex;
 
 use crate::error::TransferError;
-use crate::queue::ShutdownQueue;
+use crate::runtime::queue::ShutdownQueue;
 
 /// A unit of work. Jobs handle their own errors through their transfer's coordinator.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;

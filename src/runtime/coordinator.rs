@@ -42,7 +42,7 @@ pub(crate) struct Coordinator {
     done_callbacks: Mutex<Vec<Callback>>,
     /// The transfer's bodies take turns at the bandwidth bucket through this, so each
     /// transfer gets an even share however many parts it has in flight.
-    pub(crate) bandwidth_share: Arc<crate::bandwidth::ShareGroup>,
+    pub(crate) bandwidth_share: Arc<crate::runtime::bandwidth::ShareGroup>,
 }
 
 struct State {
@@ -289,7 +289,7 @@ impl Coordinator {
 }
 
 /// A throttled body of this transfer stops waiting once the transfer is stopped.
-impl crate::bandwidth::Interrupt for Coordinator {
+impl crate::runtime::bandwidth::Interrupt for Coordinator {
     fn is_interrupted(&self) -> bool {
         self.is_stopped()
     }

@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::bandwidth::{BandwidthLimiter, ChunkLimiter, LeakyBucket};
+use crate::runtime::bandwidth::{BandwidthLimiter, ChunkLimiter, LeakyBucket};
 
 use crate::client::{AbortMultipartUploadRequest, BodyObserver, S3Api, S3Error, stopped_by_caller};
 use crate::config::TransferConfig;
-use crate::coordinator::Coordinator;
 use crate::error::TransferError;
-use crate::pool::WorkerPool;
-use crate::retry::{RetryPolicy, with_retries};
-use crate::semaphore::TaskSemaphore;
+use crate::runtime::coordinator::Coordinator;
+use crate::runtime::permits::TaskSemaphore;
+use crate::runtime::pool::WorkerPool;
+use crate::runtime::retry::{RetryPolicy, with_retries};
 
 pub(crate) struct Engine {
     pub(crate) client: Arc<dyn S3Api>,

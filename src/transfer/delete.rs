@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use crate::args::DeleteArgs;
 use crate::client::DeleteObjectRequest;
-use crate::coordinator::{Coordinator, WorkGroup, run_job};
-use crate::engine::Engine;
 use crate::error::TransferError;
 use crate::future::TransferOutput;
+use crate::runtime::coordinator::{Coordinator, WorkGroup, run_job};
+use crate::transfer::engine::Engine;
 
 /// Run on a submission thread: queue the DeleteObject.
 pub(crate) fn submit(

@@ -20,10 +20,10 @@ use crate::client::{
     PutObjectRequest, RequestBody, S3Error, S3ErrorKind, UploadPartRequest,
 };
 use crate::config::{MAX_PART_SIZE, MAX_PARTS, adjust_part_size};
-use crate::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
-use crate::engine::{Engine, TransferObserver};
 use crate::error::TransferError;
 use crate::future::TransferOutput;
+use crate::runtime::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
+use crate::transfer::engine::{Engine, TransferObserver};
 
 /// A reader that can also seek: a file handle, a `Cursor`, ...
 pub trait SeekRead: Read + Seek + Send {}
@@ -552,7 +552,7 @@ impl Upload {
             context: self.args.context.clone(),
             ..Default::default()
         };
-        crate::engine::abort_on_failure(&self.engine, &self.coordinator, abort);
+        crate::transfer::engine::abort_on_failure(&self.engine, &self.coordinator, abort);
         let mpu = Arc::new(Multipart {
             upload_id,
             parts: Mutex::new(BTreeMap::new()),

@@ -19,18 +19,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use crate::args::DownloadArgs;
-use crate::bandwidth::ChunkLimiter;
 use crate::checksum::{Checksum, ChecksumWhen, Checksummer, Validation};
 use crate::client::{
     ByteRange, ChecksumAlgorithm, Checksums, GetObjectOutput, GetObjectRequest, HeadObjectRequest,
     S3Error, S3ErrorKind,
 };
 use crate::config::download_part_size;
-use crate::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
-use crate::engine::Engine;
 use crate::error::TransferError;
 use crate::future::TransferOutput;
-use crate::semaphore::SlidingWindow;
+use crate::runtime::bandwidth::ChunkLimiter;
+use crate::runtime::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
+use crate::runtime::permits::SlidingWindow;
+use crate::transfer::engine::Engine;
 
 /// A writer that can also seek: a file handle, a `Cursor<Vec<u8>>`, ...
 pub trait SeekWrite: Write + Seek + Send {}

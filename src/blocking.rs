@@ -7,12 +7,12 @@ use std::sync::Arc;
 use crate::args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
 use crate::client::{CopySource, S3Api};
 use crate::config::TransferConfig;
-use crate::download::DownloadTarget;
 use crate::error::TransferError;
 use crate::future::{TransferFuture, TransferOutput};
 use crate::manager::TransferManager;
 use crate::subscriber::Subscriber;
-use crate::upload::UploadSource;
+use crate::transfer::download::DownloadTarget;
+use crate::transfer::upload::UploadSource;
 
 /// "No progress callback", for the `callback` parameter of [`S3Transfer`]'s methods.
 ///
