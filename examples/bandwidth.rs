@@ -22,10 +22,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use s3transfer::bandwidth::{BandwidthLimiter, LeakyBucket, NoInterrupt};
+use s3transfer::bandwidth::{
+    BandwidthError, BandwidthLimiter, LeakyBucket, NoInterrupt, RequestExceeded,
+};
 use s3transfer::{
-    DownloadArgs, Subscriber, TransferConfig, TransferError, TransferFuture, TransferManager,
-    UploadArgs,
+    DownloadArgs, Subscriber, TransferConfig, TransferFuture, TransferManager, UploadArgs,
 };
 
 const MIB: u64 = 1024 * 1024;
@@ -94,11 +95,11 @@ fn seed_scenario() -> anyhow::Result<()> {
                     start.elapsed().as_secs_f64()
                 );
             }
-            Err(e) => match e.get_ref().and_then(|r| r.downcast_ref::<TransferError>()) {
-                Some(TransferError::RequestExceeded {
+            Err(e) => match e.get_ref().and_then(|r| r.downcast_ref::<BandwidthError>()) {
+                Some(BandwidthError::RequestExceeded(RequestExceeded {
                     requested_amt,
                     retry_time,
-                }) => {
+                })) => {
                     retries += 1;
                     let wait = retry_time.saturating_duration_since(Instant::now());
                     println!(

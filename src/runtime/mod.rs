@@ -3,6 +3,7 @@
 //! permits, the one retry policy, the one clock, and bandwidth limiting.
 
 pub(crate) mod bandwidth;
+pub(crate) mod clock;
 pub(crate) mod coordinator;
 pub(crate) mod permits;
 pub(crate) mod pool;

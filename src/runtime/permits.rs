@@ -1,12 +1,12 @@
-//! Counting semaphores that bound memory: a plain one for upload chunks, and a sliding
-//! window that frees permits only in order, for downloads to non-seekable outputs.
+//! Counting semaphores that bound memory: a plain one for upload chunks, whose permits
+//! are RAII guards, and a sliding window that frees permits only in order, for
+//! downloads to non-seekable outputs.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
-/// How often a blocked acquire re-checks whether its transfer was cancelled.
-const CANCEL_POLL: Duration = Duration::from_millis(50);
+use crate::runtime::clock::POLL;
 
 /// A counting semaphore whose `acquire` gives up when `abandon()` turns true.
 ///
@@ -38,9 +38,16 @@ impl TaskSemaphore {
         }
     }
 
-    /// Take a permit, waiting for one behind earlier waiters. Returns false, without a
-    /// permit, once `abandon()` is true.
-    pub(crate) fn acquire(&self, abandon: &dyn Fn() -> bool) -> bool {
+    /// Take a permit, waiting for one behind earlier waiters. `None` once `abandon()`
+    /// is true. The permit goes back when the returned guard drops, however its holder
+    /// ends (a job that ran, a job dropped unrun, a reader that panicked).
+    pub(crate) fn acquire(self: &Arc<Self>, abandon: &dyn Fn() -> bool) -> Option<Permit> {
+        self.acquire_raw(abandon).then(|| Permit {
+            semaphore: self.clone(),
+        })
+    }
+
+    fn acquire_raw(&self, abandon: &dyn Fn() -> bool) -> bool {
         let mut state = self.state.lock();
         if state.permits > 0 && state.waiting.is_empty() {
             state.permits -= 1;
@@ -62,14 +69,25 @@ impl TaskSemaphore {
                 self.freed.notify_all();
                 return true;
             }
-            self.freed.wait_for(&mut state, CANCEL_POLL);
+            self.freed.wait_for(&mut state, POLL);
         }
     }
 
-    pub(crate) fn release(&self) {
+    fn release(&self) {
         self.state.lock().permits += 1;
         // Every waiter checks whether it is first in line.
         self.freed.notify_all();
+    }
+}
+
+/// One permit of a [`TaskSemaphore`], given back when dropped.
+pub(crate) struct Permit {
+    semaphore: Arc<TaskSemaphore>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.semaphore.release();
     }
 }
 
@@ -113,7 +131,7 @@ impl SlidingWindow {
             if seq < state.lowest + state.size {
                 return true;
             }
-            self.moved.wait_for(&mut state, CANCEL_POLL);
+            self.moved.wait_for(&mut state, POLL);
         }
     }
 
@@ -157,11 +175,11 @@ mod tests {
                 let (sem, inside, peak) = (sem.clone(), inside.clone(), peak.clone());
                 thread::spawn(move || {
                     for _ in 0..200 {
-                        assert!(sem.acquire(&|| false));
+                        let permit = sem.acquire(&|| false).expect("permit");
                         let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                         peak.fetch_max(now, Ordering::SeqCst);
                         inside.fetch_sub(1, Ordering::SeqCst);
-                        sem.release();
+                        drop(permit);
                     }
                 })
             })
@@ -170,28 +188,27 @@ mod tests {
             t.join().unwrap();
         }
         assert!(peak.load(Ordering::SeqCst) <= 2);
+        assert_eq!(sem.state.lock().permits, 2);
     }
 
     #[test]
     fn permits_go_to_waiters_in_arrival_order() {
-        use std::sync::Arc;
         let sem = Arc::new(TaskSemaphore::new(1));
-        assert!(sem.acquire(&|| false));
+        let first = sem.acquire(&|| false).expect("permit");
         let order = Arc::new(parking_lot::Mutex::new(Vec::new()));
         let mut threads = Vec::new();
         for i in 0..3 {
             let (s, order) = (sem.clone(), order.clone());
             threads.push(std::thread::spawn(move || {
-                assert!(s.acquire(&|| false));
+                let _permit = s.acquire(&|| false).expect("permit");
                 order.lock().push(i);
-                s.release();
             }));
             // Queue them one after another.
             while sem.state.lock().waiting.len() < i + 1 {
                 std::thread::yield_now();
             }
         }
-        sem.release();
+        drop(first);
         for t in threads {
             t.join().unwrap();
         }
@@ -200,10 +217,25 @@ mod tests {
 
     #[test]
     fn a_cancelled_waiter_gives_up_without_a_permit() {
-        let sem = TaskSemaphore::new(1);
-        assert!(sem.acquire(&|| false));
+        let sem = Arc::new(TaskSemaphore::new(1));
+        let _held = sem.acquire(&|| false).expect("permit");
         let cancelled = AtomicBool::new(true);
-        assert!(!sem.acquire(&|| cancelled.load(Ordering::SeqCst)));
+        assert!(sem.acquire(&|| cancelled.load(Ordering::SeqCst)).is_none());
+        assert_eq!(sem.state.lock().permits, 0);
+    }
+
+    #[test]
+    fn a_permit_comes_back_when_its_holder_panics() {
+        let sem = Arc::new(TaskSemaphore::new(1));
+        let s = sem.clone();
+        let panicked = thread::spawn(move || {
+            let _permit = s.acquire(&|| false).expect("permit");
+            panic!("a reader that panics while its part is buffered");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert_eq!(sem.state.lock().permits, 1);
+        assert!(sem.acquire(&|| false).is_some());
     }
 
     #[test]

@@ -12,10 +12,11 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::client::{S3Error, S3ErrorKind};
 use crate::error::TransferError;
+use crate::runtime::clock::{self, Clock, SystemClock};
 
 /// Default [`RetryConfig::max_attempts`]: 3 in total, the standard mode's value.
 const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -34,11 +35,6 @@ const DEFAULT_TIMEOUT_COST: u32 = 10;
 /// Tokens a first-attempt success puts back (botocore's `NO_RETRY_INCREMENT`), so a
 /// quota drained by an outage refills as requests start succeeding again.
 const SUCCESS_REFUND: u32 = 1;
-/// Longest single sleep of a backoff: a cancel is noticed within this long. Short
-/// enough to feel immediate, long enough that a 20 s backoff is 2,000 wake-ups, not a
-/// busy loop.
-const SLEEP_SLICE: Duration = Duration::from_millis(10);
-
 /// How S3 calls that fail with a retryable error ([`S3ErrorKind::is_retryable`]:
 /// throttled, transient, timed out, truncated body) are retried.
 ///
@@ -263,26 +259,6 @@ impl RetryQuota {
     }
 }
 
-/// Time as the retry loop sees it: a fake in tests, so no test sleeps for real.
-pub(crate) trait Clock: Send + Sync {
-    /// The current instant.
-    fn now(&self) -> Instant;
-    /// Block for `duration`.
-    fn sleep(&self, duration: Duration);
-}
-
-/// The real clock.
-struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-    fn sleep(&self, duration: Duration) {
-        std::thread::sleep(duration);
-    }
-}
-
 /// A source of jitter: uniform in `[0, 1)`.
 pub(crate) type Jitter = Arc<dyn Fn() -> f64 + Send + Sync>;
 
@@ -379,21 +355,10 @@ impl RetryPolicy {
         self.backoff_ceiling(kind, retry).mul_f64(r)
     }
 
-    /// Sleep for `delay` in slices of at most [`SLEEP_SLICE`], checking `stopped`
-    /// before each; false as soon as it says stop (so a cancelled transfer does not
-    /// wait out a 20 s backoff), true when the whole delay passed.
+    /// Sleep for `delay` on the policy's clock, unless `stopped` says stop first (see
+    /// [`clock::sleep_unless_stopped`]).
     pub(crate) fn sleep_unless_stopped(&self, delay: Duration, stopped: &dyn Fn() -> bool) -> bool {
-        let deadline = self.clock.now() + delay;
-        loop {
-            if stopped() {
-                return false;
-            }
-            let now = self.clock.now();
-            if now >= deadline {
-                return true;
-            }
-            self.clock.sleep((deadline - now).min(SLEEP_SLICE));
-        }
+        clock::sleep_unless_stopped(&*self.clock, delay, stopped)
     }
 }
 
@@ -471,7 +436,7 @@ impl RetryError {
 ///
 /// `operation` gets the attempt number, 1 for the first; on later attempts it must
 /// send the same request again from scratch (rewind a request body first). `stopped`
-/// is checked between attempts, every [`SLEEP_SLICE`] of a backoff; the first attempt
+/// is checked between attempts, every [`clock::POLL`] of a backoff; the first attempt
 /// is always made.
 pub(crate) fn with_retries<T>(
     policy: &RetryPolicy,
@@ -535,37 +500,7 @@ pub(crate) fn with_retries_if<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parking_lot::Mutex;
-
-    /// A clock that only moves when slept on, and remembers every sleep.
-    struct FakeClock {
-        start: Instant,
-        elapsed: Mutex<Duration>,
-        sleeps: Mutex<Vec<Duration>>,
-    }
-
-    impl FakeClock {
-        fn new() -> Arc<FakeClock> {
-            Arc::new(FakeClock {
-                start: Instant::now(),
-                elapsed: Mutex::new(Duration::ZERO),
-                sleeps: Mutex::new(Vec::new()),
-            })
-        }
-        fn elapsed(&self) -> Duration {
-            *self.elapsed.lock()
-        }
-    }
-
-    impl Clock for FakeClock {
-        fn now(&self) -> Instant {
-            self.start + *self.elapsed.lock()
-        }
-        fn sleep(&self, duration: Duration) {
-            *self.elapsed.lock() += duration;
-            self.sleeps.lock().push(duration);
-        }
-    }
+    use crate::runtime::clock::FakeClock;
 
     fn policy(config: RetryConfig, jitter: f64) -> (RetryPolicy, Arc<FakeClock>) {
         let clock = FakeClock::new();
@@ -669,7 +604,7 @@ mod tests {
         assert_eq!(seen, [1, 2, 3]);
         // 50 ms then 100 ms, slept in slices of at most 10 ms.
         assert_eq!(clock.elapsed(), Duration::from_millis(150));
-        assert!(clock.sleeps.lock().iter().all(|s| *s <= SLEEP_SLICE));
+        assert!(clock.sleeps().iter().all(|s| *s <= clock::POLL));
         // Two retries took 5 each; the successful one gave its 5 back.
         assert_eq!(p.quota().available(), Some(495));
     }
@@ -837,7 +772,7 @@ mod tests {
         assert_eq!(calls, 1);
         // A 1 s backoff, abandoned at the first check after 35 ms.
         assert!(clock.elapsed() >= stop_at);
-        assert!(clock.elapsed() <= stop_at + SLEEP_SLICE);
+        assert!(clock.elapsed() <= stop_at + clock::POLL);
         // The retry that did not happen gave its tokens back.
         assert_eq!(p.quota().available(), Some(500));
     }
@@ -851,21 +786,5 @@ mod tests {
         assert_eq!(clock.elapsed(), Duration::ZERO);
         let e = out.unwrap_err();
         assert_eq!(e.last_error().kind(), S3ErrorKind::Transient);
-    }
-
-    #[test]
-    fn the_real_clock_sleeps_interruptibly() {
-        // The one test on real time: a 20 s backoff stopped from another thread ends
-        // within a few slices, not 20 s.
-        let p = RetryPolicy::new(RetryConfig::default());
-        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let setter = flag.clone();
-        let started = Instant::now();
-        let t = std::thread::spawn(move || setter.store(true, Ordering::SeqCst));
-        let slept =
-            p.sleep_unless_stopped(Duration::from_secs(20), &|| flag.load(Ordering::SeqCst));
-        t.join().unwrap();
-        assert!(!slept);
-        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

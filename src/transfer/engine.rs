@@ -25,7 +25,7 @@ pub(crate) struct Engine {
     /// (files are written by the request threads).
     pub(crate) io: WorkerPool,
     /// Upload parts buffered in memory, across all transfers of the manager.
-    pub(crate) upload_chunks: TaskSemaphore,
+    pub(crate) upload_chunks: Arc<TaskSemaphore>,
     /// Attempts, backoff and the retry quota shared by every request of the manager.
     pub(crate) retry: RetryPolicy,
     /// The one bucket every upload and download body of the manager draws from, when
@@ -49,7 +49,7 @@ impl Engine {
             // One writer thread, as in s3transfer: writes to a caller's writer or stream
             // must stay in order and never overlap.
             io: WorkerPool::new("io", 1, config.max_io_queue_size),
-            upload_chunks: TaskSemaphore::new(config.max_in_memory_upload_chunks),
+            upload_chunks: Arc::new(TaskSemaphore::new(config.max_in_memory_upload_chunks)),
             retry: RetryPolicy::new(config.retry.clone()),
             bandwidth: config
                 .max_bandwidth

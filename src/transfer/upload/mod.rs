@@ -399,33 +399,31 @@ impl Upload {
         let mut total = 0u64;
         let abandon = || self.coordinator.is_stopped();
         loop {
-            // The permit comes before the read, so at most `max_in_memory_upload_chunks`
-            // parts are ever buffered (plus the probe).
-            if !self.engine.upload_chunks.acquire(&abandon) {
+            // A free permit is granted without looking at `abandon`: a stopped
+            // transfer must stop reading here, not only when permits run out.
+            if self.coordinator.is_stopped() {
                 break;
             }
+            // The permit comes before the read, so at most `max_in_memory_upload_chunks`
+            // parts are ever buffered (plus the probe). It travels with the part's job
+            // and returns when that job ends or is dropped unrun.
+            let Some(permit) = self.engine.upload_chunks.acquire(&abandon) else {
+                break;
+            };
             let data = if pending.len() as u64 >= part_size {
                 pending.split_to(part_size as usize)
             } else {
                 let mut buf = pending.to_vec();
                 pending = Bytes::new();
                 let more = read_full(&mut *reader, part_size as usize - buf.len());
-                match more {
-                    Ok(more) => buf.extend_from_slice(&more),
-                    Err(e) => {
-                        self.engine.upload_chunks.release();
-                        return Err(read_err(e));
-                    }
-                }
+                buf.extend_from_slice(&more.map_err(read_err)?);
                 Bytes::from(buf)
             };
             if data.is_empty() && part_number > 0 {
-                self.engine.upload_chunks.release();
                 break;
             }
             part_number += 1;
             if part_number as u64 > MAX_PARTS {
-                self.engine.upload_chunks.release();
                 return Err(TransferError::InvalidArgument(format!(
                     "the stream is longer than {MAX_PARTS} parts of {part_size} bytes; \
                      give its size with provide_transfer_size or raise multipart_chunksize"
@@ -434,18 +432,13 @@ impl Upload {
             let last = (data.len() as u64) < part_size;
             total += data.len() as u64;
             let (upload, mpu2, guard) = (self.clone(), mpu.clone(), root.hold());
-            let submitted = self.engine.request.submit(Box::new(move || {
+            self.engine.request.submit(Box::new(move || {
+                let _permit = permit;
                 let coordinator = upload.coordinator.clone();
                 run_job(&coordinator, guard, |_| {
                     upload.upload_part(&mpu2, part_number, data)
                 });
-                upload.engine.upload_chunks.release();
-            }));
-            if let Err(e) = submitted {
-                // The job was dropped unrun: give its permit back here.
-                self.engine.upload_chunks.release();
-                return Err(e);
-            }
+            }))?;
             if last {
                 break;
             }
