@@ -418,10 +418,12 @@ mod tests {
         let s3 = FakeS3::new();
         s3.put_object_bytes("bucket", "k", data(1000));
         s3.fail_always(Operation::GetObject, InjectedError::internal_error());
-        let config = TransferConfig::builder()
-            .num_download_attempts(2)
+        let retry = crate::RetryConfig::builder()
+            .max_attempts(2)
+            .transient_backoff(std::time::Duration::ZERO)
             .build()
             .unwrap();
+        let config = TransferConfig::builder().retry(retry).build().unwrap();
         let transfer = S3Transfer::new(Arc::new(s3.clone()), config);
         let dir = tempfile::tempdir().unwrap();
         let err = transfer

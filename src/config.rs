@@ -104,7 +104,7 @@ impl TransferConfig {
     pub fn io_chunksize(&self) -> usize {
         self.io_chunksize
     }
-    /// Attempts per ranged GET whose body fails mid-way. Default 5.
+    /// Times a GET whose body broke off after delivering bytes is resumed. Default 5.
     pub fn num_download_attempts(&self) -> u32 {
         self.num_download_attempts
     }
@@ -196,7 +196,10 @@ impl TransferConfigBuilder {
         io_chunksize: usize
     );
     setter!(
-        /// Attempts per ranged GET whose body fails mid-way. Default 5.
+        /// Times a GET whose body breaks off after delivering bytes is resumed from the
+        /// first missing byte. Default 5, s3transfer's value. A GET that fails before
+        /// its first byte is retried under [`TransferConfigBuilder::retry`] like any
+        /// other request.
         num_download_attempts: u32
     );
     setter!(

@@ -14,6 +14,7 @@ use crate::error::TransferError;
 use crate::future::{CallArgs, TransferFuture, TransferMeta};
 use crate::runtime::coordinator::Coordinator;
 use crate::subscriber::Subscriber;
+use crate::transfer::context::TransferContext;
 use crate::transfer::download::DownloadTarget;
 use crate::transfer::engine::Engine;
 use crate::transfer::upload::UploadSource;
@@ -85,16 +86,8 @@ impl TransferManager {
             other: source.describe(),
             extra_args: format!("{args:?}"),
         };
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.submit(call, subscribers, move |engine, coordinator| {
-            let job = Arc::new(upload::Upload {
-                engine,
-                coordinator,
-                bucket,
-                key,
-                args,
-            });
-            upload::submit(job, source);
+        self.submit(call, subscribers, move |ctx| {
+            upload::submit(Arc::new(upload::Upload::new(ctx, args)), source);
         })
     }
 
@@ -117,9 +110,8 @@ impl TransferManager {
             other: target.describe(),
             extra_args: format!("{args:?}"),
         };
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.submit(call, subscribers, move |engine, coordinator| {
-            download::submit(engine, coordinator, bucket, key, args, target);
+        self.submit(call, subscribers, move |ctx| {
+            download::submit(ctx, args, target);
         })
     }
 
@@ -142,16 +134,8 @@ impl TransferManager {
             other: format!("s3://{}/{}", source.bucket, source.key),
             extra_args: format!("{args:?}"),
         };
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.submit(call, subscribers, move |engine, coordinator| {
-            copy::submit(Arc::new(copy::Copy {
-                engine,
-                coordinator,
-                source,
-                bucket,
-                key,
-                args,
-            }));
+        self.submit(call, subscribers, move |ctx| {
+            copy::submit(Arc::new(copy::Copy { ctx, source, args }));
         })
     }
 
@@ -171,22 +155,20 @@ impl TransferManager {
             other: String::new(),
             extra_args: format!("{args:?}"),
         };
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.submit(call, subscribers, move |engine, coordinator| {
-            delete::submit(engine, coordinator, bucket, key, args);
-        })
+        self.submit(call, subscribers, move |ctx| delete::submit(ctx, args))
     }
 
     fn submit(
         &self,
         call: CallArgs,
         subscribers: &[Arc<dyn Subscriber>],
-        plan: impl FnOnce(Arc<Engine>, Arc<Coordinator>) + Send + 'static,
+        plan: impl FnOnce(TransferContext) + Send + 'static,
     ) -> Result<TransferFuture, TransferError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(TransferError::QueueShutdown);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (bucket, key) = (call.bucket.clone(), call.key.clone());
         let coordinator = Coordinator::new(TransferMeta::new(id, call), subscribers.to_vec());
         self.live.lock().insert(id, coordinator.clone());
         let live = Arc::downgrade(&self.live);
@@ -196,12 +178,8 @@ impl TransferManager {
             }
         });
         let future = coordinator.future();
-        let engine = self.engine.clone();
-        let c = coordinator.clone();
-        let submitted = self
-            .engine
-            .submission
-            .submit(Box::new(move || plan(engine, c)));
+        let ctx = TransferContext::new(self.engine.clone(), coordinator.clone(), bucket, key);
+        let submitted = self.engine.submission.submit(Box::new(move || plan(ctx)));
         if let Err(e) = submitted {
             self.live.lock().remove(&id);
             return Err(e);

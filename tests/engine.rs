@@ -288,6 +288,91 @@ fn retries_exceeded_carries_the_last_error_and_leaves_no_file() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// A manager over `fake` whose requests follow `retry`.
+fn manager_with_retry(fake: &FakeS3, retry: s3transfer::RetryConfig) -> TransferManager {
+    TransferManager::new(
+        Arc::new(fake.clone()),
+        config().retry(retry).build().unwrap(),
+    )
+}
+
+fn download_to_dir(
+    manager: &TransferManager,
+    dir: &std::path::Path,
+) -> Result<s3transfer::TransferOutput, TransferError> {
+    manager
+        .download(
+            "b",
+            "k",
+            dir.join("out").as_path(),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+}
+
+#[test]
+fn download_gets_follow_the_configured_retry_attempts() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let data = random_bytes(MIB, 8);
+    fake.put_object_bytes("b", "k", data.clone());
+    let fast = || {
+        s3transfer::RetryConfig::builder()
+            .transient_backoff(Duration::ZERO)
+            .throttle_backoff(Duration::ZERO)
+    };
+    // Four failures before any byte: the default three attempts would give up, a
+    // policy of five rides them out.
+    fake.fail_nth(Operation::GetObject, 1, InjectedError::internal_error());
+    fake.throttle(Operation::GetObject, 3);
+    let manager = manager_with_retry(&fake, fast().max_attempts(5).build().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let out = download_to_dir(&manager, dir.path()).unwrap();
+    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), data);
+    assert_eq!(out.retries, 4);
+    assert_eq!(fake.count(Operation::GetObject), 5);
+
+    // A policy of two attempts gives up after the second, whatever
+    // num_download_attempts says (it counts resumptions of bodies that broke off).
+    fake.clear_faults();
+    fake.fail_always(Operation::GetObject, InjectedError::internal_error());
+    let before = fake.count(Operation::GetObject);
+    let manager = manager_with_retry(&fake, fast().max_attempts(2).build().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    match download_to_dir(&manager, dir.path()).unwrap_err() {
+        TransferError::RetriesExceeded { attempts, .. } => assert_eq!(attempts, 2),
+        other => panic!("expected RetriesExceeded, got {other}"),
+    }
+    assert_eq!(fake.count(Operation::GetObject) - before, 2);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn download_gets_spend_the_managers_retry_quota() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    fake.put_object_bytes("b", "k", random_bytes(MIB, 9));
+    fake.fail_always(Operation::GetObject, InjectedError::internal_error());
+    // Ten attempts allowed, but the quota pays for one retry only: the GET stops after
+    // its second attempt, as every other request of the manager would.
+    let retry = s3transfer::RetryConfig::builder()
+        .max_attempts(10)
+        .transient_backoff(Duration::ZERO)
+        .retry_quota(5)
+        .retry_cost(5)
+        .build()
+        .unwrap();
+    let manager = manager_with_retry(&fake, retry);
+    let dir = tempfile::tempdir().unwrap();
+    match download_to_dir(&manager, dir.path()).unwrap_err() {
+        TransferError::RetriesExceeded { attempts, .. } => assert_eq!(attempts, 2),
+        other => panic!("expected RetriesExceeded, got {other}"),
+    }
+    assert_eq!(fake.count(Operation::GetObject), 2);
+}
+
 #[test]
 fn a_precondition_failure_is_not_retried() {
     let (fake, manager) = setup();

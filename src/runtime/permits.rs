@@ -121,8 +121,20 @@ impl SlidingWindow {
         }
     }
 
-    /// Wait until `seq` fits in the window. False once `abandon()` is true.
-    pub(crate) fn acquire(&self, seq: u64, abandon: &dyn Fn() -> bool) -> bool {
+    /// Wait until `seq` fits in the window. `None` once `abandon()` is true. The slot is
+    /// released when the returned guard drops, however its holder ends.
+    pub(crate) fn acquire(
+        self: &Arc<Self>,
+        seq: u64,
+        abandon: &dyn Fn() -> bool,
+    ) -> Option<WindowSlot> {
+        self.acquire_raw(seq, abandon).then(|| WindowSlot {
+            window: self.clone(),
+            seq,
+        })
+    }
+
+    fn acquire_raw(&self, seq: u64, abandon: &dyn Fn() -> bool) -> bool {
         let mut state = self.state.lock();
         loop {
             if abandon() {
@@ -136,7 +148,7 @@ impl SlidingWindow {
     }
 
     /// Mark `seq` done. Only an in-order release moves the window.
-    pub(crate) fn release(&self, seq: u64) {
+    fn release(&self, seq: u64) {
         let mut state = self.state.lock();
         if seq < state.lowest {
             return;
@@ -155,6 +167,18 @@ impl SlidingWindow {
         if moved {
             self.moved.notify_all();
         }
+    }
+}
+
+/// Sequence number `seq`'s place in a [`SlidingWindow`], released when dropped.
+pub(crate) struct WindowSlot {
+    window: Arc<SlidingWindow>,
+    seq: u64,
+}
+
+impl Drop for WindowSlot {
+    fn drop(&mut self) {
+        self.window.release(self.seq);
     }
 }
 
@@ -240,25 +264,37 @@ mod tests {
 
     #[test]
     fn window_moves_only_on_in_order_release() {
-        let w = SlidingWindow::new(2);
-        assert!(w.acquire(0, &|| false));
-        assert!(w.acquire(1, &|| false));
+        let w = Arc::new(SlidingWindow::new(2));
+        let zero = w.acquire(0, &|| false).expect("0 fits");
+        let one = w.acquire(1, &|| false).expect("1 fits");
         // 2 does not fit until 0 is released; releasing 1 first frees nothing.
-        w.release(1);
-        assert!(!w.acquire(2, &|| true));
-        w.release(0);
-        assert!(w.acquire(2, &|| false));
-        assert!(w.acquire(3, &|| false));
-        assert!(!w.acquire(4, &|| true));
+        drop(one);
+        assert!(w.acquire(2, &|| true).is_none());
+        drop(zero);
+        let _two = w
+            .acquire(2, &|| false)
+            .expect("2 fits once 0 and 1 are done");
+        let _three = w.acquire(3, &|| false).expect("3 fits");
+        assert!(w.acquire(4, &|| true).is_none());
+    }
+
+    #[test]
+    fn a_slot_dropped_unused_still_moves_the_window() {
+        let w = Arc::new(SlidingWindow::new(1));
+        let zero = w.acquire(0, &|| false).expect("0 fits");
+        // A job holding slot 0 that is dropped without running releases it.
+        let job: Box<dyn FnOnce() + Send> = Box::new(move || drop(zero));
+        drop(job);
+        assert!(w.acquire(1, &|| false).is_some());
     }
 
     #[test]
     fn window_waiter_is_woken_by_release() {
         let w = Arc::new(SlidingWindow::new(1));
-        assert!(w.acquire(0, &|| false));
+        let zero = w.acquire(0, &|| false).expect("0 fits");
         let w2 = w.clone();
-        let t = thread::spawn(move || w2.acquire(1, &|| false));
-        w.release(0);
+        let t = thread::spawn(move || w2.acquire(1, &|| false).is_some());
+        drop(zero);
         assert!(t.join().unwrap());
     }
 }

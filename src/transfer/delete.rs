@@ -1,65 +1,45 @@
 //! Deletes: one DeleteObject, through the same future and subscriber machinery.
 
-use std::sync::Arc;
-
 use crate::args::DeleteArgs;
 use crate::client::DeleteObjectRequest;
 use crate::error::TransferError;
 use crate::future::TransferOutput;
-use crate::runtime::coordinator::{Coordinator, WorkGroup, run_job};
-use crate::transfer::engine::Engine;
+use crate::transfer::context::TransferContext;
 
 /// Run on a submission thread: queue the DeleteObject.
-pub(crate) fn submit(
-    engine: Arc<Engine>,
-    coordinator: Arc<Coordinator>,
-    bucket: String,
-    key: String,
-    args: DeleteArgs,
-) {
-    let root = {
-        let coordinator = coordinator.clone();
-        WorkGroup::start(move || coordinator.announce_done())
-    };
-    if coordinator.start().is_err() {
+pub(crate) fn submit(ctx: TransferContext, args: DeleteArgs) {
+    let Some(root) = ctx.begin(|| {}) else {
         return;
-    }
-    let guard = root.hold();
-    let engine2 = engine.clone();
-    let c = coordinator.clone();
-    let submitted = engine.request.submit(Box::new(move || {
-        run_job(&c, guard, |_| {
-            let request = DeleteObjectRequest {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                version_id: args.version_id.clone(),
-                mfa: args.mfa.clone(),
-                context: args.context.clone(),
+    };
+    let ctx = std::sync::Arc::new(ctx);
+    let job_ctx = ctx.clone();
+    let submitted = ctx.submit(&root, move |_| {
+        let ctx = job_ctx;
+        let request = DeleteObjectRequest {
+            bucket: ctx.bucket.clone(),
+            key: ctx.key.clone(),
+            version_id: args.version_id.clone(),
+            mfa: args.mfa.clone(),
+            context: args.context.clone(),
+            ..Default::default()
+        };
+        let deleted = ctx.call(
+            |_| ctx.engine.client.delete_object(&request),
+            |source| TransferError::S3DeleteFailed {
+                bucket: ctx.bucket.clone(),
+                key: ctx.key.clone(),
+                source,
+            },
+        );
+        ctx.settle(deleted, |out| {
+            ctx.coordinator.succeed(TransferOutput {
+                version_id: out.version_id,
+                parts: 1,
                 ..Default::default()
-            };
-            let deleted = engine2.call(
-                &c,
-                |_| engine2.client.delete_object(&request),
-                |source| TransferError::S3DeleteFailed {
-                    bucket: bucket.clone(),
-                    key: key.clone(),
-                    source,
-                },
-            );
-            match deleted {
-                Ok(out) => c.succeed(TransferOutput {
-                    bytes: 0,
-                    etag: None,
-                    version_id: out.version_id,
-                    parts: 1,
-                    ..Default::default()
-                }),
-                Err(e) => c.fail(e),
-            }
-        })
-    }));
+            })
+        });
+    });
     if let Err(e) = submitted {
-        coordinator.fail(e);
+        ctx.coordinator.fail(e);
     }
-    drop(root);
 }

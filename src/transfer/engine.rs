@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::runtime::bandwidth::{BandwidthLimiter, ChunkLimiter, LeakyBucket};
 
-use crate::client::{AbortMultipartUploadRequest, BodyObserver, S3Api, S3Error, stopped_by_caller};
+use crate::client::{BodyObserver, S3Api, S3Error, stopped_by_caller};
 use crate::config::TransferConfig;
 use crate::error::TransferError;
 use crate::runtime::coordinator::Coordinator;
@@ -165,22 +165,4 @@ impl BodyObserver for TransferObserver {
         self.handed_out.fetch_sub(len as u64, Ordering::AcqRel);
         self.coordinator.progress(-(len as i64));
     }
-}
-
-/// Register the cleanup that aborts multipart upload `request` if the transfer does not
-/// succeed. The abort itself is retried under the policy: an upload left open keeps its
-/// parts stored (and billed) and invisible.
-pub(crate) fn abort_on_failure(
-    engine: &Engine,
-    coordinator: &Coordinator,
-    request: AbortMultipartUploadRequest,
-) {
-    let client = engine.client.clone();
-    let policy = engine.retry.clone();
-    coordinator.add_cleanup(move || {
-        // Never "stopped": cleanups run precisely because the transfer stopped.
-        let _ = with_retries(&policy, &|| false, &mut |_| {
-            client.abort_multipart_upload(&request)
-        });
-    });
 }

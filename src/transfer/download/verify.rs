@@ -1,0 +1,289 @@
+//! What a download checks its bytes against: the stored checksum found by HeadObject
+//! (whole-object or composite), each part's checksum as it completes, and the
+//! combination of range or part checksums after the last byte.
+
+use std::sync::atomic::Ordering;
+
+use super::{Download, PartFetch};
+use crate::checksum::{Checksum, ChecksumWhen, Checksummer, Validation};
+use crate::client::{ChecksumAlgorithm, Checksums, HeadObjectRequest};
+use crate::error::TransferError;
+
+/// The stored checksum a download checks its bytes against.
+#[derive(Clone, Debug)]
+pub(super) enum Stored {
+    /// Of the whole object: the ranges' CRCs (or a single range's digest) give it.
+    Whole {
+        algorithm: ChecksumAlgorithm,
+        value: String,
+    },
+    /// A composite `<checksum of the part checksums>-<parts>` value, which no checksum
+    /// of the bytes can give: the object is fetched part by part (`partNumber` GETs),
+    /// each part checked against the checksum its response carries, and those part
+    /// checksums against `value`.
+    Composite {
+        algorithm: ChecksumAlgorithm,
+        value: String,
+        parts: u32,
+    },
+}
+
+impl Stored {
+    pub(super) fn algorithm(&self) -> ChecksumAlgorithm {
+        match self {
+            Stored::Whole { algorithm, .. } | Stored::Composite { algorithm, .. } => *algorithm,
+        }
+    }
+}
+
+/// A part whose bytes matched its stored checksum.
+#[derive(Debug)]
+pub(super) struct CheckedPart {
+    start: u64,
+    len: u64,
+    /// The part's stored checksum (base64), for the composite check; `None` where the
+    /// store keeps no part checksums.
+    stored: Option<String>,
+}
+
+impl Download {
+    /// Whether this download asks for the stored checksum and checks the bytes against
+    /// it: only with a backend that returns checksums.
+    pub(super) fn validating(&self) -> bool {
+        self.ctx.engine.client.supports_checksums()
+            && (self.args.checksum_mode
+                || self.ctx.engine.config.response_checksum_validation
+                    == ChecksumWhen::WhenSupported)
+    }
+    /// HeadObject with `checksum_mode`: record the size, ETag, version and the stored
+    /// checksum this download can check. Returns the size.
+    pub(super) fn head_for_checksum(&self) -> Result<u64, TransferError> {
+        let request = HeadObjectRequest {
+            bucket: self.ctx.bucket.clone(),
+            key: self.ctx.key.clone(),
+            version_id: self.args.version_id.clone(),
+            if_match: self.etag.lock().clone(),
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            checksum_mode: true,
+            ..Default::default()
+        };
+        let head = self.ctx.engine.call(
+            &self.ctx.coordinator,
+            |_| self.ctx.engine.client.head_object(&request),
+            |e| self.s3_failed(e),
+        )?;
+        let size = head.content_length;
+        self.size.store(size, Ordering::Release);
+        self.ctx.coordinator.meta.provide_transfer_size(size);
+        *self.version_id.lock() = head.version_id.clone();
+        if let Some(etag) = head.etag {
+            let mut pinned = self.etag.lock();
+            if pinned.is_none() {
+                *pinned = Some(etag.clone());
+                self.ctx.coordinator.meta.provide_object_etag(etag);
+            }
+        }
+        *self.expected.lock() = self.stored_checksum(&head.checksums, size);
+        Ok(size)
+    }
+    /// What the bytes can be checked against, given the stored checksums.
+    fn stored_checksum(&self, stored: &Checksums, size: u64) -> Option<Stored> {
+        let values = stored.values();
+        let composite = values.iter().find_map(|&(algorithm, value)| {
+            let (_, parts) = value.rsplit_once('-')?;
+            Some((algorithm, value, parts.parse::<u32>().ok()))
+        });
+        match composite {
+            // An empty object has no part to fetch by number.
+            Some((algorithm, value, Some(parts))) if parts > 0 && size > 0 => {
+                Some(Stored::Composite {
+                    algorithm,
+                    value: value.to_owned(),
+                    parts,
+                })
+            }
+            Some(_) => None,
+            // A composite type without a `-N` value names no part count to check.
+            None if stored.checksum_type.as_deref() == Some("COMPOSITE") => None,
+            None => {
+                // The first GET covers the object whole when it is at most one chunk;
+                // a SHA of the whole object can only be computed over one range, in
+                // order.
+                let single_range = size <= self.ctx.engine.config.multipart_chunksize;
+                values
+                    .into_iter()
+                    .find(|(a, _)| a.is_crc() || single_range)
+                    .map(|(algorithm, value)| Stored::Whole {
+                        algorithm,
+                        value: value.to_owned(),
+                    })
+            }
+        }
+    }
+    /// After the last byte: compare the ranges' combined checksum with the stored
+    /// whole-object one, or check that the parts (each checked as it arrived) made up
+    /// the object and its composite checksum.
+    pub(super) fn check_integrity(&self) -> Result<Validation, TransferError> {
+        let stored = self.expected.lock().clone();
+        match stored {
+            None => Ok(Validation::Nothing),
+            Some(Stored::Whole { algorithm, value }) => self.check_whole(algorithm, value),
+            Some(Stored::Composite {
+                algorithm,
+                value,
+                parts,
+            }) => self.check_composite(algorithm, value, parts),
+        }
+    }
+    fn check_whole(
+        &self,
+        algorithm: ChecksumAlgorithm,
+        expected: String,
+    ) -> Result<Validation, TransferError> {
+        let sums = std::mem::take(&mut *self.range_sums.lock());
+        let ranges = sums.len();
+        let mut next = 0u64;
+        let mut whole: Option<Checksum> = None;
+        for (start, sum) in sums {
+            if start != next {
+                return Err(TransferError::Internal(format!(
+                    "no checksum for bytes {next}..{start}"
+                )));
+            }
+            next += sum.len;
+            whole = match whole {
+                None => Some(sum),
+                Some(acc) => acc.combine(&sum),
+            };
+        }
+        let actual = whole
+            .map(|w| w.to_base64())
+            .unwrap_or_else(|| Checksummer::new(algorithm).finish().to_base64());
+        if actual != expected {
+            return Err(self.integrity_failed(
+                algorithm,
+                expected,
+                actual,
+                format!(
+                    "whole object, {ranges} range{}",
+                    if ranges == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+        Ok(Validation::WholeObject(algorithm))
+    }
+    fn check_composite(
+        &self,
+        algorithm: ChecksumAlgorithm,
+        expected: String,
+        parts: u32,
+    ) -> Result<Validation, TransferError> {
+        let sums = std::mem::take(&mut *self.part_sums.lock());
+        let size = self.size.load(Ordering::Acquire);
+        // Each part's bytes matched its checksum on arrival; the parts must also lie
+        // end to end in number order over the whole object, as a store's parts do.
+        let mut next = 0u64;
+        for number in 1..=parts {
+            let Some(part) = sums.get(&number) else {
+                return Err(TransferError::Internal(format!(
+                    "part {number} of {parts} was not checked"
+                )));
+            };
+            if part.start != next {
+                return Err(self.failed(
+                    format!(
+                        "part {number} of {parts} starts at byte {}, not {next} where part {} ended",
+                        part.start,
+                        number - 1
+                    ),
+                    None,
+                ));
+            }
+            next += part.len;
+        }
+        if next != size {
+            return Err(self.failed(
+                format!("the {parts} parts hold {next} bytes of {size}"),
+                None,
+            ));
+        }
+        let Some(values) = sums
+            .values()
+            .map(|p| p.stored.as_deref())
+            .collect::<Option<Vec<&str>>>()
+        else {
+            // The store kept no part checksums: the layout is all there was to check.
+            return Ok(Validation::Nothing);
+        };
+        let actual = crate::checksum::composite_checksum(algorithm, &values)
+            .unwrap_or_else(|| "(a part checksum is not base64)".to_owned());
+        if actual != expected {
+            // The parts' bytes matched the checksums their responses carried, but
+            // those are not the checksums the object's value was made of.
+            return Err(self.integrity_failed(
+                algorithm,
+                expected,
+                actual,
+                format!("composite of the {parts} part checksums"),
+            ));
+        }
+        Ok(Validation::PerPart(algorithm))
+    }
+    /// A part's bytes against the checksum its first response carried: recorded for
+    /// the final check when they match.
+    pub(super) fn check_part(&self, part: PartFetch, sum: Checksum) -> Result<(), TransferError> {
+        let Some((start, end)) = part.span else {
+            return Err(TransferError::Internal(format!(
+                "part {} finished without its headers",
+                part.number
+            )));
+        };
+        let Some(stored) = part.stored else {
+            // Only where the store keeps no part checksums (see `parts_unchecked`).
+            self.part_sums.lock().insert(
+                part.number,
+                CheckedPart {
+                    start,
+                    len: sum.len,
+                    stored: None,
+                },
+            );
+            return Ok(());
+        };
+        let actual = sum.to_base64();
+        if actual != stored {
+            return Err(self.integrity_failed(
+                part.algorithm,
+                stored,
+                actual,
+                format!("part {} of {}, bytes {start}-{end}", part.number, part.of),
+            ));
+        }
+        self.part_sums.lock().insert(
+            part.number,
+            CheckedPart {
+                start,
+                len: sum.len,
+                stored: Some(stored),
+            },
+        );
+        Ok(())
+    }
+    fn integrity_failed(
+        &self,
+        algorithm: ChecksumAlgorithm,
+        expected: String,
+        actual: String,
+        part_or_range: String,
+    ) -> TransferError {
+        TransferError::IntegrityFailed {
+            bucket: self.ctx.bucket.clone(),
+            key: self.ctx.key.clone(),
+            algorithm: algorithm.as_str().to_owned(),
+            expected,
+            actual,
+            part_or_range,
+        }
+    }
+}
