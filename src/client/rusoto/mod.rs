@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use rusoto_core::Region;
 use rusoto_core::param::{Params, ServiceParams};
+use rusoto_core::request::BufferedHttpResponse;
 use rusoto_s3::{S3, S3Client};
 use tokio::runtime::{Handle, Runtime};
 
@@ -31,12 +32,12 @@ use errors::missing_etag;
 use send::{dispatch, dispatch_buffered};
 
 use crate::client::{
-    AbortMultipartUploadRequest, CompleteMultipartUploadOutput, CompleteMultipartUploadRequest,
-    CopyObjectOutput, CopyObjectRequest, CreateMultipartUploadOutput, CreateMultipartUploadRequest,
-    DeleteObjectOutput, DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
-    HeadObjectRequest, PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink, S3Api,
-    S3Error, S3ErrorKind, UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput,
-    UploadPartRequest,
+    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
+    CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
+    CreateMultipartUploadOutput, CreateMultipartUploadRequest, DeleteObjectOutput,
+    DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput, HeadObjectRequest,
+    PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error, S3ErrorKind,
+    UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
 };
 
 /// The [`S3Api`] backed by rusoto_core and rusoto_s3 0.48.
@@ -250,17 +251,11 @@ impl S3Api for RusotoS3 {
         }
         req.set_payload(Some(signed::complete_document(&request.parts)));
         let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
-        let body = String::from_utf8_lossy(&out.body);
-        let etag = signed::xml_text(&body, "ETag");
-        if etag.is_none() {
-            // A success always names the new object's ETag; without one the body was
-            // not a CompleteMultipartUploadResult (a 200 carrying something else).
-            return Err(missing_etag(OP).with_object(bucket, key));
-        }
+        let (etag, checksums) = read_result(OP, &out).map_err(|e| e.with_object(bucket, key))?;
         Ok(CompleteMultipartUploadOutput {
-            etag,
+            etag: Some(etag),
             version_id: signed::header(&out.headers, "x-amz-version-id"),
-            checksums: signed::read_result_checksums(&body, &out.headers),
+            checksums,
         })
     }
 
@@ -307,15 +302,11 @@ impl S3Api for RusotoS3 {
             request.checksum_algorithm,
         );
         let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
-        let body = String::from_utf8_lossy(&out.body);
-        let etag = signed::xml_text(&body, "ETag");
-        if etag.is_none() {
-            return Err(missing_etag(OP).with_object(bucket, key));
-        }
+        let (etag, checksums) = read_result(OP, &out).map_err(|e| e.with_object(bucket, key))?;
         Ok(CopyObjectOutput {
-            etag,
+            etag: Some(etag),
             version_id: signed::header(&out.headers, "x-amz-version-id"),
-            checksums: signed::read_result_checksums(&body, &out.headers),
+            checksums,
         })
     }
 
@@ -343,14 +334,10 @@ impl S3Api for RusotoS3 {
         let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
         // The part's checksum comes back in the CopyPartResult document (S3 computes it
         // in the algorithm the upload was created with), for Complete's part list.
-        let body = String::from_utf8_lossy(&out.body);
-        let etag = signed::xml_text(&body, "ETag");
-        if etag.is_none() {
-            return Err(missing_etag(OP).with_object(bucket, key));
-        }
+        let (etag, checksums) = read_result(OP, &out).map_err(|e| e.with_object(bucket, key))?;
         Ok(UploadPartCopyOutput {
-            etag,
-            checksums: signed::read_result_checksums(&body, &out.headers),
+            etag: Some(etag),
+            checksums,
         })
     }
 
@@ -373,4 +360,16 @@ impl S3Api for RusotoS3 {
             version_id: out.version_id,
         })
     }
+}
+
+/// The ETag and checksums of a result document (CompleteMultipartUploadResult,
+/// CopyObjectResult, CopyPartResult). A success always names the new object's ETag;
+/// without one the body was not the result (a 200 carrying something else).
+fn read_result(
+    op: &'static str,
+    out: &BufferedHttpResponse,
+) -> Result<(String, Checksums), S3Error> {
+    let body = String::from_utf8_lossy(&out.body);
+    let etag = signed::xml_text(&body, "ETag").ok_or_else(|| missing_etag(op))?;
+    Ok((etag, signed::read_result_checksums(&body, &out.headers)))
 }
