@@ -9,8 +9,6 @@ mod body;
 mod error;
 #[cfg(feature = "rusoto")]
 pub(crate) mod rusoto;
-#[cfg(feature = "rusoto")]
-mod signed;
 mod types;
 
 pub(crate) use body::stopped_by_caller;

@@ -1,11 +1,14 @@
 //! Listing keys (ListObjectsV2) and buckets, which the library's `S3Api` does not
-//! cover: straight through rusoto_s3 on the backend's runtime.
+//! cover: straight through rusoto_s3 on the backend's runtime; and the `ls` command,
+//! which prints them.
 
 use rusoto_core::RusotoError;
 use rusoto_s3::{ListObjectsV2Request, S3};
 use s3transfer::{RusotoS3, S3ErrorKind};
 
-use crate::CliError;
+use crate::args::Options;
+use crate::location::Location;
+use crate::report::{CliError, EXIT_ACCESS_DENIED, EXIT_NOT_FOUND, EXIT_OTHER};
 
 /// One object of a listing.
 pub struct Entry {
@@ -77,6 +80,54 @@ pub fn buckets(client: &RusotoS3) -> Result<Vec<String>, CliError> {
         .collect())
 }
 
+/// `ls`: the buckets, or the objects and prefixes under `target` (all of them with
+/// `recursive`), as columns or as `--json`.
+pub(crate) fn ls(
+    client: &RusotoS3,
+    target: Option<&str>,
+    recursive: bool,
+    options: &Options,
+) -> anyhow::Result<()> {
+    let Some(target) = target else {
+        let names = buckets(client)?;
+        if options.json {
+            println!("{}", serde_json::json!({ "buckets": names }));
+        } else {
+            for name in names {
+                println!("{name}");
+            }
+        }
+        return Ok(());
+    };
+    let Location::S3 { bucket, key } = Location::parse(target).map_err(CliError::usage)? else {
+        return Err(CliError::usage("ls takes s3://bucket[/prefix]").into());
+    };
+    let delimiter = (!recursive).then_some("/");
+    let found = list(client, &bucket, &key, delimiter)?;
+    if options.json {
+        let objects: Vec<_> = found
+            .objects
+            .iter()
+            .map(|o| serde_json::json!({"key": o.key, "size": o.size, "last_modified": o.last_modified}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "objects": objects, "prefixes": found.prefixes })
+        );
+    } else {
+        for prefix in &found.prefixes {
+            println!("{:>30} PRE {prefix}", "");
+        }
+        for object in &found.objects {
+            println!(
+                "{:>19} {:>10} {}",
+                object.last_modified, object.size, object.key
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A rusoto error as a [`CliError`] with the exit code of its kind, classified the
 /// way the library classifies its own calls.
 fn rusoto_failure<E: std::error::Error + 'static>(what: &str, error: RusotoError<E>) -> CliError {
@@ -94,9 +145,9 @@ fn rusoto_failure<E: std::error::Error + 'static>(what: &str, error: RusotoError
         _ => S3ErrorKind::Other,
     };
     let code = match kind {
-        S3ErrorKind::NotFound => crate::EXIT_NOT_FOUND,
-        S3ErrorKind::AccessDenied => crate::EXIT_ACCESS_DENIED,
-        _ => crate::EXIT_OTHER,
+        S3ErrorKind::NotFound => EXIT_NOT_FOUND,
+        S3ErrorKind::AccessDenied => EXIT_ACCESS_DENIED,
+        _ => EXIT_OTHER,
     };
     let detail = match &error {
         RusotoError::Unknown(response) => format!(

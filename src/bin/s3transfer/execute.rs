@@ -1,0 +1,224 @@
+//! Running the planned transfers: every one submitted to the one `TransferManager`
+//! before any is awaited, then waited for in order; and Ctrl-C / SIGTERM, which cancel
+//! them all.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use s3transfer::{
+    CopyArgs, DeleteArgs, DownloadArgs, TransferError, TransferFuture, TransferManager, UploadArgs,
+    UploadSource,
+};
+
+use crate::args::Options;
+use crate::plan::{Job, JobKind, s3_url};
+use crate::progress::Progress;
+use crate::report::{EXIT_CANCELLED, Summary};
+
+/// Set by the Ctrl-C handler: whatever failed after it, the exit code is 7.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C or SIGTERM arrived.
+pub(crate) fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Submit every job to the one manager (so they run concurrently), wait for all, and
+/// report. Returns the exit code.
+pub(crate) fn execute(
+    command: &str,
+    manager: &TransferManager,
+    jobs: Vec<Job>,
+    options: &Options,
+) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let to_stdout = jobs.iter().any(|j| {
+        matches!(
+            j.kind,
+            JobKind::Download {
+                to_stdout: true,
+                ..
+            }
+        )
+    });
+    let known: u64 = jobs.iter().filter_map(|j| j.size).sum();
+    let endless = jobs.iter().any(|j| {
+        matches!(
+            j.kind,
+            JobKind::Upload {
+                source: UploadSource::Stream(_),
+                ..
+            }
+        )
+    });
+    let progress = Progress::new(options.quiet, jobs.len() as u64, known, endless);
+    let running: Vec<_> = jobs
+        .into_iter()
+        .map(|job| submit(manager, job, options, &progress))
+        .collect();
+    let mut summary = Summary::default();
+    for (label, submitted) in running {
+        match submitted.and_then(|future| future.result()) {
+            Ok(output) => {
+                summary.succeeded(&output);
+                if !options.quiet && !options.json && !to_stdout {
+                    progress.println(&label);
+                }
+            }
+            Err(error) => {
+                progress.println(&format!("{label} failed: {error}"));
+                summary.failed(label, error);
+            }
+        }
+    }
+    progress.finish();
+    if to_stdout {
+        std::io::stdout().flush()?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let code = summary.exit_code();
+    summary.print(command, seconds, code, options, to_stdout);
+    Ok(code)
+}
+
+/// Hand one job to the manager with its progress bar. Returns the job's label with the
+/// transfer, or with the error that kept it from starting.
+fn submit(
+    manager: &TransferManager,
+    job: Job,
+    options: &Options,
+    progress: &Arc<Progress>,
+) -> (String, Result<TransferFuture, TransferError>) {
+    // The bar names the object: the label's first half is cut on narrow terminals.
+    let name = match &job.kind {
+        JobKind::Upload { bucket, key, .. }
+        | JobKind::Download { bucket, key, .. }
+        | JobKind::Copy { bucket, key, .. }
+        | JobKind::Delete { bucket, key } => s3_url(bucket, key),
+    };
+    let subscriber = [progress.transfer(name, job.size)];
+    let submitted = match job.kind {
+        JobKind::Upload {
+            source,
+            bucket,
+            key,
+        } => {
+            let mut args = UploadArgs::default();
+            // Named on the command line, so sent even under `when_required`, as the
+            // AWS CLI's --checksum-algorithm is.
+            args.checksum_algorithm = options.checksum_algorithm;
+            manager.upload(source, &bucket, &key, args, &subscriber)
+        }
+        JobKind::Download {
+            bucket,
+            key,
+            target,
+            ..
+        } => manager.download(&bucket, &key, target, DownloadArgs::default(), &subscriber),
+        JobKind::Copy {
+            source,
+            bucket,
+            key,
+        } => {
+            let mut args = CopyArgs::default();
+            args.checksum_algorithm = options.checksum_algorithm;
+            manager.copy(source, &bucket, &key, args, &subscriber)
+        }
+        JobKind::Delete { bucket, key } => {
+            manager.delete(&bucket, &key, DeleteArgs::default(), &subscriber)
+        }
+    };
+    (job.label, submitted)
+}
+
+/// Wait for SIGINT on a small runtime of its own (the library has no async), then
+/// cancel every transfer. Returns once the handler is installed, so a Ctrl-C from
+/// then on is never lost. A second Ctrl-C exits at once.
+pub(crate) fn install_ctrl_c(manager: Arc<TransferManager>) -> anyhow::Result<()> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+    std::thread::Builder::new()
+        .name("s3transfer-ctrl-c".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let mut interrupt = match Interrupts::new() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                interrupt.recv().await;
+                INTERRUPTED.store(true, Ordering::SeqCst);
+                eprintln!("\ns3transfer: interrupted, cancelling (Ctrl-C again to exit at once)");
+                // Shut down on another thread so a second Ctrl-C is still heard while
+                // the cancelled transfers wind down (aborting multipart uploads).
+                std::thread::spawn(move || manager.shutdown(true, "interrupted"));
+                interrupt.recv().await;
+                std::process::exit(i32::from(EXIT_CANCELLED));
+            });
+        })?;
+    ready_rx
+        .recv()
+        .map_err(|_| anyhow::anyhow!("the Ctrl-C handler thread died"))??;
+    Ok(())
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM as one stream of events: a service manager or `timeout`
+/// stops us with SIGTERM, and that deserves the same clean exit (uploads aborted,
+/// partial files removed) as Ctrl-C. On Unix the handlers are registered when this is
+/// created, so a signal sent right after [`install_ctrl_c`] returns is never missed.
+#[cfg(unix)]
+struct Interrupts {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Interrupts {
+    fn new() -> std::io::Result<Interrupts> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Interrupts {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        std::future::poll_fn(|cx| {
+            if self.interrupt.poll_recv(cx).is_ready() || self.terminate.poll_recv(cx).is_ready() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// Ctrl-C elsewhere: tokio's portable `ctrl_c`, registered at its first wait.
+#[cfg(not(unix))]
+struct Interrupts;
+
+#[cfg(not(unix))]
+impl Interrupts {
+    fn new() -> std::io::Result<Interrupts> {
+        Ok(Interrupts)
+    }
+
+    async fn recv(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

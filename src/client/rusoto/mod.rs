@@ -1,0 +1,375 @@
+//! The rusoto backend: [`RusotoS3`] turns each [`S3Api`] call into one S3 request, run
+//! on a small tokio runtime the backend owns, with its own timeouts, byte counting and
+//! error classification (rusoto has none of the three). Calls that can carry flexible
+//! checksums, which rusoto_s3 0.48's model predates, are built by [`signed`] and signed
+//! and sent by the same rusoto_core client; Abort and Delete go through rusoto_s3.
+//!
+//! This file holds the backend type and its [`S3Api`] calls, each building its request
+//! and reading its answer; configuration is in `builder`, the runtime in `runtime`,
+//! sending and upload bodies in `send`, download bodies in `get_body`, the HTTP
+//! connectors in `connector` and error classification in `errors`.
+
+mod builder;
+mod connector;
+mod errors;
+mod get_body;
+mod runtime;
+mod send;
+mod signed;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusoto_core::Region;
+use rusoto_core::param::{Params, ServiceParams};
+use rusoto_core::request::BufferedHttpResponse;
+use rusoto_s3::{S3, S3Client};
+use tokio::runtime::{Handle, Runtime};
+
+pub use builder::RusotoS3Builder;
+use errors::missing_etag;
+use send::{dispatch, dispatch_buffered};
+
+use crate::client::{
+    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
+    CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
+    CreateMultipartUploadOutput, CreateMultipartUploadRequest, DeleteObjectOutput,
+    DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput, HeadObjectRequest,
+    PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error, S3ErrorKind,
+    UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
+};
+
+/// The [`S3Api`] backed by rusoto_core and rusoto_s3 0.48.
+///
+/// Owns one multi-thread tokio runtime (shared by clones, stopped without waiting when
+/// the last clone is dropped). Every call blocks the calling thread until it is done;
+/// bodies are pulled and pushed on the calling thread, so progress, throttling and
+/// cancellation happen there. Calling from inside async code works too (the call then
+/// runs on a helper thread) but blocks that async task.
+///
+/// Sends and returns flexible checksums ([`S3Api::supports_checksums`] is true).
+#[derive(Clone)]
+pub struct RusotoS3 {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for RusotoS3 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RusotoS3")
+            .field("timeouts", &self.inner.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    request: Duration,
+    body_read: Duration,
+    body_send: Duration,
+}
+
+struct Inner {
+    // An Option only so Drop can take it for `shutdown_background`.
+    runtime: Option<Runtime>,
+    handle: Handle,
+    client: S3Client,
+    /// The same signing client `client` uses, for the calls built in `signed`.
+    raw: rusoto_core::Client,
+    region: Region,
+    timeouts: Timeouts,
+}
+
+impl RusotoS3 {
+    /// A builder with the defaults documented on [`RusotoS3Builder`].
+    pub fn builder() -> RusotoS3Builder {
+        RusotoS3Builder::new()
+    }
+
+    /// The underlying rusoto client, for calls outside [`S3Api`] (creating buckets,
+    /// listing). Run its futures with [`RusotoS3::block_on`].
+    pub fn rusoto_client(&self) -> &S3Client {
+        &self.inner.client
+    }
+}
+
+/// The request of a GetObject or HeadObject (`$request`): both name, pin and unlock
+/// the object with the same fields.
+macro_rules! object_read_request {
+    ($self:ident, $method:literal, $request:ident) => {{
+        let r = $request;
+        let mut req = signed::object_request(&$self.inner.region, $method, &r.bucket, &r.key);
+        signed::add_read_options(
+            &mut req,
+            r.checksum_mode,
+            r.part_number,
+            r.version_id.as_ref(),
+            r.if_match.as_ref(),
+        );
+        signed::add_common(&mut req, r.sse_customer.as_ref(), &r.context);
+        req
+    }};
+}
+
+/// The headers PutObject and UploadPart (`$request`) add for their body: its
+/// checksums and MD5, and the SSE-C key, payer and owner.
+macro_rules! add_body_request_headers {
+    ($req:ident, $request:ident) => {{
+        let r = $request;
+        signed::add_body_headers(
+            &mut $req,
+            r.checksum_algorithm,
+            &r.checksums,
+            r.content_md5.as_ref(),
+        );
+        signed::add_common(&mut $req, r.sse_customer.as_ref(), &r.context);
+    }};
+}
+
+impl S3Api for RusotoS3 {
+    fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
+        const OP: &str = "HeadObject";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let req = object_read_request!(self, "HEAD", request);
+        let out = self.call(OP, bucket, key, dispatch(&self.inner.raw, req))?;
+        let h = &out.headers;
+        Ok(HeadObjectOutput {
+            content_length: signed::header_number(h, "content-length").unwrap_or(0),
+            etag: signed::header(h, "etag"),
+            last_modified: signed::header(h, "last-modified"),
+            version_id: signed::header(h, "x-amz-version-id"),
+            parts_count: signed::header_number(h, "x-amz-mp-parts-count"),
+            checksums: signed::read_checksums(h),
+            attributes: signed::read_attributes(h),
+        })
+    }
+
+    fn get_object(
+        &self,
+        request: &GetObjectRequest,
+        sink: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let mut req = object_read_request!(self, "GET", request);
+        if let Some(range) = request.range {
+            req.add_header("Range", &range.header_value());
+        }
+        self.get(req, request, sink)
+    }
+
+    fn put_object(
+        &self,
+        request: &PutObjectRequest,
+        body: &mut RequestBody,
+    ) -> Result<PutObjectOutput, S3Error> {
+        const OP: &str = "PutObject";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        signed::add_attributes(&mut req, &request.attributes);
+        add_body_request_headers!(req, request);
+        let h = self.send_signed_body(OP, bucket, key, req, body)?;
+        Ok(PutObjectOutput {
+            etag: signed::header(&h, "etag"),
+            version_id: signed::header(&h, "x-amz-version-id"),
+            checksums: signed::read_checksums(&h),
+        })
+    }
+
+    fn create_multipart_upload(
+        &self,
+        request: &CreateMultipartUploadRequest,
+    ) -> Result<CreateMultipartUploadOutput, S3Error> {
+        const OP: &str = "CreateMultipartUpload";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let mut req = signed::object_request(&self.inner.region, "POST", bucket, key);
+        let mut params = Params::new();
+        params.put_key("uploads");
+        req.set_params(params);
+        signed::add_new_object(
+            &mut req,
+            &request.attributes,
+            request.sse_customer.as_ref(),
+            &request.context,
+            request.checksum_algorithm,
+        );
+        if let Some(t) = &request.checksum_type {
+            req.add_header("x-amz-checksum-type", t);
+        }
+        let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
+        let body = String::from_utf8_lossy(&out.body);
+        match signed::xml_text(&body, "UploadId") {
+            Some(upload_id) if !upload_id.is_empty() => {
+                Ok(CreateMultipartUploadOutput { upload_id })
+            }
+            _ => Err(
+                S3Error::new(S3ErrorKind::Other, OP, "the response had no UploadId")
+                    .with_object(bucket, key),
+            ),
+        }
+    }
+
+    fn upload_part(
+        &self,
+        request: &UploadPartRequest,
+        body: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        const OP: &str = "UploadPart";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut params = Params::new();
+        params.put("partNumber", request.part_number.to_string());
+        params.put("uploadId", &request.upload_id);
+        req.set_params(params);
+        add_body_request_headers!(req, request);
+        let h = self.send_signed_body(OP, bucket, key, req, body)?;
+        Ok(UploadPartOutput {
+            etag: signed::header(&h, "etag"),
+            checksums: signed::read_checksums(&h),
+        })
+    }
+
+    fn complete_multipart_upload(
+        &self,
+        request: &CompleteMultipartUploadRequest,
+    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+        const OP: &str = "CompleteMultipartUpload";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let mut req = signed::object_request(&self.inner.region, "POST", bucket, key);
+        let mut params = Params::new();
+        params.put("uploadId", &request.upload_id);
+        req.set_params(params);
+        let with_checksums = !request.checksums.is_empty()
+            || request.checksums.checksum_type.is_some()
+            || request.parts.iter().any(|p| !p.checksums.is_empty());
+        // S3 wants the SSE-C key on Complete only to check the checksums of an
+        // encrypted upload; other stores have never seen it there, so it is sent only
+        // then.
+        let sse_customer = request.sse_customer.as_ref().filter(|_| with_checksums);
+        signed::add_common(&mut req, sse_customer, &request.context);
+        signed::add_checksums(&mut req, &request.checksums, true);
+        if let Some(size) = request.mpu_object_size {
+            req.add_header("x-amz-mp-object-size", &size.to_string());
+        }
+        req.set_payload(Some(signed::complete_document(&request.parts)));
+        let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
+        let (etag, checksums) = read_result(OP, &out).map_err(|e| e.with_object(bucket, key))?;
+        Ok(CompleteMultipartUploadOutput {
+            etag: Some(etag),
+            version_id: signed::header(&out.headers, "x-amz-version-id"),
+            checksums,
+        })
+    }
+
+    fn supports_checksums(&self) -> bool {
+        true
+    }
+
+    fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
+        const OP: &str = "AbortMultipartUpload";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let req = rusoto_s3::AbortMultipartUploadRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            upload_id: request.upload_id.clone(),
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+        };
+        let client = &self.inner.client;
+        self.call(OP, bucket, key, client.abort_multipart_upload(req))?;
+        Ok(())
+    }
+
+    fn copy_object(&self, request: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
+        const OP: &str = "CopyObject";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        signed::add_copy_source(
+            &mut req,
+            &signed::copy_source_header(&request.source),
+            &request.conditions,
+            request.copy_source_sse_customer.as_ref(),
+        );
+        if let Some(d) = &request.metadata_directive {
+            req.add_header("x-amz-metadata-directive", d);
+        }
+        if let Some(d) = &request.tagging_directive {
+            req.add_header("x-amz-tagging-directive", d);
+        }
+        signed::add_new_object(
+            &mut req,
+            &request.attributes,
+            request.sse_customer.as_ref(),
+            &request.context,
+            request.checksum_algorithm,
+        );
+        let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
+        let (etag, checksums) = read_result(OP, &out).map_err(|e| e.with_object(bucket, key))?;
+        Ok(CopyObjectOutput {
+            etag: Some(etag),
+            version_id: signed::header(&out.headers, "x-amz-version-id"),
+            checksums,
+        })
+    }
+
+    fn upload_part_copy(
+        &self,
+        request: &UploadPartCopyRequest,
+    ) -> Result<UploadPartCopyOutput, S3Error> {
+        const OP: &str = "UploadPartCopy";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut params = Params::new();
+        params.put("partNumber", request.part_number.to_string());
+        params.put("uploadId", &request.upload_id);
+        req.set_params(params);
+        signed::add_copy_source(
+            &mut req,
+            &signed::copy_source_header(&request.source),
+            &request.conditions,
+            request.copy_source_sse_customer.as_ref(),
+        );
+        if let Some((start, end)) = request.source_range {
+            req.add_header("x-amz-copy-source-range", &format!("bytes={start}-{end}"));
+        }
+        signed::add_common(&mut req, request.sse_customer.as_ref(), &request.context);
+        let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
+        // The part's checksum comes back in the CopyPartResult document (S3 computes it
+        // in the algorithm the upload was created with), for Complete's part list.
+        let (etag, checksums) = read_result(OP, &out).map_err(|e| e.with_object(bucket, key))?;
+        Ok(UploadPartCopyOutput {
+            etag: Some(etag),
+            checksums,
+        })
+    }
+
+    fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
+        const OP: &str = "DeleteObject";
+        let (bucket, key) = (&request.bucket, &request.key);
+        let req = rusoto_s3::DeleteObjectRequest {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            version_id: request.version_id.clone(),
+            mfa: request.mfa.clone(),
+            request_payer: request.context.request_payer.clone(),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            bypass_governance_retention: None,
+        };
+        let client = &self.inner.client;
+        let out = self.call(OP, bucket, key, client.delete_object(req))?;
+        Ok(DeleteObjectOutput {
+            delete_marker: out.delete_marker,
+            version_id: out.version_id,
+        })
+    }
+}
+
+/// The ETag and checksums of a result document (CompleteMultipartUploadResult,
+/// CopyObjectResult, CopyPartResult). A success always names the new object's ETag;
+/// without one the body was not the result (a 200 carrying something else).
+fn read_result(
+    op: &'static str,
+    out: &BufferedHttpResponse,
+) -> Result<(String, Checksums), S3Error> {
+    let body = String::from_utf8_lossy(&out.body);
+    let etag = signed::xml_text(&body, "ETag").ok_or_else(|| missing_etag(op))?;
+    Ok((etag, signed::read_result_checksums(&body, &out.headers)))
+}
