@@ -842,3 +842,60 @@ fn a_download_to_a_fifo_by_path_arrives_in_order() {
     drop(manager);
     assert!(reader.join().unwrap() == data);
 }
+
+/// Complete the first CompleteMultipartUpload at the store, then fail its answer, as
+/// when the connection drops after the store acted: the retry finds no upload.
+fn lose_the_first_complete_answer(fake: &FakeS3) -> Arc<AtomicUsize> {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let (store, counter) = (fake.clone(), seen.clone());
+    fake.on_call(move |call| match call {
+        RecordedCall::CompleteMultipartUpload(request) => {
+            // The nested call below is the second one the hook sees.
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                store
+                    .complete_multipart_upload(request)
+                    .expect("the store completes");
+                Some(S3Error::new(
+                    S3ErrorKind::Transient,
+                    "CompleteMultipartUpload",
+                    "connection reset after the store completed the upload",
+                ))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    });
+    seen
+}
+
+#[test]
+fn a_multipart_copy_whose_complete_answer_is_lost_succeeds() {
+    let (fake, manager) = setup();
+    let data = random_bytes(12 * MIB, 21);
+    fake.put_object_bytes("b", "src", data.clone());
+    let seen = lose_the_first_complete_answer(&fake);
+    let source = s3transfer::CopySource::new("b", "src");
+    let out = manager
+        .copy(source, "b", "dst", s3transfer::CopyArgs::default(), &[])
+        .unwrap()
+        .result()
+        .expect("the copy the store completed is reported as done");
+    // The first Complete (answer lost), the hook's own call, the retry (NoSuchUpload).
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_eq!(out.parts, 3);
+    assert_eq!(fake.object("b", "dst").unwrap().bytes(), &data[..]);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+#[test]
+fn a_multipart_upload_whose_complete_answer_is_lost_succeeds() {
+    let (fake, manager) = setup();
+    let data = random_bytes(12 * MIB, 22);
+    let seen = lose_the_first_complete_answer(&fake);
+    let out = upload_bytes(&manager, "up", data.clone()).expect("reported as done");
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_eq!(out.parts, 3);
+    assert_eq!(fake.object("b", "up").unwrap().bytes(), &data[..]);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
