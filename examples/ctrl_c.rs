@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use s3transfer::client::{HeadObjectRequest, PutObjectRequest, RequestBody, S3ErrorKind};
+use s3transfer::S3ErrorKind;
+use s3transfer::client::{HeadObjectRequest, PutObjectRequest, RequestBody};
 use s3transfer::{
     DownloadArgs, S3Api, TransferConfig, TransferError, TransferManager, UploadArgs, UploadSource,
 };

@@ -70,7 +70,7 @@ impl ErrorHandler {
         };
         let level = match kind {
             ErrorKind::Fatal => "CRITICAL",
-            ErrorKind::TransferNotDone | ErrorKind::RequestExceeded => "WARNING",
+            ErrorKind::TransferNotDone => "WARNING",
             _ => "ERROR",
         };
         println!(
@@ -100,8 +100,7 @@ impl ErrorHandler {
             }
             ErrorKind::S3UploadFailed
             | ErrorKind::S3DownloadFailed
-            | ErrorKind::RetriesExceeded
-            | ErrorKind::RequestExceeded => true,
+            | ErrorKind::RetriesExceeded => true,
             // Unknown: be conservative.
             _ => false,
         }
@@ -153,7 +152,9 @@ fn main() -> anyhow::Result<()> {
     let server = s3s_server::LocalS3::start();
     server.create_bucket("handled");
     let flaky = FlakyS3::new(server.client());
-    let config = TransferConfig::builder().num_download_attempts(2).build()?;
+    // Two attempts per request, so that two failed GETs exhaust them.
+    let retry = s3transfer::RetryConfig::builder().max_attempts(2).build()?;
+    let config = TransferConfig::builder().retry(retry).build()?;
     let transfer = S3Transfer::new(flaky.clone(), config);
     let handler = ErrorHandler::default();
     let mut outcomes: Vec<(&str, bool)> = Vec::new();

@@ -48,6 +48,11 @@ fn main() {
                         println!("Producer: queue stayed full, dropping {item}");
                         break;
                     }
+                    // The error types may grow: a new reason still stops the producer.
+                    Err(other) => {
+                        println!("Producer: {other}, stopping");
+                        break;
+                    }
                 }
             }
             (produced, stopped_by_shutdown)
@@ -71,6 +76,10 @@ fn main() {
                     }
                     Err(GetError::Timeout) => {
                         println!("Consumer: no more items");
+                        break;
+                    }
+                    Err(other) => {
+                        println!("Consumer: {other}, stopping");
                         break;
                     }
                 }

@@ -1,42 +1,8 @@
 //! Flexible checksums: an incremental [`Checksummer`] per S3 algorithm, the base64 form
-//! S3 wants, CRC combination (the whole-object CRC of a multipart upload or a ranged
-//! download from its parts' CRCs, with no second pass), and the switches that say when
-//! the engine computes and validates them.
+//! S3 wants, and CRC combination (the whole-object CRC of a multipart upload or a ranged
+//! download from its parts' CRCs, with no second pass).
 
 use crate::client::{ChecksumAlgorithm, Checksums};
-
-/// When the engine computes request checksums or validates response checksums, like
-/// botocore's `request_checksum_calculation` / `response_checksum_validation`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ChecksumWhen {
-    /// Whenever the backend supports checksums (the default).
-    #[default]
-    WhenSupported,
-    /// Only when the caller asked for one (`ChecksumAlgorithm`, a full-object value,
-    /// `ChecksumMode`).
-    WhenRequired,
-}
-
-/// What a finished transfer had checked end to end by a checksum.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Validation {
-    /// Nothing: the backend has no checksums, they were switched off, the object has
-    /// none, or the stored one could not be compared (for a download, a full-object SHA
-    /// of an object fetched in more than one range).
-    #[default]
-    Nothing,
-    /// The whole object: a single PutObject's body, a multipart upload's full-object
-    /// CRC, or a download's bytes against the stored full-object checksum (the ranges'
-    /// CRCs combined).
-    WholeObject(ChecksumAlgorithm),
-    /// Each part on its own: a multipart upload whose algorithm cannot be combined, or
-    /// whose caller chose `COMPOSITE`; or a download of an object with a composite
-    /// stored checksum, fetched part by part, each part's bytes against its stored
-    /// checksum and those against the object's composite value.
-    PerPart(ChecksumAlgorithm),
-}
 
 impl ChecksumAlgorithm {
     /// Whether the algorithm is a CRC, whose values of adjacent pieces combine into
@@ -252,50 +218,20 @@ impl Checksummer {
 }
 
 /// Standard base64 with padding (RFC 4648), the form of every `x-amz-checksum-*`.
-pub fn base64(data: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+pub(crate) fn base64(data: &[u8]) -> String {
+    use ::base64::Engine as _;
+    ::base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// Decode standard base64 (padding optional); `None` for anything else.
+/// Decode standard base64 (padding optional: stores differ); `None` for anything else.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    // A single leftover character cannot encode a byte.
-    (bits < 6).then_some(out)
+    use ::base64::Engine as _;
+    use ::base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &::base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    LENIENT.decode(text).ok()
 }
 
 /// The composite checksum of a multipart object as S3 stores it: the checksum of its

@@ -1,19 +1,31 @@
 //! `TransferConfig`: the knobs of a manager, set through a validating builder, and the
 //! part-size adjuster that keeps multipart transfers inside S3's limits.
 
-use crate::checksum::ChecksumWhen;
 use crate::client::ChecksumAlgorithm;
-use crate::error::TransferError;
+use crate::error::ConfigError;
 use crate::runtime::retry::RetryConfig;
 
+/// When the engine computes request checksums or validates response checksums, like
+/// botocore's `request_checksum_calculation` / `response_checksum_validation`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChecksumWhen {
+    /// Whenever the backend supports checksums (the default).
+    #[default]
+    WhenSupported,
+    /// Only when the caller asked for one (`ChecksumAlgorithm`, a full-object value,
+    /// `ChecksumMode`).
+    WhenRequired,
+}
+
 /// One mebibyte.
-pub const MIB: u64 = 1024 * 1024;
+pub(crate) const MIB: u64 = 1024 * 1024;
 /// S3's smallest part (all but the last): 5 MiB.
-pub const MIN_PART_SIZE: u64 = 5 * MIB;
+pub(crate) const MIN_PART_SIZE: u64 = 5 * MIB;
 /// S3's largest part: 5 GiB.
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
+pub(crate) const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
 /// S3's most parts in one multipart upload.
-pub const MAX_PARTS: u64 = 10_000;
+pub(crate) const MAX_PARTS: u64 = 10_000;
 
 /// How a [`crate::TransferManager`] splits, schedules and buffers its work.
 ///
@@ -249,7 +261,7 @@ impl TransferConfigBuilder {
     }
 
     /// Check every value and build the config.
-    pub fn build(self) -> Result<TransferConfig, TransferError> {
+    pub fn build(self) -> Result<TransferConfig, ConfigError> {
         let c = self.config;
         let nonzero: [(&str, u64); 12] = [
             ("multipart_threshold", c.multipart_threshold),
@@ -279,11 +291,12 @@ impl TransferConfigBuilder {
         ];
         for (name, value) in nonzero {
             if value == 0 {
-                return Err(TransferError::Config(format!(
-                    "{name} must be greater than 0"
-                )));
+                return Err(ConfigError::new(name, "must be greater than 0"));
             }
         }
+        // Far above any useful depth (the defaults are 1,000 and 100), far below what
+        // a channel cannot allocate.
+        const MAX_QUEUE: usize = 1 << 20;
         let queues = [
             (
                 "max_request_queue_size",
@@ -300,9 +313,18 @@ impl TransferConfigBuilder {
         ];
         for (queue, qsize, pool, psize) in queues {
             if qsize < psize {
-                return Err(TransferError::Config(format!(
-                    "{queue} ({qsize}) is smaller than {pool} ({psize}): threads would sit idle"
-                )));
+                return Err(ConfigError::new(
+                    queue,
+                    format!("({qsize}) is smaller than {pool} ({psize}): threads would sit idle"),
+                ));
+            }
+            if qsize > MAX_QUEUE {
+                // A bounded channel allocates its slots up front: a queue of 2^40 jobs
+                // aborts the process on allocation instead of failing here.
+                return Err(ConfigError::new(
+                    queue,
+                    format!("({qsize}) is above {MAX_QUEUE} queued jobs"),
+                ));
             }
         }
         const MAX_THREADS: usize = 1024;
@@ -311,16 +333,23 @@ impl TransferConfigBuilder {
             ("max_submission_concurrency", c.max_submission_concurrency),
         ] {
             if threads > MAX_THREADS {
-                return Err(TransferError::Config(format!(
-                    "{name} ({threads}) is above {MAX_THREADS} threads"
-                )));
+                return Err(ConfigError::new(
+                    name,
+                    format!("({threads}) is above {MAX_THREADS} threads"),
+                ));
             }
         }
         if c.io_chunksize as u64 > MAX_PART_SIZE {
-            return Err(TransferError::Config(format!(
-                "io_chunksize ({}) is larger than S3's largest part",
-                c.io_chunksize
-            )));
+            return Err(ConfigError::new(
+                "io_chunksize",
+                format!("({}) is larger than S3's largest part", c.io_chunksize),
+            ));
+        }
+        if c.max_io_queue_size > MAX_QUEUE {
+            return Err(ConfigError::new(
+                "max_io_queue_size",
+                format!("({}) is above {MAX_QUEUE} queued jobs", c.max_io_queue_size),
+            ));
         }
         Ok(c)
     }

@@ -1,7 +1,7 @@
 //! The error vocabulary of the library, after s3transfer's exceptions.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
 
 use crate::client::{S3Error, S3ErrorKind};
 
@@ -11,7 +11,7 @@ use crate::client::{S3Error, S3ErrorKind};
 /// kind of cancellation, as in s3transfer where `FatalError` subclasses
 /// `CancelledError`: it is the [`TransferError::Cancelled`] variant with `fatal: true`,
 /// so a caller matching `Cancelled { .. }` catches both.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransferError {
     /// A request kept failing with retryable errors until the attempts ran out.
@@ -130,20 +130,6 @@ pub enum TransferError {
     #[error("the queue has been shut down")]
     QueueShutdown,
 
-    /// A bandwidth bucket could not grant `requested_amt` bytes now; try again at
-    /// `retry_time`.
-    #[error("bandwidth exceeded: {requested_amt} bytes requested")]
-    RequestExceeded {
-        /// Bytes asked for.
-        requested_amt: u64,
-        /// When the request will be granted.
-        retry_time: Instant,
-    },
-
-    /// A configuration value is out of range.
-    #[error("invalid configuration: {0}")]
-    Config(String),
-
     /// An argument of a call is invalid (an unknown extra argument, a bad bucket).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -155,9 +141,9 @@ pub enum TransferError {
         action: &'static str,
         /// The file, when it was one.
         path: Option<PathBuf>,
-        /// The I/O error.
+        /// The I/O error (shared: every waiter of the transfer gets the same one).
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
 
     /// A bug in this library (a worker panicked). Please report it.
@@ -206,10 +192,6 @@ pub enum ErrorKind {
     InvalidSubscriberMethod,
     /// [`TransferError::QueueShutdown`].
     QueueShutdown,
-    /// [`TransferError::RequestExceeded`].
-    RequestExceeded,
-    /// [`TransferError::Config`].
-    Config,
     /// [`TransferError::InvalidArgument`].
     InvalidArgument,
     /// [`TransferError::Io`].
@@ -233,8 +215,6 @@ impl TransferError {
             TransferError::Cancelled { fatal: true, .. } => ErrorKind::Fatal,
             TransferError::InvalidSubscriberMethod { .. } => ErrorKind::InvalidSubscriberMethod,
             TransferError::QueueShutdown => ErrorKind::QueueShutdown,
-            TransferError::RequestExceeded { .. } => ErrorKind::RequestExceeded,
-            TransferError::Config(_) => ErrorKind::Config,
             TransferError::InvalidArgument(_) => ErrorKind::InvalidArgument,
             TransferError::Io { .. } => ErrorKind::Io,
             TransferError::Internal(_) => ErrorKind::Internal,
@@ -290,122 +270,29 @@ impl TransferError {
         TransferError::Io {
             action,
             path: path.map(|p| p.to_path_buf()),
-            source,
+            source: Arc::new(source),
         }
     }
 }
 
-/// Errors are handed to every waiter of a future, so the stored one is duplicated. The
-/// sources of S3 and I/O errors are flattened into their messages on the copies.
-impl Clone for TransferError {
-    fn clone(&self) -> Self {
-        match self {
-            TransferError::RetriesExceeded {
-                attempts,
-                last_error,
-            } => TransferError::RetriesExceeded {
-                attempts: *attempts,
-                last_error: clone_s3(last_error),
-            },
-            TransferError::S3UploadFailed {
-                bucket,
-                key,
-                upload_id,
-                source,
-            } => TransferError::S3UploadFailed {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                upload_id: upload_id.clone(),
-                source: clone_s3(source),
-            },
-            TransferError::S3DownloadFailed {
-                bucket,
-                key,
-                reason,
-                source,
-            } => TransferError::S3DownloadFailed {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                reason: reason.clone(),
-                source: source.as_ref().map(clone_s3),
-            },
-            TransferError::IntegrityFailed {
-                bucket,
-                key,
-                algorithm,
-                expected,
-                actual,
-                part_or_range,
-            } => TransferError::IntegrityFailed {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                algorithm: algorithm.clone(),
-                expected: expected.clone(),
-                actual: actual.clone(),
-                part_or_range: part_or_range.clone(),
-            },
-            TransferError::S3CopyFailed {
-                bucket,
-                key,
-                source,
-            } => TransferError::S3CopyFailed {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                source: clone_s3(source),
-            },
-            TransferError::S3DeleteFailed {
-                bucket,
-                key,
-                source,
-            } => TransferError::S3DeleteFailed {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                source: clone_s3(source),
-            },
-            TransferError::TransferNotDone => TransferError::TransferNotDone,
-            TransferError::Cancelled { message, fatal } => TransferError::Cancelled {
-                message: message.clone(),
-                fatal: *fatal,
-            },
-            TransferError::InvalidSubscriberMethod { method, reason } => {
-                TransferError::InvalidSubscriberMethod {
-                    method,
-                    reason: reason.clone(),
-                }
-            }
-            TransferError::QueueShutdown => TransferError::QueueShutdown,
-            TransferError::RequestExceeded {
-                requested_amt,
-                retry_time,
-            } => TransferError::RequestExceeded {
-                requested_amt: *requested_amt,
-                retry_time: *retry_time,
-            },
-            TransferError::Config(m) => TransferError::Config(m.clone()),
-            TransferError::InvalidArgument(m) => TransferError::InvalidArgument(m.clone()),
-            TransferError::Io {
-                action,
-                path,
-                source,
-            } => TransferError::Io {
-                action,
-                path: path.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
-            TransferError::Internal(m) => TransferError::Internal(m.clone()),
-        }
-    }
+/// A configuration value that cannot work, refused by a builder before anything runs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {setting} {reason}")]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// The setting refused (`"max_request_queue_size"`).
+    pub setting: &'static str,
+    /// Why, completing the sentence "<setting> ..." (`"must be greater than 0"`).
+    pub reason: String,
 }
 
-fn clone_s3(e: &S3Error) -> S3Error {
-    let mut copy =
-        S3Error::new(e.kind, e.operation, e.message.clone()).with_object(&e.bucket, &e.key);
-    copy.status = e.status;
-    copy.code = e.code.clone();
-    if let Some(source) = &e.source {
-        copy.source = Some(source.to_string().into());
+impl ConfigError {
+    pub(crate) fn new(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            setting,
+            reason: reason.into(),
+        }
     }
-    copy
 }
 
 #[cfg(test)]
@@ -449,6 +336,40 @@ mod tests {
             Some("InternalError")
         );
         assert!(std::error::Error::source(&copy).is_some());
+    }
+
+    #[test]
+    fn a_copy_keeps_the_chain_of_sources() {
+        // Every waiter of a future gets a clone: the transport error under an S3 error
+        // and the OS error under an I/O error must survive the copy, not become text.
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let s3 =
+            S3Error::new(S3ErrorKind::Transient, "UploadPart", "send failed").with_source(reset);
+        let e = TransferError::S3UploadFailed {
+            bucket: "b".into(),
+            key: "k".into(),
+            upload_id: None,
+            source: s3,
+        };
+        let copy = e.clone();
+        let s3_source = std::error::Error::source(&copy).expect("the S3 error");
+        let transport = s3_source.source().expect("the transport error");
+        let io = transport
+            .downcast_ref::<std::io::Error>()
+            .expect("still an io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
+
+        let local = TransferError::io(
+            "reading",
+            None,
+            std::io::Error::new(std::io::ErrorKind::PermissionDenied, "no"),
+        );
+        match local.clone() {
+            TransferError::Io { source, .. } => {
+                assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied)
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -8,8 +8,29 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::client::ChecksumAlgorithm;
 use crate::error::TransferError;
 use crate::runtime::coordinator::Coordinator;
+
+/// What a finished transfer had checked end to end by a checksum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Validation {
+    /// Nothing: the backend has no checksums, they were switched off, the object has
+    /// none, or the stored one could not be compared (for a download, a full-object SHA
+    /// of an object fetched in more than one range).
+    #[default]
+    Nothing,
+    /// The whole object: a single PutObject's body, a multipart upload's full-object
+    /// CRC, or a download's bytes against the stored full-object checksum (the ranges'
+    /// CRCs combined).
+    WholeObject(ChecksumAlgorithm),
+    /// Each part on its own: a multipart upload whose algorithm cannot be combined, or
+    /// whose caller chose `COMPOSITE`; or a download of an object with a composite
+    /// stored checksum, fetched part by part, each part's bytes against its stored
+    /// checksum and those against the object's composite value.
+    PerPart(ChecksumAlgorithm),
+}
 
 /// Where a transfer is in its life. The last three are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,7 +75,7 @@ pub struct TransferOutput {
     /// a download; 1 for single-request transfers.
     pub parts: u32,
     /// What a checksum verified end to end (always `Nothing` for copies and deletes).
-    pub validated: crate::checksum::Validation,
+    pub validated: crate::future::Validation,
     /// Requests sent again after a retryable failure: S3 calls retried under the retry
     /// policy, and download bodies resumed after they broke off.
     pub retries: u32,

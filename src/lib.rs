@@ -78,6 +78,7 @@
 //!
 //! The design, threads and state machine are described in `docs/architecture.md`.
 #![deny(missing_docs)]
+#![deny(unreachable_pub)]
 
 mod args;
 mod blocking;
@@ -95,26 +96,39 @@ pub mod testing;
 mod transfer;
 
 pub mod bandwidth {
-    //! Bandwidth limiting (s3transfer's `bandwidth` module): a leaky bucket shared by
-    //! streams, and a limiter that wraps a reader so its reads are charged to it.
-    pub use crate::runtime::bandwidth::*;
+    //! Bandwidth limiting (s3transfer's `bandwidth` module): a [`LeakyBucket`] shared
+    //! by streams, and a [`BandwidthLimiter`] that wraps a reader so its reads are
+    //! charged to it. A manager's own limit is [`TransferConfig::max_bandwidth`]
+    //! (`crate::TransferConfig`); these are for limiting other streams the same way.
+    //!
+    //! [`TransferConfig::max_bandwidth`]: crate::TransferConfigBuilder::max_bandwidth
+    pub use crate::runtime::bandwidth::{
+        BandwidthError, BandwidthLimitedStream, BandwidthLimiter, Interrupt, LeakyBucket,
+        NoInterrupt, RequestExceeded,
+    };
 }
 
+// The transfer API.
 pub use args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
 pub use blocking::{NO_CALLBACK, S3Transfer};
-pub use checksum::{ChecksumWhen, Validation};
-pub use client::{
-    ChecksumAlgorithm, Checksums, CopySource, CopySourceConditions, ObjectAttributes,
-    RequestContext, S3Api, S3Error, S3ErrorKind, SseCustomerKey,
+pub use config::{ChecksumWhen, TransferConfig, TransferConfigBuilder};
+pub use error::{ConfigError, ErrorKind, TransferError};
+pub use future::{
+    CallArgs, TransferFuture, TransferMeta, TransferOutput, TransferStatus, Validation,
 };
-#[cfg(feature = "rusoto")]
-pub use client::{RusotoS3, RusotoS3Builder};
-pub use config::{TransferConfig, TransferConfigBuilder};
-pub use error::{ErrorKind, TransferError};
-pub use future::{CallArgs, TransferFuture, TransferMeta, TransferOutput, TransferStatus};
 pub use manager::TransferManager;
 pub use runtime::queue::{GetError, PutError, ShutdownQueue};
 pub use runtime::retry::{RetryConfig, RetryConfigBuilder};
 pub use subscriber::Subscriber;
 pub use transfer::download::{DownloadTarget, SeekWrite};
 pub use transfer::upload::{SeekRead, UploadSource};
+
+// The S3 vocabulary transfers are described in; the rest of the seam is in `client`.
+pub use client::api::S3Api;
+pub use client::error::{S3Error, S3ErrorKind};
+pub use client::model::{
+    ChecksumAlgorithm, Checksums, CopySource, CopySourceConditions, ObjectAttributes,
+    RequestContext, SseCustomerKey,
+};
+#[cfg(feature = "rusoto")]
+pub use client::rusoto::{RusotoS3, RusotoS3Builder};

@@ -11,10 +11,9 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use s3transfer::checksum::checksum;
-use s3transfer::client::{
-    ChecksumAlgorithm, HeadObjectRequest, PutObjectRequest, RequestBody, S3Api,
-};
+use s3transfer::client::{HeadObjectRequest, PutObjectRequest, RequestBody};
 use s3transfer::testing::{FakeS3, InjectedError, Operation, RecordedCall};
+use s3transfer::{ChecksumAlgorithm, S3Api};
 use s3transfer::{
     CopyArgs, CopySource, DeleteArgs, DownloadArgs, DownloadTarget, RusotoS3, SseCustomerKey,
     TransferConfig, TransferError, TransferManager, UploadArgs, UploadSource, Validation,
@@ -412,7 +411,7 @@ fn rows() -> Vec<Row> {
 fn pairs_of(row: &Row, etag: &str, version: &str, size: usize) -> Vec<(&'static str, String)> {
     let value = match row.value {
         "$CRC32" => s3transfer::checksum::checksum(
-            s3transfer::client::ChecksumAlgorithm::Crc32,
+            s3transfer::ChecksumAlgorithm::Crc32,
             &random_bytes(size, 6),
         )
         .to_base64(),

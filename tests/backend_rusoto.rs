@@ -15,6 +15,7 @@ use common::{random_bytes, unique_bucket};
 use s3transfer::RusotoS3;
 use s3transfer::checksum::checksum;
 use s3transfer::client::*;
+use s3transfer::{ChecksumAlgorithm, CopySource, S3Api, S3Error, S3ErrorKind};
 
 const MIB: usize = 1024 * 1024;
 

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use s3transfer::checksum::{ALL, checksum};
 use s3transfer::client::*;
 use s3transfer::testing::{FakeS3, Operation, RecordedCall};
+use s3transfer::{ChecksumAlgorithm, Checksums, S3Api, S3Error};
 use s3transfer::{
     ChecksumWhen, DownloadArgs, DownloadTarget, ErrorKind, TransferConfig, TransferError,
     TransferManager, TransferOutput, UploadArgs, UploadSource, Validation,
@@ -1060,6 +1061,7 @@ mod seaweedfs {
 
     use s3transfer::checksum::{ALL, checksum};
     use s3transfer::client::*;
+    use s3transfer::{ChecksumAlgorithm, S3Error, S3ErrorKind};
     use s3transfer::{
         CopyArgs, CopySource, RusotoS3, TransferError, TransferManager, TransferOutput, UploadArgs,
         Validation,

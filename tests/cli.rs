@@ -17,7 +17,8 @@ use fault_proxy::{Fault, FaultProxy, Match, Rule};
 use s3s_server::LocalS3;
 use s3transfer::S3Api;
 use s3transfer::checksum::checksum;
-use s3transfer::client::{ChecksumAlgorithm, HeadObjectRequest, S3ErrorKind};
+use s3transfer::client::HeadObjectRequest;
+use s3transfer::{ChecksumAlgorithm, S3ErrorKind};
 
 const MIB: usize = 1024 * 1024;
 

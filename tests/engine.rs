@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use s3transfer::client::*;
 use s3transfer::testing::{FakeS3, InjectedError, Operation, RecordedCall};
+use s3transfer::{CopySource, S3Api, S3Error, S3ErrorKind, SseCustomerKey};
 use s3transfer::{
     DownloadArgs, DownloadTarget, ErrorKind, Subscriber, TransferConfig, TransferError,
     TransferFuture, TransferManager, TransferStatus, UploadArgs, UploadSource,
@@ -875,7 +876,7 @@ fn a_multipart_copy_whose_complete_answer_is_lost_succeeds() {
     let data = random_bytes(12 * MIB, 21);
     fake.put_object_bytes("b", "src", data.clone());
     let seen = lose_the_first_complete_answer(&fake);
-    let source = s3transfer::CopySource::new("b", "src");
+    let source = CopySource::new("b", "src");
     let out = manager
         .copy(source, "b", "dst", s3transfer::CopyArgs::default(), &[])
         .unwrap()

@@ -12,6 +12,7 @@ use common::s3s_server::LocalS3;
 use common::{random_bytes, unique_bucket};
 use s3transfer::RusotoS3;
 use s3transfer::client::*;
+use s3transfer::{ChecksumAlgorithm, CopySource, S3Api, S3Error, S3ErrorKind};
 
 /// A proxy in front of the shared server, a client talking to the proxy, and a fresh
 /// bucket.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::fault_proxy::{Fault, FaultProxy, Match, Rule};
 use common::seaweed::SeaweedFs;
 use common::{random_bytes, unique_bucket};
-use s3transfer::client::S3ErrorKind;
+use s3transfer::S3ErrorKind;
 use s3transfer::{
     CopyArgs, CopySource, DownloadArgs, DownloadTarget, RetryConfig, RusotoS3, TransferConfig,
     TransferError, TransferManager, UploadArgs, UploadSource,

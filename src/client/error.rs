@@ -1,6 +1,7 @@
 //! The error every `S3Api` call returns, classified so that retry logic can branch on it.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What kind of failure an S3 call hit. Retry logic branches on this, never on strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,7 +118,7 @@ impl fmt::Display for S3ErrorKind {
 
 /// A failed S3 call: which operation, on which object, what the server (or the
 /// transport) said, and how to treat it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct S3Error {
     /// The classification retry logic uses.
@@ -134,9 +135,9 @@ pub struct S3Error {
     pub code: Option<String>,
     /// The S3 error message, or a description of a transport failure.
     pub message: String,
-    /// The underlying transport or I/O error, when there was one.
-    #[source]
-    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The underlying transport or I/O error, when there was one (shared, so that the
+    /// error can be handed to every waiter of a transfer).
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl S3Error {
@@ -178,7 +179,7 @@ impl S3Error {
 
     /// Attach the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.source = Some(Arc::new(source));
         self
     }
 
@@ -190,6 +191,17 @@ impl S3Error {
     /// Whether sending the same request again may succeed.
     pub fn is_retryable(&self) -> bool {
         self.kind.is_retryable()
+    }
+}
+
+/// Written out rather than derived: the source is shared in an `Arc`, and the chain
+/// must lead to the transport's own error (so a caller can downcast it), not to the
+/// `Arc` around it.
+impl std::error::Error for S3Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

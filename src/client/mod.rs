@@ -1,93 +1,27 @@
-//! The S3 seam: the blocking [`S3Api`] trait the engine calls, its request and response
+//! The S3 seam: the blocking [`S3Api`](crate::S3Api) trait the engine calls, its request and response
 //! types, its error, and the backends that implement it.
 //!
 //! The engine never talks HTTP itself. Everything above this module (retries, ranges,
 //! progress, cancellation) works against the trait, so a backend only has to turn one
 //! request into one S3 call, report what came back, and classify what went wrong.
 
+//! The seam's vocabulary that transfer users meet too ([`S3Api`](crate::S3Api),
+//! [`S3Error`](crate::S3Error), copy sources, checksum algorithms, object attributes,
+//! SSE-C keys) is re-exported at the crate root and lives there only; this module holds
+//! what a backend implementer needs beyond it: the request and response types, request
+//! bodies and response sinks.
+
+pub(crate) mod api;
 mod body;
-mod error;
+pub(crate) mod error;
+pub(crate) mod model;
 #[cfg(feature = "rusoto")]
 pub(crate) mod rusoto;
 mod types;
 
+pub(crate) use api::S3Api;
 pub(crate) use body::stopped_by_caller;
 pub use body::{BodyObserver, RequestBody, ResponseSink};
-pub use error::{S3Error, S3ErrorKind};
+pub(crate) use error::{S3Error, S3ErrorKind};
+pub(crate) use model::*;
 pub use types::*;
-
-/// The S3 calls a transfer makes, blocking and object-safe.
-///
-/// Implementations must be usable from many threads at once. Calls are made only from
-/// the library's own worker threads. Bodies go out through [`RequestBody::next_chunk`]
-/// and come back through a [`ResponseSink`], chunk by chunk; a backend must check that
-/// it received as many bytes as the server announced (`Content-Length` /
-/// `Content-Range`) and report a short body as [`S3ErrorKind::TruncatedBody`].
-pub trait S3Api: Send + Sync {
-    /// HeadObject.
-    fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error>;
-
-    /// GetObject: stream the body into `sink` and return the response headers with
-    /// the number of bytes delivered.
-    fn get_object(
-        &self,
-        request: &GetObjectRequest,
-        sink: &mut dyn ResponseSink,
-    ) -> Result<GetObjectOutput, S3Error>;
-
-    /// PutObject with `body`.
-    fn put_object(
-        &self,
-        request: &PutObjectRequest,
-        body: &mut RequestBody,
-    ) -> Result<PutObjectOutput, S3Error>;
-
-    /// CreateMultipartUpload.
-    fn create_multipart_upload(
-        &self,
-        request: &CreateMultipartUploadRequest,
-    ) -> Result<CreateMultipartUploadOutput, S3Error>;
-
-    /// UploadPart with `body`.
-    fn upload_part(
-        &self,
-        request: &UploadPartRequest,
-        body: &mut RequestBody,
-    ) -> Result<UploadPartOutput, S3Error>;
-
-    /// CompleteMultipartUpload. A 200 response whose body is an error must be returned
-    /// as that error.
-    fn complete_multipart_upload(
-        &self,
-        request: &CompleteMultipartUploadRequest,
-    ) -> Result<CompleteMultipartUploadOutput, S3Error>;
-
-    /// AbortMultipartUpload.
-    fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest) -> Result<(), S3Error>;
-
-    /// CopyObject. A 200 response whose body is an error must be returned as that error.
-    fn copy_object(&self, request: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error>;
-
-    /// UploadPartCopy. A 200 response whose body is an error must be returned as that
-    /// error.
-    fn upload_part_copy(
-        &self,
-        request: &UploadPartCopyRequest,
-    ) -> Result<UploadPartCopyOutput, S3Error>;
-
-    /// DeleteObject.
-    fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error>;
-
-    /// Whether this backend sends flexible checksums (`x-amz-checksum-*`,
-    /// `x-amz-sdk-checksum-algorithm`, `x-amz-checksum-type`) and returns stored ones
-    /// with `checksum_mode`. Only then does the engine compute and validate checksums
-    /// on its own; otherwise transfers run without them and report
-    /// [`crate::Validation::Nothing`]. Default `false`, so a backend that would drop
-    /// or refuse the fields keeps working.
-    fn supports_checksums(&self) -> bool {
-        false
-    }
-}
-
-#[cfg(feature = "rusoto")]
-pub use rusoto::{RusotoS3, RusotoS3Builder};

@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 
 /// Why a [`ShutdownQueue::put`] failed. The item is handed back, never lost.
 #[derive(PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PutError<T> {
     /// The queue was shut down (s3transfer's `QueueShutdownError`).
     #[error("the queue has been shut down")]
@@ -42,6 +43,7 @@ impl<T> fmt::Debug for PutError<T> {
 
 /// Why a [`ShutdownQueue::get_timeout`] returned nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GetError {
     /// The queue was shut down and holds nothing more.
     #[error("the queue has been shut down")]

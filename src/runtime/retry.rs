@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::client::{S3Error, S3ErrorKind};
-use crate::error::TransferError;
+use crate::error::{ConfigError, TransferError};
 use crate::runtime::clock::{self, Clock, SystemClock};
 
 /// Default [`RetryConfig::max_attempts`]: 3 in total, the standard mode's value.
@@ -191,16 +191,18 @@ impl RetryConfigBuilder {
     }
 
     /// Check every value and build the config.
-    pub fn build(self) -> Result<RetryConfig, TransferError> {
+    pub fn build(self) -> Result<RetryConfig, ConfigError> {
         let c = self.config;
         if c.max_attempts == 0 {
-            return Err(TransferError::Config(
-                "max_attempts must be at least 1 (1 turns retries off)".to_owned(),
+            return Err(ConfigError::new(
+                "max_attempts",
+                "must be at least 1 (1 turns retries off)",
             ));
         }
         if c.quota_capacity == Some(0) {
-            return Err(TransferError::Config(
-                "retry_quota must be at least 1 (use no_retry_quota to turn it off)".to_owned(),
+            return Err(ConfigError::new(
+                "retry_quota",
+                "must be at least 1 (use no_retry_quota to turn it off)",
             ));
         }
         Ok(c)

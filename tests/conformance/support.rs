@@ -4,9 +4,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
+use s3transfer::S3Api;
 use s3transfer::client::{
     GetObjectRequest, HeadObjectOutput, HeadObjectRequest, PutObjectOutput, PutObjectRequest,
-    RequestBody, S3Api,
+    RequestBody,
 };
 use s3transfer::{
     ObjectAttributes, SseCustomerKey, Subscriber, TransferConfig, TransferFuture, TransferManager,

@@ -2,8 +2,8 @@
 //! parsers of the option values that are not plain numbers or strings.
 
 use clap::{Args, Parser, Subcommand};
+use s3transfer::ChecksumAlgorithm;
 use s3transfer::ChecksumWhen;
-use s3transfer::client::ChecksumAlgorithm;
 
 use crate::location::parse_size;
 use crate::report::EXIT_CODES;

@@ -18,6 +18,7 @@ pub trait SeekWrite: Write + Seek + Send {}
 impl<T: Write + Seek + Send> SeekWrite for T {}
 
 /// Where a download writes.
+#[non_exhaustive]
 pub enum DownloadTarget {
     /// A file by path. Written under a temporary name in the same directory and renamed
     /// over the path only when every byte arrived; removed on failure. A FIFO or

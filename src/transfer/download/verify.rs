@@ -5,9 +5,11 @@
 use std::sync::atomic::Ordering;
 
 use super::{Download, PartFetch};
-use crate::checksum::{Checksum, ChecksumWhen, Checksummer, Validation};
+use crate::checksum::{Checksum, Checksummer};
 use crate::client::{ChecksumAlgorithm, Checksums, HeadObjectRequest};
+use crate::config::ChecksumWhen;
 use crate::error::TransferError;
+use crate::future::Validation;
 
 /// The stored checksum a download checks its bytes against.
 #[derive(Clone, Debug)]

@@ -6,13 +6,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::Upload;
-use crate::checksum::{ChecksumWhen, Validation, checksum};
+use crate::checksum::checksum;
 use crate::client::{
     ChecksumAlgorithm, Checksums, CompleteMultipartUploadRequest, CreateMultipartUploadRequest,
     HeadObjectRequest, PutObjectRequest, RequestBody, S3Error, UploadPartRequest,
 };
+use crate::config::ChecksumWhen;
 use crate::error::TransferError;
 use crate::future::TransferOutput;
+use crate::future::Validation;
 use crate::transfer::engine::TransferObserver;
 use crate::transfer::multipart::MultipartUpload;
 

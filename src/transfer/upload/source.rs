@@ -11,6 +11,7 @@ pub trait SeekRead: Read + Seek + Send {}
 impl<T: Read + Seek + Send> SeekRead for T {}
 
 /// What an upload reads from.
+#[non_exhaustive]
 pub enum UploadSource {
     /// A file by path. Its parts are read in parallel with positional reads; a FIFO or
     /// other special file is read as a stream.
