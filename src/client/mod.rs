@@ -13,6 +13,9 @@ pub(crate) mod rusoto;
 mod signed;
 mod types;
 
+#[cfg(feature = "testing")]
+pub(crate) mod fake;
+
 pub(crate) use body::stopped_by_caller;
 pub use body::{BodyObserver, RequestBody, ResponseSink};
 pub use error::{S3Error, S3ErrorKind};
