@@ -62,3 +62,48 @@
 pub use crate::client::fake::{
     FakeObject, FakePart, FakeS3, InjectedError, Operation, RecordedCall,
 };
+
+pub mod contract {
+    //! A contract suite for [`S3Api`](crate::S3Api) backends: one check per behaviour
+    //! the transfer engine relies on (round trips, ranges, not-found and precondition
+    //! errors, multipart uploads and aborts, `partNumber` reads, copies, deletes,
+    //! checksums, bodies that break, awkward keys, versions), run against your backend
+    //! and a store it talks to.
+    //!
+    //! Each check is a function taking the backend and a [`Fixture`]: the bucket to
+    //! write in, and which optional behaviours ([`Capability`]) the store has. It panics
+    //! with a message naming what broke, or returns an [`Outcome`]: passed, or skipped
+    //! because the store lacks a capability. [`run_all`] runs every check in
+    //! [`CHECKS`] and returns a [`Report`] that lists the skipped ones, so a test can
+    //! assert that nothing it expects to run was skipped.
+    //!
+    //! # Running it on your own backend
+    //!
+    //! Create a bucket on the store (the checks write keys under
+    //! `s3transfer-contract/`), describe what the store cannot do, and run the suite
+    //! from a test. With the in-memory fake, which models everything:
+    //!
+    //! ```
+    //! use s3transfer::testing::FakeS3;
+    //! use s3transfer::testing::contract::{self, Capability, Fixture};
+    //!
+    //! let s3 = FakeS3::new().with_min_part_size(1024);
+    //! s3.create_bucket("contract");
+    //! s3.create_versioned_bucket("contract-versions");
+    //! let fixture = Fixture::new("contract")
+    //!     // The first part of each multipart upload; 5 MiB (S3's minimum) by default.
+    //!     .with_min_part_size(1024)
+    //!     .with_versioned_bucket("contract-versions");
+    //! let report = contract::run_all(&s3, &fixture);
+    //! assert!(report.skipped.is_empty(), "{report}");
+    //!
+    //! // A store that ignores If-Match: the checks that need it are skipped, by name.
+    //! let report = contract::run_all(&s3, &fixture.without(Capability::IfMatch));
+    //! assert_eq!(report.skipped_checks(), ["if_match_is_enforced"]);
+    //! ```
+    //!
+    //! A backend for a real store runs the same way, against a bucket made for the test;
+    //! to get one `#[test]` per check instead, loop over [`CHECKS`] or call the check
+    //! functions one by one.
+    pub use crate::client::contract::*;
+}

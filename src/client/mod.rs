@@ -14,6 +14,8 @@ mod signed;
 mod types;
 
 #[cfg(feature = "testing")]
+pub(crate) mod contract;
+#[cfg(feature = "testing")]
 pub(crate) mod fake;
 
 pub(crate) use body::stopped_by_caller;
