@@ -22,8 +22,8 @@ fn assert_bad_digest<T: std::fmt::Debug>(result: Result<T, S3Error>, what: &str)
     );
 }
 
-/// A checksum value that matches the body is accepted; one that does not is refused by
-/// the store with 400 `BadDigest`, on PutObject and on UploadPart.
+/// A PutObject checksum value that matches the body is accepted; one that does not is
+/// refused by the store with 400 `BadDigest`.
 pub fn sent_checksums_are_validated(s3: &dyn S3Api, fixture: &Fixture) -> Outcome {
     if let Some(skipped) = fixture.lacking(s3, &[Capability::ChecksumValidation]) {
         return skipped;
@@ -48,6 +48,20 @@ pub fn sent_checksums_are_validated(s3: &dyn S3Api, fixture: &Fixture) -> Outcom
         "PutObject with another body's CRC32C",
     );
 
+    Outcome::Passed
+}
+
+/// An UploadPart checksum value that does not match the part is refused by the store
+/// with 400 `BadDigest`.
+pub fn sent_part_checksums_are_validated(s3: &dyn S3Api, fixture: &Fixture) -> Outcome {
+    let needs = [Capability::ChecksumValidation, Capability::PartChecksums];
+    if let Some(skipped) = fixture.lacking(s3, &needs) {
+        return skipped;
+    }
+    let bucket = &fixture.bucket;
+    let bytes = data(10_000, 24);
+    let algorithm = ChecksumAlgorithm::Crc32c;
+    let wrong = checksum(algorithm, b"other bytes").to_base64();
     let key = fixture.key("checksums-sent", "parts");
     let id = ok(
         s3.create_multipart_upload(&create_req(bucket, &key)),

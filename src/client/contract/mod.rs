@@ -19,7 +19,7 @@ use crate::client::S3Api;
 pub use bodies::{a_failing_body_observer_stops_the_upload, a_failing_sink_stops_the_get};
 pub use checksums::{
     part_checksums_come_back_on_part_number_reads, sent_checksums_are_validated,
-    stored_checksums_come_back_with_checksum_mode,
+    sent_part_checksums_are_validated, stored_checksums_come_back_with_checksum_mode,
 };
 pub use copies::{
     copy_object_copies_bytes_and_metadata, copy_source_if_match_is_enforced,
@@ -48,14 +48,16 @@ pub enum Capability {
     /// `partNumber` on GetObject and HeadObject answers with that part of a multipart
     /// object.
     PartNumberReads,
-    /// Checksum values sent with PutObject and UploadPart are checked against the body
-    /// (400 `BadDigest`). Needs a backend whose `supports_checksums()` is true.
+    /// Checksum values sent with a body are checked against it (400 `BadDigest`). Needs
+    /// a backend whose `supports_checksums()` is true.
     ChecksumValidation,
     /// A PutObject's checksum is stored and returned by HeadObject and GetObject with
     /// `checksum_mode`. Needs a backend whose `supports_checksums()` is true.
     StoredChecksums,
-    /// A `partNumber` read with `checksum_mode` returns that part's own checksum. Needs
-    /// a backend whose `supports_checksums()` is true.
+    /// Per-part checksums: an UploadPart value is checked against the part (with
+    /// [`Capability::ChecksumValidation`]) and a `partNumber` read with `checksum_mode`
+    /// returns it (with [`Capability::PartNumberReads`]). Needs a backend whose
+    /// `supports_checksums()` is true.
     PartChecksums,
     /// A versioned bucket ([`Fixture::with_versioned_bucket`]): every write gets a
     /// version id, older versions stay readable by id, a delete leaves a marker.
@@ -242,6 +244,10 @@ pub const CHECKS: &[(&str, Check)] = &[
         copy_source_if_match_is_enforced,
     ),
     ("sent_checksums_are_validated", sent_checksums_are_validated),
+    (
+        "sent_part_checksums_are_validated",
+        sent_part_checksums_are_validated,
+    ),
     (
         "stored_checksums_come_back_with_checksum_mode",
         stored_checksums_come_back_with_checksum_mode,

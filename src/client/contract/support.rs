@@ -55,6 +55,28 @@ pub(super) fn fails<T: Debug>(
     err
 }
 
+/// The error of `result`, which must name `operation` and not be retryable; else a
+/// panic naming `what`.
+pub(super) fn fails_for_good<T: Debug>(
+    result: Result<T, S3Error>,
+    operation: &str,
+    what: &str,
+) -> S3Error {
+    let err = match result {
+        Ok(value) => panic!("{what}: expected an error, got success: {value:?}"),
+        Err(err) => err,
+    };
+    assert!(
+        !err.is_retryable(),
+        "{what}: expected an error that is not retryable, got {err}"
+    );
+    assert_eq!(
+        err.operation, operation,
+        "{what}: the error names the wrong operation: {err}"
+    );
+    err
+}
+
 /// Bytes of a GET and its answer.
 pub(super) type Got = (Vec<u8>, GetObjectOutput);
 

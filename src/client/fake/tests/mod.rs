@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use super::dates::{http_date, parse_http_date};
 use super::{FakeObject, FakeS3, InjectedError, Operation, RecordedCall};
 use crate::client::{
-    BodyObserver, ByteRange, ChecksumAlgorithm, CompleteMultipartUploadRequest, CompletedPart,
-    CopyObjectRequest, CopySource, CreateMultipartUploadRequest, DeleteObjectRequest,
-    GetObjectOutput, GetObjectRequest, HeadObjectRequest, ObjectAttributes, PutObjectOutput,
-    PutObjectRequest, RequestBody, S3Api, S3Error, S3ErrorKind, SseCustomerKey,
-    UploadPartCopyRequest, UploadPartRequest,
+    AbortMultipartUploadRequest, BodyObserver, ByteRange, ChecksumAlgorithm,
+    CompleteMultipartUploadRequest, CompletedPart, CopyObjectRequest, CopySource,
+    CreateMultipartUploadRequest, DeleteObjectRequest, GetObjectOutput, GetObjectRequest,
+    HeadObjectRequest, ObjectAttributes, PutObjectOutput, PutObjectRequest, RequestBody, S3Api,
+    S3Error, S3ErrorKind, SseCustomerKey, UploadPartCopyRequest, UploadPartRequest,
 };
 
 const B: &str = "bucket";

@@ -298,3 +298,35 @@ fn an_upload_id_is_bound_to_its_key() {
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchUpload");
 }
+
+#[test]
+fn abort_closes_the_upload_and_later_parts_are_no_such_upload() {
+    let s3 = fake();
+    let id = create(&s3, "mp");
+    upload(&s3, "mp", &id, 1, b"aaaa");
+    assert_eq!(
+        s3.list_multipart_uploads(B),
+        vec![("mp".to_owned(), id.clone())]
+    );
+    s3.abort_multipart_upload(&AbortMultipartUploadRequest {
+        bucket: B.into(),
+        key: "mp".into(),
+        upload_id: id.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(s3.list_multipart_uploads(B).is_empty());
+    let err = s3
+        .upload_part(
+            &part_req("mp", &id, 2),
+            &mut RequestBody::new(b"b".to_vec()),
+        )
+        .unwrap_err();
+    assert_eq!((err.status, code(&err)), (Some(404), "NoSuchUpload"));
+    assert_eq!(err.kind(), S3ErrorKind::NotFound);
+    let err = s3
+        .complete_multipart_upload(&complete_req("mp", &id, vec![]))
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchUpload");
+    assert!(s3.object(B, "mp").is_none());
+}
