@@ -54,7 +54,7 @@ pub fn sent_checksums_are_validated(s3: &dyn S3Api, fixture: &Fixture) -> Outcom
 /// An UploadPart checksum value that does not match the part is refused by the store
 /// with 400 `BadDigest`.
 pub fn sent_part_checksums_are_validated(s3: &dyn S3Api, fixture: &Fixture) -> Outcome {
-    let needs = [Capability::ChecksumValidation, Capability::PartChecksums];
+    let needs = [Capability::PartChecksumValidation];
     if let Some(skipped) = fixture.lacking(s3, &needs) {
         return skipped;
     }
@@ -127,7 +127,7 @@ pub fn stored_checksums_come_back_with_checksum_mode(s3: &dyn S3Api, fixture: &F
 /// GetObject with `checksum_mode` returns that part's own value (what a download checks
 /// each part against).
 pub fn part_checksums_come_back_on_part_number_reads(s3: &dyn S3Api, fixture: &Fixture) -> Outcome {
-    let needs = [Capability::PartNumberReads, Capability::PartChecksums];
+    let needs = [Capability::PartNumberReads, Capability::PartChecksumReads];
     if let Some(skipped) = fixture.lacking(s3, &needs) {
         return skipped;
     }

@@ -4,8 +4,8 @@
 use super::support::{complete, create, data, fails, get, get_req, head, ok, put, put_req};
 use super::{Capability, Fixture, Outcome};
 use crate::client::{
-    CompletedPart, CopyObjectRequest, CopySource, RequestBody, S3Api, S3ErrorKind,
-    UploadPartCopyRequest,
+    CompletedPart, CopyObjectRequest, CopySource, DeleteObjectRequest, RequestBody, S3Api,
+    S3ErrorKind, UploadPartCopyRequest,
 };
 
 fn copy_req(bucket: &str, source: &str, key: &str) -> CopyObjectRequest {
@@ -137,6 +137,16 @@ pub fn copy_source_if_match_is_enforced(s3: &dyn S3Api, fixture: &Fixture) -> Ou
     let stale = "\"00000000000000000000000000000000\"";
 
     let target = fixture.key("copy-if-match", "target");
+    // Left by an earlier run in the same bucket, it would look like a copy that was
+    // not refused.
+    ok(
+        s3.delete_object(&DeleteObjectRequest {
+            bucket: bucket.clone(),
+            key: target.clone(),
+            ..Default::default()
+        }),
+        "DeleteObject of the copy target",
+    );
     let mut request = copy_req(bucket, &source, &target);
     request.conditions.if_match = Some(stale.into());
     let err = fails(

@@ -54,11 +54,13 @@ pub enum Capability {
     /// A PutObject's checksum is stored and returned by HeadObject and GetObject with
     /// `checksum_mode`. Needs a backend whose `supports_checksums()` is true.
     StoredChecksums,
-    /// Per-part checksums: an UploadPart value is checked against the part (with
-    /// [`Capability::ChecksumValidation`]) and a `partNumber` read with `checksum_mode`
-    /// returns it (with [`Capability::PartNumberReads`]). Needs a backend whose
-    /// `supports_checksums()` is true.
-    PartChecksums,
+    /// A checksum value sent with UploadPart is checked against the part (400
+    /// `BadDigest`). Needs a backend whose `supports_checksums()` is true.
+    PartChecksumValidation,
+    /// A `partNumber` read with `checksum_mode` returns that part's own checksum (with
+    /// [`Capability::PartNumberReads`]). Needs a backend whose `supports_checksums()` is
+    /// true.
+    PartChecksumReads,
     /// A versioned bucket ([`Fixture::with_versioned_bucket`]): every write gets a
     /// version id, older versions stay readable by id, a delete leaves a marker.
     Versioning,
@@ -66,13 +68,14 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 8] = [
         Capability::IfMatch,
         Capability::CopySourceIfMatch,
         Capability::PartNumberReads,
         Capability::ChecksumValidation,
         Capability::StoredChecksums,
-        Capability::PartChecksums,
+        Capability::PartChecksumValidation,
+        Capability::PartChecksumReads,
         Capability::Versioning,
     ];
 
@@ -82,7 +85,8 @@ impl Capability {
             self,
             Capability::ChecksumValidation
                 | Capability::StoredChecksums
-                | Capability::PartChecksums
+                | Capability::PartChecksumValidation
+                | Capability::PartChecksumReads
         )
     }
 }
@@ -95,7 +99,8 @@ impl fmt::Display for Capability {
             Capability::PartNumberReads => "partNumber reads",
             Capability::ChecksumValidation => "checksum validation",
             Capability::StoredChecksums => "stored checksums",
-            Capability::PartChecksums => "per-part checksums",
+            Capability::PartChecksumValidation => "per-part checksum validation",
+            Capability::PartChecksumReads => "per-part checksums on partNumber reads",
             Capability::Versioning => "versioning",
         };
         f.write_str(name)
