@@ -19,6 +19,11 @@ pub(crate) mod model;
 pub(crate) mod rusoto;
 mod types;
 
+#[cfg(feature = "testing")]
+pub(crate) mod contract;
+#[cfg(feature = "testing")]
+pub(crate) mod fake;
+
 pub(crate) use api::S3Api;
 pub(crate) use body::stopped_by_caller;
 pub use body::{BodyObserver, RequestBody, ResponseSink};

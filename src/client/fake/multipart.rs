@@ -1,0 +1,140 @@
+//! Multipart uploads: open uploads and their parts, and S3's rules for them (part
+//! numbers, part order and ETags, the minimum part size, the object size announced on
+//! Complete).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::State;
+use super::checksums::checksums_conflict;
+use super::etag::unquote;
+use super::objects::Ctx;
+use crate::client::{
+    ChecksumAlgorithm, Checksums, CompleteMultipartUploadRequest, ObjectAttributes, S3Error,
+    SseCustomerKey,
+};
+
+/// S3's highest part number.
+pub(super) const MAX_PART_NUMBER: u32 = 10_000;
+
+/// A part uploaded (or copied) into an open upload.
+#[derive(Clone, Debug)]
+pub(super) struct StoredPart {
+    pub(super) data: Bytes,
+    pub(super) etag: String,
+    pub(super) checksums: Checksums,
+}
+
+/// An open multipart upload: what Create announced, and the parts so far.
+#[derive(Debug)]
+pub(super) struct Upload {
+    pub(super) bucket: String,
+    pub(super) key: String,
+    pub(super) attributes: ObjectAttributes,
+    pub(super) sse_customer: Option<SseCustomerKey>,
+    pub(super) checksum_algorithm: Option<ChecksumAlgorithm>,
+    pub(super) checksum_type: Option<String>,
+    pub(super) parts: BTreeMap<u32, StoredPart>,
+}
+
+impl State {
+    /// The open upload `upload_id`, which must be for the object `cx` names.
+    pub(super) fn upload(&self, cx: Ctx<'_>, upload_id: &str) -> Result<&Upload, S3Error> {
+        self.uploads
+            .get(upload_id)
+            .filter(|u| u.bucket == cx.bucket && u.key == cx.key)
+            .ok_or_else(|| cx.no_such_upload())
+    }
+}
+
+/// Part numbers run from 1 to 10,000, as on S3.
+pub(super) fn check_part_number(cx: Ctx<'_>, part_number: u32) -> Result<(), S3Error> {
+    if (1..=MAX_PART_NUMBER).contains(&part_number) {
+        Ok(())
+    } else {
+        Err(cx.error(
+            400,
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+        ))
+    }
+}
+
+/// The stored parts a CompleteMultipartUpload names, checked in S3's order: a non-empty
+/// list in ascending part order, each part uploaded with that ETag (quoted or not) and
+/// no conflicting checksum, every part but the last at least `min_part_size`, and their
+/// total equal to `x-amz-mp-object-size` when sent. The upload itself is left open, so a
+/// refused Complete can be retried.
+pub(super) fn chosen_parts(
+    cx: Ctx<'_>,
+    upload: &Upload,
+    request: &CompleteMultipartUploadRequest,
+    min_part_size: u64,
+) -> Result<Vec<StoredPart>, S3Error> {
+    if request.parts.is_empty() {
+        return Err(cx.error(
+            400,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        ));
+    }
+    if request
+        .parts
+        .windows(2)
+        .any(|w| w[0].part_number >= w[1].part_number)
+    {
+        return Err(cx.error(
+            400,
+            "InvalidPartOrder",
+            "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
+        ));
+    }
+    let mut chosen = Vec::with_capacity(request.parts.len());
+    for given in &request.parts {
+        match upload.parts.get(&given.part_number) {
+            Some(stored)
+                if unquote(&stored.etag) == unquote(&given.etag)
+                    && !checksums_conflict(&stored.checksums, &given.checksums) =>
+            {
+                chosen.push(stored.clone());
+            }
+            _ => {
+                return Err(cx.error(
+                    400,
+                    "InvalidPart",
+                    format!(
+                        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag. (part {})",
+                        given.part_number
+                    ),
+                ));
+            }
+        }
+    }
+    let min = min_part_size;
+    if let Some(small) = chosen[..chosen.len() - 1]
+        .iter()
+        .position(|p| (p.data.len() as u64) < min)
+    {
+        return Err(cx.error(
+            400,
+            "EntityTooSmall",
+            format!(
+                "Your proposed upload is smaller than the minimum allowed object size. (part {} is {} bytes, minimum {min})",
+                request.parts[small].part_number,
+                chosen[small].data.len()
+            ),
+        ));
+    }
+    let total: u64 = chosen.iter().map(|p| p.data.len() as u64).sum();
+    if let Some(expected) = request.mpu_object_size
+        && expected != total
+    {
+        return Err(cx.error(
+            400,
+            "InvalidRequest",
+            format!("x-amz-mp-object-size {expected} does not match the parts' total {total}"),
+        ));
+    }
+    Ok(chosen)
+}

@@ -1,0 +1,442 @@
+//! The backends against real stores and broken servers: the contract suite
+//! (`s3transfer::testing::contract`) run with the rusoto backend against s3s-fs and
+//! SeaweedFS, then what only the rusoto backend has to get right: credentials, calls
+//! from async code, and tiny raw-TCP servers that misbehave on purpose (truncate,
+//! stall, never answer).
+#![cfg(feature = "rusoto")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::s3s_server::LocalS3;
+use common::seaweed::SeaweedFs;
+use common::{random_bytes, unique_bucket};
+use s3transfer::client::{
+    CopyObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput, HeadObjectRequest,
+    PutObjectOutput, PutObjectRequest, RequestBody,
+};
+use s3transfer::testing::contract::{self, Capability, Fixture};
+use s3transfer::{CopySource, RusotoS3, S3Api, S3Error, S3ErrorKind};
+
+const MIB: usize = 1024 * 1024;
+
+fn bucket(server: &LocalS3) -> String {
+    let name = unique_bucket("rusoto");
+    server.create_bucket(&name);
+    name
+}
+
+fn put(s3: &dyn S3Api, bucket: &str, key: &str, data: &[u8]) -> PutObjectOutput {
+    let mut req = PutObjectRequest::default();
+    req.bucket = bucket.into();
+    req.key = key.into();
+    s3.put_object(&req, &mut RequestBody::new(data.to_vec()))
+        .expect("put")
+}
+
+fn head(s3: &dyn S3Api, bucket: &str, key: &str) -> Result<HeadObjectOutput, S3Error> {
+    let mut req = HeadObjectRequest::default();
+    req.bucket = bucket.into();
+    req.key = key.into();
+    s3.head_object(&req)
+}
+
+fn get(s3: &dyn S3Api, bucket: &str, key: &str) -> Result<(Vec<u8>, GetObjectOutput), S3Error> {
+    let mut req = GetObjectRequest::default();
+    req.bucket = bucket.into();
+    req.key = key.into();
+    let mut data = Vec::new();
+    let out = s3.get_object(&req, &mut data)?;
+    Ok((data, out))
+}
+
+// --- the contract suite -------------------------------------------------------------
+
+/// s3s-fs 0.14 ignores If-Match, copy-source If-Match and `partNumber`, neither checks
+/// nor keeps per-part checksums, and has no versioning.
+#[test]
+fn rusoto_against_s3s_fs_meets_the_contract() {
+    let server = LocalS3::shared();
+    let fixture = Fixture::new(bucket(server))
+        .without(Capability::IfMatch)
+        .without(Capability::CopySourceIfMatch)
+        .without(Capability::PartNumberReads)
+        .without(Capability::PartChecksumValidation)
+        .without(Capability::PartChecksumReads);
+    let report = contract::run_all(&*server.client(), &fixture);
+    assert_eq!(
+        report.skipped_checks(),
+        [
+            "if_match_is_enforced",
+            "versions_stay_readable_by_id",
+            "part_number_reads_return_one_part",
+            "copy_source_if_match_is_enforced",
+            "sent_part_checksums_are_validated",
+            "part_checksums_come_back_on_part_number_reads",
+        ],
+        "{report}"
+    );
+}
+
+/// SeaweedFS 4.48 does all S3 does here but return a part's own checksum on a
+/// `partNumber` read.
+#[test]
+fn rusoto_against_seaweedfs_meets_the_contract() {
+    let server = SeaweedFs::shared();
+    let bucket = unique_bucket("contract");
+    server.create_bucket(&bucket);
+    let versioned = unique_bucket("contract-versions");
+    server.create_bucket(&versioned);
+    server.enable_versioning(&versioned);
+    // One backend per process: each builds its own tokio runtime.
+    static CLIENT: OnceLock<RusotoS3> = OnceLock::new();
+    let s3 = CLIENT.get_or_init(|| {
+        RusotoS3::builder()
+            .endpoint(server.endpoint())
+            .region(server.region())
+            .static_credentials(server.access_key(), server.secret_key())
+            .build()
+            .expect("rusoto client for SeaweedFS")
+    });
+    let fixture = Fixture::new(bucket)
+        .with_versioned_bucket(versioned)
+        .without(Capability::PartChecksumReads);
+    let report = contract::run_all(s3, &fixture);
+    assert_eq!(
+        report.skipped_checks(),
+        ["part_checksums_come_back_on_part_number_reads"],
+        "{report}"
+    );
+}
+
+// --- what only the rusoto backend has to get right -----------------------------------
+
+#[test]
+fn wrong_secret_key_is_access_denied() {
+    let server = LocalS3::shared();
+    let b = bucket(server);
+    let s3 = RusotoS3::builder()
+        .endpoint(server.endpoint())
+        .static_credentials(server.access_key(), "not-the-secret")
+        .build()
+        .unwrap();
+    let err = head(&s3, &b, "x").unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::AccessDenied, "{err}");
+    let err = get(&s3, &b, "x").unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::AccessDenied, "{err}");
+    let mut req = PutObjectRequest::default();
+    req.bucket = b.clone();
+    req.key = "x".into();
+    let err = s3
+        .put_object(&req, &mut RequestBody::new(vec![1u8; 100]))
+        .unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::AccessDenied, "{err}");
+}
+
+#[test]
+fn calls_from_inside_async_code_do_not_panic() {
+    let server = LocalS3::shared();
+    let s3 = server.client();
+    let b = bucket(server);
+    let data = random_bytes(300_000, 8);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        put(&*s3, &b, "from-async", &data);
+        assert_eq!(get(&*s3, &b, "from-async").unwrap().0, data);
+        assert_eq!(
+            head(&*s3, &b, "from-async").unwrap().content_length,
+            300_000
+        );
+    });
+}
+
+#[test]
+fn dropping_a_local_server_stops_it() {
+    let server = LocalS3::start();
+    let b = bucket(&server);
+    let s3 = server.client();
+    put(&*s3, &b, "k", b"v");
+    let endpoint = server.endpoint();
+    drop(server);
+    let s3 = RusotoS3::builder()
+        .endpoint(endpoint)
+        .static_credentials("a", "b")
+        .build()
+        .unwrap();
+    assert!(head(&s3, &b, "k").unwrap_err().is_retryable());
+}
+
+// --- misbehaving servers ------------------------------------------------------------
+
+/// A client for a raw server with short timeouts.
+fn raw_client(endpoint: &str) -> RusotoS3 {
+    RusotoS3::builder()
+        .endpoint(endpoint)
+        .static_credentials("ak", "sk")
+        .request_timeout(Duration::from_secs(1))
+        .body_read_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap()
+}
+
+/// Serve one connection on 127.0.0.1: read the request head, write `response`, then
+/// keep the socket open (or close it, if `close`) until the client goes away.
+fn raw_server(response: Vec<u8>, close: bool) -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let thread = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        read_request_head(&mut stream);
+        let _ = stream.write_all(&response);
+        let _ = stream.flush();
+        if close {
+            return;
+        }
+        // Hold the connection until the client gives up and closes it.
+        let mut buf = [0u8; 4096];
+        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    (endpoint, thread)
+}
+
+fn read_request_head(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+}
+
+#[test]
+fn a_body_cut_short_is_retryable_and_counts_what_arrived() {
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nETag: \"abc\"\r\n\r\n".to_vec();
+    response.extend_from_slice(&[7u8; 10]);
+    let (endpoint, server) = raw_server(response, true);
+    let s3 = raw_client(&endpoint);
+    let mut req = GetObjectRequest::default();
+    req.bucket = "bucket".into();
+    req.key = "key".into();
+    let mut received = 0usize;
+    let mut sink = |d: &[u8]| -> Result<(), S3Error> {
+        received += d.len();
+        Ok(())
+    };
+    let err = s3.get_object(&req, &mut sink).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            S3ErrorKind::TruncatedBody | S3ErrorKind::Transient
+        ),
+        "{err}"
+    );
+    assert!(err.is_retryable());
+    assert_eq!(received, 10);
+    server.join().unwrap();
+}
+
+#[test]
+fn bytes_of_a_stalled_body_reach_the_sink_before_the_stall_times_out() {
+    // Far less than a batch, then nothing: the sink must get the 10 bytes soon (it is
+    // where a cancelled transfer stops its GET), not only when the stall times out.
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
+    response.extend_from_slice(&[7u8; 10]);
+    let (endpoint, server) = raw_server(response, false);
+    let s3 = RusotoS3::builder()
+        .endpoint(&endpoint)
+        .static_credentials("ak", "sk")
+        .body_read_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut req = GetObjectRequest::default();
+    req.bucket = "bucket".into();
+    req.key = "key".into();
+    let mut received = 0usize;
+    let mut sink = |d: &[u8]| -> Result<(), S3Error> {
+        received += d.len();
+        Err(S3Error::new(
+            S3ErrorKind::Cancelled,
+            "GetObject",
+            "the transfer stopped",
+        ))
+    };
+    let err = s3.get_object(&req, &mut sink).unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Cancelled, "{err}");
+    assert_eq!(received, 10);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the sink waited for the 60 s stall timeout: {:?}",
+        started.elapsed()
+    );
+    drop(s3);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_stalled_body_times_out() {
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
+    response.extend_from_slice(&[7u8; 10]);
+    let (endpoint, server) = raw_server(response, false);
+    let s3 = raw_client(&endpoint);
+    let mut req = GetObjectRequest::default();
+    req.bucket = "bucket".into();
+    req.key = "key".into();
+    let mut received = Vec::new();
+    let started = Instant::now();
+    let err = s3.get_object(&req, &mut received).unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Timeout, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(received.len(), 10);
+    drop(s3);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let (endpoint, server) = raw_server(Vec::new(), false);
+    let s3 = raw_client(&endpoint);
+    let started = Instant::now();
+    let err = head(&s3, "bucket", "key").unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Timeout, "{err}");
+    assert_eq!(err.operation, "HeadObject");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(s3);
+    server.join().unwrap();
+}
+
+#[test]
+fn an_error_inside_a_200_is_classified() {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>\
+                <Message>We encountered an internal error. Please try again.</Message></Error>";
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (endpoint, server) = raw_server(response.into_bytes(), true);
+    let s3 = raw_client(&endpoint);
+    let mut req = CopyObjectRequest::default();
+    req.bucket = "bucket".into();
+    req.key = "dst".into();
+    req.source = CopySource::new("bucket", "src");
+    let err = s3.copy_object(&req).unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Transient, "{err}");
+    assert_eq!(err.status, Some(200));
+    assert_eq!(err.code.as_deref(), Some("InternalError"));
+    server.join().unwrap();
+}
+
+#[test]
+fn connection_refused_is_transient() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let s3 = raw_client(&format!("http://127.0.0.1:{port}"));
+    let err = head(&s3, "bucket", "key").unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Transient, "{err}");
+    let mut req = PutObjectRequest::default();
+    req.bucket = "bucket".into();
+    req.key = "key".into();
+    let err = s3
+        .put_object(&req, &mut RequestBody::new(vec![0u8; 1000]))
+        .unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Transient, "{err}");
+}
+
+#[test]
+fn an_upload_the_server_stops_reading_times_out() {
+    // The server reads the request head, then neither reads the body nor answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        read_request_head(&mut stream);
+        let _ = done_rx.recv();
+    });
+    let s3 = RusotoS3::builder()
+        .endpoint(endpoint)
+        .static_credentials("ak", "sk")
+        .request_timeout(Duration::from_secs(1))
+        .body_send_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let mut req = PutObjectRequest::default();
+    req.bucket = "bucket".into();
+    req.key = "key".into();
+    let started = Instant::now();
+    let err = s3
+        .put_object(&req, &mut RequestBody::new(random_bytes(6 * MIB, 9)))
+        .unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Timeout, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(done_tx);
+    server.join().unwrap();
+}
+
+/// A listener whose accept queue is full drops new SYNs, so a connect never completes:
+/// the connect timeout must end it.
+#[test]
+fn a_connect_that_never_completes_times_out() {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    // Fill the accept queue; nothing ever accepts.
+    let _held: Vec<_> = (0..4)
+        .filter_map(|_| {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+            s.set_nonblocking(true).ok()?;
+            let _ = s.connect(&addr.into());
+            Some(s)
+        })
+        .collect();
+    let client = RusotoS3::builder()
+        .endpoint(format!("http://{addr}"))
+        .static_credentials("ak", "sk")
+        .connect_timeout(Duration::from_millis(500))
+        .request_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut req = HeadObjectRequest::default();
+    req.bucket = "b".into();
+    req.key = "k".into();
+    let started = Instant::now();
+    let err = client.head_object(&req).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "ended by the connect timeout, not the request timeout"
+    );
+    assert!(err.is_retryable(), "{err}");
+    eprintln!("connect error: {err}");
+}
