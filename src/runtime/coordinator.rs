@@ -1,5 +1,5 @@
-//! The per-transfer state machine (`Coordinator`) and the work counter (`WorkGroup`) that
-//! decides when a transfer's last job has finished.
+//! The per-transfer state machine (`Coordinator`): status, first error, outcome,
+//! cleanups and done callbacks, and the waiters of its future.
 //!
 //! ```text
 //! NotStarted -> Queued -> Running -> Success
@@ -12,7 +12,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -305,82 +305,11 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Counts the outstanding jobs of one transfer and runs its finalizer when the last
-/// one ends. The creator holds the first guard while it plans, so the count cannot
-/// reach zero before every job has been submitted.
-pub(crate) struct WorkGroup {
-    pending: AtomicUsize,
-    /// Taken once, by the guard that brings `pending` to zero.
-    finalizer: Mutex<Option<Callback>>,
-}
-
-pub(crate) struct WorkGuard {
-    group: Arc<WorkGroup>,
-}
-
-impl WorkGroup {
-    /// A group whose `finalizer` runs when the returned guard and every guard made from
-    /// it have dropped.
-    pub(crate) fn start(finalizer: impl FnOnce() + Send + 'static) -> WorkGuard {
-        WorkGuard {
-            group: Arc::new(WorkGroup {
-                pending: AtomicUsize::new(1),
-                finalizer: Mutex::new(Some(Box::new(finalizer))),
-            }),
-        }
-    }
-}
-
-impl WorkGuard {
-    /// Another guard on the same group, for a job about to be submitted.
-    pub(crate) fn hold(&self) -> WorkGuard {
-        self.group.pending.fetch_add(1, Ordering::AcqRel);
-        WorkGuard {
-            group: self.group.clone(),
-        }
-    }
-}
-
-impl Drop for WorkGuard {
-    fn drop(&mut self) {
-        if self.group.pending.fetch_sub(1, Ordering::AcqRel) != 1 {
-            return;
-        }
-        let Some(finalizer) = self.group.finalizer.lock().take() else {
-            return;
-        };
-        if thread::panicking() {
-            // A panic inside the finalizer now would abort the process: finish the
-            // transfer on a fresh thread instead.
-            let _ = thread::Builder::new()
-                .name("s3transfer-finalizer".into())
-                .spawn(move || {
-                    let _ = catch_unwind(AssertUnwindSafe(finalizer));
-                });
-        } else {
-            let _ = catch_unwind(AssertUnwindSafe(finalizer));
-        }
-    }
-}
-
-/// Run one job of a transfer: skip it if the transfer already stopped, record a panic
-/// as an internal error, and release `guard` afterwards (never during unwinding).
-pub(crate) fn run_job(coordinator: &Coordinator, guard: WorkGuard, job: impl FnOnce(&WorkGuard)) {
-    if !coordinator.is_stopped()
-        && let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(&guard)))
-    {
-        coordinator.fail(TransferError::Internal(format!(
-            "a worker panicked: {}",
-            panic_message(&panic)
-        )));
-    }
-    drop(guard);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::future::CallArgs;
+    use crate::runtime::work_group::{WorkGroup, run_job};
     use std::sync::atomic::AtomicUsize;
 
     fn coordinator(subscribers: Vec<Arc<dyn Subscriber>>) -> Arc<Coordinator> {
@@ -513,26 +442,6 @@ mod tests {
                 .set_exception(TransferError::Internal("x".into())),
             Err(TransferError::TransferNotDone)
         ));
-    }
-
-    #[test]
-    fn work_group_finalizes_once_after_the_last_guard() {
-        let fired = Arc::new(AtomicUsize::new(0));
-        let f = fired.clone();
-        let root = WorkGroup::start(move || {
-            f.fetch_add(1, Ordering::SeqCst);
-        });
-        let guards: Vec<_> = (0..10).map(|_| root.hold()).collect();
-        let threads: Vec<_> = guards
-            .into_iter()
-            .map(|g| thread::spawn(move || drop(g)))
-            .collect();
-        assert_eq!(fired.load(Ordering::SeqCst), 0);
-        drop(root);
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(fired.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -9,3 +9,4 @@ pub(crate) mod permits;
 pub(crate) mod pool;
 pub(crate) mod queue;
 pub(crate) mod retry;
+pub(crate) mod work_group;

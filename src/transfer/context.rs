@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use crate::client::S3Error;
 use crate::error::TransferError;
-use crate::runtime::coordinator::{Coordinator, WorkGroup, WorkGuard, run_job};
+use crate::runtime::coordinator::Coordinator;
 use crate::runtime::pool::WorkerPool;
+use crate::runtime::work_group::{WorkGroup, WorkGuard, run_job};
 use crate::transfer::engine::Engine;
 
 /// One transfer's fixed facts: the engine it runs on, its coordinator, and the object it

@@ -14,7 +14,7 @@ use crate::client::{
 use crate::config::{MAX_PART_SIZE, adjust_part_size};
 use crate::error::TransferError;
 use crate::future::TransferOutput;
-use crate::runtime::coordinator::WorkGuard;
+use crate::runtime::work_group::WorkGuard;
 use crate::transfer::context::TransferContext;
 use crate::transfer::multipart::MultipartUpload;
 

@@ -16,8 +16,8 @@ use crate::client::{
 };
 use crate::error::TransferError;
 use crate::runtime::bandwidth::ChunkLimiter;
-use crate::runtime::coordinator::{WorkGuard, run_job};
 use crate::runtime::retry::{RetryError, with_retries_if};
+use crate::runtime::work_group::{WorkGuard, run_job};
 
 /// What one GET job fetches.
 #[derive(Clone, Copy, Debug)]
@@ -343,8 +343,16 @@ impl Download {
                 let coordinator = download.ctx.coordinator.clone();
                 run_job(&coordinator, guard, |_| {
                     let len = data.len() as u64;
-                    let result = match download.output.lock().as_mut() {
-                        Some(output) => output.write_at(offset, data),
+                    // Taken out of its slot for the write, so no lock is held while the
+                    // caller's writer runs: only this io thread writes through it, and
+                    // `finish` runs after the last write's guard is gone.
+                    let taken = download.output.lock().take();
+                    let result = match taken {
+                        Some(mut output) => {
+                            let written = output.write_at(offset, data);
+                            *download.output.lock() = Some(output);
+                            written
+                        }
                         None => Ok(()),
                     };
                     match result {

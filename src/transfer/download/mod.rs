@@ -27,8 +27,8 @@ use crate::client::{S3Error, S3ErrorKind};
 use crate::config::download_part_size;
 use crate::error::TransferError;
 use crate::future::TransferOutput;
-use crate::runtime::coordinator::WorkGuard;
 use crate::runtime::permits::SlidingWindow;
+use crate::runtime::work_group::WorkGuard;
 use crate::transfer::context::TransferContext;
 use fetch::{PartFetch, Piece};
 pub use target::{DownloadTarget, SeekWrite};
@@ -39,6 +39,9 @@ use verify::{CheckedPart, Stored};
 pub(crate) struct Download {
     ctx: TransferContext,
     args: DownloadArgs,
+    /// The slot of the open output (set by `open`, emptied by `finish`). The lock
+    /// guards only the slot: the io thread takes the output out for each write and
+    /// puts it back, so no lock is held while a caller's writer runs.
     output: Mutex<Option<Output>>,
     /// The temporary file of a path output, set once it is open: request threads write
     /// their bytes into it at their offsets themselves. Positional writes need neither

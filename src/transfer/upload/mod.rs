@@ -18,7 +18,7 @@ use crate::args::UploadArgs;
 use crate::checksum::Checksum;
 use crate::config::{MAX_PART_SIZE, MAX_PARTS, adjust_part_size};
 use crate::error::TransferError;
-use crate::runtime::coordinator::WorkGuard;
+use crate::runtime::work_group::WorkGuard;
 use crate::transfer::context::TransferContext;
 use crate::transfer::multipart::MultipartUpload;
 pub use source::{SeekRead, UploadSource};
