@@ -127,8 +127,8 @@ pub use transfer::upload::{SeekRead, UploadSource};
 pub use client::api::S3Api;
 pub use client::error::{S3Error, S3ErrorKind};
 pub use client::model::{
-    ChecksumAlgorithm, Checksums, CopySource, CopySourceConditions, ObjectAttributes,
-    RequestContext, SseCustomerKey,
+    ChecksumAlgorithm, ChecksumType, Checksums, CopySource, CopySourceConditions, Directive,
+    ObjectAttributes, RequestContext, SseCustomerKey,
 };
 #[cfg(feature = "rusoto")]
 pub use client::rusoto::{RusotoS3, RusotoS3Builder};

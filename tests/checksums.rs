@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use s3transfer::checksum::{ALL, checksum};
 use s3transfer::client::*;
 use s3transfer::testing::{FakeS3, Operation, RecordedCall};
-use s3transfer::{ChecksumAlgorithm, Checksums, S3Api, S3Error};
+use s3transfer::{ChecksumAlgorithm, ChecksumType, Checksums, S3Api, S3Error};
 use s3transfer::{
     ChecksumWhen, DownloadArgs, DownloadTarget, ErrorKind, TransferConfig, TransferError,
     TransferManager, TransferOutput, UploadArgs, UploadSource, Validation,
@@ -130,8 +130,8 @@ fn every_algorithm_round_trips_single_and_multipart() {
                     "{key}: the stored value is the whole object's"
                 );
                 assert_eq!(
-                    stored.checksums.checksum_type.as_deref(),
-                    Some("FULL_OBJECT")
+                    stored.checksums.checksum_type,
+                    Some(ChecksumType::FullObject)
                 );
             }
             let dest = dir.path().join(&key);
@@ -165,7 +165,7 @@ fn a_multipart_upload_sends_the_full_object_crc_combined_from_its_parts() {
         unreachable!()
     };
     assert_eq!(create.checksum_algorithm, Some(ChecksumAlgorithm::Crc32));
-    assert_eq!(create.checksum_type.as_deref(), Some("FULL_OBJECT"));
+    assert_eq!(create.checksum_type, Some(ChecksumType::FullObject));
     let mut part_values = Vec::new();
     for call in fake.calls_of(Operation::UploadPart) {
         let RecordedCall::UploadPart { request, .. } = call else {
@@ -191,8 +191,8 @@ fn a_multipart_upload_sends_the_full_object_crc_combined_from_its_parts() {
         "the combined value is the CRC of the whole object"
     );
     assert_eq!(
-        complete.checksums.checksum_type.as_deref(),
-        Some("FULL_OBJECT")
+        complete.checksums.checksum_type,
+        Some(ChecksumType::FullObject)
     );
     // Complete lists each part with its own checksum.
     for part in &complete.parts {
@@ -602,7 +602,7 @@ fn upload_composite(fake: &FakeS3, key: &str, data: &[u8], algorithm: ChecksumAl
         config().checksum_algorithm(algorithm).build().unwrap(),
     );
     let mut args = UploadArgs::default();
-    args.checksum_type = Some("COMPOSITE".into());
+    args.checksum_type = Some(ChecksumType::Composite);
     upload(&manager, key, data, args).unwrap();
     manager.shutdown(false, "");
 }
@@ -614,7 +614,7 @@ fn put_multipart(fake: &FakeS3, key: &str, parts: &[&[u8]], algorithm: ChecksumA
     create.bucket = "b".into();
     create.key = key.into();
     create.checksum_algorithm = Some(algorithm);
-    create.checksum_type = Some("COMPOSITE".into());
+    create.checksum_type = Some(ChecksumType::Composite);
     let upload_id = fake.create_multipart_upload(&create).unwrap().upload_id;
     let mut completed = Vec::new();
     for (i, data) in parts.iter().enumerate() {
@@ -636,7 +636,7 @@ fn put_multipart(fake: &FakeS3, key: &str, parts: &[&[u8]], algorithm: ChecksumA
     complete.key = key.into();
     complete.upload_id = upload_id;
     complete.parts = completed;
-    complete.checksums.checksum_type = Some("COMPOSITE".into());
+    complete.checksums.checksum_type = Some(ChecksumType::Composite);
     fake.complete_multipart_upload(&complete).unwrap();
 }
 
@@ -1061,7 +1061,7 @@ mod seaweedfs {
 
     use s3transfer::checksum::{ALL, checksum};
     use s3transfer::client::*;
-    use s3transfer::{ChecksumAlgorithm, S3Error, S3ErrorKind};
+    use s3transfer::{ChecksumAlgorithm, ChecksumType, S3Error, S3ErrorKind};
     use s3transfer::{
         CopyArgs, CopySource, RusotoS3, TransferError, TransferManager, TransferOutput, UploadArgs,
         Validation,
@@ -1168,7 +1168,7 @@ mod seaweedfs {
                     "{algorithm:?} {key}"
                 );
                 if size == LARGE {
-                    assert_eq!(stored.checksum_type.as_deref(), Some("FULL_OBJECT"));
+                    assert_eq!(stored.checksum_type, Some(ChecksumType::FullObject));
                 }
             }
             m.shutdown(false, "");
@@ -1208,7 +1208,7 @@ mod seaweedfs {
         );
         let stored = head(&m, &bucket, "dst").unwrap().checksums;
         assert_eq!(stored.crc32c, Some(composite));
-        assert_eq!(stored.checksum_type.as_deref(), Some("COMPOSITE"));
+        assert_eq!(stored.checksum_type, Some(ChecksumType::Composite));
         m.shutdown(false, "");
     }
 

@@ -1,12 +1,13 @@
 //! [`CopyArgs`]: what a copy sends with its HeadObject, CopyObject or multipart requests.
 
 use crate::client::{
-    ChecksumAlgorithm, CopySourceConditions, ObjectAttributes, RequestContext, SseCustomerKey,
+    ChecksumAlgorithm, CopySourceConditions, Directive, ObjectAttributes, RequestContext,
+    SseCustomerKey,
 };
 use crate::error::TransferError;
 
 use super::extra_args::*;
-use super::{validate_choice, validate_sse};
+use super::validate_sse;
 
 /// Optional arguments of a copy (s3transfer's `ALLOWED_COPY_ARGS`).
 ///
@@ -22,10 +23,10 @@ use super::{validate_choice, validate_sse};
 pub struct CopyArgs {
     /// Properties of the new object.
     pub attributes: ObjectAttributes,
-    /// `COPY` (keep the source's metadata) or `REPLACE` (use `attributes`).
-    pub metadata_directive: Option<String>,
-    /// `COPY` or `REPLACE` for tags.
-    pub tagging_directive: Option<String>,
+    /// Keep the source's metadata (`COPY`, the default) or use `attributes` (`REPLACE`).
+    pub metadata_directive: Option<Directive>,
+    /// Keep the source's tags (`COPY`, the default) or use `attributes.tagging`.
+    pub tagging_directive: Option<Directive>,
     /// Preconditions on the source.
     pub conditions: CopySourceConditions,
     /// SSE-C key of the source.
@@ -53,8 +54,12 @@ impl CopyArgs {
         let directives = ["COPY", "REPLACE"];
         let args = CopyArgs {
             attributes: p.attributes(),
-            metadata_directive: p.one_of("MetadataDirective", &directives)?,
-            tagging_directive: p.one_of("TaggingDirective", &directives)?,
+            metadata_directive: p
+                .one_of("MetadataDirective", &directives)?
+                .map(|v| Directive::from_name(&v)),
+            tagging_directive: p
+                .one_of("TaggingDirective", &directives)?
+                .map(|v| Directive::from_name(&v)),
             conditions: CopySourceConditions {
                 if_match: p.take("CopySourceIfMatch"),
                 if_none_match: p.take("CopySourceIfNoneMatch"),
@@ -98,15 +103,15 @@ impl CopyArgs {
 
     context_setters!();
 
-    /// `COPY` or `REPLACE` the source's metadata.
-    pub fn metadata_directive(mut self, value: impl Into<String>) -> Self {
-        self.metadata_directive = Some(value.into());
+    /// Keep ([`Directive::Copy`]) or replace the source's metadata.
+    pub fn metadata_directive(mut self, value: Directive) -> Self {
+        self.metadata_directive = Some(value);
         self
     }
 
-    /// `COPY` or `REPLACE` the source's tags.
-    pub fn tagging_directive(mut self, value: impl Into<String>) -> Self {
-        self.tagging_directive = Some(value.into());
+    /// Keep ([`Directive::Copy`]) or replace the source's tags.
+    pub fn tagging_directive(mut self, value: Directive) -> Self {
+        self.tagging_directive = Some(value);
         self
     }
 
@@ -139,17 +144,6 @@ impl CopyArgs {
         validate_sse(
             "copy_source_sse_customer",
             self.copy_source_sse_customer.as_ref(),
-        )?;
-        let directives = ["COPY", "REPLACE"];
-        validate_choice(
-            "metadata_directive",
-            self.metadata_directive.as_deref(),
-            &directives,
-        )?;
-        validate_choice(
-            "tagging_directive",
-            self.tagging_directive.as_deref(),
-            &directives,
         )
     }
 }

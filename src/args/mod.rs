@@ -64,25 +64,11 @@ pub(super) fn validate_sse(what: &str, key: Option<&SseCustomerKey>) -> Result<(
     }
 }
 
-pub(super) fn validate_choice(
-    what: &str,
-    value: Option<&str>,
-    choices: &[&str],
-) -> Result<(), TransferError> {
-    match value {
-        Some(v) if !choices.contains(&v) => Err(TransferError::InvalidArgument(format!(
-            "{what} {v:?} must be one of: {}",
-            choices.join(", ")
-        ))),
-        _ => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::extra_args::*;
     use super::*;
-    use crate::client::ChecksumAlgorithm;
+    use crate::client::{ChecksumAlgorithm, ChecksumType};
 
     #[test]
     fn allowed_lists_match_s3transfer() {
@@ -169,7 +155,7 @@ mod tests {
             a.multipart_checksum_algorithm(),
             Some(ChecksumAlgorithm::Crc32c)
         );
-        assert_eq!(a.multipart_checksum_type().as_deref(), Some("FULL_OBJECT"));
+        assert_eq!(a.multipart_checksum_type(), Some(ChecksumType::FullObject));
         assert_eq!(a.checksum_values().crc32c.as_deref(), Some("AAAAAA=="));
     }
 }

@@ -1,12 +1,12 @@
 //! [`UploadArgs`]: what an upload sends with its PutObject or multipart requests.
 
 use crate::client::{
-    ChecksumAlgorithm, Checksums, ObjectAttributes, RequestContext, SseCustomerKey,
+    ChecksumAlgorithm, ChecksumType, Checksums, ObjectAttributes, RequestContext, SseCustomerKey,
 };
 use crate::error::TransferError;
 
 use super::extra_args::*;
-use super::{validate_choice, validate_sse};
+use super::validate_sse;
 
 /// Optional arguments of an upload (s3transfer's `ALLOWED_UPLOAD_ARGS`).
 ///
@@ -33,7 +33,7 @@ pub struct UploadArgs {
     pub full_object_checksums: Checksums,
     /// `FULL_OBJECT` or `COMPOSITE` (`ChecksumType`). A multipart upload with a
     /// full-object value and no type is created as `FULL_OBJECT`.
-    pub checksum_type: Option<String>,
+    pub checksum_type: Option<ChecksumType>,
     /// The object's size, for CompleteMultipartUpload to check (`MpuObjectSize`).
     pub mpu_object_size: Option<u64>,
     /// Guess `Content-Type` from the file name when none is given and the source is a
@@ -126,7 +126,9 @@ impl UploadArgs {
             context: p.context(),
             checksum_algorithm: p.checksum_algorithm()?,
             full_object_checksums,
-            checksum_type: p.one_of("ChecksumType", &["FULL_OBJECT", "COMPOSITE"])?,
+            checksum_type: p
+                .one_of("ChecksumType", &["FULL_OBJECT", "COMPOSITE"])?
+                .map(|v| ChecksumType::from_name(&v)),
             mpu_object_size,
             guess_content_type: true,
         };
@@ -190,10 +192,10 @@ impl UploadArgs {
 
     /// The checksum type of a multipart upload: as given, or `FULL_OBJECT` when a
     /// full-object value is given (a composite checksum cannot match it).
-    pub(crate) fn multipart_checksum_type(&self) -> Option<String> {
-        self.checksum_type
-            .clone()
-            .or_else(|| (!self.full_object_checksums.is_empty()).then(|| "FULL_OBJECT".to_owned()))
+    pub(crate) fn multipart_checksum_type(&self) -> Option<ChecksumType> {
+        self.checksum_type.clone().or_else(|| {
+            (!self.full_object_checksums.is_empty()).then_some(ChecksumType::FullObject)
+        })
     }
 
     /// The full-object values without a type: what PutObject and Complete carry.
@@ -205,11 +207,6 @@ impl UploadArgs {
     }
 
     pub(crate) fn validate(&self) -> Result<(), TransferError> {
-        validate_sse("sse_customer", self.sse_customer.as_ref())?;
-        validate_choice(
-            "checksum_type",
-            self.checksum_type.as_deref(),
-            &["FULL_OBJECT", "COMPOSITE"],
-        )
+        validate_sse("sse_customer", self.sse_customer.as_ref())
     }
 }

@@ -111,7 +111,7 @@ pub struct Checksums {
     /// `x-amz-checksum-xxhash128` (as `md5`).
     pub xxhash128: Option<String>,
     /// `x-amz-checksum-type`: `FULL_OBJECT` or `COMPOSITE`.
-    pub checksum_type: Option<String>,
+    pub checksum_type: Option<ChecksumType>,
 }
 
 impl Checksums {
@@ -240,4 +240,103 @@ pub struct CopySourceConditions {
     pub if_modified_since: Option<String>,
     /// `x-amz-copy-source-if-unmodified-since` (HTTP date).
     pub if_unmodified_since: Option<String>,
+}
+
+/// What a copy does with the source's metadata or tags (`x-amz-metadata-directive`,
+/// `x-amz-tagging-directive`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Directive {
+    /// `COPY`: keep the source's.
+    Copy,
+    /// `REPLACE`: use the ones given with the copy.
+    Replace,
+    /// A value this library does not know (one S3 adds later), sent as it is.
+    Other(String),
+}
+
+impl Directive {
+    /// The value as S3 spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Directive::Copy => "COPY",
+            Directive::Replace => "REPLACE",
+            Directive::Other(value) => value,
+        }
+    }
+
+    /// The directive S3 spells `value`; [`Directive::Other`] for one not known here.
+    pub fn from_name(value: &str) -> Directive {
+        match value {
+            "COPY" => Directive::Copy,
+            "REPLACE" => Directive::Replace,
+            other => Directive::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for Directive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a multipart object's checksum covers it (`x-amz-checksum-type`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChecksumType {
+    /// `FULL_OBJECT`: a checksum of the whole object's bytes (CRCs only).
+    FullObject,
+    /// `COMPOSITE`: a checksum of the part checksums, suffixed `-<parts>`.
+    Composite,
+    /// A value this library does not know (one S3 adds later), sent as it is.
+    Other(String),
+}
+
+impl ChecksumType {
+    /// The value as S3 spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ChecksumType::FullObject => "FULL_OBJECT",
+            ChecksumType::Composite => "COMPOSITE",
+            ChecksumType::Other(value) => value,
+        }
+    }
+
+    /// The type S3 spells `value`; [`ChecksumType::Other`] for one not known here.
+    pub fn from_name(value: &str) -> ChecksumType {
+        match value {
+            "FULL_OBJECT" => ChecksumType::FullObject,
+            "COMPOSITE" => ChecksumType::Composite,
+            other => ChecksumType::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for ChecksumType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::*;
+
+    #[test]
+    fn choices_round_trip_through_their_s3_names_and_keep_unknown_ones() {
+        for d in [Directive::Copy, Directive::Replace] {
+            assert_eq!(Directive::from_name(d.as_str()), d);
+        }
+        for t in [ChecksumType::FullObject, ChecksumType::Composite] {
+            assert_eq!(ChecksumType::from_name(t.as_str()), t);
+        }
+        let later = ChecksumType::from_name("FULL_OBJECT_V2");
+        assert_eq!(later, ChecksumType::Other("FULL_OBJECT_V2".into()));
+        assert_eq!(later.to_string(), "FULL_OBJECT_V2");
+        assert_eq!(
+            Directive::from_name("copy"),
+            Directive::Other("copy".into())
+        );
+    }
 }

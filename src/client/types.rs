@@ -213,7 +213,7 @@ pub struct CreateMultipartUploadRequest {
     /// Checksum algorithm of the parts.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     /// `FULL_OBJECT` or `COMPOSITE`.
-    pub checksum_type: Option<String>,
+    pub checksum_type: Option<ChecksumType>,
 }
 
 /// CreateMultipartUpload's answer.
@@ -342,9 +342,9 @@ pub struct CopyObjectRequest {
     /// Properties of the new object.
     pub attributes: ObjectAttributes,
     /// `COPY` or `REPLACE`.
-    pub metadata_directive: Option<String>,
+    pub metadata_directive: Option<Directive>,
     /// `COPY` or `REPLACE`.
-    pub tagging_directive: Option<String>,
+    pub tagging_directive: Option<Directive>,
     /// Preconditions on the source.
     pub conditions: CopySourceConditions,
     /// SSE-C key of the source.

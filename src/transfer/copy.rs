@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use crate::args::CopyArgs;
 use crate::client::{
     CompleteMultipartUploadRequest, CopyObjectRequest, CopySource, CreateMultipartUploadRequest,
-    HeadObjectRequest, ObjectAttributes, S3Error, UploadPartCopyRequest,
+    Directive, HeadObjectRequest, ObjectAttributes, S3Error, UploadPartCopyRequest,
 };
 use crate::config::{MAX_PART_SIZE, adjust_part_size};
 use crate::error::TransferError;
@@ -81,7 +81,7 @@ impl Copy {
         // unless the caller replaces it (s3transfer PR #392). Tags are not among them:
         // HeadObject does not return tags, so a caller who wants them gives `Tagging`.
         let mut attributes = self.args.attributes.clone();
-        if self.args.metadata_directive.as_deref() != Some("REPLACE") {
+        if self.args.metadata_directive != Some(Directive::Replace) {
             inherit(&mut attributes, &info.attributes);
         }
         let create = CreateMultipartUploadRequest {

@@ -14,12 +14,13 @@ use super::objects::{Ctx, Entry, check_sse};
 use super::reads::select;
 use super::{FakeObject, FakePart, FakeS3, Operation, RecordedCall};
 use crate::client::{
-    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
+    AbortMultipartUploadRequest, ChecksumType, Checksums, CompleteMultipartUploadOutput,
     CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
     CreateMultipartUploadOutput, CreateMultipartUploadRequest, DeleteObjectOutput,
-    DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput, HeadObjectRequest,
-    PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error, S3ErrorKind,
-    UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
+    DeleteObjectRequest, Directive, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
+    HeadObjectRequest, PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink, S3Api,
+    S3Error, S3ErrorKind, UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput,
+    UploadPartRequest,
 };
 
 impl S3Api for FakeS3 {
@@ -152,7 +153,7 @@ impl S3Api for FakeS3 {
         object.checksums = checksums;
         if !object.checksums.is_empty() {
             // A single PUT's checksum is of the whole object.
-            object.checksums.checksum_type = Some("FULL_OBJECT".to_owned());
+            object.checksums.checksum_type = Some(ChecksumType::FullObject);
         }
         object.sse_customer = request.sse_customer.clone();
         let stored = st.store(&request.bucket, &request.key, object);
@@ -321,7 +322,7 @@ impl S3Api for FakeS3 {
         let onto_itself = request.source.bucket == request.bucket
             && request.source.key == request.key
             && request.source.version_id.is_none();
-        let changes_something = request.metadata_directive.as_deref() == Some("REPLACE")
+        let changes_something = request.metadata_directive == Some(Directive::Replace)
             || request.attributes.storage_class.is_some()
             || request.attributes.website_redirect_location.is_some()
             || request.attributes.server_side_encryption.is_some()

@@ -4,7 +4,7 @@
 
 use super::multipart::{StoredPart, Upload};
 use super::objects::Ctx;
-use crate::client::{ChecksumAlgorithm, Checksums, S3Error};
+use crate::client::{ChecksumAlgorithm, ChecksumType, Checksums, S3Error};
 
 /// Check every checksum value `given` against `data` (a composite `-N` value is not a
 /// checksum of the bytes and is kept as is); with `algorithm` and no value, compute it.
@@ -64,8 +64,8 @@ pub(super) fn completed_checksums(
     chosen: &[StoredPart],
     data: &[u8],
 ) -> Result<Checksums, S3Error> {
-    let full_object = given.checksum_type.as_deref() == Some("FULL_OBJECT")
-        || upload.checksum_type.as_deref() == Some("FULL_OBJECT");
+    let full_object = given.checksum_type == Some(ChecksumType::FullObject)
+        || upload.checksum_type == Some(ChecksumType::FullObject);
     let mut checksums = given.clone();
     if full_object {
         let algorithm = upload
@@ -79,7 +79,7 @@ pub(super) fn completed_checksums(
         if let Some(value) = values.and_then(|v| crate::checksum::composite_checksum(algorithm, &v))
         {
             checksums.set(algorithm, value);
-            checksums.checksum_type = Some("COMPOSITE".to_owned());
+            checksums.checksum_type = Some(ChecksumType::Composite);
         }
     }
     Ok(checksums)

@@ -5,7 +5,9 @@ use super::FakeObject;
 use super::dates::parse_http_date;
 use super::etag::etag_matches;
 use super::objects::Ctx;
-use crate::client::{CopyObjectRequest, CopySourceConditions, ObjectAttributes, S3Error};
+use crate::client::{
+    CopyObjectRequest, CopySourceConditions, Directive, ObjectAttributes, S3Error,
+};
 
 /// Copy-source preconditions as S3 evaluates them: if-match wins over
 /// if-unmodified-since, if-none-match over if-modified-since; unparseable dates are
@@ -55,9 +57,9 @@ pub(super) fn copy_attributes(
     source: &ObjectAttributes,
     request: &CopyObjectRequest,
 ) -> Result<ObjectAttributes, S3Error> {
-    let replace = |directive: &Option<String>, name: &str| match directive.as_deref() {
-        None | Some("COPY") => Ok(false),
-        Some("REPLACE") => Ok(true),
+    let replace = |directive: &Option<Directive>, name: &str| match directive {
+        None | Some(Directive::Copy) => Ok(false),
+        Some(Directive::Replace) => Ok(true),
         Some(other) => Err(cx.error(
             400,
             "InvalidArgument",

@@ -11,8 +11,8 @@ use super::checksums::checksums_conflict;
 use super::etag::unquote;
 use super::objects::Ctx;
 use crate::client::{
-    ChecksumAlgorithm, Checksums, CompleteMultipartUploadRequest, ObjectAttributes, S3Error,
-    SseCustomerKey,
+    ChecksumAlgorithm, ChecksumType, Checksums, CompleteMultipartUploadRequest, ObjectAttributes,
+    S3Error, SseCustomerKey,
 };
 
 /// S3's highest part number.
@@ -34,7 +34,7 @@ pub(super) struct Upload {
     pub(super) attributes: ObjectAttributes,
     pub(super) sse_customer: Option<SseCustomerKey>,
     pub(super) checksum_algorithm: Option<ChecksumAlgorithm>,
-    pub(super) checksum_type: Option<String>,
+    pub(super) checksum_type: Option<ChecksumType>,
     pub(super) parts: BTreeMap<u32, StoredPart>,
 }
 

@@ -175,8 +175,8 @@ trait Deliver {
 
 /// Hands the body to the calling thread in batches of about [`DOWNLOAD_BATCH_BYTES`]:
 /// hyper yields a chunk per socket read (often 8-64 KiB on loopback), and waking the
-/// calling thread for each cost more CPU than the bytes themselves (1 GiB: about 95,000
-/// context switches and 1.4 CPU s before, see docs/benchmarks.md).
+/// calling thread for each cost more CPU than the bytes themselves (the measurement is
+/// in docs/benchmarks.md).
 struct Batched {
     tx: tokio::sync::mpsc::Sender<Vec<Delivery>>,
     batch: Vec<Delivery>,

@@ -192,7 +192,7 @@ impl S3Api for RusotoS3 {
             request.checksum_algorithm,
         );
         if let Some(t) = &request.checksum_type {
-            req.add_header("x-amz-checksum-type", t);
+            req.add_header("x-amz-checksum-type", t.as_str());
         }
         let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
         let body = String::from_utf8_lossy(&out.body);
@@ -289,10 +289,10 @@ impl S3Api for RusotoS3 {
             request.copy_source_sse_customer.as_ref(),
         );
         if let Some(d) = &request.metadata_directive {
-            req.add_header("x-amz-metadata-directive", d);
+            req.add_header("x-amz-metadata-directive", d.as_str());
         }
         if let Some(d) = &request.tagging_directive {
-            req.add_header("x-amz-tagging-directive", d);
+            req.add_header("x-amz-tagging-directive", d.as_str());
         }
         signed::add_new_object(
             &mut req,

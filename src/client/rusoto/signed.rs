@@ -11,7 +11,7 @@ use rusoto_core::Region;
 use rusoto_core::signature::SignedRequest;
 
 use crate::client::{
-    ChecksumAlgorithm, Checksums, CompletedPart, CopySource, CopySourceConditions,
+    ChecksumAlgorithm, ChecksumType, Checksums, CompletedPart, CopySource, CopySourceConditions,
     ObjectAttributes, RequestContext, SseCustomerKey,
 };
 
@@ -237,8 +237,8 @@ pub(super) fn add_checksums(request: &mut SignedRequest, checksums: &Checksums, 
             request.add_header(checksum_header(name), value);
         }
     }
-    if with_type {
-        add_optional(request, CHECKSUM_TYPE, c.checksum_type.as_ref());
+    if with_type && let Some(t) = &c.checksum_type {
+        request.add_header(CHECKSUM_TYPE, t.as_str());
     }
 }
 
@@ -307,7 +307,7 @@ pub(super) fn read_checksums(headers: &HeaderMap<String>) -> Checksums {
     for (name, field) in CHECKSUM_FIELDS {
         *field(&mut c) = header(headers, &checksum_header(name));
     }
-    c.checksum_type = header(headers, CHECKSUM_TYPE);
+    c.checksum_type = header(headers, CHECKSUM_TYPE).map(|t| ChecksumType::from_name(&t));
     c
 }
 
@@ -375,7 +375,7 @@ pub(super) fn read_result_checksums(xml: &str, headers: &HeaderMap<String>) -> C
         }
     }
     if let Some(t) = xml_text(xml, "ChecksumType") {
-        c.checksum_type = Some(t);
+        c.checksum_type = Some(ChecksumType::from_name(&t));
     }
     c
 }
@@ -454,7 +454,7 @@ mod tests {
         let c = read_result_checksums(xml, &headers);
         assert_eq!(c.crc64nvme.as_deref(), Some("body"));
         assert_eq!(c.sha1.as_deref(), Some("sha"));
-        assert_eq!(c.checksum_type.as_deref(), Some("FULL_OBJECT"));
+        assert_eq!(c.checksum_type, Some(ChecksumType::FullObject));
         assert_eq!(unescape("a&#65;&#x42;&bogus;&"), "aAB&bogus;&");
     }
 

@@ -46,7 +46,7 @@ pub(crate) struct Download {
     /// The temporary file of a path output, set once it is open: request threads write
     /// their bytes into it at their offsets themselves. Positional writes need neither
     /// order nor the `output` lock, and this skips a copy and a hand-off to the io
-    /// thread per chunk (about a tenth of a download's CPU).
+    /// thread per chunk (docs/benchmarks.md has the figures).
     /// Taken (closed) before the rename.
     direct: Mutex<Option<(Arc<File>, Arc<Path>)>>,
     /// The ETag every response must carry: given by the caller, or the first seen.

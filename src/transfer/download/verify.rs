@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::{Download, PartFetch};
 use crate::checksum::{Checksum, Checksummer};
-use crate::client::{ChecksumAlgorithm, Checksums, HeadObjectRequest};
+use crate::client::{ChecksumAlgorithm, ChecksumType, Checksums, HeadObjectRequest};
 use crate::config::ChecksumWhen;
 use crate::error::TransferError;
 use crate::future::Validation;
@@ -107,7 +107,7 @@ impl Download {
             }
             Some(_) => None,
             // A composite type without a `-N` value names no part count to check.
-            None if stored.checksum_type.as_deref() == Some("COMPOSITE") => None,
+            None if stored.checksum_type == Some(ChecksumType::Composite) => None,
             None => {
                 // The first GET covers the object whole when it is at most one chunk;
                 // a SHA of the whole object can only be computed over one range, in

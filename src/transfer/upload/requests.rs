@@ -8,8 +8,9 @@ use bytes::Bytes;
 use super::Upload;
 use crate::checksum::checksum;
 use crate::client::{
-    ChecksumAlgorithm, Checksums, CompleteMultipartUploadRequest, CreateMultipartUploadRequest,
-    HeadObjectRequest, PutObjectRequest, RequestBody, S3Error, UploadPartRequest,
+    ChecksumAlgorithm, ChecksumType, Checksums, CompleteMultipartUploadRequest,
+    CreateMultipartUploadRequest, HeadObjectRequest, PutObjectRequest, RequestBody, S3Error,
+    UploadPartRequest,
 };
 use crate::config::ChecksumWhen;
 use crate::error::TransferError;
@@ -53,7 +54,7 @@ impl Upload {
                 ChecksumWhen::WhenRequired => None,
             },
         )?;
-        let composite = self.args.checksum_type.as_deref() == Some("COMPOSITE");
+        let composite = self.args.checksum_type == Some(ChecksumType::Composite);
         Some(ChecksumPlan {
             algorithm,
             // A value the caller gave is theirs to vouch for: it is sent instead.
@@ -141,7 +142,7 @@ impl Upload {
             request.checksum_algorithm = Some(plan.algorithm);
             if plan.combine_full_object {
                 // Announced here so Complete may carry the whole object's CRC.
-                request.checksum_type = Some("FULL_OBJECT".to_owned());
+                request.checksum_type = Some(ChecksumType::FullObject);
             }
         }
         let mpu = MultipartUpload::create(&self.ctx, &request, |e| self.s3_failed(e, None))?;
@@ -216,7 +217,8 @@ impl Upload {
             checksums: Checksums {
                 checksum_type: self.args.checksum_type.clone().or_else(|| {
                     // Announced on Create: Complete must name the same type.
-                    (!self.args.full_object_checksums.is_empty()).then(|| "FULL_OBJECT".to_owned())
+                    (!self.args.full_object_checksums.is_empty())
+                        .then_some(ChecksumType::FullObject)
                 }),
                 ..self.args.checksum_values()
             },
@@ -235,7 +237,7 @@ impl Upload {
                 match whole {
                     Some(whole) if crcs.len() as u32 == expected => {
                         request.checksums.set(plan.algorithm, whole.to_base64());
-                        request.checksums.checksum_type = Some("FULL_OBJECT".to_owned());
+                        request.checksums.checksum_type = Some(ChecksumType::FullObject);
                         validated = Validation::WholeObject(plan.algorithm);
                     }
                     _ => {

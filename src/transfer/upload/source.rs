@@ -95,7 +95,7 @@ pub(super) fn read_full(reader: &mut dyn Read, want: usize) -> io::Result<Vec<u8
 
 /// Read `len` bytes of `file` at `offset` into a new buffer. On Unix the buffer is
 /// not zeroed first: `pread` fills it straight from the page cache (zeroing 8 MiB parts
-/// was a tenth of a file upload's CPU).
+/// showed in the profile of a file upload; docs/benchmarks.md has the figures).
 pub(super) fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(len);
     while buf.len() < len {

@@ -2,6 +2,7 @@
 //! themselves, SSE-C sources and part-copy ranges.
 
 use super::*;
+use crate::client::Directive;
 
 #[test]
 fn copy_with_copy_directive_keeps_the_source_metadata() {
@@ -26,7 +27,7 @@ fn copy_with_replace_directive_takes_the_request_metadata() {
     let s3 = fake();
     seed_with_metadata(&s3, "src");
     let mut req = copy_req("src", "dst");
-    req.metadata_directive = Some("REPLACE".into());
+    req.metadata_directive = Some(Directive::Replace);
     req.attributes.content_type = Some("text/plain".into());
     req.attributes.metadata.insert("new".into(), "yes".into());
     s3.copy_object(&req).unwrap();
@@ -43,7 +44,7 @@ fn copy_rejects_an_unknown_directive() {
     let s3 = fake();
     seed_with_metadata(&s3, "src");
     let mut req = copy_req("src", "dst");
-    req.metadata_directive = Some("MERGE".into());
+    req.metadata_directive = Some(Directive::from_name("MERGE"));
     assert_eq!(code(&s3.copy_object(&req).unwrap_err()), "InvalidArgument");
 }
 
@@ -86,7 +87,7 @@ fn copying_an_object_onto_itself_unchanged_is_rejected() {
     let mut req = copy_req("k", "k");
     let err = s3.copy_object(&req).unwrap_err();
     assert_eq!((err.status, code(&err)), (Some(400), "InvalidRequest"));
-    req.metadata_directive = Some("REPLACE".into());
+    req.metadata_directive = Some(Directive::Replace);
     s3.copy_object(&req).unwrap();
 }
 

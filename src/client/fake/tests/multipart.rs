@@ -2,6 +2,7 @@
 //! Complete, part sizes and numbers, SSE-C keys, and the object checksums Complete stores.
 
 use super::*;
+use crate::client::ChecksumType;
 
 #[test]
 fn sse_c_uploads_need_the_key_on_parts_and_complete() {
@@ -72,13 +73,13 @@ fn complete_stores_the_whole_object_checksums_it_carried() {
     complete.parts = vec![completed];
     // A FULL_OBJECT value is checked against the assembled object.
     complete.checksums.crc32c = Some("d2hvbGU=".into());
-    complete.checksums.checksum_type = Some("FULL_OBJECT".into());
+    complete.checksums.checksum_type = Some(ChecksumType::FullObject);
     assert_eq!(
         code(&s3.complete_multipart_upload(&complete).unwrap_err()),
         "BadDigest"
     );
     complete.checksums.crc32c = Some("d2hvbGU=-1".into());
-    complete.checksums.checksum_type = Some("COMPOSITE".into());
+    complete.checksums.checksum_type = Some(ChecksumType::Composite);
     s3.complete_multipart_upload(&complete).unwrap();
     let mut head = head_req("mp");
     head.checksum_mode = true;
@@ -126,7 +127,7 @@ fn complete_of_a_composite_upload_stores_the_checksum_of_the_part_checksums() {
     head.checksum_mode = true;
     let stored = s3.head_object(&head).unwrap().checksums;
     assert_eq!(stored.sha256.as_deref(), Some(want.as_str()));
-    assert_eq!(stored.checksum_type.as_deref(), Some("COMPOSITE"));
+    assert_eq!(stored.checksum_type, Some(ChecksumType::Composite));
     // A partNumber GET answers with that part's bytes, place and own checksum.
     let mut get_part = get_req("mp");
     get_part.checksum_mode = true;
