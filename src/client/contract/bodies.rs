@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use super::support::Pulled;
-use super::support::{REFUSED, create, data, fails, get_req, head, ok, part_req, put, put_req};
+use super::support::{
+    REFUSED, abort, create, data, fails, get_req, head, ok, part_req, put, put_req,
+};
 use super::{Fixture, Outcome};
-use crate::client::{AbortMultipartUploadRequest, RequestBody, S3Api, S3Error, S3ErrorKind};
+use crate::client::{RequestBody, S3Api, S3Error, S3ErrorKind};
 
 /// A sink that fails on its first chunk stops the GetObject: the call returns the
 /// sink's own error, the sink is not called again, and the backend still answers.
@@ -91,14 +93,6 @@ pub fn a_failing_body_observer_stops_the_upload(s3: &dyn S3Api, fixture: &Fixtur
         3,
         "UploadPart went on pulling the body after its observer refused"
     );
-    ok(
-        s3.abort_multipart_upload(&AbortMultipartUploadRequest {
-            bucket: bucket.clone(),
-            key,
-            upload_id: id,
-            ..Default::default()
-        }),
-        "AbortMultipartUpload",
-    );
+    abort(s3, bucket, &key, &id);
     Outcome::Passed
 }

@@ -3,7 +3,7 @@
 //! a `partNumber` read.
 
 use super::support::{
-    complete_req, create_req, data, get, get_req, head_req, ok, part_req, put_req,
+    abort, complete_req, create_req, data, get, get_req, head_req, ok, part_req, put_req,
 };
 use super::{Capability, Fixture, Outcome};
 use crate::checksum::checksum;
@@ -75,15 +75,7 @@ pub fn sent_part_checksums_are_validated(s3: &dyn S3Api, fixture: &Fixture) -> O
         s3.upload_part(&part, &mut RequestBody::new(bytes)),
         "UploadPart with another body's CRC32C",
     );
-    ok(
-        s3.abort_multipart_upload(&crate::client::AbortMultipartUploadRequest {
-            bucket: bucket.clone(),
-            key,
-            upload_id: id,
-            ..Default::default()
-        }),
-        "AbortMultipartUpload",
-    );
+    abort(s3, bucket, &key, &id);
     Outcome::Passed
 }
 

@@ -2,11 +2,11 @@
 //! and reading one part back by `partNumber`.
 
 use super::support::{
-    complete, complete_req, create, create_req, data, fails, fails_for_good, get, get_req, head,
-    head_req, multipart_object, ok, part_req, put, upload_part,
+    abort, complete, complete_req, create, create_req, data, fails, fails_for_good, get, get_req,
+    head, head_req, multipart_object, ok, part_req, put, upload_part,
 };
 use super::{Capability, Fixture, Outcome};
-use crate::client::{AbortMultipartUploadRequest, ContentRange, RequestBody, S3Api, S3ErrorKind};
+use crate::client::{ContentRange, RequestBody, S3Api, S3ErrorKind};
 
 /// CreateMultipartUpload with a content type and metadata, two parts (the second
 /// uploaded twice: the later one wins), CompleteMultipartUpload: the object is the
@@ -68,15 +68,7 @@ pub fn abort_ends_the_upload(s3: &dyn S3Api, fixture: &Fixture) -> Outcome {
     let key = fixture.key("abort", "object");
     let id = create(s3, bucket, &key);
     let p1 = upload_part(s3, bucket, &key, &id, 1, &data(100, 5));
-    ok(
-        s3.abort_multipart_upload(&AbortMultipartUploadRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            upload_id: id.clone(),
-            ..Default::default()
-        }),
-        "AbortMultipartUpload",
-    );
+    abort(s3, bucket, &key, &id);
     // S3 answers 404 NoSuchUpload; s3s-fs answers 403. Either way the upload is over
     // and asking again will not help, which is what a transfer depends on.
     let late = s3.complete_multipart_upload(&complete_req(bucket, &key, &id, vec![p1]));

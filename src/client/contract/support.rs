@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::client::{
-    BodyObserver, CompleteMultipartUploadOutput, CompleteMultipartUploadRequest, CompletedPart,
-    CreateMultipartUploadRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
-    HeadObjectRequest, PutObjectOutput, PutObjectRequest, RequestBody, S3Api, S3Error, S3ErrorKind,
-    UploadPartRequest,
+    AbortMultipartUploadRequest, BodyObserver, CompleteMultipartUploadOutput,
+    CompleteMultipartUploadRequest, CompletedPart, CreateMultipartUploadRequest, GetObjectOutput,
+    GetObjectRequest, HeadObjectOutput, HeadObjectRequest, PutObjectOutput, PutObjectRequest,
+    RequestBody, S3Api, S3Error, S3ErrorKind, UploadPartRequest,
 };
 
 /// `len` reproducible, incompressible-enough bytes from `seed` (xorshift64*).
@@ -173,6 +173,19 @@ pub(super) fn upload_part(
         .etag
         .unwrap_or_else(|| panic!("UploadPart {n} of {key}: no ETag"));
     CompletedPart::new(n, etag)
+}
+
+/// AbortMultipartUpload of `upload_id`, which must succeed.
+pub(super) fn abort(s3: &dyn S3Api, bucket: &str, key: &str, upload_id: &str) {
+    ok(
+        s3.abort_multipart_upload(&AbortMultipartUploadRequest {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+            ..Default::default()
+        }),
+        "AbortMultipartUpload",
+    );
 }
 
 pub(super) fn complete_req(

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::checksums::{completed_checksums, verify_checksums};
-use super::copies::{check_copy_conditions, copy_attributes};
+use super::copies::{copy_attributes, copy_source};
 use super::etag::{content_etag, etag_matches, multipart_etag};
 use super::multipart::{StoredPart, Upload, check_part_number, chosen_parts};
 use super::objects::{Ctx, Entry, check_sse};
@@ -303,20 +303,13 @@ impl S3Api for FakeS3 {
         let cx = Ctx::new(Operation::CopyObject, &request.bucket, &request.key);
         self.enter(RecordedCall::CopyObject(request.clone()))?;
         let mut st = self.state.lock();
-        let source = st
-            .lookup(
-                cx,
-                &request.source.bucket,
-                &request.source.key,
-                request.source.version_id.as_deref(),
-            )?
-            .clone();
-        check_sse(
+        let source = copy_source(
             cx,
-            source.sse_customer.as_ref(),
+            &st,
+            &request.source,
             request.copy_source_sse_customer.as_ref(),
+            &request.conditions,
         )?;
-        check_copy_conditions(cx, &source, &request.conditions)?;
         st.bucket(cx, &request.bucket)?;
         let attributes = copy_attributes(cx, &source.attributes, request)?;
         let onto_itself = request.source.bucket == request.bucket
@@ -357,20 +350,13 @@ impl S3Api for FakeS3 {
         let cx = Ctx::new(Operation::UploadPartCopy, &request.bucket, &request.key);
         self.enter(RecordedCall::UploadPartCopy(request.clone()))?;
         let mut st = self.state.lock();
-        let source = st
-            .lookup(
-                cx,
-                &request.source.bucket,
-                &request.source.key,
-                request.source.version_id.as_deref(),
-            )?
-            .clone();
-        check_sse(
+        let source = copy_source(
             cx,
-            source.sse_customer.as_ref(),
+            &st,
+            &request.source,
             request.copy_source_sse_customer.as_ref(),
+            &request.conditions,
         )?;
-        check_copy_conditions(cx, &source, &request.conditions)?;
         st.bucket(cx, &request.bucket)?;
         let upload = st.upload(cx, &request.upload_id)?;
         check_sse(

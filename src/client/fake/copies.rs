@@ -2,12 +2,36 @@
 //! source and which from the request.
 
 use super::FakeObject;
+use super::State;
 use super::dates::parse_http_date;
 use super::etag::etag_matches;
-use super::objects::Ctx;
+use super::objects::{Ctx, check_sse};
 use crate::client::{
-    CopyObjectRequest, CopySourceConditions, Directive, ObjectAttributes, S3Error,
+    CopyObjectRequest, CopySource, CopySourceConditions, Directive, ObjectAttributes, S3Error,
+    SseCustomerKey,
 };
+
+/// The source of a copy (CopyObject or UploadPartCopy), once its SSE-C key and
+/// preconditions passed.
+pub(super) fn copy_source(
+    cx: Ctx<'_>,
+    st: &State,
+    source: &CopySource,
+    sse: Option<&SseCustomerKey>,
+    conditions: &CopySourceConditions,
+) -> Result<FakeObject, S3Error> {
+    let object = st
+        .lookup(
+            cx,
+            &source.bucket,
+            &source.key,
+            source.version_id.as_deref(),
+        )?
+        .clone();
+    check_sse(cx, object.sse_customer.as_ref(), sse)?;
+    check_copy_conditions(cx, &object, conditions)?;
+    Ok(object)
+}
 
 /// Copy-source preconditions as S3 evaluates them: if-match wins over
 /// if-unmodified-since, if-none-match over if-modified-since; unparseable dates are
