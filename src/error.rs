@@ -282,7 +282,8 @@ impl TransferError {
 pub struct ConfigError {
     /// The setting refused (`"max_request_queue_size"`).
     pub setting: &'static str,
-    /// Why, completing the sentence "<setting> ..." (`"must be greater than 0"`).
+    /// Why, completing a sentence that starts with the setting's name (`"must be
+    /// greater than 0"`).
     pub reason: String,
 }
 

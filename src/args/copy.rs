@@ -45,7 +45,7 @@ impl CopyArgs {
         copy_allowed()
     }
 
-    /// Build from boto3 `ExtraArgs` names and string values; see [`UploadArgs::from_pairs`].
+    /// Build from boto3 `ExtraArgs` names and string values; see [`UploadArgs::from_pairs`](crate::UploadArgs::from_pairs).
     /// The source's version is part of [`crate::CopySource`], not an argument.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,

@@ -24,7 +24,7 @@ impl DeleteArgs {
         DELETE_ALLOWED.to_vec()
     }
 
-    /// Build from boto3 `ExtraArgs` names and string values; see [`UploadArgs::from_pairs`].
+    /// Build from boto3 `ExtraArgs` names and string values; see [`UploadArgs::from_pairs`](crate::UploadArgs::from_pairs).
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<DeleteArgs, TransferError> {

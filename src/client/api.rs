@@ -10,7 +10,7 @@ use super::{RequestBody, ResponseSink, S3Error};
 /// the library's own worker threads. Bodies go out through [`RequestBody::next_chunk`]
 /// and come back through a [`ResponseSink`], chunk by chunk; a backend must check that
 /// it received as many bytes as the server announced (`Content-Length` /
-/// `Content-Range`) and report a short body as [`S3ErrorKind::TruncatedBody`].
+/// `Content-Range`) and report a short body as [`S3ErrorKind::TruncatedBody`](crate::S3ErrorKind::TruncatedBody).
 pub trait S3Api: Send + Sync {
     /// HeadObject.
     fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error>;

@@ -1,12 +1,12 @@
-//! The S3 seam: the blocking [`S3Api`](crate::S3Api) trait the engine calls, its request and response
+//! The S3 seam: the blocking [`S3Api`] trait the engine calls, its request and response
 //! types, its error, and the backends that implement it.
 //!
 //! The engine never talks HTTP itself. Everything above this module (retries, ranges,
 //! progress, cancellation) works against the trait, so a backend only has to turn one
 //! request into one S3 call, report what came back, and classify what went wrong.
 
-//! The seam's vocabulary that transfer users meet too ([`S3Api`](crate::S3Api),
-//! [`S3Error`](crate::S3Error), copy sources, checksum algorithms, object attributes,
+//! The seam's vocabulary that transfer users meet too ([`S3Api`],
+//! [`S3Error`], copy sources, checksum algorithms, object attributes,
 //! SSE-C keys) is re-exported at the crate root and lives there only; this module holds
 //! what a backend implementer needs beyond it: the request and response types, request
 //! bodies and response sinks.

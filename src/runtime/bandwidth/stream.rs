@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use super::BandwidthError;
 use super::limiter::ChunkLimiter;
 
-/// A `Read` wrapper charging every read to a shared [`LeakyBucket`]. Reads count the
+/// A `Read` wrapper charging every read to a shared [`LeakyBucket`](super::LeakyBucket). Reads count the
 /// *requested* length (as s3transfer does), charge once 256 KiB accumulate, and
 /// sleep while the bucket refuses. [`BandwidthLimitedStream::close`] and drop charge
 /// what is left.

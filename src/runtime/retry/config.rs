@@ -22,7 +22,7 @@ pub(super) const DEFAULT_TIMEOUT_COST: u32 = 10;
 /// Tokens a first-attempt success puts back (botocore's `NO_RETRY_INCREMENT`), so a
 /// quota drained by an outage refills as requests start succeeding again.
 pub(super) const SUCCESS_REFUND: u32 = 1;
-/// How S3 calls that fail with a retryable error ([`S3ErrorKind::is_retryable`]:
+/// How S3 calls that fail with a retryable error ([`S3ErrorKind::is_retryable`](crate::S3ErrorKind::is_retryable):
 /// throttled, transient, timed out, truncated body) are retried.
 ///
 /// This is the AWS SDKs' "standard" retry mode. Attempt `n + 1` waits
