@@ -263,96 +263,110 @@ impl TransferConfigBuilder {
     /// Check every value and build the config.
     pub fn build(self) -> Result<TransferConfig, ConfigError> {
         let c = self.config;
-        let nonzero: [(&str, u64); 12] = [
-            ("multipart_threshold", c.multipart_threshold),
-            ("multipart_chunksize", c.multipart_chunksize),
-            ("max_request_concurrency", c.max_request_concurrency as u64),
-            (
-                "max_submission_concurrency",
-                c.max_submission_concurrency as u64,
-            ),
-            ("max_request_queue_size", c.max_request_queue_size as u64),
-            (
-                "max_submission_queue_size",
-                c.max_submission_queue_size as u64,
-            ),
-            ("max_io_queue_size", c.max_io_queue_size as u64),
-            ("io_chunksize", c.io_chunksize as u64),
-            ("num_download_attempts", c.num_download_attempts as u64),
-            (
-                "max_in_memory_upload_chunks",
-                c.max_in_memory_upload_chunks as u64,
-            ),
-            (
-                "max_in_memory_download_chunks",
-                c.max_in_memory_download_chunks as u64,
-            ),
-            ("max_bandwidth", c.max_bandwidth.unwrap_or(1)),
-        ];
-        for (name, value) in nonzero {
-            if value == 0 {
-                return Err(ConfigError::new(name, "must be greater than 0"));
-            }
-        }
-        // Far above any useful depth (the defaults are 1,000 and 100), far below what
-        // a channel cannot allocate.
-        const MAX_QUEUE: usize = 1 << 20;
-        let queues = [
-            (
-                "max_request_queue_size",
-                c.max_request_queue_size,
-                "max_request_concurrency",
-                c.max_request_concurrency,
-            ),
-            (
-                "max_submission_queue_size",
-                c.max_submission_queue_size,
-                "max_submission_concurrency",
-                c.max_submission_concurrency,
-            ),
-        ];
-        for (queue, qsize, pool, psize) in queues {
-            if qsize < psize {
-                return Err(ConfigError::new(
-                    queue,
-                    format!("({qsize}) is smaller than {pool} ({psize}): threads would sit idle"),
-                ));
-            }
-            if qsize > MAX_QUEUE {
-                // A bounded channel allocates its slots up front: a queue of 2^40 jobs
-                // aborts the process on allocation instead of failing here.
-                return Err(ConfigError::new(
-                    queue,
-                    format!("({qsize}) is above {MAX_QUEUE} queued jobs"),
-                ));
-            }
-        }
-        const MAX_THREADS: usize = 1024;
-        for (name, threads) in [
-            ("max_request_concurrency", c.max_request_concurrency),
-            ("max_submission_concurrency", c.max_submission_concurrency),
-        ] {
-            if threads > MAX_THREADS {
-                return Err(ConfigError::new(
-                    name,
-                    format!("({threads}) is above {MAX_THREADS} threads"),
-                ));
-            }
-        }
+        check_nonzero(&c)?;
+        check_queues(&c)?;
+        check_threads(&c)?;
         if c.io_chunksize as u64 > MAX_PART_SIZE {
             return Err(ConfigError::new(
                 "io_chunksize",
                 format!("({}) is larger than S3's largest part", c.io_chunksize),
             ));
         }
-        if c.max_io_queue_size > MAX_QUEUE {
-            return Err(ConfigError::new(
-                "max_io_queue_size",
-                format!("({}) is above {MAX_QUEUE} queued jobs", c.max_io_queue_size),
-            ));
-        }
         Ok(c)
     }
+}
+
+/// Far above any useful queue depth (the defaults are 1,000 and 100), far below what a
+/// channel cannot allocate: a bounded channel allocates its slots up front, so a queue
+/// of 2^40 jobs would abort the process instead of failing in `build`.
+const MAX_QUEUE: usize = 1 << 20;
+
+/// Far above what 2 to 64 cores can use, far below what the OS refuses to start.
+const MAX_THREADS: usize = 1024;
+
+/// Every count and size that cannot be 0.
+fn check_nonzero(c: &TransferConfig) -> Result<(), ConfigError> {
+    let nonzero: [(&'static str, u64); 12] = [
+        ("multipart_threshold", c.multipart_threshold),
+        ("multipart_chunksize", c.multipart_chunksize),
+        ("max_request_concurrency", c.max_request_concurrency as u64),
+        (
+            "max_submission_concurrency",
+            c.max_submission_concurrency as u64,
+        ),
+        ("max_request_queue_size", c.max_request_queue_size as u64),
+        (
+            "max_submission_queue_size",
+            c.max_submission_queue_size as u64,
+        ),
+        ("max_io_queue_size", c.max_io_queue_size as u64),
+        ("io_chunksize", c.io_chunksize as u64),
+        ("num_download_attempts", c.num_download_attempts as u64),
+        (
+            "max_in_memory_upload_chunks",
+            c.max_in_memory_upload_chunks as u64,
+        ),
+        (
+            "max_in_memory_download_chunks",
+            c.max_in_memory_download_chunks as u64,
+        ),
+        ("max_bandwidth", c.max_bandwidth.unwrap_or(1)),
+    ];
+    match nonzero.into_iter().find(|(_, value)| *value == 0) {
+        Some((name, _)) => Err(ConfigError::new(name, "must be greater than 0")),
+        None => Ok(()),
+    }
+}
+
+/// Each queue holds at least what its pool's threads take, and no more than
+/// [`MAX_QUEUE`].
+fn check_queues(c: &TransferConfig) -> Result<(), ConfigError> {
+    let queues = [
+        (
+            "max_request_queue_size",
+            c.max_request_queue_size,
+            Some(("max_request_concurrency", c.max_request_concurrency)),
+        ),
+        (
+            "max_submission_queue_size",
+            c.max_submission_queue_size,
+            Some(("max_submission_concurrency", c.max_submission_concurrency)),
+        ),
+        ("max_io_queue_size", c.max_io_queue_size, None),
+    ];
+    for (queue, size, pool) in queues {
+        if let Some((pool, threads)) = pool
+            && size < threads
+        {
+            return Err(ConfigError::new(
+                queue,
+                format!("({size}) is smaller than {pool} ({threads}): threads would sit idle"),
+            ));
+        }
+        if size > MAX_QUEUE {
+            return Err(ConfigError::new(
+                queue,
+                format!("({size}) is above {MAX_QUEUE} queued jobs"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// No pool above [`MAX_THREADS`].
+fn check_threads(c: &TransferConfig) -> Result<(), ConfigError> {
+    for (name, threads) in [
+        ("max_request_concurrency", c.max_request_concurrency),
+        ("max_submission_concurrency", c.max_submission_concurrency),
+    ] {
+        if threads > MAX_THREADS {
+            return Err(ConfigError::new(
+                name,
+                format!("({threads}) is above {MAX_THREADS} threads"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The part size to use for an upload or copy of `size` bytes (None: unknown, for a

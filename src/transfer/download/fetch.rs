@@ -60,6 +60,35 @@ struct PieceState {
 }
 
 impl PieceState {
+    /// The state of `piece` before its first GET; `None` for a part GET with no
+    /// stored checksum algorithm (parts are fetched by number only to check them).
+    fn new(piece: Piece, stored: Option<ChecksumAlgorithm>) -> Option<PieceState> {
+        let (start, end, part) = match piece {
+            Piece::Range { start, end } => (start, end, None),
+            Piece::Part { number, of } => {
+                let part = PartFetch {
+                    number,
+                    of,
+                    algorithm: stored?,
+                    span: None,
+                    stored: None,
+                };
+                (0, None, Some(part))
+            }
+        };
+        Some(PieceState {
+            start,
+            end,
+            part,
+            // One checksummer for the piece across attempts: a resumed GET starts at
+            // the first byte missing, so it sees the piece's bytes once, in order.
+            hasher: stored.map(Checksummer::new),
+            received: 0,
+            total: None,
+            fallback_used: false,
+        })
+    }
+
     /// A 416 on the first range of an object that has sent nothing: the object is
     /// empty, and S3 refuses any range of it.
     fn may_fall_back_to_whole(&self, error: &S3Error) -> bool {
@@ -80,36 +109,11 @@ impl Download {
     /// streams. Returns the object's size, or `None` after recording a failure.
     pub(super) fn get_piece(self: &Arc<Self>, guard: &WorkGuard, piece: Piece) -> Option<u64> {
         let stored = self.expected.lock().as_ref().map(Stored::algorithm);
-        // One checksummer for the piece across attempts: a resumed GET starts at the
-        // first byte missing, so it sees the piece's bytes once, in order.
-        let hasher = stored.map(Checksummer::new);
-        let (start, end, part) = match piece {
-            Piece::Range { start, end } => (start, end, None),
-            Piece::Part { number, of } => {
-                let Some(algorithm) = stored else {
-                    self.ctx.coordinator.fail(TransferError::Internal(
-                        "a part GET without a stored checksum".into(),
-                    ));
-                    return None;
-                };
-                let part = PartFetch {
-                    number,
-                    of,
-                    algorithm,
-                    span: None,
-                    stored: None,
-                };
-                (0, None, Some(part))
-            }
-        };
-        let mut state = PieceState {
-            start,
-            end,
-            part,
-            hasher,
-            received: 0,
-            total: None,
-            fallback_used: false,
+        let Some(mut state) = PieceState::new(piece, stored) else {
+            self.ctx.coordinator.fail(TransferError::Internal(
+                "a part GET without a stored checksum".into(),
+            ));
+            return None;
         };
         let ctx = &self.ctx;
         let policy = &ctx.engine.retry;
