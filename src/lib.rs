@@ -68,7 +68,7 @@
 //! together through one shared leaky bucket; the [`bandwidth`] module also offers the
 //! bucket and a limited `Read` wrapper on their own.
 //!
-//! With a backend that supports flexible checksums ([`client::S3Api::supports_checksums`]),
+//! With a backend that supports flexible checksums ([`S3Api::supports_checksums`]),
 //! uploads send a checksum with every body (CRC32 by default; a multipart upload also
 //! sends the whole object's CRC, combined from its parts') and downloads compare the
 //! bytes with the stored checksum (part by part when it is a composite one), failing
@@ -76,7 +76,14 @@
 //! [`TransferOutput::validated`] says what was checked. The [`checksum`] module has the
 //! algorithms on their own.
 //!
-//! The design, threads and state machine are described in `docs/architecture.md`.
+//! Where things are: the transfer API and the S3 vocabulary (`S3Api`, `S3Error`,
+//! `CopySource`, ...) at the crate root; the request and response types a backend
+//! implements `S3Api` with in [`client`]; [`bandwidth`] and [`checksum`] for using those
+//! mechanisms on their own; with feature `testing`, `testing::FakeS3` and the backend
+//! contract suite `testing::contract`.
+//!
+//! The design (the layout, threads and state machine) is described in
+//! `docs/architecture.md`.
 #![deny(missing_docs)]
 #![deny(unreachable_pub)]
 
