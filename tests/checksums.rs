@@ -314,6 +314,7 @@ impl S3Api for CorruptUpload {
         copy_object,
         upload_part_copy,
         delete_object,
+        list_objects_v2,
         supports_checksums,
     );
 }
@@ -338,6 +339,7 @@ impl S3Api for CorruptDownload {
         copy_object,
         upload_part_copy,
         delete_object,
+        list_objects_v2,
         supports_checksums,
     );
 }
@@ -500,6 +502,7 @@ impl S3Api for NoChecksums {
         copy_object,
         upload_part_copy,
         delete_object,
+        list_objects_v2,
     );
 }
 
@@ -902,6 +905,7 @@ impl S3Api for RewriteHead {
         copy_object,
         upload_part_copy,
         delete_object,
+        list_objects_v2,
         supports_checksums,
     );
 }

@@ -552,6 +552,7 @@ impl S3Api for Concurrency {
         copy_object,
         upload_part_copy,
         delete_object,
+        list_objects_v2,
     );
 }
 

@@ -112,6 +112,13 @@ impl S3Api for FlakyS3 {
     fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
         self.inner.delete_object(request)
     }
+
+    fn list_objects_v2(
+        &self,
+        request: &ListObjectsV2Request,
+    ) -> Result<ListObjectsV2Output, S3Error> {
+        self.inner.list_objects_v2(request)
+    }
 }
 
 /// A reader that sleeps before each read: an upload from it takes a while, so a short

@@ -66,6 +66,13 @@ pub trait S3Api: Send + Sync {
     /// DeleteObject.
     fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error>;
 
+    /// ListObjectsV2: one page of keys. A caller asks for the next page with the
+    /// returned continuation token until there is none, so memory holds one page.
+    fn list_objects_v2(
+        &self,
+        request: &ListObjectsV2Request,
+    ) -> Result<ListObjectsV2Output, S3Error>;
+
     /// Whether this backend sends flexible checksums (`x-amz-checksum-*`,
     /// `x-amz-sdk-checksum-algorithm`, `x-amz-checksum-type`) and returns stored ones
     /// with `checksum_mode`. Only then does the engine compute and validate checksums

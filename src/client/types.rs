@@ -463,3 +463,53 @@ mod tests {
         assert!(!format!("{k:?}").contains("c2VjcmV0"));
     }
 }
+
+/// ListObjectsV2: one page of the keys of a bucket, in key order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListObjectsV2Request {
+    /// Bucket.
+    pub bucket: String,
+    /// Only keys that start with this.
+    pub prefix: Option<String>,
+    /// Group keys that contain this after the prefix into common prefixes (`/` lists
+    /// one "directory" level).
+    pub delimiter: Option<String>,
+    /// Where the previous page ended ([`ListObjectsV2Output::next_continuation_token`]).
+    pub continuation_token: Option<String>,
+    /// Only keys after this one.
+    pub start_after: Option<String>,
+    /// Objects and common prefixes per page, at most (S3's default and maximum: 1,000).
+    pub max_keys: Option<u32>,
+    /// Request payer and expected owner.
+    pub context: RequestContext,
+}
+
+/// One object of a listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListedObject {
+    /// Its key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written (to the second, as S3 lists it).
+    pub last_modified: Option<std::time::SystemTime>,
+    /// ETag, quoted as S3 returns it.
+    pub etag: Option<String>,
+    /// Storage class (`STANDARD`, ...).
+    pub storage_class: Option<String>,
+}
+
+/// ListObjectsV2's answer: one page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListObjectsV2Output {
+    /// The objects of this page, in key order.
+    pub objects: Vec<ListedObject>,
+    /// With a delimiter: the common prefixes of this page, in order (each ends with
+    /// the delimiter).
+    pub common_prefixes: Vec<String>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_continuation_token: Option<String>,
+}

@@ -119,6 +119,14 @@ macro_rules! delegate_to_inner {
             self.inner.delete_object(r)
         }
     };
+    (@one list_objects_v2) => {
+        fn list_objects_v2(
+            &self,
+            r: &s3transfer::client::ListObjectsV2Request,
+        ) -> Result<s3transfer::client::ListObjectsV2Output, S3Error> {
+            self.inner.list_objects_v2(r)
+        }
+    };
     (@one supports_checksums) => {
         fn supports_checksums(&self) -> bool {
             self.inner.supports_checksums()

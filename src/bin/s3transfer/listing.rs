@@ -1,10 +1,11 @@
-//! Listing keys (ListObjectsV2) and buckets, which the library's `S3Api` does not
-//! cover: straight through rusoto_s3 on the backend's runtime; and the `ls` command,
-//! which prints them.
+//! Listing keys (ListObjectsV2, through the library's `S3Api`) and buckets (which it
+//! does not cover: straight through rusoto_s3 on the backend's runtime); and the `ls`
+//! command, which prints them.
 
 use rusoto_core::RusotoError;
-use rusoto_s3::{ListObjectsV2Request, S3};
-use s3transfer::{RusotoS3, S3ErrorKind};
+use rusoto_s3::S3;
+use s3transfer::client::ListObjectsV2Request;
+use s3transfer::{RusotoS3, S3Api, S3ErrorKind};
 
 use crate::args::Options;
 use crate::location::Location;
@@ -16,7 +17,7 @@ pub struct Entry {
     pub key: String,
     /// Its size in bytes.
     pub size: u64,
-    /// When it was last written, as S3 said it.
+    /// When it was last written (UTC, `2024-01-01 00:00:00`).
     pub last_modified: String,
 }
 
@@ -29,8 +30,8 @@ pub struct Listing {
     pub prefixes: Vec<String>,
 }
 
-/// Every object of `bucket` under `prefix`, page after page; with `delimiter`, one
-/// level only.
+/// Every object of `bucket` under `prefix`, page after page (through the library's
+/// `S3Api`); with `delimiter`, one level only.
 pub fn list(
     client: &RusotoS3,
     bucket: &str,
@@ -38,33 +39,44 @@ pub fn list(
     delimiter: Option<&str>,
 ) -> Result<Listing, CliError> {
     let mut listing = Listing::default();
-    let mut token = None;
+    let mut request = ListObjectsV2Request::default();
+    request.bucket = bucket.to_owned();
+    request.prefix = (!prefix.is_empty()).then(|| prefix.to_owned());
+    request.delimiter = delimiter.map(str::to_owned);
     loop {
-        let request = ListObjectsV2Request {
-            bucket: bucket.to_owned(),
-            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
-            delimiter: delimiter.map(str::to_owned),
-            continuation_token: token.take(),
-            ..Default::default()
-        };
         let page = client
-            .block_on(client.rusoto_client().list_objects_v2(request))
-            .map_err(|e| rusoto_failure(&format!("listing s3://{bucket}/{prefix}"), e))?;
-        for object in page.contents.unwrap_or_default() {
+            .list_objects_v2(&request)
+            .map_err(|e| s3_failure(&format!("listing s3://{bucket}/{prefix}"), &e))?;
+        for object in page.objects {
             listing.objects.push(Entry {
-                key: object.key.unwrap_or_default(),
-                size: object.size.unwrap_or(0).max(0) as u64,
-                last_modified: object.last_modified.unwrap_or_default(),
+                key: object.key,
+                size: object.size,
+                last_modified: object.last_modified.map(display_time).unwrap_or_default(),
             });
         }
-        for common in page.common_prefixes.unwrap_or_default() {
-            listing.prefixes.extend(common.prefix);
-        }
+        listing.prefixes.extend(page.common_prefixes);
         match page.next_continuation_token {
-            Some(next) if page.is_truncated == Some(true) => token = Some(next),
-            _ => return Ok(listing),
+            Some(next) => request.continuation_token = Some(next),
+            None => return Ok(listing),
         }
     }
+}
+
+/// A time as `aws s3 ls` prints it (UTC, to the second).
+fn display_time(time: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// An S3 error as a [`CliError`] with the exit code of its kind.
+fn s3_failure(what: &str, error: &s3transfer::S3Error) -> CliError {
+    let code = match error.kind() {
+        S3ErrorKind::NotFound => EXIT_NOT_FOUND,
+        S3ErrorKind::AccessDenied => EXIT_ACCESS_DENIED,
+        _ => EXIT_OTHER,
+    };
+    CliError::new(code, format!("{what}: {error}"))
 }
 
 /// The names of the buckets the credentials can see.

@@ -7,6 +7,7 @@ mod bodies;
 mod checksums;
 mod copies;
 mod errors;
+mod listing;
 mod multipart;
 mod objects;
 mod support;
@@ -26,6 +27,7 @@ pub use copies::{
     upload_part_copy_copies_source_ranges,
 };
 pub use errors::errors_are_classified;
+pub use listing::listing_pages_prefixes_and_delimiters;
 pub use multipart::{
     abort_ends_the_upload, multipart_upload_round_trips, part_number_reads_return_one_part,
 };
@@ -267,6 +269,10 @@ pub const CHECKS: &[(&str, Check)] = &[
         a_failing_body_observer_stops_the_upload,
     ),
     ("errors_are_classified", errors_are_classified),
+    (
+        "listing_pages_prefixes_and_delimiters",
+        listing_pages_prefixes_and_delimiters,
+    ),
 ];
 
 /// What [`run_all`] ran and what it skipped.
@@ -402,9 +408,9 @@ mod tests {
             CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
             CreateMultipartUploadOutput, CreateMultipartUploadRequest, DeleteObjectOutput,
             DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
-            HeadObjectRequest, PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink,
-            S3Error, UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput,
-            UploadPartRequest,
+            HeadObjectRequest, ListObjectsV2Output, ListObjectsV2Request, PutObjectOutput,
+            PutObjectRequest, RequestBody, ResponseSink, S3Error, UploadPartCopyOutput,
+            UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
         };
         struct DropsIfMatch(FakeS3);
         impl S3Api for DropsIfMatch {
@@ -468,6 +474,12 @@ mod tests {
                 r: &DeleteObjectRequest,
             ) -> Result<DeleteObjectOutput, S3Error> {
                 self.0.delete_object(r)
+            }
+            fn list_objects_v2(
+                &self,
+                r: &ListObjectsV2Request,
+            ) -> Result<ListObjectsV2Output, S3Error> {
+                self.0.list_objects_v2(r)
             }
             fn supports_checksums(&self) -> bool {
                 self.0.supports_checksums()

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::checksums::{completed_checksums, verify_checksums};
 use super::copies::{copy_attributes, copy_source};
 use super::etag::{content_etag, etag_matches, multipart_etag};
+use super::listing::list_page;
 use super::multipart::{StoredPart, Upload, check_part_number, chosen_parts};
 use super::objects::{Ctx, Entry, check_sse};
 use super::reads::select;
@@ -18,9 +19,9 @@ use crate::client::{
     CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
     CreateMultipartUploadOutput, CreateMultipartUploadRequest, DeleteObjectOutput,
     DeleteObjectRequest, Directive, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
-    HeadObjectRequest, PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink, S3Api,
-    S3Error, S3ErrorKind, UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput,
-    UploadPartRequest,
+    HeadObjectRequest, ListObjectsV2Output, ListObjectsV2Request, PutObjectOutput,
+    PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error, S3ErrorKind, UploadPartCopyOutput,
+    UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
 };
 
 impl S3Api for FakeS3 {
@@ -452,5 +453,16 @@ impl S3Api for FakeS3 {
                 })
             }
         }
+    }
+
+    fn list_objects_v2(
+        &self,
+        request: &ListObjectsV2Request,
+    ) -> Result<ListObjectsV2Output, S3Error> {
+        let prefix = request.prefix.clone().unwrap_or_default();
+        let cx = Ctx::new(Operation::ListObjectsV2, &request.bucket, &prefix);
+        self.enter(RecordedCall::ListObjectsV2(request.clone()))?;
+        let st = self.state.lock();
+        list_page(cx, &st, request)
     }
 }

@@ -7,7 +7,7 @@ use super::FakeS3;
 use crate::client::{
     AbortMultipartUploadRequest, CompleteMultipartUploadRequest, CopyObjectRequest,
     CreateMultipartUploadRequest, DeleteObjectRequest, GetObjectRequest, HeadObjectRequest,
-    PutObjectRequest, UploadPartCopyRequest, UploadPartRequest,
+    ListObjectsV2Request, PutObjectRequest, UploadPartCopyRequest, UploadPartRequest,
 };
 
 /// One of the S3 operations of [`S3Api`](crate::S3Api), to target faults and filter
@@ -35,11 +35,13 @@ pub enum Operation {
     UploadPartCopy,
     /// [`S3Api::delete_object`](crate::S3Api::delete_object).
     DeleteObject,
+    /// [`S3Api::list_objects_v2`](crate::S3Api::list_objects_v2).
+    ListObjectsV2,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 11] = [
         Operation::HeadObject,
         Operation::GetObject,
         Operation::PutObject,
@@ -50,6 +52,7 @@ impl Operation {
         Operation::CopyObject,
         Operation::UploadPartCopy,
         Operation::DeleteObject,
+        Operation::ListObjectsV2,
     ];
 
     /// The name as in the S3 API reference and [`S3Error::operation`](crate::S3Error::operation)
@@ -66,6 +69,7 @@ impl Operation {
             Operation::CopyObject => "CopyObject",
             Operation::UploadPartCopy => "UploadPartCopy",
             Operation::DeleteObject => "DeleteObject",
+            Operation::ListObjectsV2 => "ListObjectsV2",
         }
     }
 }
@@ -113,6 +117,8 @@ pub enum RecordedCall {
     UploadPartCopy(UploadPartCopyRequest),
     /// A DeleteObject call.
     DeleteObject(DeleteObjectRequest),
+    /// A ListObjectsV2 call.
+    ListObjectsV2(ListObjectsV2Request),
 }
 
 impl RecordedCall {
@@ -129,6 +135,7 @@ impl RecordedCall {
             RecordedCall::CopyObject(_) => Operation::CopyObject,
             RecordedCall::UploadPartCopy(_) => Operation::UploadPartCopy,
             RecordedCall::DeleteObject(_) => Operation::DeleteObject,
+            RecordedCall::ListObjectsV2(_) => Operation::ListObjectsV2,
         }
     }
 
@@ -145,10 +152,11 @@ impl RecordedCall {
             RecordedCall::CopyObject(r) => &r.bucket,
             RecordedCall::UploadPartCopy(r) => &r.bucket,
             RecordedCall::DeleteObject(r) => &r.bucket,
+            RecordedCall::ListObjectsV2(r) => &r.bucket,
         }
     }
 
-    /// The key the request named (the destination for copies).
+    /// The key the request named (the destination for copies; a listing's prefix).
     pub fn key(&self) -> &str {
         match self {
             RecordedCall::HeadObject(r) => &r.key,
@@ -161,6 +169,7 @@ impl RecordedCall {
             RecordedCall::CopyObject(r) => &r.key,
             RecordedCall::UploadPartCopy(r) => &r.key,
             RecordedCall::DeleteObject(r) => &r.key,
+            RecordedCall::ListObjectsV2(r) => r.prefix.as_deref().unwrap_or(""),
         }
     }
 }

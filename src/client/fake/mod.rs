@@ -9,6 +9,7 @@ mod copies;
 mod dates;
 mod etag;
 mod faults;
+mod listing;
 mod multipart;
 mod objects;
 mod reads;

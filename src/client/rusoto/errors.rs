@@ -39,6 +39,14 @@ macro_rules! no_typed_errors {
 
 no_typed_errors!(Untyped, rusoto_s3::DeleteObjectError);
 
+impl ServiceError for rusoto_s3::ListObjectsV2Error {
+    fn code_and_message(&self) -> (&'static str, String) {
+        match self {
+            rusoto_s3::ListObjectsV2Error::NoSuchBucket(m) => ("NoSuchBucket", m.clone()),
+        }
+    }
+}
+
 impl ServiceError for rusoto_s3::AbortMultipartUploadError {
     fn code_and_message(&self) -> (&'static str, String) {
         match self {
