@@ -315,6 +315,7 @@ impl S3Api for CorruptUpload {
         upload_part_copy,
         delete_object,
         list_objects_v2,
+        list_parts,
         supports_checksums,
     );
 }
@@ -340,6 +341,7 @@ impl S3Api for CorruptDownload {
         upload_part_copy,
         delete_object,
         list_objects_v2,
+        list_parts,
         supports_checksums,
     );
 }
@@ -503,6 +505,7 @@ impl S3Api for NoChecksums {
         upload_part_copy,
         delete_object,
         list_objects_v2,
+        list_parts,
     );
 }
 
@@ -906,6 +909,7 @@ impl S3Api for RewriteHead {
         upload_part_copy,
         delete_object,
         list_objects_v2,
+        list_parts,
         supports_checksums,
     );
 }

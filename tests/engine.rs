@@ -553,6 +553,7 @@ impl S3Api for Concurrency {
         upload_part_copy,
         delete_object,
         list_objects_v2,
+        list_parts,
     );
 }
 

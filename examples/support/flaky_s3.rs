@@ -119,6 +119,10 @@ impl S3Api for FlakyS3 {
     ) -> Result<ListObjectsV2Output, S3Error> {
         self.inner.list_objects_v2(request)
     }
+
+    fn list_parts(&self, request: &ListPartsRequest) -> Result<ListPartsOutput, S3Error> {
+        self.inner.list_parts(request)
+    }
 }
 
 /// A reader that sleeps before each read: an upload from it takes a while, so a short

@@ -66,6 +66,10 @@ pub trait S3Api: Send + Sync {
     /// DeleteObject.
     fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error>;
 
+    /// ListParts: one page of the parts an open multipart upload holds. An upload
+    /// that was completed or aborted is [`S3ErrorKind::NotFound`](crate::S3ErrorKind::NotFound).
+    fn list_parts(&self, request: &ListPartsRequest) -> Result<ListPartsOutput, S3Error>;
+
     /// ListObjectsV2: one page of keys. A caller asks for the next page with the
     /// returned continuation token until there is none, so memory holds one page.
     fn list_objects_v2(

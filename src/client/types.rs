@@ -513,3 +513,48 @@ pub struct ListObjectsV2Output {
     /// Where the next page starts; `None` on the last page.
     pub next_continuation_token: Option<String>,
 }
+
+/// ListParts: one page of the parts an open multipart upload holds, by part number.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListPartsRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Upload id.
+    pub upload_id: String,
+    /// Only parts after this number ([`ListPartsOutput::next_part_number_marker`]).
+    pub part_number_marker: Option<u32>,
+    /// Parts per page, at most (S3's default and maximum: 1,000).
+    pub max_parts: Option<u32>,
+    /// SSE-C key of the upload (S3 wants it to list an SSE-C upload's parts).
+    pub sse_customer: Option<SseCustomerKey>,
+    /// Request payer and expected owner.
+    pub context: RequestContext,
+}
+
+/// One part of an open multipart upload, as ListParts describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListedPart {
+    /// 1-based part number.
+    pub part_number: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// ETag, quoted as S3 returns it; `None` from a store that leaves it out (s3s-fs
+    /// 0.14).
+    pub etag: Option<String>,
+    /// The part's checksums, where the store and the backend report them.
+    pub checksums: Checksums,
+}
+
+/// ListParts' answer: one page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListPartsOutput {
+    /// The parts of this page, by part number.
+    pub parts: Vec<ListedPart>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_part_number_marker: Option<u32>,
+}

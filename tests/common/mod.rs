@@ -127,6 +127,14 @@ macro_rules! delegate_to_inner {
             self.inner.list_objects_v2(r)
         }
     };
+    (@one list_parts) => {
+        fn list_parts(
+            &self,
+            r: &s3transfer::client::ListPartsRequest,
+        ) -> Result<s3transfer::client::ListPartsOutput, S3Error> {
+            self.inner.list_parts(r)
+        }
+    };
     (@one supports_checksums) => {
         fn supports_checksums(&self) -> bool {
             self.inner.supports_checksums()

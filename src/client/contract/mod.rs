@@ -29,7 +29,8 @@ pub use copies::{
 pub use errors::errors_are_classified;
 pub use listing::listing_pages_prefixes_and_delimiters;
 pub use multipart::{
-    abort_ends_the_upload, multipart_upload_round_trips, part_number_reads_return_one_part,
+    abort_ends_the_upload, list_parts_names_every_part, list_parts_shows_each_parts_current_etag,
+    multipart_upload_round_trips, part_number_reads_return_one_part,
 };
 pub use objects::{
     awkward_keys_round_trip, delete_removes_the_object, empty_objects_round_trip,
@@ -66,11 +67,16 @@ pub enum Capability {
     /// A versioned bucket ([`Fixture::with_versioned_bucket`]): every write gets a
     /// version id, older versions stay readable by id, a delete leaves a marker.
     Versioning,
+    /// ListParts names each part's ETag (s3s-fs 0.14 leaves it out).
+    PartEtagsInListings,
+    /// A part uploaded again under the same number is listed once, as the new part
+    /// (SeaweedFS 4.48 lists both).
+    ReuploadedPartsListedOnce,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 10] = [
         Capability::IfMatch,
         Capability::CopySourceIfMatch,
         Capability::PartNumberReads,
@@ -79,6 +85,8 @@ impl Capability {
         Capability::PartChecksumValidation,
         Capability::PartChecksumReads,
         Capability::Versioning,
+        Capability::PartEtagsInListings,
+        Capability::ReuploadedPartsListedOnce,
     ];
 
     /// Whether the backend itself must send flexible checksums for this to be checked.
@@ -104,6 +112,8 @@ impl fmt::Display for Capability {
             Capability::PartChecksumValidation => "per-part checksum validation",
             Capability::PartChecksumReads => "per-part checksums on partNumber reads",
             Capability::Versioning => "versioning",
+            Capability::PartEtagsInListings => "part ETags in ListParts",
+            Capability::ReuploadedPartsListedOnce => "a re-uploaded part listed once",
         };
         f.write_str(name)
     }
@@ -269,6 +279,11 @@ pub const CHECKS: &[(&str, Check)] = &[
         a_failing_body_observer_stops_the_upload,
     ),
     ("errors_are_classified", errors_are_classified),
+    ("list_parts_names_every_part", list_parts_names_every_part),
+    (
+        "list_parts_shows_each_parts_current_etag",
+        list_parts_shows_each_parts_current_etag,
+    ),
     (
         "listing_pages_prefixes_and_delimiters",
         listing_pages_prefixes_and_delimiters,
@@ -408,9 +423,10 @@ mod tests {
             CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
             CreateMultipartUploadOutput, CreateMultipartUploadRequest, DeleteObjectOutput,
             DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
-            HeadObjectRequest, ListObjectsV2Output, ListObjectsV2Request, PutObjectOutput,
-            PutObjectRequest, RequestBody, ResponseSink, S3Error, UploadPartCopyOutput,
-            UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
+            HeadObjectRequest, ListObjectsV2Output, ListObjectsV2Request, ListPartsOutput,
+            ListPartsRequest, PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink,
+            S3Error, UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput,
+            UploadPartRequest,
         };
         struct DropsIfMatch(FakeS3);
         impl S3Api for DropsIfMatch {
@@ -480,6 +496,9 @@ mod tests {
                 r: &ListObjectsV2Request,
             ) -> Result<ListObjectsV2Output, S3Error> {
                 self.0.list_objects_v2(r)
+            }
+            fn list_parts(&self, r: &ListPartsRequest) -> Result<ListPartsOutput, S3Error> {
+                self.0.list_parts(r)
             }
             fn supports_checksums(&self) -> bool {
                 self.0.supports_checksums()

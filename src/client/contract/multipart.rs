@@ -6,7 +6,7 @@ use super::support::{
     head, head_req, multipart_object, ok, part_req, put, upload_part,
 };
 use super::{Capability, Fixture, Outcome};
-use crate::client::{ContentRange, RequestBody, S3Api, S3ErrorKind};
+use crate::client::{ContentRange, ListPartsRequest, RequestBody, S3Api, S3ErrorKind};
 
 /// CreateMultipartUpload with a content type and metadata, two parts (the second
 /// uploaded twice: the later one wins), CompleteMultipartUpload: the object is the
@@ -154,4 +154,138 @@ pub fn part_number_reads_return_one_part(s3: &dyn S3Api, fixture: &Fixture) -> O
     let (got, _) = ok(get(s3, &request), "GetObject partNumber=1 of a single PUT");
     assert!(got == whole, "part 1 of a single-part object is all of it");
     Outcome::Passed
+}
+
+/// ListParts names every part of an open upload by number and size; pages of
+/// `max_parts` chain through the part-number marker; once the upload is aborted,
+/// listing it fails with an error that is not retryable (what a resumed upload checks
+/// before it trusts its journal).
+pub fn list_parts_names_every_part(s3: &dyn S3Api, fixture: &Fixture) -> Outcome {
+    let bucket = &fixture.bucket;
+    let key = fixture.key("list-parts", "object");
+    let id = create(s3, bucket, &key);
+    let sizes = [300u64, 200, 100];
+    for (i, size) in sizes.iter().enumerate() {
+        upload_part(
+            s3,
+            bucket,
+            &key,
+            &id,
+            i as u32 + 1,
+            &data(*size as usize, 60 + i as u64),
+        );
+    }
+    let mut request = list_parts_req(bucket, &key, &id);
+    let all = ok(s3.list_parts(&request), "ListParts");
+    assert_eq!(
+        all.next_part_number_marker, None,
+        "ListParts of 3 parts: one page"
+    );
+    // In number order on S3; a resumed upload sorts them anyway (s3s-fs lists them in
+    // directory order), so the check asks for the set.
+    let mut listed: Vec<(u32, u64)> = all.parts.iter().map(|p| (p.part_number, p.size)).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [(1, 300), (2, 200), (3, 100)],
+        "ListParts: numbers and sizes"
+    );
+
+    // Pages of two chain through the marker to every part, each once. (A store may
+    // send more than max_parts, as s3s-fs does: a caller follows markers either way.)
+    request.max_parts = Some(2);
+    let mut numbers = Vec::new();
+    for page in 1.. {
+        let out = ok(
+            s3.list_parts(&request),
+            &format!("ListParts max_parts 2, page {page}"),
+        );
+        numbers.extend(out.parts.iter().map(|p| p.part_number));
+        match out.next_part_number_marker {
+            Some(marker) => request.part_number_marker = Some(marker),
+            None => break,
+        }
+        assert!(
+            page < 10,
+            "ListParts max_parts 2 of 3 parts: more than 10 pages"
+        );
+    }
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        [1, 2, 3],
+        "ListParts max_parts 2: the pages name every part once"
+    );
+
+    abort(s3, bucket, &key, &id);
+    request.part_number_marker = None;
+    // S3 answers NoSuchUpload; s3s-fs answers with an empty list. Either way nothing
+    // of the upload is left to trust, which is what a resumed upload relies on.
+    match s3.list_parts(&request) {
+        Ok(out) => assert!(
+            out.parts.is_empty(),
+            "ListParts of an aborted upload still lists {} parts",
+            out.parts.len()
+        ),
+        Err(e) => {
+            fails_for_good::<()>(Err(e), "ListParts", "ListParts of an aborted upload");
+        }
+    }
+    Outcome::Passed
+}
+
+/// ListParts names each part with the ETag UploadPart returned for it; a part uploaded
+/// again is listed once, with its new ETag (so a resumed upload can tell the part the
+/// store will assemble).
+pub fn list_parts_shows_each_parts_current_etag(s3: &dyn S3Api, fixture: &Fixture) -> Outcome {
+    if let Some(skipped) = fixture.lacking(
+        s3,
+        &[
+            Capability::PartEtagsInListings,
+            Capability::ReuploadedPartsListedOnce,
+        ],
+    ) {
+        return skipped;
+    }
+    let bucket = &fixture.bucket;
+    let key = fixture.key("list-parts-etags", "object");
+    let id = create(s3, bucket, &key);
+    let mut etags: Vec<String> = (0..3u32)
+        .map(|i| upload_part(s3, bucket, &key, &id, i + 1, &data(100, 80 + u64::from(i))).etag)
+        .collect();
+    etags[1] = upload_part(s3, bucket, &key, &id, 2, &data(150, 90)).etag;
+    let all = ok(
+        s3.list_parts(&list_parts_req(bucket, &key, &id)),
+        "ListParts",
+    );
+    let listed: Vec<(u32, u64, Option<String>)> = all
+        .parts
+        .iter()
+        .map(|p| {
+            (
+                p.part_number,
+                p.size,
+                p.etag.as_deref().map(|e| e.trim_matches('"').to_owned()),
+            )
+        })
+        .collect();
+    let expected: Vec<(u32, u64, Option<String>)> = [(1, 100), (2, 150), (3, 100)]
+        .into_iter()
+        .zip(&etags)
+        .map(|((n, size), etag)| (n, size, Some(etag.trim_matches('"').to_owned())))
+        .collect();
+    assert_eq!(
+        listed, expected,
+        "ListParts after part 2 was uploaded again"
+    );
+    abort(s3, bucket, &key, &id);
+    Outcome::Passed
+}
+
+fn list_parts_req(bucket: &str, key: &str, upload_id: &str) -> ListPartsRequest {
+    let mut request = ListPartsRequest::default();
+    request.bucket = bucket.to_owned();
+    request.key = key.to_owned();
+    request.upload_id = upload_id.to_owned();
+    request
 }

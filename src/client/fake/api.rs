@@ -10,7 +10,7 @@ use super::checksums::{completed_checksums, verify_checksums};
 use super::copies::{copy_attributes, copy_source};
 use super::etag::{content_etag, etag_matches, multipart_etag};
 use super::listing::list_page;
-use super::multipart::{StoredPart, Upload, check_part_number, chosen_parts};
+use super::multipart::{StoredPart, Upload, check_part_number, chosen_parts, list_parts_page};
 use super::objects::{Ctx, Entry, check_sse};
 use super::reads::select;
 use super::{FakeObject, FakePart, FakeS3, Operation, RecordedCall};
@@ -19,9 +19,9 @@ use crate::client::{
     CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
     CreateMultipartUploadOutput, CreateMultipartUploadRequest, DeleteObjectOutput,
     DeleteObjectRequest, Directive, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
-    HeadObjectRequest, ListObjectsV2Output, ListObjectsV2Request, PutObjectOutput,
-    PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error, S3ErrorKind, UploadPartCopyOutput,
-    UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
+    HeadObjectRequest, ListObjectsV2Output, ListObjectsV2Request, ListPartsOutput,
+    ListPartsRequest, PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error,
+    S3ErrorKind, UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
 };
 
 impl S3Api for FakeS3 {
@@ -464,5 +464,18 @@ impl S3Api for FakeS3 {
         self.enter(RecordedCall::ListObjectsV2(request.clone()))?;
         let st = self.state.lock();
         list_page(cx, &st, request)
+    }
+
+    fn list_parts(&self, request: &ListPartsRequest) -> Result<ListPartsOutput, S3Error> {
+        let cx = Ctx::new(Operation::ListParts, &request.bucket, &request.key);
+        self.enter(RecordedCall::ListParts(request.clone()))?;
+        let st = self.state.lock();
+        let upload = st.upload(cx, &request.upload_id)?;
+        check_sse(
+            cx,
+            upload.sse_customer.as_ref(),
+            request.sse_customer.as_ref(),
+        )?;
+        Ok(list_parts_page(upload, request))
     }
 }

@@ -7,7 +7,8 @@ use super::FakeS3;
 use crate::client::{
     AbortMultipartUploadRequest, CompleteMultipartUploadRequest, CopyObjectRequest,
     CreateMultipartUploadRequest, DeleteObjectRequest, GetObjectRequest, HeadObjectRequest,
-    ListObjectsV2Request, PutObjectRequest, UploadPartCopyRequest, UploadPartRequest,
+    ListObjectsV2Request, ListPartsRequest, PutObjectRequest, UploadPartCopyRequest,
+    UploadPartRequest,
 };
 
 /// One of the S3 operations of [`S3Api`](crate::S3Api), to target faults and filter
@@ -37,11 +38,13 @@ pub enum Operation {
     DeleteObject,
     /// [`S3Api::list_objects_v2`](crate::S3Api::list_objects_v2).
     ListObjectsV2,
+    /// [`S3Api::list_parts`](crate::S3Api::list_parts).
+    ListParts,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 12] = [
         Operation::HeadObject,
         Operation::GetObject,
         Operation::PutObject,
@@ -53,6 +56,7 @@ impl Operation {
         Operation::UploadPartCopy,
         Operation::DeleteObject,
         Operation::ListObjectsV2,
+        Operation::ListParts,
     ];
 
     /// The name as in the S3 API reference and [`S3Error::operation`](crate::S3Error::operation)
@@ -70,6 +74,7 @@ impl Operation {
             Operation::UploadPartCopy => "UploadPartCopy",
             Operation::DeleteObject => "DeleteObject",
             Operation::ListObjectsV2 => "ListObjectsV2",
+            Operation::ListParts => "ListParts",
         }
     }
 }
@@ -119,6 +124,8 @@ pub enum RecordedCall {
     DeleteObject(DeleteObjectRequest),
     /// A ListObjectsV2 call.
     ListObjectsV2(ListObjectsV2Request),
+    /// A ListParts call.
+    ListParts(ListPartsRequest),
 }
 
 impl RecordedCall {
@@ -136,6 +143,7 @@ impl RecordedCall {
             RecordedCall::UploadPartCopy(_) => Operation::UploadPartCopy,
             RecordedCall::DeleteObject(_) => Operation::DeleteObject,
             RecordedCall::ListObjectsV2(_) => Operation::ListObjectsV2,
+            RecordedCall::ListParts(_) => Operation::ListParts,
         }
     }
 
@@ -153,6 +161,7 @@ impl RecordedCall {
             RecordedCall::UploadPartCopy(r) => &r.bucket,
             RecordedCall::DeleteObject(r) => &r.bucket,
             RecordedCall::ListObjectsV2(r) => &r.bucket,
+            RecordedCall::ListParts(r) => &r.bucket,
         }
     }
 
@@ -170,6 +179,7 @@ impl RecordedCall {
             RecordedCall::UploadPartCopy(r) => &r.key,
             RecordedCall::DeleteObject(r) => &r.key,
             RecordedCall::ListObjectsV2(r) => r.prefix.as_deref().unwrap_or(""),
+            RecordedCall::ListParts(r) => &r.key,
         }
     }
 }

@@ -11,8 +11,8 @@ use super::checksums::checksums_conflict;
 use super::etag::unquote;
 use super::objects::Ctx;
 use crate::client::{
-    ChecksumAlgorithm, ChecksumType, Checksums, CompleteMultipartUploadRequest, ObjectAttributes,
-    S3Error, SseCustomerKey,
+    ChecksumAlgorithm, ChecksumType, Checksums, CompleteMultipartUploadRequest, ListPartsOutput,
+    ListPartsRequest, ListedPart, ObjectAttributes, S3Error, SseCustomerKey,
 };
 
 /// S3's highest part number.
@@ -46,6 +46,26 @@ impl State {
             .filter(|u| u.bucket == cx.bucket && u.key == cx.key)
             .ok_or_else(|| cx.no_such_upload())
     }
+}
+
+/// One page of `upload`'s parts after `request`'s marker.
+pub(super) fn list_parts_page(upload: &Upload, request: &ListPartsRequest) -> ListPartsOutput {
+    let max = request.max_parts.unwrap_or(1000).clamp(1, 1000) as usize;
+    let after = request.part_number_marker.unwrap_or(0);
+    let mut page = ListPartsOutput::default();
+    let mut rest = upload.parts.range(after + 1..);
+    for (number, part) in rest.by_ref().take(max) {
+        page.parts.push(ListedPart {
+            part_number: *number,
+            size: part.data.len() as u64,
+            etag: Some(part.etag.clone()),
+            checksums: part.checksums.clone(),
+        });
+    }
+    if rest.next().is_some() {
+        page.next_part_number_marker = page.parts.last().map(|p| p.part_number);
+    }
+    page
 }
 
 /// Part numbers run from 1 to 10,000, as on S3.

@@ -13,6 +13,7 @@ mod builder;
 mod connector;
 mod errors;
 mod get_body;
+mod listing;
 mod runtime;
 mod send;
 mod signed;
@@ -36,8 +37,8 @@ use crate::client::{
     CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
     CreateMultipartUploadOutput, CreateMultipartUploadRequest, DeleteObjectOutput,
     DeleteObjectRequest, GetObjectOutput, GetObjectRequest, HeadObjectOutput, HeadObjectRequest,
-    ListObjectsV2Output, ListObjectsV2Request, ListedObject, PutObjectOutput, PutObjectRequest,
-    RequestBody, ResponseSink, S3Api, S3Error, S3ErrorKind, UploadPartCopyOutput,
+    ListObjectsV2Output, ListObjectsV2Request, ListPartsOutput, ListPartsRequest, PutObjectOutput,
+    PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error, S3ErrorKind, UploadPartCopyOutput,
     UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
 };
 
@@ -366,47 +367,11 @@ impl S3Api for RusotoS3 {
         &self,
         request: &ListObjectsV2Request,
     ) -> Result<ListObjectsV2Output, S3Error> {
-        const OP: &str = "ListObjectsV2";
-        let prefix = request.prefix.clone().unwrap_or_default();
-        let req = rusoto_s3::ListObjectsV2Request {
-            bucket: request.bucket.clone(),
-            prefix: request.prefix.clone(),
-            delimiter: request.delimiter.clone(),
-            continuation_token: request.continuation_token.clone(),
-            start_after: request.start_after.clone(),
-            max_keys: request.max_keys.map(i64::from),
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            ..Default::default()
-        };
-        let client = &self.inner.client;
-        let out = self.call(OP, &request.bucket, &prefix, client.list_objects_v2(req))?;
-        let objects = out
-            .contents
-            .unwrap_or_default()
-            .into_iter()
-            .map(|o| ListedObject {
-                key: o.key.unwrap_or_default(),
-                size: o.size.unwrap_or(0).max(0) as u64,
-                last_modified: o.last_modified.as_deref().and_then(parse_listing_date),
-                etag: o.e_tag,
-                storage_class: o.storage_class,
-            })
-            .collect();
-        Ok(ListObjectsV2Output {
-            objects,
-            common_prefixes: out
-                .common_prefixes
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.prefix)
-                .collect(),
-            // S3 names a next token only on a truncated page; a store that names one
-            // on the last page too must not make a caller loop.
-            next_continuation_token: out
-                .next_continuation_token
-                .filter(|_| out.is_truncated == Some(true)),
-        })
+        self.list_objects(request)
+    }
+
+    fn list_parts(&self, request: &ListPartsRequest) -> Result<ListPartsOutput, S3Error> {
+        self.list_upload_parts(request)
     }
 }
 
@@ -420,15 +385,4 @@ fn read_result(
     let body = String::from_utf8_lossy(&out.body);
     let etag = signed::xml_text(&body, "ETag").ok_or_else(|| missing_etag(op))?;
     Ok((etag, signed::read_result_checksums(&body, &out.headers)))
-}
-
-/// A listing's `LastModified` (RFC 3339, `2009-10-12T17:50:30.000Z`); `None` if the
-/// store sent something else.
-fn parse_listing_date(value: &str) -> Option<std::time::SystemTime> {
-    let parsed = chrono::DateTime::parse_from_rfc3339(value).ok()?;
-    let secs = u64::try_from(parsed.timestamp()).ok()?;
-    Some(
-        std::time::SystemTime::UNIX_EPOCH
-            + std::time::Duration::new(secs, parsed.timestamp_subsec_nanos()),
-    )
 }
