@@ -95,8 +95,9 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&file, b"hello from the error handling example\n")?;
 
     let flaky = FlakyS3::new(server.client());
-    // Two attempts per GET keep the retry scenario short.
-    let config = TransferConfig::builder().num_download_attempts(2).build()?;
+    // Two attempts per request keep the retry scenario short.
+    let retry = s3transfer::RetryConfig::builder().max_attempts(2).build()?;
+    let config = TransferConfig::builder().retry(retry).build()?;
     let manager = TransferManager::new(flaky.clone(), config);
     let mut failures = Vec::new();
     let mut expect = |label: &str, arm: Arm, want: Arm| {

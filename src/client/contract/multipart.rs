@@ -283,9 +283,10 @@ pub fn list_parts_shows_each_parts_current_etag(s3: &dyn S3Api, fixture: &Fixtur
 }
 
 fn list_parts_req(bucket: &str, key: &str, upload_id: &str) -> ListPartsRequest {
-    let mut request = ListPartsRequest::default();
-    request.bucket = bucket.to_owned();
-    request.key = key.to_owned();
-    request.upload_id = upload_id.to_owned();
-    request
+    ListPartsRequest {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        upload_id: upload_id.to_owned(),
+        ..Default::default()
+    }
 }
