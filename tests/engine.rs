@@ -900,3 +900,114 @@ fn a_multipart_upload_whose_complete_answer_is_lost_succeeds() {
     assert_eq!(fake.object("b", "up").unwrap().bytes(), &data[..]);
     assert!(fake.list_multipart_uploads("b").is_empty());
 }
+
+/// A stream that never ends: zeros, counted. It says once (on `reached`) that `signal_at`
+/// bytes were read, so a test can act at that point without sleeping. Past `give_up_at`
+/// it ends by itself, so a planner that does not stop cannot hang the test.
+struct Endless {
+    read: Arc<std::sync::atomic::AtomicU64>,
+    signal_at: u64,
+    give_up_at: u64,
+    reached: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let before = self.read.load(Ordering::SeqCst);
+        if before >= self.give_up_at {
+            return Ok(0);
+        }
+        let n = buf.len().min(64 * 1024);
+        buf[..n].fill(0);
+        let after = self.read.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        if after >= self.signal_at
+            && let Some(tx) = self.reached.take()
+        {
+            let _ = tx.send(());
+        }
+        Ok(n)
+    }
+}
+
+/// An endless stream upload on `manager`, with its byte counter and the receiver that
+/// hears when `signal_at` bytes were read.
+fn start_endless_upload(
+    manager: &TransferManager,
+    signal_at: u64,
+) -> (
+    TransferFuture,
+    Arc<std::sync::atomic::AtomicU64>,
+    std::sync::mpsc::Receiver<()>,
+) {
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = Endless {
+        read: read.clone(),
+        signal_at,
+        give_up_at: signal_at + 40 * 5 * MIB as u64,
+        reached: Some(tx),
+    };
+    let f = manager
+        .upload(
+            UploadSource::stream(reader),
+            "b",
+            "endless",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap();
+    (f, read, rx)
+}
+
+/// Bytes a stopped stream upload may still read: the part being read when it stopped,
+/// and one more at most.
+const READ_AFTER_STOP: u64 = 2 * 5 * MIB as u64;
+
+#[test]
+fn a_cancelled_stream_upload_stops_reading_and_ends() {
+    let (fake, manager) = setup();
+    let (f, read, reached) = start_endless_upload(&manager, 12 * MIB as u64);
+    reached
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the stream was read");
+    f.cancel();
+    let at_cancel = read.load(Ordering::SeqCst);
+    let err = f
+        .result_timeout(Duration::from_secs(30))
+        .expect_err("a cancelled upload fails");
+    assert!(
+        matches!(err, TransferError::Cancelled { fatal: false, .. }),
+        "{err}"
+    );
+    let after = read.load(Ordering::SeqCst) - at_cancel;
+    assert!(
+        after <= READ_AFTER_STOP,
+        "{after} bytes were read after the cancel"
+    );
+    assert!(fake.list_multipart_uploads("b").is_empty());
+    assert!(fake.object("b", "endless").is_none());
+}
+
+#[test]
+fn dropping_the_manager_stops_a_stream_upload_reading() {
+    let (fake, manager) = setup();
+    let (f, read, reached) = start_endless_upload(&manager, 12 * MIB as u64);
+    reached
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the stream was read");
+    let at_drop = read.load(Ordering::SeqCst);
+    drop(manager);
+    let err = f
+        .result_timeout(Duration::from_secs(30))
+        .expect_err("an upload cut by the manager's drop fails");
+    assert!(
+        matches!(err, TransferError::Cancelled { fatal: true, .. }),
+        "{err}"
+    );
+    let after = read.load(Ordering::SeqCst) - at_drop;
+    assert!(
+        after <= READ_AFTER_STOP,
+        "{after} bytes were read after the drop"
+    );
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
