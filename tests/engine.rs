@@ -1011,3 +1011,97 @@ fn dropping_the_manager_stops_a_stream_upload_reading() {
     );
     assert!(fake.list_multipart_uploads("b").is_empty());
 }
+
+/// A stream that gives `good` bytes, then misbehaves: panics, or claims to have read
+/// more than the buffer it was given.
+struct Misbehaving {
+    good: usize,
+    read: usize,
+    overreport: bool,
+}
+
+impl std::io::Read for Misbehaving {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read >= self.good {
+            if self.overreport {
+                return Ok(buf.len() + 1);
+            }
+            panic!("the reader broke after {} bytes", self.read);
+        }
+        let n = buf.len().min(self.good - self.read);
+        buf[..n].fill(7);
+        self.read += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_panicking_stream_fails_with_its_message_and_frees_its_memory_permits() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = TransferManager::new(
+        Arc::new(fake.clone()),
+        config().max_in_memory_upload_chunks(2).build().unwrap(),
+    );
+    let upload = |key: &str, reader: Misbehaving| {
+        manager
+            .upload(
+                UploadSource::stream(reader),
+                "b",
+                key,
+                UploadArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result_timeout(Duration::from_secs(30))
+    };
+    // Each breaks while reading its second part, holding a permit.
+    let panicked = upload(
+        "panics",
+        Misbehaving {
+            good: 7 * MIB,
+            read: 0,
+            overreport: false,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(panicked.kind(), ErrorKind::Io, "{panicked}");
+    assert!(
+        panicked
+            .to_string()
+            .contains("the upload source panicked: the reader broke after 7340032 bytes"),
+        "{panicked}"
+    );
+    let overreported = upload(
+        "overreports",
+        Misbehaving {
+            good: 7 * MIB,
+            read: 0,
+            overreport: true,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(overreported.kind(), ErrorKind::Io, "{overreported}");
+    assert!(
+        overreported
+            .to_string()
+            .contains("the upload source panicked"),
+        "{overreported}"
+    );
+    assert!(fake.list_multipart_uploads("b").is_empty());
+
+    // Both permits are free again: a multipart upload needing them runs to the end.
+    let data = random_bytes(16 * MIB, 23);
+    manager
+        .upload(
+            UploadSource::stream(Cursor::new(data.clone())),
+            "b",
+            "after",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result_timeout(Duration::from_secs(30))
+        .expect("the permits of the broken uploads were given back");
+    assert_eq!(fake.object("b", "after").unwrap().bytes(), &data[..]);
+}
