@@ -1105,3 +1105,45 @@ fn a_panicking_stream_fails_with_its_message_and_frees_its_memory_permits() {
         .expect("the permits of the broken uploads were given back");
     assert_eq!(fake.object("b", "after").unwrap().bytes(), &data[..]);
 }
+
+#[test]
+fn an_abort_is_retried_even_when_an_outage_emptied_the_retry_quota() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let retry = s3transfer::RetryConfig::builder()
+        .transient_backoff(Duration::ZERO)
+        .retry_quota(5)
+        .retry_cost(5)
+        .build()
+        .unwrap();
+    let manager = manager_with_retry(&fake, retry);
+    fake.fail_always(Operation::UploadPart, InjectedError::internal_error());
+    // The outage: the first upload's failing parts spend the whole quota.
+    let drained = upload_bytes(&manager, "first", random_bytes(6 * MIB, 24)).unwrap_err();
+    assert_eq!(drained.kind(), ErrorKind::RetriesExceeded, "{drained}");
+    assert!(fake.list_multipart_uploads("b").is_empty());
+
+    // The quota is empty now: the next upload's parts get no retry, and its abort
+    // meets one 503 of its own.
+    fake.fail_nth(
+        Operation::AbortMultipartUpload,
+        1,
+        InjectedError::internal_error(),
+    );
+    let aborts_before = fake.count(Operation::AbortMultipartUpload);
+    match upload_bytes(&manager, "second", random_bytes(6 * MIB, 25)).unwrap_err() {
+        TransferError::RetriesExceeded { attempts, .. } => {
+            assert_eq!(attempts, 1, "the quota is empty: the part was not retried")
+        }
+        other => panic!("expected RetriesExceeded, got {other}"),
+    }
+    assert_eq!(
+        fake.count(Operation::AbortMultipartUpload) - aborts_before,
+        2,
+        "the abort was retried after its 503"
+    );
+    assert!(
+        fake.list_multipart_uploads("b").is_empty(),
+        "the upload was aborted, not left open"
+    );
+}
