@@ -436,6 +436,34 @@ mod tests {
     }
 
     #[test]
+    fn builder_refuses_queues_too_large_to_allocate() {
+        type Set = fn(TransferConfigBuilder, usize) -> TransferConfigBuilder;
+        let cases: [(&str, Set, usize); 3] = [
+            (
+                "max_request_queue_size",
+                TransferConfigBuilder::max_request_queue_size,
+                usize::MAX,
+            ),
+            (
+                "max_submission_queue_size",
+                TransferConfigBuilder::max_submission_queue_size,
+                1 << 40,
+            ),
+            (
+                "max_io_queue_size",
+                TransferConfigBuilder::max_io_queue_size,
+                1 << 36,
+            ),
+        ];
+        for (name, set, size) in cases {
+            let err = set(TransferConfig::builder(), size).build().unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+            // The largest depth accepted.
+            assert!(set(TransferConfig::builder(), 1 << 20).build().is_ok());
+        }
+    }
+
+    #[test]
     fn part_size_is_adjusted_into_s3_limits() {
         assert_eq!(adjust_part_size(1, Some(10)), MIN_PART_SIZE);
         assert_eq!(

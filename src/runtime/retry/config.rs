@@ -19,6 +19,11 @@ pub(super) const DEFAULT_QUOTA_CAPACITY: u32 = 500;
 pub(super) const DEFAULT_RETRY_COST: u32 = 5;
 /// Default [`RetryConfig::timeout_cost`]: 10 tokens.
 pub(super) const DEFAULT_TIMEOUT_COST: u32 = 10;
+/// The longest backoff base or cap [`RetryConfigBuilder::build`] accepts: 5 minutes.
+/// Far above what any store asks of a client (the SDKs cap at 20 s), and short enough
+/// that a cleanup, which retries whatever the transfer's state, always ends: an abort
+/// must not sleep for ever while the upload it would end stays open and billed.
+pub(super) const MAX_BACKOFF_LIMIT: Duration = Duration::from_secs(5 * 60);
 /// Tokens a first-attempt success puts back (botocore's `NO_RETRY_INCREMENT`), so a
 /// quota drained by an outage refills as requests start succeeding again.
 pub(super) const SUCCESS_REFUND: u32 = 1;
@@ -128,6 +133,7 @@ impl RetryConfigBuilder {
     /// Backoff base after a transient failure. Default 50 ms (the SDKs' 2026 standard
     /// mode): a reset connection or a one-off 500 usually succeeds at once on a fresh
     /// connection, and every millisecond of backoff holds a request thread idle.
+    /// At most 5 minutes, like every backoff setting.
     pub fn transient_backoff(mut self, base: Duration) -> Self {
         self.config.transient_backoff = base;
         self
@@ -135,13 +141,15 @@ impl RetryConfigBuilder {
 
     /// Backoff base after a throttling error. Default 1 s (the standard mode's base):
     /// throttling means the store wants fewer requests, and only a real pause gives
-    /// it that.
+    /// it that. At most 5 minutes.
     pub fn throttle_backoff(mut self, base: Duration) -> Self {
         self.config.throttle_backoff = base;
         self
     }
 
     /// The cap on one backoff before jitter. Default 20 s, the standard mode's value.
+    /// At most 5 minutes: cleanups (AbortMultipartUpload) retry whatever state the
+    /// transfer is in, and each of their waits must end.
     pub fn max_backoff(mut self, cap: Duration) -> Self {
         self.config.max_backoff = cap;
         self
@@ -185,6 +193,21 @@ impl RetryConfigBuilder {
                 "max_attempts",
                 "must be at least 1 (1 turns retries off)",
             ));
+        }
+        for (name, value) in [
+            ("transient_backoff", c.transient_backoff),
+            ("throttle_backoff", c.throttle_backoff),
+            ("max_backoff", c.max_backoff),
+        ] {
+            if value > MAX_BACKOFF_LIMIT {
+                return Err(ConfigError::new(
+                    name,
+                    format!(
+                        "({value:?}) is above {}s: a cleanup must never wait that long",
+                        MAX_BACKOFF_LIMIT.as_secs()
+                    ),
+                ));
+            }
         }
         if c.quota_capacity == Some(0) {
             return Err(ConfigError::new(

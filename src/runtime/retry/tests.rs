@@ -292,3 +292,53 @@ fn a_stop_before_the_backoff_skips_it() {
     let e = out.unwrap_err();
     assert_eq!(e.last_error().kind(), S3ErrorKind::Transient);
 }
+
+#[test]
+fn builder_refuses_backoffs_above_five_minutes() {
+    let limit = Duration::from_secs(300);
+    type Set = fn(RetryConfigBuilder, Duration) -> RetryConfigBuilder;
+    let setters: [(&str, Set); 3] = [
+        ("transient_backoff", RetryConfigBuilder::transient_backoff),
+        ("throttle_backoff", RetryConfigBuilder::throttle_backoff),
+        ("max_backoff", RetryConfigBuilder::max_backoff),
+    ];
+    for (name, set) in setters {
+        for too_long in [Duration::MAX, limit + Duration::from_nanos(1)] {
+            let err = set(RetryConfig::builder(), too_long).build().unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+        assert!(set(RetryConfig::builder(), limit).build().is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn a_cleanup_retries_outside_an_empty_quota_and_its_waits_end() {
+    // The longest backoffs the builder accepts.
+    let limit = Duration::from_secs(300);
+    let config = RetryConfig::builder()
+        .transient_backoff(limit)
+        .throttle_backoff(limit)
+        .max_backoff(limit)
+        .retry_quota(5)
+        .build()
+        .unwrap();
+    let (p, clock) = policy(config, 1.0);
+    assert!(p.quota().try_acquire(5), "the outage drained the quota");
+    let cleanup = p.unmetered();
+    let mut calls = 0;
+    let out: Result<(), _> = with_retries(&cleanup, NEVER, &mut |_| {
+        calls += 1;
+        Err(err(S3ErrorKind::Throttled))
+    });
+    assert!(matches!(
+        out,
+        Err(RetryError::AttemptsExhausted { attempts: 3, .. })
+    ));
+    assert_eq!(calls, 3);
+    // Two waits, each at most the limit: the cleanup ends, however long that takes.
+    assert_eq!(clock.slept(), 2 * limit);
+    // It neither spent nor refilled the shared quota.
+    assert_eq!(p.quota().available(), Some(0));
+    with_retries(&cleanup, NEVER, &mut |_| Ok(())).unwrap();
+    assert_eq!(p.quota().available(), Some(0));
+}
