@@ -1147,3 +1147,20 @@ fn an_abort_is_retried_even_when_an_outage_emptied_the_retry_quota() {
         "the upload was aborted, not left open"
     );
 }
+
+#[test]
+fn a_destination_of_80_cjk_characters_is_downloaded() {
+    let (fake, manager) = setup();
+    let data = random_bytes(6 * MIB, 26);
+    fake.put_object_bytes("b", "k", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    // 240 bytes: a legal name (the limit is 255 bytes), 3 bytes a character.
+    let dest = dir.path().join("字".repeat(80));
+    manager
+        .download("b", "k", dest.as_path(), DownloadArgs::default(), &[])
+        .unwrap()
+        .result_timeout(Duration::from_secs(30))
+        .expect("the temporary name fits beside a 240-byte name");
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

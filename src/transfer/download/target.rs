@@ -170,9 +170,23 @@ pub(super) fn temp_path(dest: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "download".into());
-    // Keep the whole name under 255 bytes, the usual file-name limit.
-    let name: String = name.chars().take(200).collect();
+    let name = truncate_on_char_boundary(&name, TEMP_NAME_BUDGET);
     dest.with_file_name(format!(".{name}.{:016x}.s3tmp", h.finish()))
+}
+
+/// Bytes of the destination's name kept in its temporary name. File systems limit a
+/// name to 255 *bytes* (not characters: 80 CJK characters are 240 bytes); the temporary
+/// name adds 24 (`.`, `.`, 16 hex digits, `.s3tmp`), and the rest is spare.
+const TEMP_NAME_BUDGET: usize = 200;
+
+/// The longest prefix of `name` of at most `budget` bytes that ends on a character
+/// boundary.
+fn truncate_on_char_boundary(name: &str, budget: usize) -> &str {
+    let mut end = name.len().min(budget);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 pub(super) fn is_special_file(path: &Path) -> bool {
@@ -236,5 +250,27 @@ impl Download {
         };
         *self.output.lock() = Some(output);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_temporary_name_fits_the_byte_limit_and_keeps_whole_characters() {
+        for name in [
+            "é".repeat(127),
+            "字".repeat(85),
+            "😀".repeat(63),
+            "a".repeat(255),
+        ] {
+            assert!(name.len() <= 255);
+            let temp = temp_path(&Path::new("dir").join(&name));
+            let temp_name = temp.file_name().unwrap().to_str().unwrap();
+            assert!(temp_name.len() <= 255, "{} bytes", temp_name.len());
+            let kept = &temp_name[1..temp_name.len() - ".0123456789abcdef.s3tmp".len()];
+            assert!(name.starts_with(kept) && !kept.is_empty(), "{kept}");
+        }
     }
 }
