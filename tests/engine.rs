@@ -1164,3 +1164,38 @@ fn a_destination_of_80_cjk_characters_is_downloaded() {
     assert_eq!(std::fs::read(&dest).unwrap(), data);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn a_destination_that_names_a_directory_is_refused_before_any_request() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "k", random_bytes(MIB, 27));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let in_dir = |tail: &str| format!("{}/{tail}", dir.path().display());
+    for dest in [
+        String::new(),
+        ".".into(),
+        "..".into(),
+        in_dir("sub"),
+        in_dir("sub/"),
+        in_dir("sub/."),
+        in_dir("missing/"),
+    ] {
+        let err = manager
+            .download("b", "k", dest.as_str(), DownloadArgs::default(), &[])
+            .and_then(|f| f.result_timeout(Duration::from_secs(30)))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{dest:?}: {err}");
+        assert!(err.to_string().contains(&dest), "{dest:?}: {err}");
+    }
+    assert_eq!(fake.count(Operation::GetObject), 0);
+    assert_eq!(fake.count(Operation::HeadObject), 0);
+    // Nothing was created, not even a temporary file.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert!(
+        std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

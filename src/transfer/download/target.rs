@@ -189,6 +189,32 @@ fn truncate_on_char_boundary(name: &str, budget: usize) -> &str {
     &name[..end]
 }
 
+/// Refuse a destination the final rename could never write, before any request: the
+/// whole object would otherwise be downloaded first. An empty path, one that ends in a
+/// separator, `.` or `..`, and an existing directory name no file.
+fn check_destination(dest: &Path) -> Result<(), TransferError> {
+    let raw = dest.as_os_str().as_encoded_bytes();
+    if raw.is_empty() {
+        return Err(TransferError::InvalidArgument(
+            "the download destination is an empty path".into(),
+        ));
+    }
+    let is_separator = |b: u8| b.is_ascii() && std::path::is_separator(b as char);
+    // `Path` normalises a trailing `/.` and `/` away (`a/.` has the file name `a`), so
+    // the raw bytes are what say a directory was meant.
+    let ends_in_dot =
+        raw == b"." || (raw.len() >= 2 && raw.ends_with(b".") && is_separator(raw[raw.len() - 2]));
+    let names_a_directory =
+        dest.file_name().is_none() || raw.last().copied().is_some_and(is_separator) || ends_in_dot;
+    if names_a_directory || std::fs::metadata(dest).is_ok_and(|m| m.is_dir()) {
+        return Err(TransferError::InvalidArgument(format!(
+            "the download destination {} is a directory, not a file",
+            dest.display()
+        )));
+    }
+    Ok(())
+}
+
 pub(super) fn is_special_file(path: &Path) -> bool {
     #[cfg(unix)]
     {
@@ -209,6 +235,7 @@ impl Download {
     pub(super) fn open(self: &Arc<Self>, target: DownloadTarget) -> Result<(), TransferError> {
         let output = match target {
             DownloadTarget::Path(dest) => {
+                check_destination(&dest)?;
                 if is_special_file(&dest) {
                     let file = File::options()
                         .write(true)
