@@ -254,7 +254,8 @@ impl TransferConfigBuilder {
     }
 
     /// How failed requests are retried. Default: [`RetryConfig::default`], AWS's
-    /// "standard" mode (3 attempts, jittered exponential backoff, a retry quota).
+    /// "standard" mode (jittered exponential backoff, a retry quota) with 5 attempts,
+    /// as boto3 and the AWS CLI (see [`RetryConfigBuilder::max_attempts`]).
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.config.retry = retry;
         self

@@ -1199,3 +1199,64 @@ fn a_destination_that_names_a_directory_is_refused_before_any_request() {
             .is_none()
     );
 }
+
+/// The default retry policy with throttling backoff shortened to a millisecond, so the
+/// tests measure attempts, not time.
+fn default_retry_fast_throttle() -> s3transfer::RetryConfig {
+    s3transfer::RetryConfig::builder()
+        .throttle_backoff(Duration::from_millis(1))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_burst_of_four_throttles_on_one_request_is_ridden_out_by_default() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = manager_with_retry(&fake, default_retry_fast_throttle());
+    fake.throttle(Operation::CreateMultipartUpload, 4);
+    let data = random_bytes(6 * MIB, 28);
+    let out = upload_bytes(&manager, "k", data.clone()).expect("five attempts by default");
+    assert_eq!(out.retries, 4);
+    assert_eq!(fake.count(Operation::CreateMultipartUpload), 5);
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
+}
+
+#[test]
+fn an_outage_still_ends_and_the_retry_quota_bounds_the_requests_sent() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = manager_with_retry(&fake, default_retry_fast_throttle());
+    fake.fail_always(Operation::PutObject, InjectedError::slow_down());
+    const UPLOADS: usize = 200;
+    let futures: Vec<_> = (0..UPLOADS)
+        .map(|i| {
+            manager
+                .upload(
+                    UploadSource::stream(Cursor::new(vec![1u8; 10])),
+                    "b",
+                    &format!("k{i}"),
+                    UploadArgs::default(),
+                    &[],
+                )
+                .unwrap()
+        })
+        .collect();
+    for f in futures {
+        match f.result_timeout(Duration::from_secs(30)).unwrap_err() {
+            TransferError::RetriesExceeded {
+                attempts,
+                last_error,
+            } => {
+                assert!((1..=5).contains(&attempts), "{attempts}");
+                assert_eq!(last_error.kind(), S3ErrorKind::Throttled);
+            }
+            other => panic!("expected RetriesExceeded, got {other}"),
+        }
+    }
+    // No request succeeds, so nothing refills the quota: its 500 tokens pay for
+    // 500 / 5 = 100 retries across the manager, and every other request is sent once.
+    // Five attempts each would have been 1,000 requests.
+    let retries_paid = 500 / 5;
+    assert_eq!(fake.count(Operation::PutObject), UPLOADS + retries_paid);
+}

@@ -1,12 +1,13 @@
 //! [`RetryConfig`]: the public description of how requests are retried, with its
-//! builder and the standard mode's defaults.
+//! builder and its defaults (the standard mode's, with boto3's 5 attempts).
 
 use std::time::Duration;
 
 use crate::error::ConfigError;
 
-/// Default [`RetryConfig::max_attempts`]: 3 in total, the standard mode's value.
-pub(super) const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Default [`RetryConfig::max_attempts`]: 5 in total (boto3's legacy mode and the AWS
+/// CLI's); why, in [`RetryConfigBuilder::max_attempts`].
+pub(super) const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 /// Default [`RetryConfig::transient_backoff`]: 50 ms.
 pub(super) const DEFAULT_TRANSIENT_BACKOFF: Duration = Duration::from_millis(50);
 /// Default [`RetryConfig::throttle_backoff`]: 1 s.
@@ -30,7 +31,8 @@ pub(super) const SUCCESS_REFUND: u32 = 1;
 /// How S3 calls that fail with a retryable error ([`S3ErrorKind::is_retryable`](crate::S3ErrorKind::is_retryable):
 /// throttled, transient, timed out, truncated body) are retried.
 ///
-/// This is the AWS SDKs' "standard" retry mode. Attempt `n + 1` waits
+/// This is the AWS SDKs' "standard" retry mode, with 5 attempts by default instead of 3
+/// (see [`RetryConfigBuilder::max_attempts`]). Attempt `n + 1` waits
 /// `rand(0, 1) × min(base × 2^(n - 1), max_backoff)` after attempt `n` failed ("full
 /// jitter", so many clients failing together do not retry together), where `base` is
 /// [`RetryConfig::throttle_backoff`] after a throttling error and
@@ -76,7 +78,7 @@ impl RetryConfig {
         }
     }
 
-    /// Attempts per request, the first included. Default 3.
+    /// Attempts per request, the first included. Default 5.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
     }
@@ -122,9 +124,18 @@ pub struct RetryConfigBuilder {
 }
 
 impl RetryConfigBuilder {
-    /// Attempts per request, the first included; 1 turns retries off. Default 3, the
-    /// standard mode's value: two retries ride out a blip, and the engine's many
-    /// parallel requests would multiply anything larger during an outage.
+    /// Attempts per request, the first included; 1 turns retries off. Default 5, as
+    /// boto3 (legacy mode) and the AWS CLI's transfers: S3 answers a burst of requests
+    /// with several 503 SlowDown in a row on the same request, and the standard mode's 3
+    /// attempts failed a whole upload on a burst of three on CreateMultipartUpload.
+    /// With 5, a burst of four throttles on one request is ridden out; the waits before
+    /// its retries are at most 1 + 2 + 4 + 8 = 15 s (half that on average, with jitter).
+    ///
+    /// More attempts do not make an outage last longer or send more: the retry quota
+    /// (500 tokens, 5 a retry) pays for at most 100 retries across the whole manager
+    /// until requests succeed again, so during an outage a manager sends at most
+    /// `first attempts + 100` requests whatever `max_attempts` is, and each request gets
+    /// its first attempt only once the quota is dry.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.config.max_attempts = attempts;
         self
