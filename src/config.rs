@@ -255,7 +255,8 @@ impl TransferConfigBuilder {
 
     /// How failed requests are retried. Default: [`RetryConfig::default`], AWS's
     /// "standard" mode (jittered exponential backoff, a retry quota) with 5 attempts,
-    /// as boto3 and the AWS CLI (see [`RetryConfigBuilder::max_attempts`]).
+    /// as boto3 and the AWS CLI (see
+    /// [`RetryConfigBuilder::max_attempts`](crate::RetryConfigBuilder::max_attempts)).
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.config.retry = retry;
         self
