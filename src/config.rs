@@ -254,7 +254,9 @@ impl TransferConfigBuilder {
     }
 
     /// How failed requests are retried. Default: [`RetryConfig::default`], AWS's
-    /// "standard" mode (3 attempts, jittered exponential backoff, a retry quota).
+    /// "standard" mode (jittered exponential backoff, a retry quota) with 5 attempts,
+    /// as boto3 and the AWS CLI (see
+    /// [`RetryConfigBuilder::max_attempts`](crate::RetryConfigBuilder::max_attempts)).
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.config.retry = retry;
         self
@@ -447,6 +449,34 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("max_request_queue_size"), "{err}");
+    }
+
+    #[test]
+    fn builder_refuses_queues_too_large_to_allocate() {
+        type Set = fn(TransferConfigBuilder, usize) -> TransferConfigBuilder;
+        let cases: [(&str, Set, usize); 3] = [
+            (
+                "max_request_queue_size",
+                TransferConfigBuilder::max_request_queue_size,
+                usize::MAX,
+            ),
+            (
+                "max_submission_queue_size",
+                TransferConfigBuilder::max_submission_queue_size,
+                1 << 40,
+            ),
+            (
+                "max_io_queue_size",
+                TransferConfigBuilder::max_io_queue_size,
+                1 << 36,
+            ),
+        ];
+        for (name, set, size) in cases {
+            let err = set(TransferConfig::builder(), size).build().unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+            // The largest depth accepted.
+            assert!(set(TransferConfig::builder(), 1 << 20).build().is_ok());
+        }
     }
 
     #[test]

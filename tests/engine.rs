@@ -902,3 +902,363 @@ fn a_multipart_upload_whose_complete_answer_is_lost_succeeds() {
     assert_eq!(fake.object("b", "up").unwrap().bytes(), &data[..]);
     assert!(fake.list_multipart_uploads("b").is_empty());
 }
+
+/// A stream that never ends: zeros, counted. It says once (on `reached`) that `signal_at`
+/// bytes were read, so a test can act at that point without sleeping. Past `give_up_at`
+/// it ends by itself, so a planner that does not stop cannot hang the test.
+struct Endless {
+    read: Arc<std::sync::atomic::AtomicU64>,
+    signal_at: u64,
+    give_up_at: u64,
+    reached: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let before = self.read.load(Ordering::SeqCst);
+        if before >= self.give_up_at {
+            return Ok(0);
+        }
+        let n = buf.len().min(64 * 1024);
+        buf[..n].fill(0);
+        let after = self.read.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        if after >= self.signal_at
+            && let Some(tx) = self.reached.take()
+        {
+            let _ = tx.send(());
+        }
+        Ok(n)
+    }
+}
+
+/// An endless stream upload on `manager`, with its byte counter and the receiver that
+/// hears when `signal_at` bytes were read.
+fn start_endless_upload(
+    manager: &TransferManager,
+    signal_at: u64,
+) -> (
+    TransferFuture,
+    Arc<std::sync::atomic::AtomicU64>,
+    std::sync::mpsc::Receiver<()>,
+) {
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = Endless {
+        read: read.clone(),
+        signal_at,
+        give_up_at: signal_at + 40 * 5 * MIB as u64,
+        reached: Some(tx),
+    };
+    let f = manager
+        .upload(
+            UploadSource::stream(reader),
+            "b",
+            "endless",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap();
+    (f, read, rx)
+}
+
+/// Bytes a stopped stream upload may still read: the part being read when it stopped,
+/// and one more at most.
+const READ_AFTER_STOP: u64 = 2 * 5 * MIB as u64;
+
+#[test]
+fn a_cancelled_stream_upload_stops_reading_and_ends() {
+    let (fake, manager) = setup();
+    let (f, read, reached) = start_endless_upload(&manager, 12 * MIB as u64);
+    reached
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the stream was read");
+    f.cancel();
+    let at_cancel = read.load(Ordering::SeqCst);
+    let err = f
+        .result_timeout(Duration::from_secs(30))
+        .expect_err("a cancelled upload fails");
+    assert!(
+        matches!(err, TransferError::Cancelled { fatal: false, .. }),
+        "{err}"
+    );
+    let after = read.load(Ordering::SeqCst) - at_cancel;
+    assert!(
+        after <= READ_AFTER_STOP,
+        "{after} bytes were read after the cancel"
+    );
+    assert!(fake.list_multipart_uploads("b").is_empty());
+    assert!(fake.object("b", "endless").is_none());
+}
+
+#[test]
+fn dropping_the_manager_stops_a_stream_upload_reading() {
+    let (fake, manager) = setup();
+    let (f, read, reached) = start_endless_upload(&manager, 12 * MIB as u64);
+    reached
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the stream was read");
+    let at_drop = read.load(Ordering::SeqCst);
+    drop(manager);
+    let err = f
+        .result_timeout(Duration::from_secs(30))
+        .expect_err("an upload cut by the manager's drop fails");
+    assert!(
+        matches!(err, TransferError::Cancelled { fatal: true, .. }),
+        "{err}"
+    );
+    let after = read.load(Ordering::SeqCst) - at_drop;
+    assert!(
+        after <= READ_AFTER_STOP,
+        "{after} bytes were read after the drop"
+    );
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+/// A stream that gives `good` bytes, then misbehaves: panics, or claims to have read
+/// more than the buffer it was given.
+struct Misbehaving {
+    good: usize,
+    read: usize,
+    overreport: bool,
+}
+
+impl std::io::Read for Misbehaving {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read >= self.good {
+            if self.overreport {
+                return Ok(buf.len() + 1);
+            }
+            panic!("the reader broke after {} bytes", self.read);
+        }
+        let n = buf.len().min(self.good - self.read);
+        buf[..n].fill(7);
+        self.read += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_panicking_stream_fails_with_its_message_and_frees_its_memory_permits() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = TransferManager::new(
+        Arc::new(fake.clone()),
+        config().max_in_memory_upload_chunks(2).build().unwrap(),
+    );
+    let upload = |key: &str, reader: Misbehaving| {
+        manager
+            .upload(
+                UploadSource::stream(reader),
+                "b",
+                key,
+                UploadArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result_timeout(Duration::from_secs(30))
+    };
+    // Each breaks while reading its second part, holding a permit.
+    let panicked = upload(
+        "panics",
+        Misbehaving {
+            good: 7 * MIB,
+            read: 0,
+            overreport: false,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(panicked.kind(), ErrorKind::Io, "{panicked}");
+    assert!(
+        panicked
+            .to_string()
+            .contains("the upload source panicked: the reader broke after 7340032 bytes"),
+        "{panicked}"
+    );
+    let overreported = upload(
+        "overreports",
+        Misbehaving {
+            good: 7 * MIB,
+            read: 0,
+            overreport: true,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(overreported.kind(), ErrorKind::Io, "{overreported}");
+    assert!(
+        overreported
+            .to_string()
+            .contains("the upload source panicked"),
+        "{overreported}"
+    );
+    assert!(fake.list_multipart_uploads("b").is_empty());
+
+    // Both permits are free again: a multipart upload needing them runs to the end.
+    let data = random_bytes(16 * MIB, 23);
+    manager
+        .upload(
+            UploadSource::stream(Cursor::new(data.clone())),
+            "b",
+            "after",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result_timeout(Duration::from_secs(30))
+        .expect("the permits of the broken uploads were given back");
+    assert_eq!(fake.object("b", "after").unwrap().bytes(), &data[..]);
+}
+
+#[test]
+fn an_abort_is_retried_even_when_an_outage_emptied_the_retry_quota() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let retry = s3transfer::RetryConfig::builder()
+        .transient_backoff(Duration::ZERO)
+        .retry_quota(5)
+        .retry_cost(5)
+        .build()
+        .unwrap();
+    let manager = manager_with_retry(&fake, retry);
+    fake.fail_always(Operation::UploadPart, InjectedError::internal_error());
+    // The outage: the first upload's failing parts spend the whole quota.
+    let drained = upload_bytes(&manager, "first", random_bytes(6 * MIB, 24)).unwrap_err();
+    assert_eq!(drained.kind(), ErrorKind::RetriesExceeded, "{drained}");
+    assert!(fake.list_multipart_uploads("b").is_empty());
+
+    // The quota is empty now: the next upload's parts get no retry, and its abort
+    // meets one 503 of its own.
+    fake.fail_nth(
+        Operation::AbortMultipartUpload,
+        1,
+        InjectedError::internal_error(),
+    );
+    let aborts_before = fake.count(Operation::AbortMultipartUpload);
+    match upload_bytes(&manager, "second", random_bytes(6 * MIB, 25)).unwrap_err() {
+        TransferError::RetriesExceeded { attempts, .. } => {
+            assert_eq!(attempts, 1, "the quota is empty: the part was not retried")
+        }
+        other => panic!("expected RetriesExceeded, got {other}"),
+    }
+    assert_eq!(
+        fake.count(Operation::AbortMultipartUpload) - aborts_before,
+        2,
+        "the abort was retried after its 503"
+    );
+    assert!(
+        fake.list_multipart_uploads("b").is_empty(),
+        "the upload was aborted, not left open"
+    );
+}
+
+#[test]
+fn a_destination_of_80_cjk_characters_is_downloaded() {
+    let (fake, manager) = setup();
+    let data = random_bytes(6 * MIB, 26);
+    fake.put_object_bytes("b", "k", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    // 240 bytes: a legal name (the limit is 255 bytes), 3 bytes a character.
+    let dest = dir.path().join("字".repeat(80));
+    manager
+        .download("b", "k", dest.as_path(), DownloadArgs::default(), &[])
+        .unwrap()
+        .result_timeout(Duration::from_secs(30))
+        .expect("the temporary name fits beside a 240-byte name");
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn a_destination_that_names_a_directory_is_refused_before_any_request() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "k", random_bytes(MIB, 27));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let in_dir = |tail: &str| format!("{}/{tail}", dir.path().display());
+    for dest in [
+        String::new(),
+        ".".into(),
+        "..".into(),
+        in_dir("sub"),
+        in_dir("sub/"),
+        in_dir("sub/."),
+        in_dir("missing/"),
+    ] {
+        let err = manager
+            .download("b", "k", dest.as_str(), DownloadArgs::default(), &[])
+            .and_then(|f| f.result_timeout(Duration::from_secs(30)))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{dest:?}: {err}");
+        assert!(err.to_string().contains(&dest), "{dest:?}: {err}");
+    }
+    assert_eq!(fake.count(Operation::GetObject), 0);
+    assert_eq!(fake.count(Operation::HeadObject), 0);
+    // Nothing was created, not even a temporary file.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert!(
+        std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
+
+/// The default retry policy with throttling backoff shortened to a millisecond, so the
+/// tests measure attempts, not time.
+fn default_retry_fast_throttle() -> s3transfer::RetryConfig {
+    s3transfer::RetryConfig::builder()
+        .throttle_backoff(Duration::from_millis(1))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_burst_of_four_throttles_on_one_request_is_ridden_out_by_default() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = manager_with_retry(&fake, default_retry_fast_throttle());
+    fake.throttle(Operation::CreateMultipartUpload, 4);
+    let data = random_bytes(6 * MIB, 28);
+    let out = upload_bytes(&manager, "k", data.clone()).expect("five attempts by default");
+    assert_eq!(out.retries, 4);
+    assert_eq!(fake.count(Operation::CreateMultipartUpload), 5);
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
+}
+
+#[test]
+fn an_outage_still_ends_and_the_retry_quota_bounds_the_requests_sent() {
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = manager_with_retry(&fake, default_retry_fast_throttle());
+    fake.fail_always(Operation::PutObject, InjectedError::slow_down());
+    const UPLOADS: usize = 200;
+    let futures: Vec<_> = (0..UPLOADS)
+        .map(|i| {
+            manager
+                .upload(
+                    UploadSource::stream(Cursor::new(vec![1u8; 10])),
+                    "b",
+                    &format!("k{i}"),
+                    UploadArgs::default(),
+                    &[],
+                )
+                .unwrap()
+        })
+        .collect();
+    for f in futures {
+        match f.result_timeout(Duration::from_secs(30)).unwrap_err() {
+            TransferError::RetriesExceeded {
+                attempts,
+                last_error,
+            } => {
+                assert!((1..=5).contains(&attempts), "{attempts}");
+                assert_eq!(last_error.kind(), S3ErrorKind::Throttled);
+            }
+            other => panic!("expected RetriesExceeded, got {other}"),
+        }
+    }
+    // No request succeeds, so nothing refills the quota: its 500 tokens pay for
+    // 500 / 5 = 100 retries across the manager, and every other request is sent once.
+    // Five attempts each would have been 1,000 requests.
+    let retries_paid = 500 / 5;
+    assert_eq!(fake.count(Operation::PutObject), UPLOADS + retries_paid);
+}

@@ -27,7 +27,7 @@ struct Env {
 }
 
 /// A manager talking to SeaweedFS through a fresh proxy. Backoff is shortened so the
-/// retries cost milliseconds; 3 attempts per request (the default) and 8 per download
+/// retries cost milliseconds; 5 attempts per request (the default) and 8 per download
 /// range.
 fn env() -> Env {
     let server = SeaweedFs::shared();
@@ -107,7 +107,7 @@ fn multipart_upload_survives_every_fault_within_the_budget() {
         Fault::InternalError,
     ));
     // Each fault aimed at one part, so that no part meets more than its retry budget
-    // (3 attempts) however the parts interleave: part 1 is throttled twice, part 2
+    // (5 attempts) however the parts interleave: part 1 is throttled twice, part 2
     // stalls once.
     let parts = e.proxy.add(
         Rule::new(
@@ -170,7 +170,7 @@ fn a_part_failing_past_the_budget_fails_typed_and_aborts() {
             attempts,
             last_error,
         } => {
-            assert_eq!(*attempts, 3);
+            assert_eq!(*attempts, 5);
             assert_eq!(last_error.kind(), S3ErrorKind::Transient);
             assert_eq!(last_error.status, Some(500));
         }

@@ -140,7 +140,9 @@ impl SlidingWindow {
             if abandon() {
                 return false;
             }
-            if seq < state.lowest + state.size {
+            // Saturating: `max_in_memory_download_chunks(usize::MAX)` means no bound,
+            // not an overflow once the window has moved.
+            if seq < state.lowest.saturating_add(state.size) {
                 return true;
             }
             self.moved.wait_for(&mut state, POLL);
@@ -296,5 +298,15 @@ mod tests {
         let t = thread::spawn(move || w2.acquire(1, &|| false).is_some());
         drop(zero);
         assert!(t.join().unwrap());
+    }
+
+    #[test]
+    fn a_window_of_usize_max_never_overflows_as_it_moves() {
+        let window = Arc::new(SlidingWindow::new(usize::MAX));
+        for seq in 0..3 {
+            let slot = window.acquire(seq, &|| false).expect("always fits");
+            drop(slot);
+        }
+        assert!(window.acquire(u64::MAX - 1, &|| false).is_some());
     }
 }

@@ -46,9 +46,11 @@ impl MultipartUpload {
             ..Default::default()
         };
         let client = ctx.engine.client.clone();
-        let policy = ctx.engine.retry.clone();
+        let policy = ctx.engine.retry.unmetered();
         ctx.coordinator.add_cleanup(move || {
-            // Never "stopped": cleanups run precisely because the transfer stopped.
+            // Never "stopped": cleanups run precisely because the transfer stopped. Its
+            // retries ignore the quota (see `RetryPolicy::unmetered`); the backoff is
+            // bounded by `RetryConfigBuilder::build`, so this always ends.
             let _ = with_retries(&policy, &|| false, &mut |_| {
                 client.abort_multipart_upload(&abort)
             });

@@ -1,12 +1,13 @@
 //! [`RetryConfig`]: the public description of how requests are retried, with its
-//! builder and the standard mode's defaults.
+//! builder and its defaults (the standard mode's, with boto3's 5 attempts).
 
 use std::time::Duration;
 
 use crate::error::ConfigError;
 
-/// Default [`RetryConfig::max_attempts`]: 3 in total, the standard mode's value.
-pub(super) const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Default [`RetryConfig::max_attempts`]: 5 in total (boto3's legacy mode and the AWS
+/// CLI's); why, in [`RetryConfigBuilder::max_attempts`].
+pub(super) const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 /// Default [`RetryConfig::transient_backoff`]: 50 ms.
 pub(super) const DEFAULT_TRANSIENT_BACKOFF: Duration = Duration::from_millis(50);
 /// Default [`RetryConfig::throttle_backoff`]: 1 s.
@@ -19,13 +20,19 @@ pub(super) const DEFAULT_QUOTA_CAPACITY: u32 = 500;
 pub(super) const DEFAULT_RETRY_COST: u32 = 5;
 /// Default [`RetryConfig::timeout_cost`]: 10 tokens.
 pub(super) const DEFAULT_TIMEOUT_COST: u32 = 10;
+/// The longest backoff base or cap [`RetryConfigBuilder::build`] accepts: 5 minutes.
+/// Far above what any store asks of a client (the SDKs cap at 20 s), and short enough
+/// that a cleanup, which retries whatever the transfer's state, always ends: an abort
+/// must not sleep for ever while the upload it would end stays open and billed.
+pub(super) const MAX_BACKOFF_LIMIT: Duration = Duration::from_secs(5 * 60);
 /// Tokens a first-attempt success puts back (botocore's `NO_RETRY_INCREMENT`), so a
 /// quota drained by an outage refills as requests start succeeding again.
 pub(super) const SUCCESS_REFUND: u32 = 1;
 /// How S3 calls that fail with a retryable error ([`S3ErrorKind::is_retryable`](crate::S3ErrorKind::is_retryable):
 /// throttled, transient, timed out, truncated body) are retried.
 ///
-/// This is the AWS SDKs' "standard" retry mode. Attempt `n + 1` waits
+/// This is the AWS SDKs' "standard" retry mode, with 5 attempts by default instead of 3
+/// (see [`RetryConfigBuilder::max_attempts`]). Attempt `n + 1` waits
 /// `rand(0, 1) × min(base × 2^(n - 1), max_backoff)` after attempt `n` failed ("full
 /// jitter", so many clients failing together do not retry together), where `base` is
 /// [`RetryConfig::throttle_backoff`] after a throttling error and
@@ -71,7 +78,7 @@ impl RetryConfig {
         }
     }
 
-    /// Attempts per request, the first included. Default 3.
+    /// Attempts per request, the first included. Default 5.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
     }
@@ -117,9 +124,18 @@ pub struct RetryConfigBuilder {
 }
 
 impl RetryConfigBuilder {
-    /// Attempts per request, the first included; 1 turns retries off. Default 3, the
-    /// standard mode's value: two retries ride out a blip, and the engine's many
-    /// parallel requests would multiply anything larger during an outage.
+    /// Attempts per request, the first included; 1 turns retries off. Default 5, as
+    /// boto3 (legacy mode) and the AWS CLI's transfers: S3 answers a burst of requests
+    /// with several 503 SlowDown in a row on the same request, and the standard mode's 3
+    /// attempts failed a whole upload on a burst of three on CreateMultipartUpload.
+    /// With 5, a burst of four throttles on one request is ridden out; the waits before
+    /// its retries are at most 1 + 2 + 4 + 8 = 15 s (half that on average, with jitter).
+    ///
+    /// More attempts do not make an outage last longer or send more: the retry quota
+    /// (500 tokens, 5 a retry) pays for at most 100 retries across the whole manager
+    /// until requests succeed again, so during an outage a manager sends at most
+    /// `first attempts + 100` requests whatever `max_attempts` is, and each request gets
+    /// its first attempt only once the quota is dry.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.config.max_attempts = attempts;
         self
@@ -128,6 +144,7 @@ impl RetryConfigBuilder {
     /// Backoff base after a transient failure. Default 50 ms (the SDKs' 2026 standard
     /// mode): a reset connection or a one-off 500 usually succeeds at once on a fresh
     /// connection, and every millisecond of backoff holds a request thread idle.
+    /// At most 5 minutes, like every backoff setting.
     pub fn transient_backoff(mut self, base: Duration) -> Self {
         self.config.transient_backoff = base;
         self
@@ -135,13 +152,15 @@ impl RetryConfigBuilder {
 
     /// Backoff base after a throttling error. Default 1 s (the standard mode's base):
     /// throttling means the store wants fewer requests, and only a real pause gives
-    /// it that.
+    /// it that. At most 5 minutes.
     pub fn throttle_backoff(mut self, base: Duration) -> Self {
         self.config.throttle_backoff = base;
         self
     }
 
     /// The cap on one backoff before jitter. Default 20 s, the standard mode's value.
+    /// At most 5 minutes: cleanups (AbortMultipartUpload) retry whatever state the
+    /// transfer is in, and each of their waits must end.
     pub fn max_backoff(mut self, cap: Duration) -> Self {
         self.config.max_backoff = cap;
         self
@@ -185,6 +204,21 @@ impl RetryConfigBuilder {
                 "max_attempts",
                 "must be at least 1 (1 turns retries off)",
             ));
+        }
+        for (name, value) in [
+            ("transient_backoff", c.transient_backoff),
+            ("throttle_backoff", c.throttle_backoff),
+            ("max_backoff", c.max_backoff),
+        ] {
+            if value > MAX_BACKOFF_LIMIT {
+                return Err(ConfigError::new(
+                    name,
+                    format!(
+                        "({value:?}) is above {}s: a cleanup must never wait that long",
+                        MAX_BACKOFF_LIMIT.as_secs()
+                    ),
+                ));
+            }
         }
         if c.quota_capacity == Some(0) {
             return Err(ConfigError::new(

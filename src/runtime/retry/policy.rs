@@ -78,6 +78,20 @@ impl RetryPolicy {
         }
     }
 
+    /// The same attempts, backoff and clock, but outside the quota: for cleanup
+    /// requests (AbortMultipartUpload). An outage is exactly when the quota runs dry,
+    /// and it is also when an abort most needs its retries: one that gives up after a
+    /// single 503 leaves the upload's parts stored and billed. Cleanups are one request
+    /// per failed transfer, so they cannot multiply the load the quota guards against.
+    pub(crate) fn unmetered(&self) -> RetryPolicy {
+        RetryPolicy {
+            config: self.config.clone(),
+            quota: Arc::new(RetryQuota::new(None)),
+            clock: self.clock.clone(),
+            jitter: self.jitter.clone(),
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn quota(&self) -> &RetryQuota {
         &self.quota

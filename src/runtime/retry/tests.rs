@@ -21,10 +21,17 @@ fn err(kind: S3ErrorKind) -> S3Error {
 
 const NEVER: &dyn Fn() -> bool = &|| false;
 
+/// The defaults with the standard mode's 3 attempts, which the arithmetic of the
+/// mechanics tests below is written for.
+fn three_attempts() -> RetryConfig {
+    RetryConfig::builder().max_attempts(3).build().unwrap()
+}
+
 #[test]
-fn defaults_are_the_standard_mode() {
+fn defaults_are_the_standard_mode_with_five_attempts() {
     let c = RetryConfig::default();
-    assert_eq!(c.max_attempts(), 3);
+    // boto3's legacy mode and the AWS CLI's (the builder's docs say why).
+    assert_eq!(c.max_attempts(), 5);
     assert_eq!(c.transient_backoff(), Duration::from_millis(50));
     assert_eq!(c.throttle_backoff(), Duration::from_secs(1));
     assert_eq!(c.max_backoff(), Duration::from_secs(20));
@@ -118,7 +125,7 @@ fn a_retryable_failure_is_retried_with_growing_backoff() {
 
 #[test]
 fn giving_up_reports_the_attempts_and_the_last_error() {
-    let (p, clock) = policy(RetryConfig::default(), 0.5);
+    let (p, clock) = policy(three_attempts(), 0.5);
     let mut calls = 0;
     let out: Result<(), _> = with_retries(&p, NEVER, &mut |_| {
         calls += 1;
@@ -186,7 +193,7 @@ fn the_predicate_can_refuse_a_retry() {
 
 #[test]
 fn timeouts_cost_more_tokens() {
-    let (p, _) = policy(RetryConfig::default(), 0.0);
+    let (p, _) = policy(three_attempts(), 0.0);
     let out: Result<(), _> = with_retries(&p, NEVER, &mut |_| Err(err(S3ErrorKind::Timeout)));
     assert!(matches!(out, Err(RetryError::AttemptsExhausted { .. })));
     assert_eq!(p.quota().available(), Some(480));
@@ -194,7 +201,11 @@ fn timeouts_cost_more_tokens() {
 
 #[test]
 fn an_empty_quota_fails_fast_and_successes_refill_it() {
-    let config = RetryConfig::builder().retry_quota(12).build().unwrap();
+    let config = RetryConfig::builder()
+        .max_attempts(3)
+        .retry_quota(12)
+        .build()
+        .unwrap();
     let (p, clock) = policy(config, 0.0);
     let failing = |_| -> Result<(), S3Error> { Err(err(S3ErrorKind::Transient)) };
     // 12 tokens pay for two retries of one request (3 attempts)...
@@ -245,7 +256,11 @@ fn an_empty_quota_fails_fast_and_successes_refill_it() {
 
 #[test]
 fn without_a_quota_every_request_gets_its_attempts() {
-    let config = RetryConfig::builder().no_retry_quota().build().unwrap();
+    let config = RetryConfig::builder()
+        .max_attempts(3)
+        .no_retry_quota()
+        .build()
+        .unwrap();
     let (p, _) = policy(config, 0.0);
     for _ in 0..300 {
         let out: Result<(), _> = with_retries(&p, NEVER, &mut |_| Err(err(S3ErrorKind::Timeout)));
@@ -291,4 +306,55 @@ fn a_stop_before_the_backoff_skips_it() {
     assert_eq!(clock.elapsed(), Duration::ZERO);
     let e = out.unwrap_err();
     assert_eq!(e.last_error().kind(), S3ErrorKind::Transient);
+}
+
+#[test]
+fn builder_refuses_backoffs_above_five_minutes() {
+    let limit = Duration::from_secs(300);
+    type Set = fn(RetryConfigBuilder, Duration) -> RetryConfigBuilder;
+    let setters: [(&str, Set); 3] = [
+        ("transient_backoff", RetryConfigBuilder::transient_backoff),
+        ("throttle_backoff", RetryConfigBuilder::throttle_backoff),
+        ("max_backoff", RetryConfigBuilder::max_backoff),
+    ];
+    for (name, set) in setters {
+        for too_long in [Duration::MAX, limit + Duration::from_nanos(1)] {
+            let err = set(RetryConfig::builder(), too_long).build().unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+        assert!(set(RetryConfig::builder(), limit).build().is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn a_cleanup_retries_outside_an_empty_quota_and_its_waits_end() {
+    // The longest backoffs the builder accepts.
+    let limit = Duration::from_secs(300);
+    let config = RetryConfig::builder()
+        .max_attempts(3)
+        .transient_backoff(limit)
+        .throttle_backoff(limit)
+        .max_backoff(limit)
+        .retry_quota(5)
+        .build()
+        .unwrap();
+    let (p, clock) = policy(config, 1.0);
+    assert!(p.quota().try_acquire(5), "the outage drained the quota");
+    let cleanup = p.unmetered();
+    let mut calls = 0;
+    let out: Result<(), _> = with_retries(&cleanup, NEVER, &mut |_| {
+        calls += 1;
+        Err(err(S3ErrorKind::Throttled))
+    });
+    assert!(matches!(
+        out,
+        Err(RetryError::AttemptsExhausted { attempts: 3, .. })
+    ));
+    assert_eq!(calls, 3);
+    // Two waits, each at most the limit: the cleanup ends, however long that takes.
+    assert_eq!(clock.slept(), 2 * limit);
+    // It neither spent nor refilled the shared quota.
+    assert_eq!(p.quota().available(), Some(0));
+    with_retries(&cleanup, NEVER, &mut |_| Ok(())).unwrap();
+    assert_eq!(p.quota().available(), Some(0));
 }

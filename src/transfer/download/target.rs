@@ -170,9 +170,49 @@ pub(super) fn temp_path(dest: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "download".into());
-    // Keep the whole name under 255 bytes, the usual file-name limit.
-    let name: String = name.chars().take(200).collect();
+    let name = truncate_on_char_boundary(&name, TEMP_NAME_BUDGET);
     dest.with_file_name(format!(".{name}.{:016x}.s3tmp", h.finish()))
+}
+
+/// Bytes of the destination's name kept in its temporary name. File systems limit a
+/// name to 255 *bytes* (not characters: 80 CJK characters are 240 bytes); the temporary
+/// name adds 24 (`.`, `.`, 16 hex digits, `.s3tmp`), and the rest is spare.
+const TEMP_NAME_BUDGET: usize = 200;
+
+/// The longest prefix of `name` of at most `budget` bytes that ends on a character
+/// boundary.
+fn truncate_on_char_boundary(name: &str, budget: usize) -> &str {
+    let mut end = name.len().min(budget);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+/// Refuse a destination the final rename could never write, before any request: the
+/// whole object would otherwise be downloaded first. An empty path, one that ends in a
+/// separator, `.` or `..`, and an existing directory name no file.
+fn check_destination(dest: &Path) -> Result<(), TransferError> {
+    let raw = dest.as_os_str().as_encoded_bytes();
+    if raw.is_empty() {
+        return Err(TransferError::InvalidArgument(
+            "the download destination is an empty path".into(),
+        ));
+    }
+    let is_separator = |b: u8| b.is_ascii() && std::path::is_separator(b as char);
+    // `Path` normalises a trailing `/.` and `/` away (`a/.` has the file name `a`), so
+    // the raw bytes are what say a directory was meant.
+    let ends_in_dot =
+        raw == b"." || (raw.len() >= 2 && raw.ends_with(b".") && is_separator(raw[raw.len() - 2]));
+    let names_a_directory =
+        dest.file_name().is_none() || raw.last().copied().is_some_and(is_separator) || ends_in_dot;
+    if names_a_directory || std::fs::metadata(dest).is_ok_and(|m| m.is_dir()) {
+        return Err(TransferError::InvalidArgument(format!(
+            "the download destination {} is a directory, not a file",
+            dest.display()
+        )));
+    }
+    Ok(())
 }
 
 pub(super) fn is_special_file(path: &Path) -> bool {
@@ -195,6 +235,7 @@ impl Download {
     pub(super) fn open(self: &Arc<Self>, target: DownloadTarget) -> Result<(), TransferError> {
         let output = match target {
             DownloadTarget::Path(dest) => {
+                check_destination(&dest)?;
                 if is_special_file(&dest) {
                     let file = File::options()
                         .write(true)
@@ -236,5 +277,27 @@ impl Download {
         };
         *self.output.lock() = Some(output);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_temporary_name_fits_the_byte_limit_and_keeps_whole_characters() {
+        for name in [
+            "é".repeat(127),
+            "字".repeat(85),
+            "😀".repeat(63),
+            "a".repeat(255),
+        ] {
+            assert!(name.len() <= 255);
+            let temp = temp_path(&Path::new("dir").join(&name));
+            let temp_name = temp.file_name().unwrap().to_str().unwrap();
+            assert!(temp_name.len() <= 255, "{} bytes", temp_name.len());
+            let kept = &temp_name[1..temp_name.len() - ".0123456789abcdef.s3tmp".len()];
+            assert!(name.starts_with(kept) && !kept.is_empty(), "{kept}");
+        }
     }
 }

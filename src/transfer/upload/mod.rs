@@ -8,6 +8,7 @@ mod source;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::args::UploadArgs;
 use crate::checksum::Checksum;
 use crate::config::{MAX_PART_SIZE, MAX_PARTS, adjust_part_size};
 use crate::error::TransferError;
+use crate::runtime::coordinator::panic_message;
 use crate::runtime::work_group::WorkGuard;
 use crate::transfer::context::TransferContext;
 use crate::transfer::multipart::MultipartUpload;
@@ -58,7 +60,9 @@ pub(crate) fn submit(upload: Arc<Upload>, source: UploadSource) {
     let Some(root) = upload.ctx.begin(finish) else {
         return;
     };
-    let planned = match source {
+    // A panic must fail the transfer before `root` drops: otherwise the finalizer would
+    // try to complete an upload whose planning never ended, and report that instead.
+    let planned = catch_unwind(AssertUnwindSafe(|| match source {
         UploadSource::Path(path) => upload.plan_file(&root, &multipart, &path),
         UploadSource::Seekable(mut reader) => match seekable_remaining(&mut *reader) {
             Ok(size) => {
@@ -68,7 +72,13 @@ pub(crate) fn submit(upload: Arc<Upload>, source: UploadSource) {
             Err(e) => Err(TransferError::io("measuring", None, e)),
         },
         UploadSource::Stream(reader) => upload.plan_stream(&root, &multipart, reader),
-    };
+    }))
+    .unwrap_or_else(|panic| {
+        Err(TransferError::Internal(format!(
+            "planning the upload panicked: {}",
+            panic_message(&panic)
+        )))
+    });
     if let Err(e) = planned {
         upload.ctx.coordinator.fail(e);
     }

@@ -4,7 +4,10 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+
+use crate::runtime::coordinator::panic_message;
 
 /// A reader that can also seek: a file handle, a `Cursor`, ...
 pub trait SeekRead: Read + Seek + Send {}
@@ -73,24 +76,43 @@ impl From<&str> for UploadSource {
     }
 }
 
+/// Bytes from the reader's position to its end; a panic in its `seek` is reported like
+/// one in its `read` (see [`read_full`]).
 pub(super) fn seekable_remaining(reader: &mut dyn SeekRead) -> io::Result<u64> {
-    let here = reader.stream_position()?;
-    let end = reader.seek(SeekFrom::End(0))?;
-    reader.seek(SeekFrom::Start(here))?;
-    Ok(end.saturating_sub(here))
+    catch_unwind(AssertUnwindSafe(|| {
+        let here = reader.stream_position()?;
+        let end = reader.seek(SeekFrom::End(0))?;
+        reader.seek(SeekFrom::Start(here))?;
+        Ok(end.saturating_sub(here))
+    }))
+    .unwrap_or_else(|panic| Err(source_panicked(&panic)))
 }
 
 /// Read until `buf` holds `want` bytes or the reader ends; short reads are not the end.
+///
+/// A reader that panics (or claims more bytes than it was given room for, which std
+/// turns into a panic) is the caller's bug, not ours: it comes back as an I/O error
+/// carrying the panic's message, so the transfer fails saying why instead of unwinding
+/// through the planner and being reported as a puzzling internal error.
 pub(super) fn read_full(reader: &mut dyn Read, want: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(want);
     let mut taken = (&mut *reader).take(want as u64);
     loop {
-        match taken.read_to_end(&mut buf) {
-            Ok(_) => return Ok(buf),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        match catch_unwind(AssertUnwindSafe(|| taken.read_to_end(&mut buf))) {
+            Ok(Ok(_)) => return Ok(buf),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Ok(Err(e)) => return Err(e),
+            Err(panic) => return Err(source_panicked(&panic)),
         }
     }
+}
+
+/// The I/O error standing for a panic of the caller's reader.
+pub(super) fn source_panicked(panic: &Box<dyn std::any::Any + Send>) -> io::Error {
+    io::Error::other(format!(
+        "the upload source panicked: {}",
+        panic_message(panic)
+    ))
 }
 
 /// Read `len` bytes of `file` at `offset` into a new buffer. On Unix the buffer is
