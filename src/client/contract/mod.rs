@@ -414,7 +414,8 @@ mod tests {
     }
 
     /// A backend that answers every call with the fake's but loses If-Match: the suite
-    /// must catch it and name the check.
+    /// must catch it and name the check. (Long only because a wrapper backend spells
+    /// out every `S3Api` method; the test is the one line that calls `run_all`.)
     #[test]
     #[should_panic(expected = "contract check `if_match_is_enforced` failed")]
     fn a_violation_panics_naming_the_check() {

@@ -157,20 +157,7 @@ impl Upload {
         };
         let probe = read_full(&mut *reader, probe_len).map_err(read_err)?;
         if (probe.len() as u64) < threshold {
-            if let Some(size) = size_hint
-                && probe.len() as u64 != size
-            {
-                return Err(TransferError::InvalidArgument(format!(
-                    "the stream held {} bytes but its size was given as {size}",
-                    probe.len()
-                )));
-            }
-            self.ctx
-                .coordinator
-                .meta
-                .provide_transfer_size(probe.len() as u64);
-            let (upload, data) = (self.clone(), Bytes::from(probe));
-            return self.ctx.submit(root, move |_| upload.put_object(data));
+            return self.put_whole_stream(root, probe, size_hint);
         }
         let part_size = adjust_part_size(self.ctx.engine.config.multipart_chunksize, size_hint);
         let mpu = self.create_multipart(multipart)?;
@@ -231,6 +218,26 @@ impl Upload {
         self.ctx.coordinator.meta.provide_transfer_size(total);
         mpu.set_expected(part_number, total);
         Ok(())
+    }
+
+    /// The stream ended below the threshold: one PutObject of what was read.
+    fn put_whole_stream(
+        self: &Arc<Self>,
+        root: &WorkGuard,
+        data: Vec<u8>,
+        size_hint: Option<u64>,
+    ) -> Result<(), TransferError> {
+        let len = data.len() as u64;
+        if let Some(size) = size_hint
+            && len != size
+        {
+            return Err(TransferError::InvalidArgument(format!(
+                "the stream held {len} bytes but its size was given as {size}"
+            )));
+        }
+        self.ctx.coordinator.meta.provide_transfer_size(len);
+        let (upload, data) = (self.clone(), Bytes::from(data));
+        self.ctx.submit(root, move |_| upload.put_object(data))
     }
 
     fn read_failed(&self, path: &Path, error: std::io::Error) {
