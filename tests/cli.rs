@@ -657,3 +657,89 @@ fn a_download_corrupted_in_flight_exits_5_and_leaves_no_file() {
     let left: Vec<_> = std::fs::read_dir(&dest).unwrap().collect();
     assert!(left.is_empty(), "files left: {left:?}");
 }
+
+#[test]
+fn debug_output_tells_what_happened_and_never_a_credential() {
+    let b = bucket("debug");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("obj.bin");
+    std::fs::write(&src, data(200_000, 33)).unwrap();
+    let url = format!("s3://{b}/obj.bin");
+    // One throttled PutObject and one body cut short on the way back, so the output
+    // has a retry and a resumed body to tell about.
+    let proxy = FaultProxy::start(&server().endpoint());
+    let throttled = proxy.add(Rule::new(Match::put_object(), Fault::SlowDown).times(1));
+    let cut = proxy.add(Rule::new(Match::get_object(), Fault::ShortBody(50_000)).times(1));
+    let secret = server().secret_key();
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["--debug", "cp", path_str(&src), url.as_str()],
+        vec![
+            "--debug",
+            "cp",
+            url.as_str(),
+            path_str(&dir.path().join("back.bin")),
+        ],
+    ] {
+        let output = cli_to(&proxy.endpoint(), secret)
+            .args(&args)
+            .output()
+            .expect("run s3transfer");
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        outputs.push(output);
+    }
+    assert_eq!(proxy.fired(throttled), 1);
+    assert_eq!(proxy.fired(cut), 1);
+    let stderr: String = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    for event in [
+        "transfer started",
+        "request",
+        "retrying",
+        "resuming a body",
+        "transfer finished",
+    ] {
+        assert!(
+            stderr.contains(event),
+            "no {event:?} in the debug output:\n{stderr}"
+        );
+    }
+    let everything: String = outputs
+        .iter()
+        .map(|o| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+        .collect();
+    assert!(
+        !everything.contains(secret),
+        "the secret key appears in the output"
+    );
+
+    // A refused request: the error names the access key's failure, never the secret.
+    let wrong = "wrong-secret-0123456789";
+    let refused = cli("wrong-secret-0123456789")
+        .args([
+            "--debug",
+            "cp",
+            path_str(&src),
+            &format!("s3://{b}/refused.bin"),
+        ])
+        .output()
+        .expect("run s3transfer");
+    assert!(!refused.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        !all.contains(wrong),
+        "a rejected secret appears in the output:\n{all}"
+    );
+}

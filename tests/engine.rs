@@ -1262,3 +1262,30 @@ fn an_outage_still_ends_and_the_retry_quota_bounds_the_requests_sent() {
     let retries_paid = 500 / 5;
     assert_eq!(fake.count(Operation::PutObject), UPLOADS + retries_paid);
 }
+
+#[test]
+fn an_sse_c_key_never_shows_in_debug_output_or_errors() {
+    let (fake, manager) = setup();
+    let secret = "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk=";
+    let key = SseCustomerKey::new("AES256", secret, "bWQ1LW9mLXRoZS1rZXk=");
+    let future = manager
+        .download(
+            "b",
+            "missing",
+            DownloadTarget::stream(std::io::sink()),
+            DownloadArgs::default().sse_customer(key.clone()),
+            &[],
+        )
+        .unwrap();
+    let err = future.result().unwrap_err();
+    for shown in [
+        format!("{future:?}"),
+        format!("{:?}", future.meta()),
+        format!("{err:?}"),
+        err.to_string(),
+        format!("{key:?}"),
+        format!("{:?}", fake.calls()),
+    ] {
+        assert!(!shown.contains(secret), "the SSE-C key shows in: {shown}");
+    }
+}

@@ -41,8 +41,18 @@ impl TransferContext {
     /// it is then announced done at once.
     pub(crate) fn begin(&self, finish: impl FnOnce() + Send + 'static) -> Option<WorkGuard> {
         let coordinator = self.coordinator.clone();
+        let id = self.coordinator.meta.transfer_id();
+        let operation = self.coordinator.meta.call_args().operation;
+        tracing::debug!(transfer = id, operation, bucket = %self.bucket, key = %self.key, "transfer started");
         let root = WorkGroup::start(move || {
             finish();
+            tracing::debug!(
+                transfer = id,
+                operation,
+                status = ?coordinator.status(),
+                bytes = coordinator.bytes_transferred(),
+                "transfer finished"
+            );
             coordinator.announce_done();
         });
         self.coordinator.start().ok().map(|()| root)

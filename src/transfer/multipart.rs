@@ -48,12 +48,28 @@ impl MultipartUpload {
         let client = ctx.engine.client.clone();
         let policy = ctx.engine.retry.unmetered();
         ctx.coordinator.add_cleanup(move || {
+            tracing::debug!(
+                bucket = %abort.bucket,
+                key = %abort.key,
+                upload_id = %abort.upload_id,
+                "aborting the multipart upload"
+            );
             // Never "stopped": cleanups run precisely because the transfer stopped. Its
             // retries ignore the quota (see `RetryPolicy::unmetered`); the backoff is
             // bounded by `RetryConfigBuilder::build`, so this always ends.
-            let _ = with_retries(&policy, &|| false, &mut |_| {
+            let aborted = with_retries(&policy, &|| false, &mut |_| {
                 client.abort_multipart_upload(&abort)
             });
+            if let Err(e) = aborted {
+                // Left open, its parts stay stored and billed: say so loudly.
+                tracing::warn!(
+                    bucket = %abort.bucket,
+                    key = %abort.key,
+                    upload_id = %abort.upload_id,
+                    error = %e.last_error(),
+                    "the multipart upload could not be aborted"
+                );
+            }
         });
         Ok(Arc::new(MultipartUpload {
             upload_id,

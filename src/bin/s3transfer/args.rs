@@ -54,6 +54,10 @@ pub(crate) struct Options {
     /// Print a machine-readable JSON summary on stdout (on stderr when stdout carries data)
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// Print what happens on stderr: each transfer and request, retries with their
+    /// reason and delay, bandwidth waits, resumed bodies, aborts (never a credential)
+    #[arg(long, global = true)]
+    pub(crate) debug: bool,
     /// Checksum computed on uploads (downloads check whichever the store kept):
     /// CRC32, CRC32C, CRC64NVME, SHA1 or SHA256 [default: CRC32]
     #[arg(long, global = true, value_parser = parse_checksum_algorithm, value_name = "ALGORITHM")]

@@ -38,6 +38,21 @@ fn main() -> ExitCode {
             std::env::remove_var("AWS_SESSION_TOKEN");
         }
     }
+    if cli.options.debug {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::{Layer, filter, fmt};
+        // The library's own events only: a credential is never a field of one, while
+        // the HTTP stack's own events could carry request headers.
+        tracing_subscriber::registry()
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(false)
+                    .with_filter(filter::filter_fn(|m| m.target().starts_with("s3transfer"))),
+            )
+            .init();
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -218,3 +218,27 @@ impl RusotoS3Builder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_formatting_never_shows_the_secret_key_or_token() {
+        let builder = RusotoS3::builder()
+            .endpoint("http://127.0.0.1:9")
+            .session_credentials("AKIDEXAMPLE", "very-secret-key", "session-token-xyz");
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("AKIDEXAMPLE"), "{shown}");
+        assert!(
+            !shown.contains("very-secret-key") && !shown.contains("session-token-xyz"),
+            "{shown}"
+        );
+        let client = builder.build().expect("a client");
+        let shown = format!("{client:?}");
+        assert!(
+            !shown.contains("very-secret-key") && !shown.contains("session-token-xyz"),
+            "{shown}"
+        );
+    }
+}

@@ -45,6 +45,14 @@ impl RusotoS3 {
         request: &GetObjectRequest,
         sink: &mut dyn ResponseSink,
     ) -> Result<GetObjectOutput, S3Error> {
+        tracing::trace!(
+            operation = "GetObject",
+            bucket = %request.bucket,
+            key = %request.key,
+            range = ?request.range,
+            part_number = request.part_number,
+            "request"
+        );
         if Handle::try_current().is_err() {
             // The usual path: the body is read by a task on the runtime and the sink is
             // fed here, in batches (see `Batched`).

@@ -38,6 +38,7 @@ impl RusotoS3 {
         T: Send,
         E: ServiceError + Send,
     {
+        tracing::trace!(operation = op, bucket, key, "request");
         let limit = self.inner.timeouts.request;
         let result = self.block_on(async move { timeout(limit, fut).await });
         match result {
@@ -57,6 +58,7 @@ impl RusotoS3 {
         mut request: SignedRequest,
         body: &mut RequestBody,
     ) -> Result<HeaderMap<String>, S3Error> {
+        tracing::trace!(operation = op, bucket, key, bytes = body.len(), "request");
         let raw = self.inner.raw.clone();
         self.send_body(op, bucket, key, body, move |stream| {
             request.set_payload_stream(stream);

@@ -239,6 +239,14 @@ impl ChunkLimiter {
                         return Err(refused.into());
                     }
                     let interrupt = &*self.interrupt;
+                    tracing::trace!(
+                        bytes = refused.requested_amt,
+                        wait_ms = refused
+                            .retry_time
+                            .saturating_duration_since(self.bucket.clock().now())
+                            .as_millis() as u64,
+                        "bandwidth limit: waiting"
+                    );
                     if !clock::sleep_until_unless_stopped(
                         &**self.bucket.clock(),
                         Some(refused.retry_time),

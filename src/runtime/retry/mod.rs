@@ -52,7 +52,6 @@ pub(crate) enum RetryError {
 
 impl RetryError {
     /// The error of the last attempt.
-    #[cfg(test)]
     pub(crate) fn last_error(&self) -> &S3Error {
         match self {
             RetryError::NotRetryable(e) => e,
@@ -128,6 +127,12 @@ pub(crate) fn with_retries_if<T>(
             return Err(RetryError::NotRetryable(error));
         }
         if attempt >= max_attempts {
+            tracing::debug!(
+                operation = error.operation,
+                attempts = attempt,
+                error = %error,
+                "giving up: every attempt failed"
+            );
             return Err(RetryError::AttemptsExhausted {
                 attempts: attempt,
                 last_error: error,
@@ -135,6 +140,12 @@ pub(crate) fn with_retries_if<T>(
         }
         let cost = policy.cost(error.kind());
         if !policy.quota.try_acquire(cost) {
+            tracing::debug!(
+                operation = error.operation,
+                attempts = attempt,
+                error = %error,
+                "not retrying: the retry quota is empty"
+            );
             return Err(RetryError::QuotaExhausted {
                 attempts: attempt,
                 last_error: error,
@@ -142,6 +153,16 @@ pub(crate) fn with_retries_if<T>(
         }
         held = Some(cost);
         let delay = policy.backoff(error.kind(), attempt - 1);
+        tracing::debug!(
+            operation = error.operation,
+            bucket = %error.bucket,
+            key = %error.key,
+            attempt,
+            kind = %error.kind(),
+            reason = %error,
+            delay_ms = delay.as_millis() as u64,
+            "retrying"
+        );
         if !policy.sleep_unless_stopped(delay, stopped) {
             // The retry the tokens paid for will not happen.
             policy.quota.release(cost);

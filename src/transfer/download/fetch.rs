@@ -161,6 +161,14 @@ impl Download {
                 return None;
             }
             ctx.coordinator.note_retry();
+            tracing::debug!(
+                bucket = %ctx.bucket,
+                key = %ctx.key,
+                from_byte = state.start + state.received,
+                resumption = resumptions,
+                reason = %error,
+                "resuming a body that broke off"
+            );
             // The store is serving: no quota is spent, but a throttled store still
             // gets the policy's pause before the rest is asked for.
             if !policy.sleep_unless_stopped(policy.backoff(error.kind(), 0), &stopped) {
