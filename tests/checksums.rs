@@ -864,7 +864,7 @@ type Rewrite = dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync;
 /// Passes every call to the fake, letting `rewrite` change a GET's response headers:
 /// a store that misreports where a part lies.
 struct RewriteHead {
-    inner: FakeS3,
+    inner: Arc<dyn S3Api>,
     rewrite: Box<Rewrite>,
 }
 
@@ -940,7 +940,7 @@ fn parts_that_do_not_make_up_the_object_fail_the_download_and_leave_no_file() {
     ];
     for (rewrite, reason) in cases {
         let client = Arc::new(RewriteHead {
-            inner: fake.clone(),
+            inner: Arc::new(fake.clone()),
             rewrite,
         });
         let manager = TransferManager::new(client, config().build().unwrap());
@@ -959,25 +959,55 @@ fn parts_that_do_not_make_up_the_object_fail_the_download_and_leave_no_file() {
 }
 
 #[test]
-fn a_store_without_part_checksums_downloads_composite_objects_unchecked() {
+fn a_store_without_part_checksums_has_composite_objects_checked_from_the_bytes() {
     // SeaweedFS keeps a composite value but returns no checksum on a partNumber GET:
-    // the download must still work, and say that nothing was validated.
+    // the parts, fetched by number, give their checksums from their bytes, and those
+    // make up the composite value to compare.
     let fake = fake();
     let data = random_bytes(LARGE, 27);
     upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
-    let client = Arc::new(RewriteHead {
-        inner: fake.clone(),
-        rewrite: Box::new(|_, head| head.checksums = Default::default()),
-    });
-    let manager = TransferManager::new(client, config().build().unwrap());
+    let no_part_checksums = |inner: Arc<dyn S3Api>| {
+        Arc::new(RewriteHead {
+            inner,
+            rewrite: Box::new(|_, head| head.checksums = Default::default()),
+        })
+    };
+    let manager = TransferManager::new(
+        no_part_checksums(Arc::new(fake.clone())),
+        config().build().unwrap(),
+    );
     for out in OUTPUTS {
         let dir = tempfile::tempdir().unwrap();
         let (result, held) = download_to(&manager, "k", out, dir.path(), Default::default());
         let output = result.unwrap();
-        assert_eq!(output.validated, Validation::Nothing);
+        assert_eq!(
+            output.validated,
+            Validation::PerPart(ChecksumAlgorithm::Sha256)
+        );
         let bytes = held.unwrap();
         assert!(bytes == data, "{out:?}: bytes differ");
     }
+    manager.shutdown(false, "");
+
+    // One byte of part 2 flipped on the way: the composite of the parts' bytes is not
+    // the stored value, and no file is left.
+    let corrupt = CorruptDownload::new(&fake, |r| r.part_number == Some(2));
+    let manager = TransferManager::new(
+        no_part_checksums(Arc::new(corrupt)),
+        config().build().unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (result, held) = download_to(&manager, "k", Out::Path, dir.path(), Default::default());
+    match result.unwrap_err() {
+        TransferError::IntegrityFailed { part_or_range, .. } => assert_eq!(
+            part_or_range,
+            "composite of the 3 part checksums of the bytes received"
+        ),
+        other => panic!("expected IntegrityFailed, got {other}"),
+    }
+    assert!(held.is_none());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "no temporary file left: {left:?}");
     manager.shutdown(false, "");
 }
 
@@ -987,7 +1017,7 @@ fn a_part_without_the_checksum_part_one_had_fails_the_download() {
     let data = random_bytes(LARGE, 28);
     upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
     let client = Arc::new(RewriteHead {
-        inner: fake.clone(),
+        inner: Arc::new(fake.clone()),
         rewrite: Box::new(|r, head| {
             if r.part_number == Some(2) {
                 head.checksums = Default::default();
@@ -1146,12 +1176,13 @@ mod seaweedfs {
             .flat_map(|a| {
                 // SeaweedFS keeps a single PUT's value and a multipart upload's
                 // full-object CRC. A multipart SHA cannot be combined: each part is
-                // checked on its own, and the stored composite value cannot be
-                // compared with the bytes of a download.
+                // checked on its own on upload; on download the parts, fetched by
+                // number, give the part checksums whose composite is the stored value
+                // (SeaweedFS returns none per part, so they are computed).
                 let multi = if a.is_crc() {
                     (Validation::WholeObject(a), Validation::WholeObject(a))
                 } else {
-                    (Validation::PerPart(a), Validation::Nothing)
+                    (Validation::PerPart(a), Validation::PerPart(a))
                 };
                 let whole = Validation::WholeObject(a);
                 [(a, "single", whole, whole), (a, "multi", multi.0, multi.1)]

@@ -43,9 +43,9 @@ impl Stored {
 pub(super) struct CheckedPart {
     start: u64,
     len: u64,
-    /// The part's stored checksum (base64), for the composite check; `None` where the
-    /// store keeps no part checksums.
-    stored: Option<String>,
+    /// The part's checksum (base64), for the composite check: the stored one, which
+    /// its bytes matched, or, where the store keeps none, the one of its bytes.
+    value: String,
 }
 
 impl Download {
@@ -210,24 +210,26 @@ impl Download {
                 None,
             ));
         }
-        let Some(values) = sums
-            .values()
-            .map(|p| p.stored.as_deref())
-            .collect::<Option<Vec<&str>>>()
-        else {
-            // The store kept no part checksums: the layout is all there was to check.
-            return Ok(Validation::Nothing);
-        };
+        // Each part's checksum is the one its bytes have (equal to the stored one where
+        // the store gave it): their composite must be the object's value. Where the
+        // store keeps no part checksums (SeaweedFS), this is the whole check, and it
+        // is enough: the parts' exact boundaries came from their partNumber GETs.
+        let values: Vec<&str> = sums.values().map(|p| p.value.as_str()).collect();
         let actual = crate::checksum::composite_checksum(algorithm, &values)
             .unwrap_or_else(|| "(a part checksum is not base64)".to_owned());
         if actual != expected {
-            // The parts' bytes matched the checksums their responses carried, but
-            // those are not the checksums the object's value was made of.
+            let computed = self.parts_unchecked.load(Ordering::Acquire);
             return Err(self.integrity_failed(
                 algorithm,
                 expected,
                 actual,
-                format!("composite of the {parts} part checksums"),
+                if computed {
+                    format!("composite of the {parts} part checksums of the bytes received")
+                } else {
+                    // The parts' bytes matched the checksums their responses carried,
+                    // but those are not the checksums the object's value was made of.
+                    format!("composite of the {parts} part checksums")
+                },
             ));
         }
         Ok(Validation::PerPart(algorithm))
@@ -241,19 +243,20 @@ impl Download {
                 part.number
             )));
         };
+        let actual = sum.to_base64();
         let Some(stored) = part.stored else {
-            // Only where the store keeps no part checksums (see `parts_unchecked`).
+            // Only where the store keeps no part checksums (see `parts_unchecked`):
+            // the part is checked in the composite after the last one.
             self.part_sums.lock().insert(
                 part.number,
                 CheckedPart {
                     start,
                     len: sum.len,
-                    stored: None,
+                    value: actual,
                 },
             );
             return Ok(());
         };
-        let actual = sum.to_base64();
         if actual != stored {
             return Err(self.integrity_failed(
                 part.algorithm,
@@ -267,7 +270,7 @@ impl Download {
             CheckedPart {
                 start,
                 len: sum.len,
-                stored: Some(stored),
+                value: stored,
             },
         );
         Ok(())
