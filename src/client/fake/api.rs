@@ -13,7 +13,7 @@ use super::listing::list_page;
 use super::multipart::{StoredPart, Upload, check_part_number, chosen_parts, list_parts_page};
 use super::objects::{Ctx, Entry, check_sse};
 use super::reads::select;
-use super::{FakeObject, FakePart, FakeS3, Operation, RecordedCall};
+use super::{FakeObject, FakePart, FakeS3, Operation, RecordedCall, State};
 use crate::client::{
     AbortMultipartUploadRequest, ChecksumType, Checksums, CompleteMultipartUploadOutput,
     CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
@@ -21,7 +21,8 @@ use crate::client::{
     DeleteObjectRequest, Directive, GetObjectOutput, GetObjectRequest, HeadObjectOutput,
     HeadObjectRequest, ListObjectsV2Output, ListObjectsV2Request, ListPartsOutput,
     ListPartsRequest, PutObjectOutput, PutObjectRequest, RequestBody, ResponseSink, S3Api, S3Error,
-    S3ErrorKind, UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput, UploadPartRequest,
+    S3ErrorKind, SseCustomerKey, UploadPartCopyOutput, UploadPartCopyRequest, UploadPartOutput,
+    UploadPartRequest,
 };
 
 impl S3Api for FakeS3 {
@@ -29,22 +30,13 @@ impl S3Api for FakeS3 {
         let cx = Ctx::new(Operation::HeadObject, &request.bucket, &request.key);
         self.enter(RecordedCall::HeadObject(request.clone()))?;
         let st = self.state.lock();
-        let object = st.lookup(
+        let object = readable(
             cx,
-            &request.bucket,
-            &request.key,
+            &st,
             request.version_id.as_deref(),
-        )?;
-        check_sse(
-            cx,
-            object.sse_customer.as_ref(),
             request.sse_customer.as_ref(),
+            request.if_match.as_deref(),
         )?;
-        if let Some(m) = &request.if_match
-            && !etag_matches(m, &object.etag)
-        {
-            return Err(cx.precondition_failed());
-        }
         let sel = select(cx, object, None, request.part_number, request.checksum_mode)?;
         Ok(HeadObjectOutput {
             content_length: sel.len,
@@ -66,22 +58,13 @@ impl S3Api for FakeS3 {
         let truncate_after = self.enter(RecordedCall::GetObject(request.clone()))?;
         let (body, mut out, chunk_size) = {
             let st = self.state.lock();
-            let object = st.lookup(
+            let object = readable(
                 cx,
-                &request.bucket,
-                &request.key,
+                &st,
                 request.version_id.as_deref(),
-            )?;
-            check_sse(
-                cx,
-                object.sse_customer.as_ref(),
                 request.sse_customer.as_ref(),
+                request.if_match.as_deref(),
             )?;
-            if let Some(m) = &request.if_match
-                && !etag_matches(m, &object.etag)
-            {
-                return Err(cx.precondition_failed());
-            }
             let sel = select(
                 cx,
                 object,
@@ -478,4 +461,23 @@ impl S3Api for FakeS3 {
         )?;
         Ok(list_parts_page(upload, request))
     }
+}
+
+/// The object a read (HeadObject, GetObject) names, once its SSE-C key and If-Match
+/// passed.
+fn readable<'a>(
+    cx: Ctx<'_>,
+    st: &'a State,
+    version_id: Option<&str>,
+    sse: Option<&SseCustomerKey>,
+    if_match: Option<&str>,
+) -> Result<&'a FakeObject, S3Error> {
+    let object = st.lookup(cx, cx.bucket, cx.key, version_id)?;
+    check_sse(cx, object.sse_customer.as_ref(), sse)?;
+    if let Some(m) = if_match
+        && !etag_matches(m, &object.etag)
+    {
+        return Err(cx.precondition_failed());
+    }
+    Ok(object)
 }
