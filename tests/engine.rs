@@ -900,3 +900,63 @@ fn a_multipart_upload_whose_complete_answer_is_lost_succeeds() {
     assert_eq!(fake.object("b", "up").unwrap().bytes(), &data[..]);
     assert!(fake.list_multipart_uploads("b").is_empty());
 }
+
+#[test]
+fn a_shutdown_racing_a_stream_of_deletes_returns_and_every_future_ends() {
+    use std::sync::mpsc;
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    for round in 0..200 {
+        let manager = Arc::new(TransferManager::new(
+            Arc::new(fake.clone()),
+            config()
+                .max_submission_concurrency(1)
+                .max_submission_queue_size(1)
+                .max_request_queue_size(4)
+                .build()
+                .unwrap(),
+        ));
+        let (started_tx, started_rx) = mpsc::channel();
+        let (futures_tx, futures_rx) = mpsc::channel();
+        let m = manager.clone();
+        std::thread::spawn(move || {
+            let mut futures = Vec::new();
+            // A panic here drops `futures_tx` unsent: the receive below reports it.
+            loop {
+                match m.delete("b", "k", s3transfer::DeleteArgs::default(), &[]) {
+                    Ok(f) => futures.push(f),
+                    Err(e) => {
+                        assert!(matches!(e, TransferError::QueueShutdown), "{e}");
+                        break;
+                    }
+                }
+                if futures.len() == 5 {
+                    let _ = started_tx.send(());
+                }
+            }
+            let _ = futures_tx.send(futures);
+        });
+        started_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("deletes are being submitted");
+        let (shut_tx, shut_rx) = mpsc::channel();
+        let m = manager.clone();
+        std::thread::spawn(move || {
+            m.shutdown(true, "racing the deletes");
+            let _ = shut_tx.send(());
+        });
+        // Bounded waits: a broken queue must fail the test, not hang it.
+        shut_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("round {round}: shutdown did not return: {e}"));
+        let futures = futures_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("round {round}: the deleting thread failed: {e}"));
+        for f in futures {
+            match f.result_timeout(Duration::from_secs(30)) {
+                Ok(_) => {}
+                Err(e) => assert!(e.is_fatal(), "round {round}: {e}"),
+            }
+        }
+    }
+}

@@ -62,12 +62,12 @@ impl WorkerPool {
 
     /// Queue `job` without ever blocking (see the type's docs for when this is allowed).
     pub(crate) fn submit_continuation(&self, job: Job) -> Result<(), TransferError> {
-        if self.queue.is_shutdown() {
-            return Err(TransferError::QueueShutdown);
-        }
-        self.side_tx
-            .send(job)
-            .map_err(|_| TransferError::QueueShutdown)
+        // Sent under the queue's shutdown lock, as `put` sends: a job sent after the
+        // workers' last drain would never run.
+        self.queue
+            .while_open(|| self.side_tx.send(job))
+            .and_then(Result::ok)
+            .ok_or(TransferError::QueueShutdown)
     }
 
     /// Whether the calling thread is one of this pool's workers.
