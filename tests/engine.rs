@@ -960,3 +960,173 @@ fn a_shutdown_racing_a_stream_of_deletes_returns_and_every_future_ends() {
         }
     }
 }
+
+/// Starts one more upload from `on_done` and keeps the futures of the uploads it
+/// started. When `endless`, it is attached to those uploads too, so the chain runs until
+/// the manager refuses.
+struct UploadAnotherOnDone {
+    manager: parking_lot::Mutex<std::sync::Weak<TransferManager>>,
+    started: parking_lot::Mutex<Vec<Result<TransferFuture, TransferError>>>,
+    endless: bool,
+    me: std::sync::Weak<UploadAnotherOnDone>,
+}
+
+impl UploadAnotherOnDone {
+    fn new(manager: &Arc<TransferManager>, endless: bool) -> Arc<Self> {
+        Arc::new_cyclic(|me| UploadAnotherOnDone {
+            manager: parking_lot::Mutex::new(Arc::downgrade(manager)),
+            started: Default::default(),
+            endless,
+            me: me.clone(),
+        })
+    }
+}
+
+impl Subscriber for UploadAnotherOnDone {
+    fn on_done(&self, future: &TransferFuture) {
+        let Some(manager) = self.manager.lock().upgrade() else {
+            return;
+        };
+        let key = format!("child-{}", future.meta().call_args().key);
+        let subscribers: Vec<Arc<dyn Subscriber>> = match (self.endless, self.me.upgrade()) {
+            (true, Some(me)) => vec![me],
+            _ => vec![],
+        };
+        let started = manager.upload(
+            UploadSource::stream(Cursor::new(vec![2u8; 10])),
+            "b",
+            &key,
+            UploadArgs::default(),
+            &subscribers,
+        );
+        self.started.lock().push(started);
+    }
+}
+
+fn small_queues() -> TransferConfig {
+    config()
+        .max_submission_concurrency(2)
+        .max_submission_queue_size(2)
+        .max_request_concurrency(2)
+        .max_request_queue_size(2)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn uploads_started_from_on_done_all_run_under_full_queues() {
+    use std::sync::mpsc;
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = Arc::new(TransferManager::new(Arc::new(fake.clone()), small_queues()));
+    let chain = UploadAnotherOnDone::new(&manager, false);
+    const PARENTS: usize = 1000;
+    let (m, c) = (manager.clone(), chain.clone());
+    let (parents_tx, parents_rx) = mpsc::channel();
+    // Submitting blocks on the full submission queue: on a thread of its own, so that a
+    // deadlock fails the test instead of hanging it.
+    std::thread::spawn(move || {
+        let futures: Vec<_> = (0..PARENTS)
+            .map(|i| {
+                let sub: Arc<dyn Subscriber> = c.clone();
+                m.upload(
+                    UploadSource::stream(Cursor::new(vec![1u8; 10])),
+                    "b",
+                    &format!("k{i}"),
+                    UploadArgs::default(),
+                    &[sub],
+                )
+                .unwrap()
+            })
+            .collect();
+        let _ = parents_tx.send(futures);
+    });
+    let parents = parents_rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            panic!(
+                "submitting stalled after {} PutObjects",
+                fake.count(Operation::PutObject)
+            )
+        });
+    for f in parents {
+        f.result_timeout(Duration::from_secs(30)).unwrap();
+    }
+    let children = std::mem::take(&mut *chain.started.lock());
+    assert_eq!(children.len(), PARENTS);
+    for child in children {
+        child
+            .expect("a callback may start a transfer")
+            .result_timeout(Duration::from_secs(30))
+            .unwrap();
+    }
+    assert_eq!(fake.count(Operation::PutObject), 2 * PARENTS);
+    assert_eq!(
+        fake.object("b", "child-k7").unwrap().bytes(),
+        &[2u8; 10][..]
+    );
+}
+
+#[test]
+fn shutdown_returns_while_on_done_keeps_starting_uploads() {
+    use std::sync::mpsc;
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = Arc::new(TransferManager::new(Arc::new(fake.clone()), small_queues()));
+    let chain = UploadAnotherOnDone::new(&manager, true);
+    let (m, c) = (manager.clone(), chain.clone());
+    let (parents_tx, parents_rx) = mpsc::channel();
+    let (going_tx, going_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut futures = Vec::new();
+        for i in 0.. {
+            let sub: Arc<dyn Subscriber> = c.clone();
+            match m.upload(
+                UploadSource::stream(Cursor::new(vec![1u8; 10])),
+                "b",
+                &format!("k{i}"),
+                UploadArgs::default(),
+                &[sub],
+            ) {
+                Ok(f) => futures.push(f),
+                Err(_) => break,
+            }
+            if i == 200 {
+                let _ = going_tx.send(());
+            }
+        }
+        let _ = parents_tx.send(futures);
+    });
+    // Before callbacks had a lane of their own, the chain deadlocked the pools within a
+    // few transfers, and this wait already failed.
+    going_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("uploads are still being submitted");
+    let (shut_tx, shut_rx) = mpsc::channel();
+    let m = manager.clone();
+    std::thread::spawn(move || {
+        m.shutdown(true, "enough");
+        let _ = shut_tx.send(());
+    });
+    shut_rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            panic!(
+                "shutdown did not return ({} PutObjects)",
+                fake.count(Operation::PutObject)
+            )
+        });
+    let parents = parents_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the submitting thread is refused once the manager shuts down");
+    let children = std::mem::take(&mut *chain.started.lock());
+    for f in parents
+        .into_iter()
+        .chain(children.into_iter().filter_map(Result::ok))
+    {
+        match f.result_timeout(Duration::from_secs(30)) {
+            Ok(_) => {}
+            Err(e) => assert!(e.is_fatal(), "{e}"),
+        }
+    }
+}
