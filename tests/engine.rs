@@ -1130,3 +1130,138 @@ fn shutdown_returns_while_on_done_keeps_starting_uploads() {
         }
     }
 }
+
+/// Calls `result()` on its own transfer from `on_queued` and `on_progress`, and keeps
+/// what the calls returned.
+#[derive(Default)]
+struct WaitOnItself(parking_lot::Mutex<Vec<(&'static str, Result<(), ErrorKind>)>>);
+
+impl WaitOnItself {
+    fn wait(&self, callback: &'static str, future: &TransferFuture) {
+        let outcome = future.result().map(|_| ()).map_err(|e| e.kind());
+        self.0.lock().push((callback, outcome));
+    }
+}
+
+impl Subscriber for WaitOnItself {
+    fn on_queued(&self, future: &TransferFuture) {
+        self.wait("on_queued", future);
+    }
+    fn on_progress(&self, future: &TransferFuture, _: i64) {
+        self.wait("on_progress", future);
+    }
+}
+
+/// Holds a manager whose transfer may be stuck in a callback: on a failing assertion it
+/// is leaked, since dropping it would wait for that transfer and hang the test.
+struct LeakOnPanic(Option<Arc<TransferManager>>);
+
+impl Drop for LeakOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            std::mem::forget(self.0.take());
+        }
+    }
+}
+
+impl std::ops::Deref for LeakOnPanic {
+    type Target = Arc<TransferManager>;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().unwrap()
+    }
+}
+
+#[test]
+fn result_inside_on_queued_or_on_progress_fails_at_once_and_the_transfer_goes_on() {
+    let (fake, manager) = setup();
+    let manager = LeakOnPanic(Some(Arc::new(manager)));
+    let waiter = Arc::new(WaitOnItself::default());
+    let future = manager
+        .upload(
+            UploadSource::stream(Cursor::new(vec![3u8; 1000])),
+            "b",
+            "k",
+            UploadArgs::default(),
+            &[waiter.clone()],
+        )
+        .unwrap();
+    // Bounded: before the fix the callback waited forever on its own transfer.
+    future.result_timeout(Duration::from_secs(30)).unwrap();
+    let calls = waiter.0.lock().clone();
+    assert!(calls.iter().any(|(cb, _)| *cb == "on_queued"), "{calls:?}");
+    assert!(
+        calls.iter().any(|(cb, _)| *cb == "on_progress"),
+        "{calls:?}"
+    );
+    for (callback, outcome) in calls {
+        assert_eq!(outcome, Err(ErrorKind::WaitInCallback), "{callback}");
+    }
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &[3u8; 1000][..]);
+}
+
+#[test]
+fn on_done_waiting_on_a_download_that_needs_its_thread_fails_at_once() {
+    struct DownloadAndWait {
+        manager: parking_lot::Mutex<std::sync::Weak<TransferManager>>,
+        seen: parking_lot::Mutex<Option<(TransferFuture, TransferError)>>,
+    }
+    impl Subscriber for DownloadAndWait {
+        fn on_done(&self, _: &TransferFuture) {
+            let Some(manager) = self.manager.lock().upgrade() else {
+                return;
+            };
+            let sink = DownloadTarget::stream(std::io::sink());
+            let download = manager
+                .download("b", "src", sink, DownloadArgs::default(), &[])
+                .unwrap();
+            // This is the only request thread, and the download's GET needs it.
+            let err = download.result().unwrap_err();
+            *self.seen.lock() = Some((download, err));
+        }
+    }
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    fake.put_object_bytes("b", "src", vec![4u8; 100]);
+    // The download cannot finish before the test lets it, whichever thread on_done
+    // runs on.
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = parking_lot::Mutex::new(gate);
+    fake.on_call(move |call| {
+        if call.operation() == Operation::GetObject {
+            let _ = gate.lock().recv_timeout(Duration::from_secs(30));
+        }
+        None
+    });
+    let manager = LeakOnPanic(Some(Arc::new(TransferManager::new(
+        Arc::new(fake.clone()),
+        config().max_request_concurrency(1).build().unwrap(),
+    ))));
+    let sub = Arc::new(DownloadAndWait {
+        manager: parking_lot::Mutex::new(Arc::downgrade(&manager)),
+        seen: Default::default(),
+    });
+    let upload = manager
+        .upload(
+            UploadSource::stream(Cursor::new(vec![5u8; 10])),
+            "b",
+            "k",
+            UploadArgs::default(),
+            &[sub.clone()],
+        )
+        .unwrap();
+    upload.result_timeout(Duration::from_secs(30)).unwrap();
+    let (download, err) = sub.seen.lock().take().expect("on_done ran");
+    assert!(
+        matches!(err, TransferError::WaitInCallback { transfer_id } if transfer_id == download.meta().transfer_id()),
+        "{err}"
+    );
+    // The download itself runs once the callback has returned.
+    drop(release);
+    assert_eq!(
+        download
+            .result_timeout(Duration::from_secs(30))
+            .unwrap()
+            .bytes,
+        100
+    );
+}
