@@ -25,7 +25,8 @@ use crate::transfer::{copy, delete, download, upload};
 /// Every method returns a [`TransferFuture`] straight away (after checking its
 /// arguments); the work happens on the manager's threads. When more transfers are
 /// waiting than `max_submission_queue_size`, the call blocks until one is picked up:
-/// a fast caller is slowed down rather than buffering without bound.
+/// a fast caller is slowed down rather than buffering without bound. A call from a
+/// [`Subscriber`] callback never blocks (see [`Subscriber`] for why).
 ///
 /// Dropping the manager cancels what is still running (as
 /// [`shutdown(true, ..)`](TransferManager::shutdown) does) and joins its threads;
