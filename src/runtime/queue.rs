@@ -80,6 +80,10 @@ pub struct ShutdownQueue<T> {
     closer: Mutex<Option<Sender<()>>>,
     closed_rx: Receiver<()>,
     capacity: usize,
+    /// Threads about to sleep in `put` or `get`, so that tests can tell a blocked
+    /// thread from one that has not reached the queue yet.
+    #[cfg(test)]
+    sleepers: std::sync::atomic::AtomicUsize,
 }
 
 impl<T> ShutdownQueue<T> {
@@ -94,6 +98,8 @@ impl<T> ShutdownQueue<T> {
             closer: Mutex::new(Some(closer)),
             closed_rx,
             capacity,
+            #[cfg(test)]
+            sleepers: Default::default(),
         }
     }
 
@@ -124,6 +130,8 @@ impl<T> ShutdownQueue<T> {
             let mut sel = Select::new();
             sel.send(&self.tx);
             sel.recv(&self.closed_rx);
+            #[cfg(test)]
+            let _sleeping = self.sleeping();
             match deadline {
                 Some(d) => {
                     if sel.ready_deadline(d).is_err() {
@@ -172,6 +180,8 @@ impl<T> ShutdownQueue<T> {
             let mut sel = Select::new();
             let recv_index = sel.recv(&self.rx);
             let closed_index = sel.recv(&self.closed_rx);
+            #[cfg(test)]
+            let _sleeping = self.sleeping();
             let oper = match deadline {
                 Some(d) => sel.select_deadline(d).map_err(|_| GetError::Timeout)?,
                 None => sel.select(),
@@ -216,6 +226,29 @@ impl<T> ShutdownQueue<T> {
         (&self.rx, &self.closed_rx)
     }
 
+    #[cfg(test)]
+    fn sleeping(&self) -> impl Drop + '_ {
+        struct Sleeping<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Sleeping<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        self.sleepers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Sleeping(&self.sleepers)
+    }
+
+    /// Wait until `n` threads are about to sleep in `put` or `get`.
+    #[cfg(test)]
+    fn wait_for_sleepers(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.sleepers.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "no thread blocked on the queue");
+            std::thread::yield_now();
+        }
+    }
+
     /// The most items the queue holds.
     pub fn capacity(&self) -> usize {
         self.capacity
@@ -252,9 +285,8 @@ mod tests {
         let q = Arc::new(ShutdownQueue::new(1));
         q.put(1, None).unwrap();
         let q2 = q.clone();
-        // The producer blocks on the full queue (or, if it starts late, finds the queue
-        // shut): either way it must come back with its item and the shutdown error.
         let producer = thread::spawn(move || q2.put(2, None));
+        q.wait_for_sleepers(1);
         q.trigger_shutdown();
         assert!(matches!(
             producer.join().unwrap(),
@@ -278,6 +310,7 @@ mod tests {
         let q = Arc::new(ShutdownQueue::<u8>::new(1));
         let q2 = q.clone();
         let consumer = thread::spawn(move || q2.get());
+        q.wait_for_sleepers(1);
         q.trigger_shutdown();
         assert_eq!(consumer.join().unwrap(), Err(GetError::Shutdown));
     }
