@@ -105,6 +105,20 @@ pub enum TransferError {
     #[error("the transfer is not done yet")]
     TransferNotDone,
 
+    /// [`crate::TransferFuture::result`] or `result_timeout` was called on one of the
+    /// library's worker threads (inside a [`crate::Subscriber`] callback) for a transfer
+    /// that is still running. Waiting there could wait forever on the very thread the
+    /// transfer needs (its own `on_queued` or `on_progress`, or the only request
+    /// thread), so the call fails at once instead. Wait from a thread of your own, or
+    /// follow that transfer with its own `on_done`.
+    #[error(
+        "cannot wait for transfer {transfer_id} inside a subscriber callback: it is still running and may need this very thread; wait from a thread of your own or in its on_done"
+    )]
+    WaitInCallback {
+        /// The id of the transfer waited for.
+        transfer_id: u64,
+    },
+
     /// The transfer was cancelled. `fatal` is true when the manager was shut down with
     /// cancellation (s3transfer's `FatalError`).
     #[error("{}{}", if *.fatal { "fatal: transfer cancelled" } else { "transfer cancelled" }, message_suffix(.message))]
@@ -184,6 +198,8 @@ pub enum ErrorKind {
     S3DeleteFailed,
     /// [`TransferError::TransferNotDone`].
     TransferNotDone,
+    /// [`TransferError::WaitInCallback`].
+    WaitInCallback,
     /// [`TransferError::Cancelled`] with `fatal: false`.
     Cancelled,
     /// [`TransferError::Cancelled`] with `fatal: true`.
@@ -211,6 +227,7 @@ impl TransferError {
             TransferError::S3CopyFailed { .. } => ErrorKind::S3CopyFailed,
             TransferError::S3DeleteFailed { .. } => ErrorKind::S3DeleteFailed,
             TransferError::TransferNotDone => ErrorKind::TransferNotDone,
+            TransferError::WaitInCallback { .. } => ErrorKind::WaitInCallback,
             TransferError::Cancelled { fatal: false, .. } => ErrorKind::Cancelled,
             TransferError::Cancelled { fatal: true, .. } => ErrorKind::Fatal,
             TransferError::InvalidSubscriberMethod { .. } => ErrorKind::InvalidSubscriberMethod,

@@ -188,11 +188,18 @@ pub struct TransferFuture {
 
 impl TransferFuture {
     /// Wait for the transfer to finish and return its outcome.
+    ///
+    /// Inside a [`crate::Subscriber`] callback (on one of the library's worker threads)
+    /// it never waits: it returns the outcome of a finished transfer, or of the
+    /// transfer whose `on_done` is running, and fails at once with
+    /// [`TransferError::WaitInCallback`] for a transfer still running, which may need
+    /// that very thread.
     pub fn result(&self) -> Result<TransferOutput, TransferError> {
         self.coordinator.wait(None)
     }
 
     /// Wait up to `timeout`; [`TransferError::TransferNotDone`] if it is still running.
+    /// Inside a callback, as [`result`](TransferFuture::result): never waits.
     pub fn result_timeout(&self, timeout: Duration) -> Result<TransferOutput, TransferError> {
         self.coordinator.wait(Some(timeout))
     }

@@ -25,7 +25,8 @@ use crate::transfer::{copy, delete, download, upload};
 /// Every method returns a [`TransferFuture`] straight away (after checking its
 /// arguments); the work happens on the manager's threads. When more transfers are
 /// waiting than `max_submission_queue_size`, the call blocks until one is picked up:
-/// a fast caller is slowed down rather than buffering without bound.
+/// a fast caller is slowed down rather than buffering without bound. A call from a
+/// [`Subscriber`] callback never blocks (see [`Subscriber`] for why).
 ///
 /// Dropping the manager cancels what is still running (as
 /// [`shutdown(true, ..)`](TransferManager::shutdown) does) and joins its threads;
@@ -171,6 +172,12 @@ impl TransferManager {
         let (bucket, key) = (call.bucket.clone(), call.key.clone());
         let coordinator = Coordinator::new(TransferMeta::new(id, call), subscribers.to_vec());
         self.live.lock().insert(id, coordinator.clone());
+        // Checked again after the insert: a shutdown that began meanwhile either copied
+        // the live list with this transfer in it (and waits for it) or is seen here.
+        if self.closed.load(Ordering::SeqCst) {
+            self.live.lock().remove(&id);
+            return Err(TransferError::QueueShutdown);
+        }
         let live = Arc::downgrade(&self.live);
         coordinator.add_done_callback(move || {
             if let Some(live) = live.upgrade() {
@@ -179,7 +186,15 @@ impl TransferManager {
         });
         let future = coordinator.future();
         let ctx = TransferContext::new(self.engine.clone(), coordinator.clone(), bucket, key);
-        let submitted = self.engine.submission.submit(Box::new(move || plan(ctx)));
+        let job = Box::new(move || plan(ctx));
+        let submitted = if crate::runtime::pool::on_worker_thread() {
+            // A subscriber callback starting a transfer: its thread may be one the full
+            // submission queue is waiting on (a request thread a planner is blocked
+            // on), so it takes the lane that never blocks instead.
+            self.engine.submission.submit_continuation(job)
+        } else {
+            self.engine.submission.submit(job)
+        };
         if let Err(e) = submitted {
             self.live.lock().remove(&id);
             return Err(e);
@@ -193,7 +208,7 @@ impl TransferManager {
     /// manager fail with [`TransferError::QueueShutdown`]. Safe to call twice, and
     /// from a subscriber.
     pub fn shutdown(&self, cancel: bool, message: &str) {
-        self.closed.store(true, Ordering::Release);
+        self.closed.store(true, Ordering::SeqCst);
         // Copy the list out: waiting must not hold the lock the done callbacks take.
         let live: Vec<Arc<Coordinator>> = self.live.lock().values().cloned().collect();
         if cancel {

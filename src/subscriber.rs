@@ -11,7 +11,16 @@ use crate::future::TransferFuture;
 /// Keep `on_done` short: that thread is a request thread, or for a download into a
 /// writer or stream the manager's single writer thread, and other transfers' requests
 /// or writes wait while it runs.
-/// Calling `future.result()` inside `on_done` returns the outcome at once.
+///
+/// What a callback may do with the manager, without ever deadlocking it:
+/// * Start transfers (`upload`, `download`, ...): from a callback this never blocks, even
+///   on a full submission queue; the transfer is queued on a lane of its own and runs.
+/// * Wait on a future: `result()` of the transfer being announced, inside its `on_done`,
+///   and of any finished transfer, returns the outcome at once. For a transfer still
+///   running it fails at once with [`crate::TransferError::WaitInCallback`] (so does
+///   `result_timeout`): the callback's thread may be one that transfer needs. Follow
+///   it with its own `on_done`, or wait from a thread of your own.
+/// * Call [`crate::TransferManager::shutdown`]: it returns without waiting there.
 ///
 /// A subscriber that panics does not take a worker down: a panic in `on_queued` or
 /// `on_progress` fails the transfer with

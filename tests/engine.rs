@@ -1289,3 +1289,368 @@ fn an_sse_c_key_never_shows_in_debug_output_or_errors() {
         assert!(!shown.contains(secret), "the SSE-C key shows in: {shown}");
     }
 }
+
+#[test]
+fn a_shutdown_racing_a_stream_of_deletes_returns_and_every_future_ends() {
+    use std::sync::mpsc;
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    for round in 0..200 {
+        let manager = Arc::new(TransferManager::new(
+            Arc::new(fake.clone()),
+            config()
+                .max_submission_concurrency(1)
+                .max_submission_queue_size(1)
+                .max_request_queue_size(4)
+                .build()
+                .unwrap(),
+        ));
+        let (started_tx, started_rx) = mpsc::channel();
+        let (futures_tx, futures_rx) = mpsc::channel();
+        let m = manager.clone();
+        std::thread::spawn(move || {
+            let mut futures = Vec::new();
+            // A panic here drops `futures_tx` unsent: the receive below reports it.
+            loop {
+                match m.delete("b", "k", s3transfer::DeleteArgs::default(), &[]) {
+                    Ok(f) => futures.push(f),
+                    Err(e) => {
+                        assert!(matches!(e, TransferError::QueueShutdown), "{e}");
+                        break;
+                    }
+                }
+                if futures.len() == 5 {
+                    let _ = started_tx.send(());
+                }
+            }
+            let _ = futures_tx.send(futures);
+        });
+        started_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("deletes are being submitted");
+        let (shut_tx, shut_rx) = mpsc::channel();
+        let m = manager.clone();
+        std::thread::spawn(move || {
+            m.shutdown(true, "racing the deletes");
+            let _ = shut_tx.send(());
+        });
+        // Bounded waits: a broken queue must fail the test, not hang it.
+        shut_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("round {round}: shutdown did not return: {e}"));
+        let futures = futures_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("round {round}: the deleting thread failed: {e}"));
+        for f in futures {
+            match f.result_timeout(Duration::from_secs(30)) {
+                Ok(_) => {}
+                Err(e) => assert!(e.is_fatal(), "round {round}: {e}"),
+            }
+        }
+    }
+}
+
+/// Starts one more upload from `on_done` and keeps the futures of the uploads it
+/// started. When `endless`, it is attached to those uploads too, so the chain runs until
+/// the manager refuses.
+struct UploadAnotherOnDone {
+    manager: parking_lot::Mutex<std::sync::Weak<TransferManager>>,
+    started: parking_lot::Mutex<Vec<Result<TransferFuture, TransferError>>>,
+    endless: bool,
+    me: std::sync::Weak<UploadAnotherOnDone>,
+}
+
+impl UploadAnotherOnDone {
+    fn new(manager: &Arc<TransferManager>, endless: bool) -> Arc<Self> {
+        Arc::new_cyclic(|me| UploadAnotherOnDone {
+            manager: parking_lot::Mutex::new(Arc::downgrade(manager)),
+            started: Default::default(),
+            endless,
+            me: me.clone(),
+        })
+    }
+}
+
+impl Subscriber for UploadAnotherOnDone {
+    fn on_done(&self, future: &TransferFuture) {
+        let Some(manager) = self.manager.lock().upgrade() else {
+            return;
+        };
+        let key = format!("child-{}", future.meta().call_args().key);
+        let subscribers: Vec<Arc<dyn Subscriber>> = match (self.endless, self.me.upgrade()) {
+            (true, Some(me)) => vec![me],
+            _ => vec![],
+        };
+        let started = manager.upload(
+            UploadSource::stream(Cursor::new(vec![2u8; 10])),
+            "b",
+            &key,
+            UploadArgs::default(),
+            &subscribers,
+        );
+        self.started.lock().push(started);
+    }
+}
+
+fn small_queues() -> TransferConfig {
+    config()
+        .max_submission_concurrency(2)
+        .max_submission_queue_size(2)
+        .max_request_concurrency(2)
+        .max_request_queue_size(2)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn uploads_started_from_on_done_all_run_under_full_queues() {
+    use std::sync::mpsc;
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = Arc::new(TransferManager::new(Arc::new(fake.clone()), small_queues()));
+    let chain = UploadAnotherOnDone::new(&manager, false);
+    const PARENTS: usize = 1000;
+    let (m, c) = (manager.clone(), chain.clone());
+    let (parents_tx, parents_rx) = mpsc::channel();
+    // Submitting blocks on the full submission queue: on a thread of its own, so that a
+    // deadlock fails the test instead of hanging it.
+    std::thread::spawn(move || {
+        let futures: Vec<_> = (0..PARENTS)
+            .map(|i| {
+                let sub: Arc<dyn Subscriber> = c.clone();
+                m.upload(
+                    UploadSource::stream(Cursor::new(vec![1u8; 10])),
+                    "b",
+                    &format!("k{i}"),
+                    UploadArgs::default(),
+                    &[sub],
+                )
+                .unwrap()
+            })
+            .collect();
+        let _ = parents_tx.send(futures);
+    });
+    let parents = parents_rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            panic!(
+                "submitting stalled after {} PutObjects",
+                fake.count(Operation::PutObject)
+            )
+        });
+    for f in parents {
+        f.result_timeout(Duration::from_secs(30)).unwrap();
+    }
+    let children = std::mem::take(&mut *chain.started.lock());
+    assert_eq!(children.len(), PARENTS);
+    for child in children {
+        child
+            .expect("a callback may start a transfer")
+            .result_timeout(Duration::from_secs(30))
+            .unwrap();
+    }
+    assert_eq!(fake.count(Operation::PutObject), 2 * PARENTS);
+    assert_eq!(
+        fake.object("b", "child-k7").unwrap().bytes(),
+        &[2u8; 10][..]
+    );
+}
+
+#[test]
+fn shutdown_returns_while_on_done_keeps_starting_uploads() {
+    use std::sync::mpsc;
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = Arc::new(TransferManager::new(Arc::new(fake.clone()), small_queues()));
+    let chain = UploadAnotherOnDone::new(&manager, true);
+    let (m, c) = (manager.clone(), chain.clone());
+    let (parents_tx, parents_rx) = mpsc::channel();
+    let (going_tx, going_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut futures = Vec::new();
+        for i in 0.. {
+            let sub: Arc<dyn Subscriber> = c.clone();
+            match m.upload(
+                UploadSource::stream(Cursor::new(vec![1u8; 10])),
+                "b",
+                &format!("k{i}"),
+                UploadArgs::default(),
+                &[sub],
+            ) {
+                Ok(f) => futures.push(f),
+                Err(_) => break,
+            }
+            if i == 200 {
+                let _ = going_tx.send(());
+            }
+        }
+        let _ = parents_tx.send(futures);
+    });
+    // Before callbacks had a lane of their own, the chain deadlocked the pools within a
+    // few transfers, and this wait already failed.
+    going_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("uploads are still being submitted");
+    let (shut_tx, shut_rx) = mpsc::channel();
+    let m = manager.clone();
+    std::thread::spawn(move || {
+        m.shutdown(true, "enough");
+        let _ = shut_tx.send(());
+    });
+    shut_rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            panic!(
+                "shutdown did not return ({} PutObjects)",
+                fake.count(Operation::PutObject)
+            )
+        });
+    let parents = parents_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the submitting thread is refused once the manager shuts down");
+    let children = std::mem::take(&mut *chain.started.lock());
+    for f in parents
+        .into_iter()
+        .chain(children.into_iter().filter_map(Result::ok))
+    {
+        match f.result_timeout(Duration::from_secs(30)) {
+            Ok(_) => {}
+            Err(e) => assert!(e.is_fatal(), "{e}"),
+        }
+    }
+}
+
+/// Calls `result()` on its own transfer from `on_queued` and `on_progress`, and keeps
+/// what the calls returned.
+#[derive(Default)]
+struct WaitOnItself(parking_lot::Mutex<Vec<(&'static str, Result<(), ErrorKind>)>>);
+
+impl WaitOnItself {
+    fn wait(&self, callback: &'static str, future: &TransferFuture) {
+        let outcome = future.result().map(|_| ()).map_err(|e| e.kind());
+        self.0.lock().push((callback, outcome));
+    }
+}
+
+impl Subscriber for WaitOnItself {
+    fn on_queued(&self, future: &TransferFuture) {
+        self.wait("on_queued", future);
+    }
+    fn on_progress(&self, future: &TransferFuture, _: i64) {
+        self.wait("on_progress", future);
+    }
+}
+
+/// Holds a manager whose transfer may be stuck in a callback: on a failing assertion it
+/// is leaked, since dropping it would wait for that transfer and hang the test.
+struct LeakOnPanic(Option<Arc<TransferManager>>);
+
+impl Drop for LeakOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            std::mem::forget(self.0.take());
+        }
+    }
+}
+
+impl std::ops::Deref for LeakOnPanic {
+    type Target = Arc<TransferManager>;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().unwrap()
+    }
+}
+
+#[test]
+fn result_inside_on_queued_or_on_progress_fails_at_once_and_the_transfer_goes_on() {
+    let (fake, manager) = setup();
+    let manager = LeakOnPanic(Some(Arc::new(manager)));
+    let waiter = Arc::new(WaitOnItself::default());
+    let future = manager
+        .upload(
+            UploadSource::stream(Cursor::new(vec![3u8; 1000])),
+            "b",
+            "k",
+            UploadArgs::default(),
+            &[waiter.clone()],
+        )
+        .unwrap();
+    // Bounded: before the fix the callback waited forever on its own transfer.
+    future.result_timeout(Duration::from_secs(30)).unwrap();
+    let calls = waiter.0.lock().clone();
+    assert!(calls.iter().any(|(cb, _)| *cb == "on_queued"), "{calls:?}");
+    assert!(
+        calls.iter().any(|(cb, _)| *cb == "on_progress"),
+        "{calls:?}"
+    );
+    for (callback, outcome) in calls {
+        assert_eq!(outcome, Err(ErrorKind::WaitInCallback), "{callback}");
+    }
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &[3u8; 1000][..]);
+}
+
+#[test]
+fn on_done_waiting_on_a_download_that_needs_its_thread_fails_at_once() {
+    struct DownloadAndWait {
+        manager: parking_lot::Mutex<std::sync::Weak<TransferManager>>,
+        seen: parking_lot::Mutex<Option<(TransferFuture, TransferError)>>,
+    }
+    impl Subscriber for DownloadAndWait {
+        fn on_done(&self, _: &TransferFuture) {
+            let Some(manager) = self.manager.lock().upgrade() else {
+                return;
+            };
+            let sink = DownloadTarget::stream(std::io::sink());
+            let download = manager
+                .download("b", "src", sink, DownloadArgs::default(), &[])
+                .unwrap();
+            // This is the only request thread, and the download's GET needs it.
+            let err = download.result().unwrap_err();
+            *self.seen.lock() = Some((download, err));
+        }
+    }
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    fake.put_object_bytes("b", "src", vec![4u8; 100]);
+    // The download cannot finish before the test lets it, whichever thread on_done
+    // runs on.
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = parking_lot::Mutex::new(gate);
+    fake.on_call(move |call| {
+        if call.operation() == Operation::GetObject {
+            let _ = gate.lock().recv_timeout(Duration::from_secs(30));
+        }
+        None
+    });
+    let manager = LeakOnPanic(Some(Arc::new(TransferManager::new(
+        Arc::new(fake.clone()),
+        config().max_request_concurrency(1).build().unwrap(),
+    ))));
+    let sub = Arc::new(DownloadAndWait {
+        manager: parking_lot::Mutex::new(Arc::downgrade(&manager)),
+        seen: Default::default(),
+    });
+    let upload = manager
+        .upload(
+            UploadSource::stream(Cursor::new(vec![5u8; 10])),
+            "b",
+            "k",
+            UploadArgs::default(),
+            &[sub.clone()],
+        )
+        .unwrap();
+    upload.result_timeout(Duration::from_secs(30)).unwrap();
+    let (download, err) = sub.seen.lock().take().expect("on_done ran");
+    assert!(
+        matches!(err, TransferError::WaitInCallback { transfer_id } if transfer_id == download.meta().transfer_id()),
+        "{err}"
+    );
+    // The download itself runs once the callback has returned.
+    drop(release);
+    assert_eq!(
+        download
+            .result_timeout(Duration::from_secs(30))
+            .unwrap()
+            .bytes,
+        100
+    );
+}

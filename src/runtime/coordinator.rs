@@ -260,6 +260,18 @@ impl Coordinator {
         let deadline = timeout.map(|t| Instant::now() + t);
         let me = thread::current().id();
         let mut state = self.state.lock();
+        // A worker thread never waits for a transfer: until it is finished, the transfer
+        // may need this very thread (running its on_queued or on_progress, or the one
+        // request or io thread), and even its done callbacks may be waiting, on another
+        // thread, for the transfer this thread is announcing.
+        if !state.finished
+            && state.callback_thread != Some(me)
+            && crate::runtime::pool::on_worker_thread()
+        {
+            return Err(TransferError::WaitInCallback {
+                transfer_id: self.meta.transfer_id(),
+            });
+        }
         while !state.finished && state.callback_thread != Some(me) {
             match deadline {
                 Some(d) => {

@@ -107,6 +107,10 @@ struct WindowState {
     lowest: u64,
     /// Released numbers above `lowest`, waiting for the gap to close.
     released: std::collections::BTreeSet<u64>,
+    /// Acquirers waiting for the window to move, so that tests can tell a blocked
+    /// waiter from one that has not arrived yet.
+    #[cfg(test)]
+    waiting: usize,
 }
 
 impl SlidingWindow {
@@ -116,6 +120,8 @@ impl SlidingWindow {
                 size: size.max(1) as u64,
                 lowest: 0,
                 released: Default::default(),
+                #[cfg(test)]
+                waiting: 0,
             }),
             moved: Condvar::new(),
         }
@@ -145,7 +151,15 @@ impl SlidingWindow {
             if seq < state.lowest.saturating_add(state.size) {
                 return true;
             }
+            #[cfg(test)]
+            {
+                state.waiting += 1;
+            }
             self.moved.wait_for(&mut state, POLL);
+            #[cfg(test)]
+            {
+                state.waiting -= 1;
+            }
         }
     }
 
@@ -230,7 +244,12 @@ mod tests {
                 order.lock().push(i);
             }));
             // Queue them one after another.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
             while sem.state.lock().waiting.len() < i + 1 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "waiter {i} never queued"
+                );
                 std::thread::yield_now();
             }
         }
@@ -296,6 +315,14 @@ mod tests {
         let zero = w.acquire(0, &|| false).expect("0 fits");
         let w2 = w.clone();
         let t = thread::spawn(move || w2.acquire(1, &|| false).is_some());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while w.state.lock().waiting == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the waiter never blocked"
+            );
+            thread::yield_now();
+        }
         drop(zero);
         assert!(t.join().unwrap());
     }

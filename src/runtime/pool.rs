@@ -1,5 +1,6 @@
 //! Worker pools: named threads pulling jobs from a bounded [`ShutdownQueue`].
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, ThreadId};
@@ -10,6 +11,18 @@ use parking_lot::Mutex;
 use crate::error::TransferError;
 use crate::runtime::queue::ShutdownQueue;
 
+thread_local! {
+    /// Set on every thread of every pool: a thread that runs jobs (and the subscriber
+    /// callbacks they call) must never wait on a queue or a transfer that needs
+    /// worker threads to move.
+    static ON_WORKER_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread is a worker of any pool (of any manager).
+pub(crate) fn on_worker_thread() -> bool {
+    ON_WORKER_THREAD.with(Cell::get)
+}
+
 /// A unit of work. Jobs handle their own errors through their transfer's coordinator.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -17,9 +30,11 @@ pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 ///
 /// `submit` blocks while the queue is full: that is the back-pressure that keeps a
 /// fast producer from buffering without bound. `submit_continuation` never blocks; it
-/// is for the one follow-up step a job of *another* pool must hand back (a download
-/// that learned its size), which must not wait on this pool while this pool may be
-/// waiting on that one. Continuations are bounded by the number of live transfers.
+/// is for work that a worker thread (of any pool) hands to this pool, which must not
+/// wait on this pool while this pool may be waiting on it: the follow-up step of a
+/// download that learned its size (at most one per live transfer), and transfers
+/// that a subscriber callback starts (as many as the callbacks start). Workers take
+/// from the lane and the queue in turn.
 pub(crate) struct WorkerPool {
     name: &'static str,
     queue: Arc<ShutdownQueue<Job>>,
@@ -39,7 +54,10 @@ impl WorkerPool {
                 let side_rx = side_rx.clone();
                 thread::Builder::new()
                     .name(format!("s3transfer-{name}-{i}"))
-                    .spawn(move || worker_loop(&queue, &side_rx))
+                    .spawn(move || {
+                        ON_WORKER_THREAD.with(|on| on.set(true));
+                        worker_loop(&queue, &side_rx)
+                    })
                     .expect("spawning a worker thread")
             })
             .collect();
@@ -62,12 +80,12 @@ impl WorkerPool {
 
     /// Queue `job` without ever blocking (see the type's docs for when this is allowed).
     pub(crate) fn submit_continuation(&self, job: Job) -> Result<(), TransferError> {
-        if self.queue.is_shutdown() {
-            return Err(TransferError::QueueShutdown);
-        }
-        self.side_tx
-            .send(job)
-            .map_err(|_| TransferError::QueueShutdown)
+        // Sent under the queue's shutdown lock, as `put` sends: a job sent after the
+        // workers' last drain would never run.
+        self.queue
+            .while_open(|| self.side_tx.send(job))
+            .and_then(Result::ok)
+            .ok_or(TransferError::QueueShutdown)
     }
 
     /// Whether the calling thread is one of this pool's workers.
@@ -112,12 +130,17 @@ fn run(job: Job) {
 
 fn worker_loop(queue: &ShutdownQueue<Job>, side_rx: &Receiver<Job>) {
     let (rx, closed_rx) = queue.receivers();
+    // The two lanes take turns: transfers that callbacks keep starting must not starve
+    // the callers blocked on the bounded queue, nor the other way round.
+    let mut side_first = true;
     loop {
-        if let Ok(job) = side_rx.try_recv() {
-            run(job);
-            continue;
-        }
-        if let Ok(job) = rx.try_recv() {
+        side_first = !side_first;
+        let next = if side_first {
+            side_rx.try_recv().or_else(|_| rx.try_recv())
+        } else {
+            rx.try_recv().or_else(|_| side_rx.try_recv())
+        };
+        if let Ok(job) = next {
             run(job);
             continue;
         }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
 use parking_lot::Mutex;
 
 /// Why a [`ShutdownQueue::put`] failed. The item is handed back, never lost.
@@ -74,10 +74,16 @@ pub struct ShutdownQueue<T> {
     tx: Sender<T>,
     rx: Receiver<T>,
     /// Dropping the sender closes `closed_rx`, which wakes every select on it at once.
-    /// The mutex protects only the take-once of that sender.
+    /// The mutex protects the take-once of that sender, and every send is made under
+    /// it, so that no item enters the queue once `trigger_shutdown` has returned. It is
+    /// never held across a wait: sends under it are `try_send`s.
     closer: Mutex<Option<Sender<()>>>,
     closed_rx: Receiver<()>,
     capacity: usize,
+    /// Threads about to sleep in `put` or `get`, so that tests can tell a blocked
+    /// thread from one that has not reached the queue yet.
+    #[cfg(test)]
+    sleepers: std::sync::atomic::AtomicUsize,
 }
 
 impl<T> ShutdownQueue<T> {
@@ -92,46 +98,60 @@ impl<T> ShutdownQueue<T> {
             closer: Mutex::new(Some(closer)),
             closed_rx,
             capacity,
+            #[cfg(test)]
+            sleepers: Default::default(),
         }
     }
 
     /// Add `item`, waiting while the queue is full: forever with `None`, else up to
-    /// `timeout`.
-    pub fn put(&self, item: T, timeout: Option<Duration>) -> Result<(), PutError<T>> {
-        if self.is_shutdown() {
-            return Err(PutError::Shutdown(item));
-        }
+    /// `timeout`. A put racing [`trigger_shutdown`](ShutdownQueue::trigger_shutdown)
+    /// either lands before it (and is delivered) or hands `item` back.
+    pub fn put(&self, mut item: T, timeout: Option<Duration>) -> Result<(), PutError<T>> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut sel = Select::new();
-        let send_index = sel.send(&self.tx);
-        let closed_index = sel.recv(&self.closed_rx);
-        let oper = match deadline {
-            Some(d) => match sel.select_deadline(d) {
-                Ok(oper) => oper,
-                Err(_) => return Err(PutError::Timeout(item)),
-            },
-            None => sel.select(),
-        };
-        match oper.index() {
-            i if i == send_index => {
-                // The send happens under the same lock `trigger_shutdown` takes, so once
-                // a shutdown has returned nothing more can go in: a consumer that sees
-                // the shutdown and drains once more gets every item. The selected send
-                // cannot block, so the lock is held only for an instant.
+        loop {
+            {
+                // Sent under the shutdown lock: see `closer`.
                 let closer = self.closer.lock();
                 if closer.is_none() {
-                    drop(closer);
                     return Err(PutError::Shutdown(item));
                 }
-                oper.send(&self.tx, item)
-                    .map_err(|e| PutError::Shutdown(e.into_inner()))
+                match self.tx.try_send(item) {
+                    Ok(()) => return Ok(()),
+                    Err(TrySendError::Disconnected(back)) => return Err(PutError::Shutdown(back)),
+                    Err(TrySendError::Full(back)) => item = back,
+                }
             }
-            i if i == closed_index => {
-                let _ = oper.recv(&self.closed_rx);
-                Err(PutError::Shutdown(item))
+            // Wait for room or the shutdown without reserving a slot: a send selected
+            // with `select` must be completed, so a shutdown seen after it could only
+            // be ignored (an item queued behind consumers that already left) or break
+            // the channel (a reserved slot never written, on which consumers spin).
+            // `ready` only wakes us; the send above is tried again, and another
+            // producer taking the room first just means another wait.
+            let mut sel = Select::new();
+            sel.send(&self.tx);
+            sel.recv(&self.closed_rx);
+            #[cfg(test)]
+            let _sleeping = self.sleeping();
+            match deadline {
+                Some(d) => {
+                    if sel.ready_deadline(d).is_err() {
+                        return Err(PutError::Timeout(item));
+                    }
+                }
+                None => {
+                    sel.ready();
+                }
             }
-            _ => unreachable!("select returned an operation it was not given"),
         }
+    }
+
+    /// Run `f` (which must not block) unless the queue is shut down, holding off any
+    /// shutdown until it returns. What `f` puts in a channel the consumers drain is
+    /// therefore never left behind: a consumer that saw the shutdown drains once more
+    /// and finds it.
+    pub(crate) fn while_open<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        let closer = self.closer.lock();
+        closer.as_ref().map(|_| f())
     }
 
     /// Take the next item, waiting for one. After a shutdown, returns what is left,
@@ -153,11 +173,15 @@ impl<T> ShutdownQueue<T> {
                 Err(TryRecvError::Empty) => {}
             }
             if self.is_shutdown() {
-                return Err(GetError::Shutdown);
+                // Something may have landed between the try above and the shutdown;
+                // after it nothing more can.
+                return self.rx.try_recv().map_err(|_| GetError::Shutdown);
             }
             let mut sel = Select::new();
             let recv_index = sel.recv(&self.rx);
             let closed_index = sel.recv(&self.closed_rx);
+            #[cfg(test)]
+            let _sleeping = self.sleeping();
             let oper = match deadline {
                 Some(d) => sel.select_deadline(d).map_err(|_| GetError::Timeout)?,
                 None => sel.select(),
@@ -202,6 +226,29 @@ impl<T> ShutdownQueue<T> {
         (&self.rx, &self.closed_rx)
     }
 
+    #[cfg(test)]
+    fn sleeping(&self) -> impl Drop + '_ {
+        struct Sleeping<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Sleeping<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        self.sleepers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Sleeping(&self.sleepers)
+    }
+
+    /// Wait until `n` threads are about to sleep in `put` or `get`.
+    #[cfg(test)]
+    fn wait_for_sleepers(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.sleepers.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "no thread blocked on the queue");
+            std::thread::yield_now();
+        }
+    }
+
     /// The most items the queue holds.
     pub fn capacity(&self) -> usize {
         self.capacity
@@ -238,9 +285,8 @@ mod tests {
         let q = Arc::new(ShutdownQueue::new(1));
         q.put(1, None).unwrap();
         let q2 = q.clone();
-        // The producer blocks on the full queue (or, if it starts late, finds the queue
-        // shut): either way it must come back with its item and the shutdown error.
         let producer = thread::spawn(move || q2.put(2, None));
+        q.wait_for_sleepers(1);
         q.trigger_shutdown();
         assert!(matches!(
             producer.join().unwrap(),
@@ -264,6 +310,7 @@ mod tests {
         let q = Arc::new(ShutdownQueue::<u8>::new(1));
         let q2 = q.clone();
         let consumer = thread::spawn(move || q2.get());
+        q.wait_for_sleepers(1);
         q.trigger_shutdown();
         assert_eq!(consumer.join().unwrap(), Err(GetError::Shutdown));
     }
@@ -281,6 +328,73 @@ mod tests {
             q.get_timeout(Duration::from_millis(20)),
             Err(GetError::Timeout)
         );
+    }
+
+    #[test]
+    fn a_put_racing_the_shutdown_either_lands_or_hands_its_item_back() {
+        use std::sync::mpsc;
+        for round in 0..200 {
+            let q = Arc::new(ShutdownQueue::new(1));
+            let (done_tx, done_rx) = mpsc::channel();
+            let (first_tx, first_rx) = mpsc::channel();
+            for p in 0..2u32 {
+                let (q, done_tx) = (q.clone(), done_tx.clone());
+                thread::spawn(move || {
+                    let mut handed_back = Vec::new();
+                    let mut landed = Vec::new();
+                    // A panic here drops `done_tx` unsent: the receive below sees it.
+                    for i in 0.. {
+                        let item = p * 1_000_000 + i;
+                        match q.put(item, None) {
+                            Ok(()) => landed.push(item),
+                            Err(e) => {
+                                handed_back.push(e.into_inner());
+                                break;
+                            }
+                        }
+                    }
+                    let _ = done_tx.send(("producer", landed, handed_back));
+                });
+            }
+            let (q2, done_tx2) = (q.clone(), done_tx.clone());
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                while let Ok(item) = q2.get() {
+                    if got.is_empty() {
+                        let _ = first_tx.send(());
+                    }
+                    got.push(item);
+                }
+                let _ = done_tx2.send(("consumer", got, Vec::new()));
+            });
+            drop(done_tx);
+            first_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the consumer received an item");
+            q.trigger_shutdown();
+            let (mut landed, mut handed_back, mut delivered) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..3 {
+                // Bounded: a consumer spinning on a slot that is never written, or a
+                // producer that panicked, must fail the test rather than hang it.
+                let (who, items, back) = done_rx
+                    .recv_timeout(Duration::from_secs(30))
+                    .unwrap_or_else(|e| panic!("round {round}: a thread did not finish: {e}"));
+                match who {
+                    "producer" => {
+                        landed.extend(items);
+                        handed_back.extend(back);
+                    }
+                    _ => delivered.extend(items),
+                }
+            }
+            assert_eq!(handed_back.len(), 2, "round {round}");
+            landed.sort();
+            delivered.sort();
+            assert_eq!(
+                landed, delivered,
+                "round {round}: every landed item is delivered"
+            );
+        }
     }
 
     #[test]
