@@ -483,7 +483,10 @@ fn an_https_endpoint_is_reached_over_tls_trusting_the_ca_bundle() {
     let (data, _) = get(&s3, &bucket, "tls").unwrap();
     assert_eq!(data, b"over tls");
     let handshakes = proxy.handshakes();
-    assert!(!handshakes.is_empty(), "no TLS handshake reached the server");
+    assert!(
+        !handshakes.is_empty(),
+        "no TLS handshake reached the server"
+    );
     // The server offers h2 first; the client must still settle on HTTP/1.1 (h2 0.3 is
     // linked through rusoto_core but must stay unreachable).
     for alpn in handshakes {

@@ -50,7 +50,9 @@ impl TlsProxy {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let handshakes = Arc::new(Mutex::new(Vec::new()));
         let seen = handshakes.clone();
@@ -62,8 +64,7 @@ impl TlsProxy {
                 .build()
                 .expect("proxy runtime");
             runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 loop {
                     tokio::select! {
                         accepted = listener.accept() => {

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hyper::Uri;
 use hyper::client::HttpConnector;
 use hyper::client::connect::{Connected, Connection};
 use hyper::service::Service;
-use hyper::Uri;
 use rusoto_core::request::DispatchSignedRequestFuture;
 use rusoto_core::signature::SignedRequest;
 use rusoto_core::{DispatchSignedRequest, HttpClient, Region};
@@ -159,9 +159,8 @@ fn root_store(roots: &TrustRoots) -> Result<rustls::RootCertStore, S3Error> {
 }
 
 fn read_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, S3Error> {
-    let fail = |e: &dyn std::fmt::Display| {
-        configure_error(format!("CA bundle {}: {e}", path.display()))
-    };
+    let fail =
+        |e: &dyn std::fmt::Display| configure_error(format!("CA bundle {}: {e}", path.display()));
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| fail(&e))?
         .collect::<Result<Vec<_>, _>>()
