@@ -5,6 +5,8 @@
 pub mod fault_proxy;
 pub mod s3s_server;
 pub mod seaweed;
+#[cfg(feature = "rusoto")]
+pub mod tls_proxy;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

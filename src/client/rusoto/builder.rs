@@ -2,6 +2,7 @@
 //! credentials, timeouts and runtime size, and the defaults of each.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use rusoto_core::Region;
 use rusoto_core::credential::{DefaultCredentialsProvider, StaticProvider};
 use rusoto_s3::S3Client;
 
-use super::connector::Transport;
+use super::connector::{Transport, TrustRoots};
 use super::errors::EmbeddedErrorDispatcher;
 use super::runtime::new_runtime;
 use super::{Inner, RusotoS3, Timeouts};
@@ -48,6 +49,7 @@ pub struct RusotoS3Builder {
     body_read_timeout: Duration,
     body_send_timeout: Duration,
     worker_threads: usize,
+    ca_bundle: Option<PathBuf>,
 }
 
 impl fmt::Debug for RusotoS3Builder {
@@ -65,6 +67,7 @@ impl fmt::Debug for RusotoS3Builder {
             .field("body_read_timeout", &self.body_read_timeout)
             .field("body_send_timeout", &self.body_send_timeout)
             .field("worker_threads", &self.worker_threads)
+            .field("ca_bundle", &self.ca_bundle)
             .finish()
     }
 }
@@ -80,6 +83,7 @@ impl Default for RusotoS3Builder {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             body_send_timeout: DEFAULT_BODY_SEND_TIMEOUT,
             worker_threads: DEFAULT_WORKER_THREADS,
+            ca_bundle: None,
         }
     }
 }
@@ -167,11 +171,24 @@ impl RusotoS3Builder {
         self
     }
 
+    /// Trust only the CA certificates in this PEM file for `https://` connections,
+    /// instead of the system's CA store (what `AWS_CA_BUNDLE` does for the AWS CLI): for
+    /// a store whose certificate comes from a private CA that the machine does not
+    /// trust. The file is read by [`build`](Self::build), and only for an `https://`
+    /// endpoint or AWS. Default: none, the system's CA store (which also honours
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`), so the backend trusts what the machine's
+    /// other tools trust.
+    pub fn ca_bundle(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_bundle = Some(path.into());
+        self
+    }
+
     /// Build the backend: its runtime, HTTP client and credential provider.
     ///
     /// Fails with [`S3ErrorKind::Other`] on an unknown region name, when the TLS
-    /// setup or the runtime cannot be created, or when the default credential chain
-    /// cannot be set up.
+    /// setup or the runtime cannot be created (no CA certificate in the system store,
+    /// or a [`ca_bundle`](Self::ca_bundle) that cannot be read or holds none), or when
+    /// the default credential chain cannot be set up.
     pub fn build(self) -> Result<RusotoS3, S3Error> {
         let fail = |msg: String| S3Error::new(S3ErrorKind::Other, "Configure", msg);
         let region_name = self.region.unwrap_or_else(|| DEFAULT_REGION.to_owned());
@@ -183,8 +200,15 @@ impl RusotoS3Builder {
             None => Region::from_str(&region_name)
                 .map_err(|e| fail(format!("unknown region {region_name:?}: {e}")))?,
         };
-        let dispatcher =
-            EmbeddedErrorDispatcher(Transport::for_region(&region, self.connect_timeout)?);
+        let roots = match self.ca_bundle {
+            Some(path) => TrustRoots::Bundle(path),
+            None => TrustRoots::Native,
+        };
+        let dispatcher = EmbeddedErrorDispatcher(Transport::for_region(
+            &region,
+            self.connect_timeout,
+            &roots,
+        )?);
         // One signing client for both paths: rusoto_s3's generated calls and the ones
         // this backend builds itself (see `signed`).
         let raw = match self.credentials {

@@ -1,31 +1,62 @@
 //! The HTTP side of the rusoto backend: hyper connectors for the endpoint's scheme, with
 //! the connect timeout and TCP_NODELAY, under rusoto's `HttpClient`.
+//!
+//! Every connection the backend makes comes from here, through
+//! `HttpClient::from_connector`. rusoto_core's own connector (`HttpClient::new`, behind
+//! `Client::shared` and `S3Client::new`) is never built: it is hyper-rustls 0.23 on
+//! rustls 0.20 and ring 0.16, with HTTP/2 on, and `.cargo/audit.toml` ignores their
+//! advisories on the strength of that.
 
+use std::future::Future;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hyper::Uri;
+use hyper::client::HttpConnector;
+use hyper::client::connect::{Connected, Connection};
+use hyper::service::Service;
 use rusoto_core::request::DispatchSignedRequestFuture;
 use rusoto_core::signature::SignedRequest;
 use rusoto_core::{DispatchSignedRequest, HttpClient, Region};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 use crate::client::{S3Error, S3ErrorKind};
 
+/// The certificates a TLS connection trusts.
+#[derive(Clone, Debug)]
+pub(super) enum TrustRoots {
+    /// The system's CA store, as rustls-native-certs finds it (SSL_CERT_FILE and
+    /// SSL_CERT_DIR included).
+    Native,
+    /// Only the certificates in this PEM file.
+    Bundle(PathBuf),
+}
+
 /// The HTTP client for the endpoint's scheme.
 pub(super) enum Transport {
-    /// An `http://` endpoint (local and on-premises stores): plain sockets. hyper
-    /// writes a request's headers and body chunks with one vectored write here; behind
-    /// the TLS connector's stream, which has no vectored writes, it first copies every
-    /// body byte into its own buffer (an eighth of a file upload's CPU).
-    Plain(HttpClient<hyper::client::HttpConnector>),
-    /// AWS and every `https://` endpoint (also accepts `http://`).
-    Tls(HttpClient),
+    /// An `http://` endpoint (local and on-premises stores): plain sockets, kept apart
+    /// from TLS on purpose. hyper writes a request's headers and body chunks with one
+    /// vectored write here; behind a TLS stream every body byte is copied (measured: an
+    /// eighth of a file upload's CPU).
+    Plain(HttpClient<HttpConnector>),
+    /// AWS and every `https://` endpoint.
+    Tls(HttpClient<TlsConnector>),
 }
 
 impl Transport {
     /// The client for `region`'s endpoint: plain sockets for an `http://` endpoint,
-    /// TLS (which takes both schemes) otherwise.
+    /// TLS trusting `roots` otherwise (the roots are not read for `http://`).
     pub(super) fn for_region(
         region: &Region,
         connect_timeout: Duration,
+        roots: &TrustRoots,
     ) -> Result<Transport, S3Error> {
         let plain_http = match region {
             Region::Custom { endpoint, .. } => endpoint.starts_with("http://"),
@@ -34,7 +65,10 @@ impl Transport {
         Ok(if plain_http {
             Transport::Plain(HttpClient::from_connector(tcp_connector(connect_timeout)))
         } else {
-            Transport::Tls(HttpClient::from_connector(tls_connector(connect_timeout)?))
+            Transport::Tls(HttpClient::from_connector(TlsConnector::new(
+                connect_timeout,
+                roots,
+            )?))
         })
     }
 
@@ -52,8 +86,8 @@ impl Transport {
 }
 
 /// Sockets with the connect timeout.
-fn tcp_connector(connect_timeout: Duration) -> hyper::client::HttpConnector {
-    let mut tcp = hyper::client::HttpConnector::new();
+fn tcp_connector(connect_timeout: Duration) -> HttpConnector {
+    let mut tcp = HttpConnector::new();
     tcp.set_connect_timeout(Some(connect_timeout));
     // A request's last small segment must not wait for the ACK of the one before it
     // (Nagle's algorithm meeting the server's delayed ACK: 40 ms on Linux).
@@ -61,27 +95,164 @@ fn tcp_connector(connect_timeout: Duration) -> hyper::client::HttpConnector {
     tcp
 }
 
-/// rusoto's own HttpClient::new() is https-only under `rustls`; this connector takes
-/// both schemes. hyper-rustls panics when the system has no CA certificates: reported.
-fn tls_connector(
-    connect_timeout: Duration,
-) -> Result<hyper_rustls::HttpsConnector<hyper::client::HttpConnector>, S3Error> {
-    std::panic::catch_unwind(move || {
+fn configure_error(message: String) -> S3Error {
+    S3Error::new(S3ErrorKind::Other, "Configure", message)
+}
+
+/// `https://` connections: a socket from [`tcp_connector`], then a rustls 0.23
+/// handshake that offers HTTP/1.1 only, so hyper never speaks HTTP/2 (h2 0.3) on it.
+#[derive(Clone)]
+pub(super) struct TlsConnector {
+    tcp: HttpConnector,
+    tls: tokio_rustls::TlsConnector,
+}
+
+impl TlsConnector {
+    fn new(connect_timeout: Duration, roots: &TrustRoots) -> Result<TlsConnector, S3Error> {
         let mut tcp = tcp_connector(connect_timeout);
-        // The TLS layer above decides the scheme; this one only opens sockets.
+        // HttpConnector refuses https:// URIs unless told the layer above handles TLS.
         tcp.enforce_http(false);
-        hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(tcp)
-    })
-    .map_err(|_| {
-        S3Error::new(
-            S3ErrorKind::Other,
-            "Configure",
-            "TLS setup failed: no CA certificates found",
-        )
-    })
+        // An explicit provider: the process-wide default would panic if another crate
+        // in the application turned on rustls' aws-lc-rs as well.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| configure_error(format!("TLS setup failed: {e}")))?
+            .with_root_certificates(root_store(roots)?)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsConnector {
+            tcp,
+            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+        })
+    }
+}
+
+fn root_store(roots: &TrustRoots) -> Result<rustls::RootCertStore, S3Error> {
+    let (certs, source) = match roots {
+        TrustRoots::Native => {
+            let found = rustls_native_certs::load_native_certs();
+            if found.certs.is_empty() {
+                let why = found
+                    .errors
+                    .first()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                return Err(configure_error(format!(
+                    "TLS setup failed: no CA certificates found in the system store{why}"
+                )));
+            }
+            (found.certs, "the system store".to_owned())
+        }
+        TrustRoots::Bundle(path) => (read_bundle(path)?, format!("{}", path.display())),
+    };
+    let mut store = rustls::RootCertStore::empty();
+    // A system store commonly holds a few certificates rustls cannot use (old
+    // algorithms, odd encodings); skipping them is what every rustls client does.
+    let (added, _skipped) = store.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(configure_error(format!(
+            "TLS setup failed: no usable CA certificate in {source}"
+        )));
+    }
+    Ok(store)
+}
+
+fn read_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, S3Error> {
+    let fail =
+        |e: &dyn std::fmt::Display| configure_error(format!("CA bundle {}: {e}", path.display()));
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| fail(&e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(&e))?;
+    if certs.is_empty() {
+        return Err(fail(&"no PEM CERTIFICATE block"));
+    }
+    Ok(certs)
+}
+
+type ConnectError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Service<Uri> for TlsConnector {
+    type Response = TlsStream;
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<TlsStream, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ConnectError>> {
+        self.tcp.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        // Only an https:// endpoint reaches this connector (for_region); anything else
+        // would be a plaintext request to a client that promised TLS.
+        if uri.scheme_str() != Some("https") {
+            return Box::pin(async move {
+                Err(format!("the TLS connector refuses {uri}: not https://").into())
+            });
+        }
+        // An IPv6 literal comes bracketed in a URI, bare in a certificate.
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let connecting = self.tcp.call(uri);
+        let tls = self.tls.clone();
+        Box::pin(async move {
+            let name = ServerName::try_from(host)?;
+            let socket = connecting.await?;
+            Ok(TlsStream(tls.connect(name, socket).await?))
+        })
+    }
+}
+
+/// A TLS connection as hyper wants it: tokio's I/O traits plus `Connection`.
+pub(super) struct TlsStream(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl Connection for TlsStream {
+    fn connected(&self) -> Connected {
+        // Never `negotiated_h2`: HTTP/2 is not offered, so hyper stays on HTTP/1.1.
+        self.0.get_ref().0.connected()
+    }
+}
+
+impl AsyncRead for TlsStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
 }
