@@ -30,6 +30,10 @@ pub enum Validation {
     /// stored checksum, fetched part by part, each part's bytes against its stored
     /// checksum and those against the object's composite value.
     PerPart(ChecksumAlgorithm),
+    /// The whole object against its ETag, which for a single-part object stored
+    /// without a KMS or customer key is the MD5 of its bytes (a download with no stored
+    /// checksum, fetched in one GET).
+    Etag,
 }
 
 /// Where a transfer is in its life. The last three are final.

@@ -21,7 +21,8 @@
 //! algorithm announced on Create, not FULL_OBJECT) gets its `<checksum of the part
 //! checksums>-N` value computed on Complete, as S3 does.
 //!
-//! What it does not model: ETags are not MD5s (see [`FakeS3`]); `Content-MD5` is
+//! What it does not model: ETags are MD5s even under SSE-C or SSE-KMS (S3's are not
+//! there); `Content-MD5` is
 //! stored but never verified, nor are composite (`-N`) values; the request context
 //! (request payer, expected bucket owner) is recorded but not checked; and there are
 //! no object or part size limits besides the minimum part size.

@@ -1324,3 +1324,46 @@ mod seaweedfs {
         m.shutdown(false, "");
     }
 }
+
+#[test]
+fn an_object_without_a_stored_checksum_is_checked_against_its_md5_etag() {
+    let fake = fake();
+    let data = random_bytes(SMALL * 7, 41);
+    // Stored as another client would without checksums: only its ETag, the MD5.
+    fake.put_object_bytes("b", "plain", data.clone());
+    let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+    for out in OUTPUTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (result, held) = download_to(&manager, "plain", out, dir.path(), Default::default());
+        assert_eq!(result.unwrap().validated, Validation::Etag, "{out:?}");
+        assert!(held.unwrap() == data, "{out:?}: bytes differ");
+    }
+    manager.shutdown(false, "");
+
+    // One byte flipped on the way: the MD5 is not the ETag, and no file is left.
+    let corrupt = CorruptDownload::new(&fake, |_| true);
+    let manager = TransferManager::new(Arc::new(corrupt), config().build().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let (result, held) = download_to(&manager, "plain", Out::Path, dir.path(), Default::default());
+    match result.unwrap_err() {
+        TransferError::IntegrityFailed { algorithm, .. } => assert_eq!(algorithm, "MD5"),
+        other => panic!("expected IntegrityFailed, got {other}"),
+    }
+    assert!(held.is_none());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    manager.shutdown(false, "");
+
+    // Larger than one GET: the ranges cannot be hashed in order, nothing is claimed.
+    fake.put_object_bytes("b", "large-plain", random_bytes(LARGE, 42));
+    let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let (result, _) = download_to(
+        &manager,
+        "large-plain",
+        Out::Path,
+        dir.path(),
+        Default::default(),
+    );
+    assert_eq!(result.unwrap().validated, Validation::Nothing);
+    manager.shutdown(false, "");
+}

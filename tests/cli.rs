@@ -186,8 +186,9 @@ fn checksum_switches_decide_what_is_sent_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("small.bin");
     std::fs::write(&src, data(300_000, 3)).unwrap();
-    let whole = serde_json::json!({"whole_object": 1, "per_part": 0, "nothing": 0});
-    let nothing = serde_json::json!({"whole_object": 0, "per_part": 0, "nothing": 1});
+    let whole = serde_json::json!({"whole_object": 1, "per_part": 0, "etag": 0, "nothing": 0});
+    let nothing = serde_json::json!({"whole_object": 0, "per_part": 0, "etag": 0, "nothing": 1});
+    let etag = serde_json::json!({"whole_object": 0, "per_part": 0, "etag": 1, "nothing": 0});
 
     // By default the upload sends a CRC32 that s3s-fs keeps, and the download checks it.
     let checked = format!("s3://{b}/checked.bin");
@@ -199,11 +200,12 @@ fn checksum_switches_decide_what_is_sent_and_checked() {
     let env = [("AWS_RESPONSE_CHECKSUM_VALIDATION", "WHEN_REQUIRED")];
     assert_eq!(validated_on_download(&checked, &[], &env), nothing);
 
-    // An upload that sends no checksum leaves the store nothing to return.
+    // An upload that sends no checksum leaves the store nothing to return but its
+    // ETag, the MD5 of the bytes, which the download (one GET) checks.
     let bare = format!("s3://{b}/bare.bin");
     let when_required = ["--request-checksum-calculation", "when_required"];
     run_ok(&[&["cp", "-q"], &when_required[..], &[path_str(&src), &bare]].concat());
-    assert_eq!(validated_on_download(&bare, &[], &[]), nothing);
+    assert_eq!(validated_on_download(&bare, &[], &[]), etag);
     // ... unless the command line names an algorithm, which is then sent anyway.
     let named = format!("s3://{b}/named.bin");
     let crc32 = ["--checksum-algorithm", "CRC32"];
@@ -609,7 +611,7 @@ fn checksum_algorithm_option_is_sent_and_the_summary_says_what_was_validated() {
     ]);
     assert_eq!(
         json(&up)["validated"],
-        serde_json::json!({"whole_object": 1, "per_part": 0, "nothing": 0})
+        serde_json::json!({"whole_object": 1, "per_part": 0, "etag": 0, "nothing": 0})
     );
     let mut head = HeadObjectRequest::default();
     head.bucket = b.clone();

@@ -130,6 +130,7 @@ pub(crate) struct Summary {
     /// Successful transfers by what their checksums covered.
     whole_object: u64,
     per_part: u64,
+    etag: u64,
     unchecked: u64,
     failures: Vec<(String, TransferError)>,
 }
@@ -144,6 +145,7 @@ impl Summary {
         match output.validated {
             Validation::WholeObject(_) => self.whole_object += 1,
             Validation::PerPart(_) => self.per_part += 1,
+            Validation::Etag => self.etag += 1,
             _ => self.unchecked += 1,
         }
     }
@@ -188,6 +190,7 @@ impl Summary {
                 "validated": {
                     "whole_object": self.whole_object,
                     "per_part": self.per_part,
+                    "etag": self.etag,
                     "nothing": self.unchecked,
                 },
                 "errors": self.failures.len(),

@@ -58,11 +58,10 @@ struct State {
 /// the code under test owns another (as an `Arc<dyn S3Api>`, say). All methods may be
 /// called from any thread.
 ///
-/// ETags are opaque, as S3 says they are: a quoted 128-bit FNV-1a hash of the content
-/// for PutObject, UploadPart and copies (unique per content, so identical bytes give
-/// identical ETags as with S3's MD5), and for CompleteMultipartUpload the hash of the
-/// parts' ETags followed by `-N`, N being the number of parts, like S3's. They are not
-/// MD5s: do not compare them against a locally computed MD5.
+/// ETags are S3's: the quoted MD5 of the content for PutObject, UploadPart and copies
+/// (as S3 for objects stored without a KMS or customer key), and for
+/// CompleteMultipartUpload the MD5 of the parts' binary MD5s followed by `-N`, N being
+/// the number of parts.
 #[derive(Clone)]
 pub struct FakeS3 {
     /// The one lock guards everything: buckets and objects, open uploads, the call log,

@@ -51,6 +51,9 @@ struct PieceState {
     /// One checksummer across attempts: a resumed GET starts at the first byte
     /// missing, so it sees the piece's bytes once, in order.
     hasher: Option<Checksummer>,
+    /// The MD5 of the piece's bytes, when the object's ETag is checked (it then comes
+    /// in one piece).
+    md5: Option<md5::Md5>,
     /// Bytes of the piece delivered so far.
     received: u64,
     /// The object's size, from the first accepted response headers.
@@ -62,7 +65,7 @@ struct PieceState {
 impl PieceState {
     /// The state of `piece` before its first GET; `None` for a part GET with no
     /// stored checksum algorithm (parts are fetched by number only to check them).
-    fn new(piece: Piece, stored: Option<ChecksumAlgorithm>) -> Option<PieceState> {
+    fn new(piece: Piece, stored: Option<ChecksumAlgorithm>, md5: bool) -> Option<PieceState> {
         let (start, end, part) = match piece {
             Piece::Range { start, end } => (start, end, None),
             Piece::Part { number, of } => {
@@ -83,6 +86,7 @@ impl PieceState {
             // One checksummer for the piece across attempts: a resumed GET starts at
             // the first byte missing, so it sees the piece's bytes once, in order.
             hasher: stored.map(Checksummer::new),
+            md5: md5.then(<md5::Md5 as md5::Digest>::new),
             received: 0,
             total: None,
             fallback_used: false,
@@ -108,8 +112,12 @@ impl Download {
     /// response), up to `num_download_attempts` times, as s3transfer resumes its
     /// streams. Returns the object's size, or `None` after recording a failure.
     pub(super) fn get_piece(self: &Arc<Self>, guard: &WorkGuard, piece: Piece) -> Option<u64> {
-        let stored = self.expected.lock().as_ref().map(Stored::algorithm);
-        let Some(mut state) = PieceState::new(piece, stored) else {
+        let (stored, md5) = match &*self.expected.lock() {
+            Some(Stored::EtagMd5 { .. }) => (None, true),
+            Some(stored) => (stored.algorithm(), false),
+            None => (None, false),
+        };
+        let Some(mut state) = PieceState::new(piece, stored, md5) else {
             self.ctx.coordinator.fail(TransferError::Internal(
                 "a part GET without a stored checksum".into(),
             ));
@@ -218,6 +226,7 @@ impl Download {
             total: None,
             throttle: ctx.engine.chunk_limiter(&ctx.coordinator),
             hasher: state.hasher.as_mut(),
+            md5: state.md5.as_mut(),
             part: state.part.as_mut(),
         };
         let mut result = ctx.engine.client.get_object(&request, &mut sink);
@@ -244,6 +253,7 @@ impl Download {
             end,
             part,
             hasher,
+            md5,
             received,
             total,
             ..
@@ -265,6 +275,11 @@ impl Download {
             return None;
         }
         self.parts.fetch_add(1, Ordering::Relaxed);
+        if let Some(md5) = md5 {
+            let digest = md5::Digest::finalize(md5);
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            *self.md5_seen.lock() = Some(hex);
+        }
         if let Some(hasher) = hasher {
             let sum = hasher.finish();
             match part {
@@ -396,6 +411,8 @@ struct PartSink<'a> {
     throttle: Option<ChunkLimiter>,
     /// The range's checksum, fed as the bytes pass (one pass, on the request thread).
     hasher: Option<&'a mut Checksummer>,
+    /// The object's MD5, fed like `hasher`.
+    md5: Option<&'a mut md5::Md5>,
     /// For a part GET: where the part lies and its stored checksum, taken from the
     /// first response.
     part: Option<&'a mut PartFetch>,
@@ -502,6 +519,9 @@ impl ResponseSink for PartSink<'_> {
                 download.queue_write(offset, data[..n].to_vec(), guard)?;
             }
             // Counted with `received`: a resumed attempt continues right after.
+            if let Some(md5) = self.md5.as_deref_mut() {
+                md5::Digest::update(md5, &data[..n]);
+            }
             if let Some(hasher) = self.hasher.as_deref_mut() {
                 hasher.update(&data[..n]);
             }

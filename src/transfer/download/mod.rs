@@ -69,6 +69,9 @@ pub(crate) struct Download {
     /// Set when part 1 came back without a part checksum: the store keeps none, so
     /// the parts are placed and counted but not checked.
     parts_unchecked: AtomicBool,
+    /// The MD5 (hex) of the object's bytes when it came in one GET and its ETag is
+    /// checked (see `Stored::EtagMd5`); set by that GET, taken by the final check.
+    md5_seen: Mutex<Option<String>>,
 }
 
 const UNKNOWN: u64 = u64::MAX;
@@ -101,6 +104,7 @@ pub(crate) fn submit(ctx: TransferContext, args: DownloadArgs, target: DownloadT
         range_sums: Mutex::new(BTreeMap::new()),
         part_sums: Mutex::new(BTreeMap::new()),
         parts_unchecked: AtomicBool::new(false),
+        md5_seen: Mutex::new(None),
     });
     let finisher = download.clone();
     let Some(root) = download.ctx.begin(move || finisher.finish()) else {

@@ -28,12 +28,20 @@ pub(super) enum Stored {
         value: String,
         parts: u32,
     },
+    /// No stored checksum, but the ETag of a single-part object not encrypted with a
+    /// KMS or customer key is the MD5 of its bytes (hex): checked when the object comes
+    /// in one GET, where its bytes pass in order.
+    EtagMd5 { hex: String },
 }
 
 impl Stored {
-    pub(super) fn algorithm(&self) -> ChecksumAlgorithm {
+    /// The S3 checksum algorithm the bytes are hashed with; `None` for the ETag's MD5.
+    pub(super) fn algorithm(&self) -> Option<ChecksumAlgorithm> {
         match self {
-            Stored::Whole { algorithm, .. } | Stored::Composite { algorithm, .. } => *algorithm,
+            Stored::Whole { algorithm, .. } | Stored::Composite { algorithm, .. } => {
+                Some(*algorithm)
+            }
+            Stored::EtagMd5 { .. } => None,
         }
     }
 }
@@ -79,15 +87,36 @@ impl Download {
         self.size.store(size, Ordering::Release);
         self.ctx.coordinator.meta.provide_transfer_size(size);
         *self.version_id.lock() = head.version_id.clone();
-        if let Some(etag) = head.etag {
+        if let Some(etag) = head.etag.clone() {
             let mut pinned = self.etag.lock();
             if pinned.is_none() {
                 *pinned = Some(etag.clone());
                 self.ctx.coordinator.meta.provide_object_etag(etag);
             }
         }
-        *self.expected.lock() = self.stored_checksum(&head.checksums, size);
+        let stored = self
+            .stored_checksum(&head.checksums, size)
+            .or_else(|| self.etag_md5(&head, size));
+        *self.expected.lock() = stored;
         Ok(size)
+    }
+
+    /// The ETag as the MD5 of the object, when it is one and the object comes in one
+    /// GET: a single-part ETag (no `-N`) of 32 hex digits, not under SSE-KMS or SSE-C
+    /// (whose ETags are not the MD5 of the plaintext).
+    fn etag_md5(&self, head: &crate::client::HeadObjectOutput, size: u64) -> Option<Stored> {
+        let etag = head.etag.as_deref()?.trim_matches('"');
+        let encrypted = self.args.sse_customer.is_some()
+            || head
+                .attributes
+                .server_side_encryption
+                .as_deref()
+                .is_some_and(|sse| sse.starts_with("aws:kms"));
+        let one_get = size <= self.ctx.engine.config.multipart_chunksize;
+        let is_md5 = etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit());
+        (is_md5 && one_get && !encrypted).then(|| Stored::EtagMd5 {
+            hex: etag.to_ascii_lowercase(),
+        })
     }
     /// What the bytes can be checked against, given the stored checksums.
     fn stored_checksum(&self, stored: &Checksums, size: u64) -> Option<Stored> {
@@ -131,6 +160,7 @@ impl Download {
         match stored {
             None => Ok(Validation::Nothing),
             Some(Stored::Whole { algorithm, value }) => self.check_whole(algorithm, value),
+            Some(Stored::EtagMd5 { hex }) => self.check_md5(hex),
             Some(Stored::Composite {
                 algorithm,
                 value,
@@ -234,6 +264,26 @@ impl Download {
         }
         Ok(Validation::PerPart(algorithm))
     }
+    /// The object's bytes, which came in one GET, against its ETag's MD5.
+    fn check_md5(&self, expected: String) -> Result<Validation, TransferError> {
+        let Some(actual) = self.md5_seen.lock().take() else {
+            return Err(TransferError::Internal(
+                "no MD5 of the object's bytes".into(),
+            ));
+        };
+        if actual != expected {
+            return Err(TransferError::IntegrityFailed {
+                bucket: self.ctx.bucket.clone(),
+                key: self.ctx.key.clone(),
+                algorithm: "MD5".to_owned(),
+                expected,
+                actual,
+                part_or_range: "whole object, its ETag".to_owned(),
+            });
+        }
+        Ok(Validation::Etag)
+    }
+
     /// A part's bytes against the checksum its first response carried: recorded for
     /// the final check when they match.
     pub(super) fn check_part(&self, part: PartFetch, sum: Checksum) -> Result<(), TransferError> {
