@@ -1758,3 +1758,164 @@ fn on_done_waiting_on_a_download_that_needs_its_thread_fails_at_once() {
         100
     );
 }
+
+/// How a [`Misanswer`] changes the answer to a GET: its head, and how many body bytes
+/// it lets through (`None`: all).
+type MisanswerFn = dyn Fn(&GetObjectRequest, &mut GetObjectOutput) -> Option<u64> + Send + Sync;
+
+/// A store whose GET answers are rewritten before the download sees them: a proxy or a
+/// store that answers something other than what was asked.
+struct Misanswer {
+    inner: Arc<dyn S3Api>,
+    rewrite: Box<MisanswerFn>,
+}
+
+struct MisanswerSink<'a> {
+    inner: &'a mut dyn ResponseSink,
+    request: &'a GetObjectRequest,
+    rewrite: &'a MisanswerFn,
+    /// Body bytes still let through.
+    allowed: Option<u64>,
+}
+
+impl ResponseSink for MisanswerSink<'_> {
+    fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
+        let mut head = head.clone();
+        self.allowed = (self.rewrite)(self.request, &mut head);
+        self.inner.on_response(&head)
+    }
+    fn write_chunk(&mut self, data: &[u8]) -> Result<(), S3Error> {
+        let n = match &mut self.allowed {
+            Some(left) => {
+                let n = (*left).min(data.len() as u64);
+                *left -= n;
+                n as usize
+            }
+            None => data.len(),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        self.inner.write_chunk(&data[..n])
+    }
+}
+
+impl S3Api for Misanswer {
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let mut sink = MisanswerSink {
+            inner: s,
+            request: r,
+            rewrite: self.rewrite.as_ref(),
+            allowed: None,
+        };
+        self.inner.get_object(r, &mut sink)
+    }
+    delegate_to_inner!(
+        head_object,
+        put_object,
+        upload_part,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        list_objects_v2,
+        list_parts,
+        supports_checksums,
+    );
+}
+
+/// Whether `r` asks for the second range of a download in 5 MiB ranges.
+fn second_range(r: &GetObjectRequest) -> bool {
+    r.range.is_some_and(|range| range.start == 5 * MIB as u64)
+}
+
+#[test]
+fn a_download_refuses_answers_that_are_not_what_it_asked_for() {
+    const SIZE: usize = 12 * MIB;
+    let five = 5 * MIB as u64;
+    let cases: [(Box<MisanswerFn>, String); 4] = [
+        (
+            // A range answered with other bytes.
+            Box::new(|r, head| {
+                if second_range(r)
+                    && let Some(cr) = head.content_range.as_mut()
+                {
+                    cr.start += 1;
+                    cr.end += 1;
+                }
+                None
+            }),
+            format!(
+                "asked for bytes={five}-{} but the response holds bytes {}-{}/{SIZE}",
+                2 * five - 1,
+                five + 1,
+                2 * five
+            ),
+        ),
+        (
+            // A ranged GET answered as a 200 with no Content-Range.
+            Box::new(|r, head| {
+                if second_range(r) {
+                    head.content_range = None;
+                }
+                None
+            }),
+            "a ranged GET came back without Content-Range".into(),
+        ),
+        (
+            // The object grew between two GETs.
+            Box::new(|r, head| {
+                if second_range(r)
+                    && let Some(cr) = head.content_range.as_mut()
+                {
+                    cr.total += 1;
+                }
+                None
+            }),
+            format!("the object is {} bytes, not the {SIZE} expected", SIZE + 1),
+        ),
+        (
+            // A body that ends early without an error: one byte short.
+            Box::new(|r, head| second_range(r).then(|| head.content_length - 1)),
+            format!(
+                "received {} bytes of {five} for the range starting at {five}",
+                five - 1
+            ),
+        ),
+    ];
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    fake.put_object_bytes("b", "k", random_bytes(SIZE, 31));
+    for (rewrite, reason) in cases {
+        let client = Arc::new(Misanswer {
+            inner: Arc::new(fake.clone()),
+            rewrite,
+        });
+        let manager = TransferManager::new(client, config().build().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let err = manager
+            .download(
+                "b",
+                "k",
+                dir.path().join("out").as_path(),
+                DownloadArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result()
+            .unwrap_err();
+        let TransferError::S3DownloadFailed { reason: got, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(got, &reason);
+        manager.shutdown(false, "");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "no file or temporary file left: {left:?}");
+    }
+}
