@@ -1919,3 +1919,256 @@ fn a_download_refuses_answers_that_are_not_what_it_asked_for() {
         assert!(left.is_empty(), "no file or temporary file left: {left:?}");
     }
 }
+
+#[test]
+fn a_file_that_shrinks_during_its_upload_fails_naming_it_and_aborts() {
+    let (fake, manager) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinks.bin");
+    std::fs::write(&path, random_bytes(12 * MIB, 41)).unwrap();
+    // Stat'ed at 12 MiB (three parts); cut to 6 MiB once the upload exists, before
+    // parts 2 and 3 are read.
+    let cut = path.clone();
+    fake.on_call(move |call| {
+        if let RecordedCall::CreateMultipartUpload(_) = call {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&cut)
+                .and_then(|f| f.set_len(6 * MIB as u64))
+                .expect("truncated");
+        }
+        None
+    });
+    let err = manager
+        .upload(
+            UploadSource::Path(path.clone()),
+            "b",
+            "shrinks",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    let TransferError::Io {
+        path: Some(named),
+        source,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(named, &path);
+    assert_eq!(source.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+    // An upload was started, and it was aborted: nothing is left.
+    assert_eq!(fake.count(Operation::CreateMultipartUpload), 1);
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 1);
+    assert_eq!(fake.count(Operation::CompleteMultipartUpload), 0);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+    assert!(fake.object("b", "shrinks").is_none());
+}
+
+/// Stores nothing of UploadPart's body (the part limit test sends 50 GB of zeros); every
+/// other call goes to the fake.
+struct DiscardParts {
+    inner: Arc<dyn S3Api>,
+    parts: AtomicUsize,
+}
+
+impl S3Api for DiscardParts {
+    fn upload_part(
+        &self,
+        r: &UploadPartRequest,
+        _: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        self.parts.fetch_add(1, Ordering::SeqCst);
+        let mut out = UploadPartOutput::default();
+        out.etag = Some(format!("\"part-{}\"", r.part_number));
+        Ok(out)
+    }
+    fn supports_checksums(&self) -> bool {
+        // No part checksum: 50 GB need not be hashed.
+        false
+    }
+    delegate_to_inner!(
+        head_object,
+        get_object,
+        put_object,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        list_objects_v2,
+        list_parts,
+    );
+}
+
+#[test]
+fn a_stream_longer_than_the_part_limit_fails_and_aborts() {
+    // Parts are at least 5 MiB whatever multipart_chunksize says, so the stream must
+    // pass 10,000 × 5 MiB: zeros, whose parts are dropped on arrival.
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let client = Arc::new(DiscardParts {
+        inner: Arc::new(fake.clone()),
+        parts: AtomicUsize::new(0),
+    });
+    let manager = TransferManager::new(
+        client.clone(),
+        config().multipart_chunksize(1).build().unwrap(),
+    );
+    let limit = 10_000 * 5 * MIB as u64;
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let reader = Endless {
+        read: read.clone(),
+        signal_at: u64::MAX,
+        give_up_at: limit + 5 * MIB as u64,
+        reached: None,
+    };
+    let err = manager
+        .upload(
+            UploadSource::stream(reader),
+            "b",
+            "long",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    let TransferError::InvalidArgument(message) = &err else {
+        panic!("{err}")
+    };
+    assert!(message.contains("longer than 10000 parts"), "{err}");
+    // Every part up to the limit went out; the one past it was refused, not sent.
+    assert_eq!(client.parts.load(Ordering::SeqCst), 10_000);
+    assert!(read.load(Ordering::SeqCst) > limit);
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 1);
+    assert_eq!(fake.count(Operation::CompleteMultipartUpload), 0);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+/// Counts GetObject calls running at once (and the most ever), and says on `started`
+/// when the `signal_at`-th has begun.
+struct CountGets {
+    inner: Arc<dyn S3Api>,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+    begun: AtomicUsize,
+    signal_at: usize,
+    started: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+impl S3Api for CountGets {
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        if self.begun.fetch_add(1, Ordering::SeqCst) + 1 == self.signal_at
+            && let Some(tx) = self.started.lock().take()
+        {
+            let _ = tx.send(());
+        }
+        let out = self.inner.get_object(r, s);
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        out
+    }
+    delegate_to_inner!(
+        head_object,
+        put_object,
+        upload_part,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        list_objects_v2,
+        list_parts,
+        supports_checksums,
+    );
+}
+
+/// A stream output that takes the first `free` bytes, then blocks until `go` says so.
+struct GatedWriter {
+    out: Arc<parking_lot::Mutex<Vec<u8>>>,
+    free: usize,
+    go: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+impl std::io::Write for GatedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = self.out.lock();
+        if out.len() >= self.free
+            && let Some(go) = self.go.take()
+        {
+            drop(out);
+            // Bounded, so a broken download cannot hang the test.
+            go.recv_timeout(Duration::from_secs(120))
+                .expect("the window filled while the writer was blocked");
+            out = self.out.lock();
+        }
+        out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_stream_download_never_runs_more_gets_than_its_window() {
+    // The first range is fetched alone; then the writer blocks at the second range's
+    // first byte. Its GET and the next one stall on the full io queue, and a third may
+    // not start until the writer moves: the window is 2. The writer is released when
+    // 1 + 2 GETs have begun, so a download that ignored the window would have had 3
+    // running at once (its ranges 1 and 2 cannot finish while the writer is blocked).
+    const WINDOW: usize = 2;
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let data = random_bytes(8 * 5 * MIB, 42);
+    fake.put_object_bytes("b", "k", data.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let client = Arc::new(CountGets {
+        inner: Arc::new(fake.clone()),
+        running: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+        begun: AtomicUsize::new(0),
+        signal_at: 1 + WINDOW,
+        started: parking_lot::Mutex::new(Some(tx)),
+    });
+    let manager = TransferManager::new(
+        client.clone(),
+        config()
+            .max_in_memory_download_chunks(WINDOW)
+            .max_io_queue_size(2)
+            .build()
+            .unwrap(),
+    );
+    let out = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let writer = GatedWriter {
+        out: out.clone(),
+        free: 5 * MIB,
+        go: Some(rx),
+    };
+    manager
+        .download(
+            "b",
+            "k",
+            DownloadTarget::Stream(Box::new(writer)),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert!(*out.lock() == data);
+    assert_eq!(client.begun.load(Ordering::SeqCst), 8);
+    // The window was filled (the test had teeth) and never exceeded.
+    assert_eq!(client.peak.load(Ordering::SeqCst), WINDOW);
+}
