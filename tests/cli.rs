@@ -381,6 +381,77 @@ fn rm_and_rm_recursive_leave_nothing() {
     assert_eq!(stdout(&listed), "", "the bucket is empty");
 }
 
+/// ListObjectsV2 requests among what `proxy` forwarded, and whether any continued a
+/// listing (named a continuation token).
+fn listings(proxy: &FaultProxy) -> (usize, bool) {
+    let lists: Vec<_> = proxy
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.target.contains("list-type=2"))
+        .collect();
+    let continued = lists
+        .iter()
+        .any(|e| e.target.contains("continuation-token="));
+    (lists.len(), continued)
+}
+
+#[test]
+fn ls_and_rm_recursive_page_through_more_than_1000_keys() {
+    const KEYS: usize = 1_003;
+    let b = bucket("many");
+    let keys: Vec<String> = (0..KEYS).map(|i| format!("many/{i:04}")).collect();
+    std::thread::scope(|scope| {
+        for chunk in keys.chunks(256) {
+            let b = &b;
+            scope.spawn(move || {
+                let client = server().client();
+                for key in chunk {
+                    let mut put = s3transfer::client::PutObjectRequest::default();
+                    put.bucket = b.clone();
+                    put.key = key.clone();
+                    client
+                        .put_object(&put, &mut s3transfer::client::RequestBody::new(&b"x"[..]))
+                        .expect("put");
+                }
+            });
+        }
+    });
+    assert_ok(
+        &run_with_stdin(&["cp", "-q", "-", &format!("s3://{b}/other")], b"y"),
+        &[],
+    );
+    // Through a proxy that only counts: the listing must take more than one page.
+    let proxy = FaultProxy::start(&server().endpoint());
+    let secret = server().secret_key();
+    let ls = |prefix: &str| {
+        let out = cli_to(&proxy.endpoint(), secret)
+            .args(["ls", "--recursive", &format!("s3://{b}/{prefix}")])
+            .output()
+            .unwrap();
+        assert_ok(&out, &["ls"]);
+        stdout(&out)
+            .lines()
+            .map(|line| line.rsplit(' ').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ls("many/"), keys, "every key, once, in order");
+    let (pages, continued) = listings(&proxy);
+    assert!(pages >= 2 && continued, "{pages} listing requests");
+
+    let rm = cli_to(&proxy.endpoint(), secret)
+        .args(["rm", "--recursive", "--json", &format!("s3://{b}/many/")])
+        .output()
+        .unwrap();
+    assert_ok(&rm, &["rm"]);
+    assert_eq!(json(&rm)["files"], KEYS);
+    let (pages_after, continued) = listings(&proxy);
+    assert!(
+        pages_after >= pages + 2 && continued,
+        "{pages_after} listing requests"
+    );
+    assert_eq!(ls(""), ["other"], "only the key outside the prefix is left");
+}
+
 #[test]
 fn missing_key_exits_3_and_creates_no_file() {
     let b = bucket("missing");
