@@ -464,6 +464,16 @@ fn shutdown_with_cancel_ends_running_transfers_as_fatal_and_aborts_them() {
     // Long enough that no upload can finish before the shutdown below, however slowly
     // this (debug) test builds its transfers.
     fake.delay(Operation::UploadPart, Duration::from_millis(500));
+    // The shutdown waits until all three uploads exist, so that "every started
+    // upload was aborted" is about three uploads, not possibly none.
+    let (created_tx, created) = std::sync::mpsc::channel();
+    let created_tx = parking_lot::Mutex::new(created_tx);
+    fake.on_call(move |call| {
+        if let RecordedCall::CreateMultipartUpload(_) = call {
+            let _ = created_tx.lock().send(());
+        }
+        None
+    });
     let blobs: Vec<Vec<u8>> = (0..3).map(|i| random_bytes(30 * MIB, i)).collect();
     let futures: Vec<_> = blobs
         .into_iter()
@@ -480,6 +490,9 @@ fn shutdown_with_cancel_ends_running_transfers_as_fatal_and_aborts_them() {
                 .unwrap()
         })
         .collect();
+    for _ in 0..3 {
+        created.recv_timeout(Duration::from_secs(60)).unwrap();
+    }
     manager.shutdown(true, "going away");
     for f in &futures {
         assert!(f.done());
@@ -492,6 +505,8 @@ fn shutdown_with_cancel_ends_running_transfers_as_fatal_and_aborts_them() {
         }
         assert_eq!(f.status(), TransferStatus::Cancelled);
     }
+    assert_eq!(fake.count(Operation::CreateMultipartUpload), 3);
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 3);
     assert!(
         fake.list_multipart_uploads("b").is_empty(),
         "every started upload was aborted"
