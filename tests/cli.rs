@@ -5,6 +5,8 @@
 mod fault_proxy;
 #[path = "common/s3s_server.rs"]
 mod s3s_server;
+#[path = "common/seaweed.rs"]
+mod seaweed;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -72,6 +74,17 @@ fn cli_to(endpoint: &str, secret: &str) -> Command {
         .env_remove("AWS_RESPONSE_CHECKSUM_VALIDATION")
         .arg("--endpoint-url")
         .arg(endpoint);
+    command
+}
+
+/// The binary pointed at the shared SeaweedFS, which (unlike s3s-fs) lists open
+/// multipart uploads.
+fn cli_seaweed() -> Command {
+    let weed = seaweed::SeaweedFs::shared();
+    let mut command = cli_to(&weed.endpoint(), weed.secret_key());
+    command
+        .env("AWS_ACCESS_KEY_ID", weed.access_key())
+        .env("AWS_REGION", weed.region());
     command
 }
 
@@ -501,8 +514,12 @@ fn wrong_secret_exits_4() {
 
 #[test]
 fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
-    let b = bucket("ctrlc");
-    let mut child = cli(server().secret_key())
+    // Against SeaweedFS, whose upload list shows that the multipart upload was started
+    // and then aborted (s3s-fs cannot list uploads).
+    let weed = seaweed::SeaweedFs::shared();
+    let b = format!("cli-ctrlc-{}", std::process::id());
+    weed.create_bucket(&b);
+    let mut child = cli_seaweed()
         .args(["cp", "-", &format!("s3://{b}/endless.bin")])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -522,13 +539,16 @@ fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
             counter.fetch_add(MIB as u64, Ordering::Relaxed);
         }
     });
-    // Progress: the child has taken more than the 8 MiB multipart threshold, so a
-    // multipart upload is under way.
+    // Until the store lists the multipart upload as open.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while written.load(Ordering::Relaxed) < 24 * MIB as u64 {
-        assert!(Instant::now() < deadline, "the upload made no progress");
+    loop {
+        let open = weed.list_multipart_uploads(&b);
+        if open.iter().any(|(key, _)| key == "endless.bin") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no multipart upload was started");
         assert!(child.try_wait().unwrap().is_none(), "exited early");
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(20));
     }
     let status = signal_and_wait(&mut child, "INT");
     writer.join().unwrap();
@@ -541,10 +561,17 @@ fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
         .unwrap();
     assert_eq!(status.code(), Some(7), "stderr: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(
-        !exists(&b, "endless.bin"),
-        "the cancelled upload left an object"
+    assert_eq!(
+        weed.list_multipart_uploads(&b),
+        [],
+        "the cancelled upload was aborted"
     );
+    let listed = cli_seaweed()
+        .args(["ls", "--recursive", &format!("s3://{b}")])
+        .output()
+        .unwrap();
+    assert_ok(&listed, &["ls"]);
+    assert_eq!(stdout(&listed), "", "the cancelled upload left no object");
 }
 
 #[test]
