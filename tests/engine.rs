@@ -537,11 +537,30 @@ fn result_timeout_reports_not_done_while_running() {
     assert!(f.result().is_ok());
 }
 
-/// Wraps the fake to measure how many UploadPart bodies are in flight at once.
+/// Wraps the fake to measure how many UploadPart bodies are in flight at once. No part
+/// goes on until `want` are in flight together (then all go on), so a test sees overlap
+/// when the engine allows it, without sleeping; if it never comes, the parts go on
+/// alone after a generous wait and the peak tells.
 struct Concurrency {
     inner: FakeS3,
     now: AtomicUsize,
     peak: AtomicUsize,
+    want: usize,
+    open: parking_lot::Mutex<bool>,
+    opened: parking_lot::Condvar,
+}
+
+impl Concurrency {
+    fn new(inner: FakeS3, want: usize) -> Concurrency {
+        Concurrency {
+            inner,
+            now: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            want,
+            open: parking_lot::Mutex::new(false),
+            opened: parking_lot::Condvar::new(),
+        }
+    }
 }
 
 impl S3Api for Concurrency {
@@ -552,7 +571,22 @@ impl S3Api for Concurrency {
     ) -> Result<UploadPartOutput, S3Error> {
         let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(20));
+        {
+            let mut open = self.open.lock();
+            if now >= self.want {
+                *open = true;
+                self.opened.notify_all();
+            }
+            while !*open {
+                if self
+                    .opened
+                    .wait_for(&mut open, Duration::from_secs(30))
+                    .timed_out()
+                {
+                    *open = true;
+                }
+            }
+        }
         let out = self.inner.upload_part(r, b);
         self.now.fetch_sub(1, Ordering::SeqCst);
         out
@@ -576,11 +610,7 @@ impl S3Api for Concurrency {
 fn stream_uploads_hold_at_most_max_in_memory_upload_chunks_parts() {
     let fake = FakeS3::new();
     fake.create_bucket("b");
-    let client = Arc::new(Concurrency {
-        inner: fake.clone(),
-        now: AtomicUsize::new(0),
-        peak: AtomicUsize::new(0),
-    });
+    let client = Arc::new(Concurrency::new(fake.clone(), 2));
     let manager = TransferManager::new(
         client.clone(),
         config()
@@ -601,11 +631,10 @@ fn stream_uploads_hold_at_most_max_in_memory_upload_chunks_parts() {
         .unwrap()
         .result()
         .unwrap();
+    // The gate held the parts until two were in flight: the bound was reached, and
+    // never passed.
     let peak = client.peak.load(Ordering::SeqCst);
-    assert!(
-        (1..=2).contains(&peak),
-        "at most 2 parts in flight, saw {peak}"
-    );
+    assert_eq!(peak, 2, "2 parts in flight at most, and at once");
     assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
 }
 
@@ -613,11 +642,7 @@ fn stream_uploads_hold_at_most_max_in_memory_upload_chunks_parts() {
 fn file_parts_are_uploaded_in_parallel() {
     let fake = FakeS3::new();
     fake.create_bucket("b");
-    let client = Arc::new(Concurrency {
-        inner: fake.clone(),
-        now: AtomicUsize::new(0),
-        peak: AtomicUsize::new(0),
-    });
+    let client = Arc::new(Concurrency::new(fake.clone(), 2));
     let manager = TransferManager::new(
         client.clone(),
         config().max_request_concurrency(4).build().unwrap(),
