@@ -164,11 +164,23 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
 
     println!("| transfer | bytes | seconds | MiB/s | of limit |");
     println!("|---|---:|---:|---:|---:|");
+    // `ok`: the targets (each rate within 10% of the limit, each share 20-30%), which
+    // timing on a busy machine or a debug build can miss. `broken`: a real violation
+    // of the bound, the limit exceeded by more than the generous `OVER` (a transfer
+    // slower than the limit is not one), which fails the run.
+    const OVER: f64 = 1.25;
     let mut ok = true;
+    let mut broken = Vec::new();
     for (name, bytes, elapsed) in &rows {
         let rate = *bytes as f64 / elapsed.as_secs_f64();
         let ratio = rate / limit as f64;
         ok &= (0.9..=1.1).contains(&ratio);
+        if ratio > OVER {
+            broken.push(format!(
+                "the {name} ran at {:.0}% of the limit",
+                ratio * 100.0
+            ));
+        }
         println!(
             "| {name} | {bytes} | {:.2} | {:.2} | {:.1}% |",
             elapsed.as_secs_f64(),
@@ -235,6 +247,13 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
     let window = t1.duration_since(*t0).as_secs_f64();
     let moved: Vec<u64> = b0.iter().zip(b1).map(|(a, b)| b - a).collect();
     let total: u64 = moved.iter().sum();
+    let together = total as f64 / window / limit as f64;
+    if together > OVER {
+        broken.push(format!(
+            "the four uploads together ran at {:.0}% of the limit",
+            together * 100.0
+        ));
+    }
     println!(
         "\n4 concurrent uploads of {} MiB: common window {window:.2}s, {:.2} MiB/s together ({:.1}% of limit)",
         each / MIB,
@@ -256,15 +275,22 @@ fn measured(mib: u64, rate_mib: u64) -> anyhow::Result<()> {
     println!(
         "\n{}",
         if ok {
-            "within bounds: each direction within 10% of the limit, each share 20-30%"
+            "on target: each direction within 10% of the limit, each share 20-30%"
         } else {
-            "OUT OF BOUNDS"
+            "off target (timing; not a failure unless the limit was exceeded)"
         }
     );
     if cfg!(debug_assertions) {
         // The unoptimised server (s3s-fs hashes every object on Complete) adds seconds
         // that are not the limiter's; measure with --release.
         println!("(debug build: times include the unoptimised server; use --release)");
+    }
+    if !broken.is_empty() {
+        bail!(
+            "OUT OF BOUNDS: {} (more than {:.0}% of max_bandwidth)",
+            broken.join("; "),
+            OVER * 100.0
+        );
     }
     Ok(())
 }

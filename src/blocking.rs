@@ -583,10 +583,43 @@ mod tests {
     #[test]
     fn from_and_into_manager_round_trip() {
         let s3 = FakeS3::new();
-        let manager = TransferManager::new(Arc::new(s3), TransferConfig::default());
+        s3.create_bucket("bucket");
+        let manager = TransferManager::new(Arc::new(s3.clone()), TransferConfig::default());
         let transfer = S3Transfer::from(manager);
+        transfer
+            .upload_fileobj(
+                UploadSource::stream(std::io::Cursor::new(b"one".to_vec())),
+                "bucket",
+                "one",
+                UploadArgs::default(),
+                None::<fn(i64)>,
+            )
+            .unwrap();
+        // The manager that comes back is the same, still running.
         let manager = transfer.into_manager();
+        manager
+            .upload(
+                UploadSource::stream(std::io::Cursor::new(b"two".to_vec())),
+                "bucket",
+                "two",
+                UploadArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result()
+            .unwrap();
+        assert_eq!(s3.keys("bucket"), ["one", "two"]);
         manager.shutdown(false, "");
+        assert!(matches!(
+            manager.upload(
+                UploadSource::stream(std::io::empty()),
+                "bucket",
+                "three",
+                UploadArgs::default(),
+                &[]
+            ),
+            Err(TransferError::QueueShutdown)
+        ));
     }
 
     /// A seekable writer whose bytes the test can still read after the download.

@@ -415,21 +415,38 @@ mod tests {
 
     #[test]
     fn builder_rejects_zero_values_by_name() {
-        let err = TransferConfig::builder()
-            .max_request_concurrency(0)
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains("max_request_concurrency"), "{err}");
-        let err = TransferConfig::builder()
-            .max_bandwidth(0)
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains("max_bandwidth"), "{err}");
-        let err = TransferConfig::builder()
-            .io_chunksize(0)
-            .build()
-            .unwrap_err();
-        assert!(err.to_string().contains("io_chunksize"), "{err}");
+        // Every count and size, each set to 0 alone: the error names that one.
+        type Zero = fn(TransferConfigBuilder) -> TransferConfigBuilder;
+        let cases: [(&str, Zero); 12] = [
+            ("multipart_threshold", |b| b.multipart_threshold(0)),
+            ("multipart_chunksize", |b| b.multipart_chunksize(0)),
+            ("max_request_concurrency", |b| b.max_request_concurrency(0)),
+            ("max_submission_concurrency", |b| {
+                b.max_submission_concurrency(0)
+            }),
+            ("max_request_queue_size", |b| b.max_request_queue_size(0)),
+            ("max_submission_queue_size", |b| {
+                b.max_submission_queue_size(0)
+            }),
+            ("max_io_queue_size", |b| b.max_io_queue_size(0)),
+            ("io_chunksize", |b| b.io_chunksize(0)),
+            ("num_download_attempts", |b| b.num_download_attempts(0)),
+            ("max_in_memory_upload_chunks", |b| {
+                b.max_in_memory_upload_chunks(0)
+            }),
+            ("max_in_memory_download_chunks", |b| {
+                b.max_in_memory_download_chunks(0)
+            }),
+            ("max_bandwidth", |b| b.max_bandwidth(0)),
+        ];
+        for (name, zero) in cases {
+            let err = zero(TransferConfig::builder()).build().unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("{name} must be greater than 0")),
+                "{name}: {err}"
+            );
+        }
     }
 
     #[test]
@@ -474,8 +491,12 @@ mod tests {
         for (name, set, size) in cases {
             let err = set(TransferConfig::builder(), size).build().unwrap_err();
             assert!(err.to_string().contains(name), "{name}: {err}");
-            // The largest depth accepted.
-            assert!(set(TransferConfig::builder(), 1 << 20).build().is_ok());
+            // The largest depth accepted, and the first one refused.
+            assert!(set(TransferConfig::builder(), MAX_QUEUE).build().is_ok());
+            let err = set(TransferConfig::builder(), MAX_QUEUE + 1)
+                .build()
+                .unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
         }
     }
 

@@ -325,7 +325,16 @@ mod tests {
         fn f() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             Err(TransferError::TransferNotDone)?
         }
-        assert!(f().is_err());
+        // The boxed error is still the TransferError, typed and with its message.
+        let boxed = f().unwrap_err();
+        assert_eq!(
+            boxed.to_string(),
+            TransferError::TransferNotDone.to_string()
+        );
+        assert!(matches!(
+            boxed.downcast_ref::<TransferError>(),
+            Some(TransferError::TransferNotDone)
+        ));
     }
 
     #[test]

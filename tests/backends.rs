@@ -120,6 +120,46 @@ fn rusoto_against_seaweedfs_meets_the_contract() {
     );
 }
 
+/// The contract shows an abort only through what fails afterwards; SeaweedFS lists open
+/// uploads, so here the abort is seen to remove the upload from the list.
+#[test]
+fn rusoto_abort_removes_the_upload_from_seaweedfs_list() {
+    let server = SeaweedFs::shared();
+    let bucket = unique_bucket("abort");
+    server.create_bucket(&bucket);
+    let s3 = RusotoS3::builder()
+        .endpoint(server.endpoint())
+        .region(server.region())
+        .static_credentials(server.access_key(), server.secret_key())
+        .build()
+        .unwrap();
+    let mut create = s3transfer::client::CreateMultipartUploadRequest::default();
+    create.bucket = bucket.clone();
+    create.key = "k".into();
+    let id = s3.create_multipart_upload(&create).unwrap().upload_id;
+    let mut part = s3transfer::client::UploadPartRequest::default();
+    part.bucket = bucket.clone();
+    part.key = "k".into();
+    part.upload_id = id.clone();
+    part.part_number = 1;
+    s3.upload_part(&part, &mut RequestBody::new(random_bytes(1000, 3)))
+        .unwrap();
+    assert_eq!(
+        server.list_multipart_uploads(&bucket),
+        [("k".to_owned(), id.clone())]
+    );
+    let mut abort = s3transfer::client::AbortMultipartUploadRequest::default();
+    abort.bucket = bucket.clone();
+    abort.key = "k".into();
+    abort.upload_id = id;
+    s3.abort_multipart_upload(&abort).unwrap();
+    assert_eq!(server.list_multipart_uploads(&bucket), []);
+    assert_eq!(
+        head(&s3, &bucket, "k").unwrap_err().kind(),
+        S3ErrorKind::NotFound
+    );
+}
+
 // --- what only the rusoto backend has to get right -----------------------------------
 
 #[test]

@@ -5,6 +5,8 @@
 mod fault_proxy;
 #[path = "common/s3s_server.rs"]
 mod s3s_server;
+#[path = "common/seaweed.rs"]
+mod seaweed;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -72,6 +74,17 @@ fn cli_to(endpoint: &str, secret: &str) -> Command {
         .env_remove("AWS_RESPONSE_CHECKSUM_VALIDATION")
         .arg("--endpoint-url")
         .arg(endpoint);
+    command
+}
+
+/// The binary pointed at the shared SeaweedFS, which (unlike s3s-fs) lists open
+/// multipart uploads.
+fn cli_seaweed() -> Command {
+    let weed = seaweed::SeaweedFs::shared();
+    let mut command = cli_to(&weed.endpoint(), weed.secret_key());
+    command
+        .env("AWS_ACCESS_KEY_ID", weed.access_key())
+        .env("AWS_REGION", weed.region());
     command
 }
 
@@ -383,6 +396,77 @@ fn rm_and_rm_recursive_leave_nothing() {
     assert_eq!(stdout(&listed), "", "the bucket is empty");
 }
 
+/// ListObjectsV2 requests among what `proxy` forwarded, and whether any continued a
+/// listing (named a continuation token).
+fn listings(proxy: &FaultProxy) -> (usize, bool) {
+    let lists: Vec<_> = proxy
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.target.contains("list-type=2"))
+        .collect();
+    let continued = lists
+        .iter()
+        .any(|e| e.target.contains("continuation-token="));
+    (lists.len(), continued)
+}
+
+#[test]
+fn ls_and_rm_recursive_page_through_more_than_1000_keys() {
+    const KEYS: usize = 1_003;
+    let b = bucket("many");
+    let keys: Vec<String> = (0..KEYS).map(|i| format!("many/{i:04}")).collect();
+    std::thread::scope(|scope| {
+        for chunk in keys.chunks(256) {
+            let b = &b;
+            scope.spawn(move || {
+                let client = server().client();
+                for key in chunk {
+                    let mut put = s3transfer::client::PutObjectRequest::default();
+                    put.bucket = b.clone();
+                    put.key = key.clone();
+                    client
+                        .put_object(&put, &mut s3transfer::client::RequestBody::new(&b"x"[..]))
+                        .expect("put");
+                }
+            });
+        }
+    });
+    assert_ok(
+        &run_with_stdin(&["cp", "-q", "-", &format!("s3://{b}/other")], b"y"),
+        &[],
+    );
+    // Through a proxy that only counts: the listing must take more than one page.
+    let proxy = FaultProxy::start(&server().endpoint());
+    let secret = server().secret_key();
+    let ls = |prefix: &str| {
+        let out = cli_to(&proxy.endpoint(), secret)
+            .args(["ls", "--recursive", &format!("s3://{b}/{prefix}")])
+            .output()
+            .unwrap();
+        assert_ok(&out, &["ls"]);
+        stdout(&out)
+            .lines()
+            .map(|line| line.rsplit(' ').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ls("many/"), keys, "every key, once, in order");
+    let (pages, continued) = listings(&proxy);
+    assert!(pages >= 2 && continued, "{pages} listing requests");
+
+    let rm = cli_to(&proxy.endpoint(), secret)
+        .args(["rm", "--recursive", "--json", &format!("s3://{b}/many/")])
+        .output()
+        .unwrap();
+    assert_ok(&rm, &["rm"]);
+    assert_eq!(json(&rm)["files"], KEYS);
+    let (pages_after, continued) = listings(&proxy);
+    assert!(
+        pages_after >= pages + 2 && continued,
+        "{pages_after} listing requests"
+    );
+    assert_eq!(ls(""), ["other"], "only the key outside the prefix is left");
+}
+
 #[test]
 fn missing_key_exits_3_and_creates_no_file() {
     let b = bucket("missing");
@@ -432,8 +516,12 @@ fn wrong_secret_exits_4() {
 
 #[test]
 fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
-    let b = bucket("ctrlc");
-    let mut child = cli(server().secret_key())
+    // Against SeaweedFS, whose upload list shows that the multipart upload was started
+    // and then aborted (s3s-fs cannot list uploads).
+    let weed = seaweed::SeaweedFs::shared();
+    let b = format!("cli-ctrlc-{}", std::process::id());
+    weed.create_bucket(&b);
+    let mut child = cli_seaweed()
         .args(["cp", "-", &format!("s3://{b}/endless.bin")])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -453,13 +541,16 @@ fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
             counter.fetch_add(MIB as u64, Ordering::Relaxed);
         }
     });
-    // Progress: the child has taken more than the 8 MiB multipart threshold, so a
-    // multipart upload is under way.
+    // Until the store lists the multipart upload as open.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while written.load(Ordering::Relaxed) < 24 * MIB as u64 {
-        assert!(Instant::now() < deadline, "the upload made no progress");
+    loop {
+        let open = weed.list_multipart_uploads(&b);
+        if open.iter().any(|(key, _)| key == "endless.bin") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no multipart upload was started");
         assert!(child.try_wait().unwrap().is_none(), "exited early");
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(20));
     }
     let status = signal_and_wait(&mut child, "INT");
     writer.join().unwrap();
@@ -472,10 +563,17 @@ fn ctrl_c_cancels_a_stream_upload_exits_7_and_leaves_no_object() {
         .unwrap();
     assert_eq!(status.code(), Some(7), "stderr: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(
-        !exists(&b, "endless.bin"),
-        "the cancelled upload left an object"
+    assert_eq!(
+        weed.list_multipart_uploads(&b),
+        [],
+        "the cancelled upload was aborted"
     );
+    let listed = cli_seaweed()
+        .args(["ls", "--recursive", &format!("s3://{b}")])
+        .output()
+        .unwrap();
+    assert_ok(&listed, &["ls"]);
+    assert_eq!(stdout(&listed), "", "the cancelled upload left no object");
 }
 
 #[test]

@@ -464,6 +464,16 @@ fn shutdown_with_cancel_ends_running_transfers_as_fatal_and_aborts_them() {
     // Long enough that no upload can finish before the shutdown below, however slowly
     // this (debug) test builds its transfers.
     fake.delay(Operation::UploadPart, Duration::from_millis(500));
+    // The shutdown waits until all three uploads exist, so that "every started
+    // upload was aborted" is about three uploads, not possibly none.
+    let (created_tx, created) = std::sync::mpsc::channel();
+    let created_tx = parking_lot::Mutex::new(created_tx);
+    fake.on_call(move |call| {
+        if let RecordedCall::CreateMultipartUpload(_) = call {
+            let _ = created_tx.lock().send(());
+        }
+        None
+    });
     let blobs: Vec<Vec<u8>> = (0..3).map(|i| random_bytes(30 * MIB, i)).collect();
     let futures: Vec<_> = blobs
         .into_iter()
@@ -480,6 +490,9 @@ fn shutdown_with_cancel_ends_running_transfers_as_fatal_and_aborts_them() {
                 .unwrap()
         })
         .collect();
+    for _ in 0..3 {
+        created.recv_timeout(Duration::from_secs(60)).unwrap();
+    }
     manager.shutdown(true, "going away");
     for f in &futures {
         assert!(f.done());
@@ -492,6 +505,8 @@ fn shutdown_with_cancel_ends_running_transfers_as_fatal_and_aborts_them() {
         }
         assert_eq!(f.status(), TransferStatus::Cancelled);
     }
+    assert_eq!(fake.count(Operation::CreateMultipartUpload), 3);
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 3);
     assert!(
         fake.list_multipart_uploads("b").is_empty(),
         "every started upload was aborted"
@@ -522,11 +537,30 @@ fn result_timeout_reports_not_done_while_running() {
     assert!(f.result().is_ok());
 }
 
-/// Wraps the fake to measure how many UploadPart bodies are in flight at once.
+/// Wraps the fake to measure how many UploadPart bodies are in flight at once. No part
+/// goes on until `want` are in flight together (then all go on), so a test sees overlap
+/// when the engine allows it, without sleeping; if it never comes, the parts go on
+/// alone after a generous wait and the peak tells.
 struct Concurrency {
     inner: FakeS3,
     now: AtomicUsize,
     peak: AtomicUsize,
+    want: usize,
+    open: parking_lot::Mutex<bool>,
+    opened: parking_lot::Condvar,
+}
+
+impl Concurrency {
+    fn new(inner: FakeS3, want: usize) -> Concurrency {
+        Concurrency {
+            inner,
+            now: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            want,
+            open: parking_lot::Mutex::new(false),
+            opened: parking_lot::Condvar::new(),
+        }
+    }
 }
 
 impl S3Api for Concurrency {
@@ -537,7 +571,22 @@ impl S3Api for Concurrency {
     ) -> Result<UploadPartOutput, S3Error> {
         let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(20));
+        {
+            let mut open = self.open.lock();
+            if now >= self.want {
+                *open = true;
+                self.opened.notify_all();
+            }
+            while !*open {
+                if self
+                    .opened
+                    .wait_for(&mut open, Duration::from_secs(30))
+                    .timed_out()
+                {
+                    *open = true;
+                }
+            }
+        }
         let out = self.inner.upload_part(r, b);
         self.now.fetch_sub(1, Ordering::SeqCst);
         out
@@ -561,11 +610,7 @@ impl S3Api for Concurrency {
 fn stream_uploads_hold_at_most_max_in_memory_upload_chunks_parts() {
     let fake = FakeS3::new();
     fake.create_bucket("b");
-    let client = Arc::new(Concurrency {
-        inner: fake.clone(),
-        now: AtomicUsize::new(0),
-        peak: AtomicUsize::new(0),
-    });
+    let client = Arc::new(Concurrency::new(fake.clone(), 2));
     let manager = TransferManager::new(
         client.clone(),
         config()
@@ -586,11 +631,10 @@ fn stream_uploads_hold_at_most_max_in_memory_upload_chunks_parts() {
         .unwrap()
         .result()
         .unwrap();
+    // The gate held the parts until two were in flight: the bound was reached, and
+    // never passed.
     let peak = client.peak.load(Ordering::SeqCst);
-    assert!(
-        (1..=2).contains(&peak),
-        "at most 2 parts in flight, saw {peak}"
-    );
+    assert_eq!(peak, 2, "2 parts in flight at most, and at once");
     assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
 }
 
@@ -598,11 +642,7 @@ fn stream_uploads_hold_at_most_max_in_memory_upload_chunks_parts() {
 fn file_parts_are_uploaded_in_parallel() {
     let fake = FakeS3::new();
     fake.create_bucket("b");
-    let client = Arc::new(Concurrency {
-        inner: fake.clone(),
-        now: AtomicUsize::new(0),
-        peak: AtomicUsize::new(0),
-    });
+    let client = Arc::new(Concurrency::new(fake.clone(), 2));
     let manager = TransferManager::new(
         client.clone(),
         config().max_request_concurrency(4).build().unwrap(),
@@ -849,6 +889,16 @@ fn a_download_to_a_fifo_by_path_arrives_in_order() {
 /// Complete the first CompleteMultipartUpload at the store, then fail its answer, as
 /// when the connection drops after the store acted: the retry finds no upload.
 fn lose_the_first_complete_answer(fake: &FakeS3) -> Arc<AtomicUsize> {
+    lose_the_first_complete_answer_then(fake, |_| {})
+}
+
+/// As [`lose_the_first_complete_answer`], running `then` on the store after it
+/// completed the upload and before the lost answer: what happens to the object while
+/// the client waits to retry.
+fn lose_the_first_complete_answer_then(
+    fake: &FakeS3,
+    then: impl Fn(&FakeS3) + Send + Sync + 'static,
+) -> Arc<AtomicUsize> {
     let seen = Arc::new(AtomicUsize::new(0));
     let (store, counter) = (fake.clone(), seen.clone());
     fake.on_call(move |call| match call {
@@ -858,6 +908,7 @@ fn lose_the_first_complete_answer(fake: &FakeS3) -> Arc<AtomicUsize> {
                 store
                     .complete_multipart_upload(request)
                     .expect("the store completes");
+                then(&store);
                 Some(S3Error::new(
                     S3ErrorKind::Transient,
                     "CompleteMultipartUpload",
@@ -872,22 +923,49 @@ fn lose_the_first_complete_answer(fake: &FakeS3) -> Arc<AtomicUsize> {
     seen
 }
 
+/// Another writer's object at `b`/`key`, multipart with `len` bytes in 5 MiB parts and a
+/// full-object CRC, as our uploads make: the same size and part count, other bytes.
+/// Run from a hook, so on a thread of its own: a manager's worker may not wait on a
+/// transfer.
+fn another_writers_object(store: &FakeS3, key: &str, len: usize) -> Vec<u8> {
+    let (store, key) = (store.clone(), key.to_owned());
+    std::thread::spawn(move || {
+        let other = random_bytes(len, 99);
+        let writer = TransferManager::new(Arc::new(store), config().build().unwrap());
+        let out = upload_bytes(&writer, &key, other.clone()).expect("the other writer's upload");
+        assert_eq!(
+            out.validated,
+            s3transfer::Validation::WholeObject(s3transfer::ChecksumAlgorithm::Crc32)
+        );
+        writer.shutdown(false, "");
+        other
+    })
+    .join()
+    .expect("the other writer")
+}
+
 #[test]
-fn a_multipart_copy_whose_complete_answer_is_lost_succeeds() {
+fn a_multipart_copy_whose_complete_answer_is_lost_fails_typed_without_md5_etags() {
+    // A copy sends no checksum of its own, so only S3's multipart ETag (from our parts'
+    // MD5 ETags) can prove the object is ours. The fake's ETags are not MD5s: the copy
+    // cannot tell its object from another writer's, and fails instead of claiming it.
+    // (tests/faults.rs has the copy recognised on a store with S3's ETags.)
     let (fake, manager) = setup();
     let data = random_bytes(12 * MIB, 21);
     fake.put_object_bytes("b", "src", data.clone());
     let seen = lose_the_first_complete_answer(&fake);
     let source = CopySource::new("b", "src");
-    let out = manager
+    let err = manager
         .copy(source, "b", "dst", s3transfer::CopyArgs::default(), &[])
         .unwrap()
         .result()
-        .expect("the copy the store completed is reported as done");
+        .unwrap_err();
     // The first Complete (answer lost), the hook's own call, the retry (NoSuchUpload).
     assert_eq!(seen.load(Ordering::SeqCst), 3);
-    assert_eq!(out.parts, 3);
-    assert_eq!(fake.object("b", "dst").unwrap().bytes(), &data[..]);
+    let TransferError::S3CopyFailed { source, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(source.kind(), S3ErrorKind::NotFound, "{err}");
     assert!(fake.list_multipart_uploads("b").is_empty());
 }
 
@@ -900,6 +978,72 @@ fn a_multipart_upload_whose_complete_answer_is_lost_succeeds() {
     assert_eq!(seen.load(Ordering::SeqCst), 3);
     assert_eq!(out.parts, 3);
     assert_eq!(fake.object("b", "up").unwrap().bytes(), &data[..]);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+/// The typed failure of an upload whose retried Complete found no upload, and the
+/// NoSuchUpload under it.
+fn assert_lost_complete_failed(err: &TransferError) {
+    let TransferError::S3UploadFailed { key, source, .. } = err else {
+        panic!("{err}")
+    };
+    assert_eq!(key, "up");
+    assert_eq!(source.kind(), S3ErrorKind::NotFound, "{err}");
+    assert_eq!(source.operation, "CompleteMultipartUpload", "{err}");
+}
+
+#[test]
+fn a_lost_complete_answer_with_the_object_gone_fails_typed() {
+    // The store completed the upload, then the object was deleted before the retry: no
+    // upload and no object, so nothing says the upload is done.
+    let (fake, manager) = setup();
+    let seen = lose_the_first_complete_answer_then(&fake, |store| {
+        let mut delete = DeleteObjectRequest::default();
+        delete.bucket = "b".into();
+        delete.key = "up".into();
+        store.delete_object(&delete).expect("deleted");
+    });
+    let err = upload_bytes(&manager, "up", random_bytes(12 * MIB, 23)).unwrap_err();
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_lost_complete_failed(&err);
+    assert!(fake.object("b", "up").is_none());
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+#[test]
+fn a_lost_complete_answer_with_another_writers_object_fails_typed() {
+    // Another writer's object of the same size and part count replaced ours before the
+    // retry: its full-object checksum is not the one we sent, so it is not ours.
+    let (fake, manager) = setup();
+    let seen = lose_the_first_complete_answer_then(&fake, |store| {
+        another_writers_object(store, "up", 12 * MIB);
+    });
+    let err = upload_bytes(&manager, "up", random_bytes(12 * MIB, 24)).unwrap_err();
+    // Ours lost, the hook's own, the other writer's, our retry.
+    assert_eq!(seen.load(Ordering::SeqCst), 4);
+    assert_lost_complete_failed(&err);
+    assert!(fake.object("b", "up").unwrap().bytes() == &random_bytes(12 * MIB, 99)[..]);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+#[test]
+fn a_lost_complete_answer_without_a_checksum_fails_typed_unless_the_etag_proves_it() {
+    // No full-object checksum sent (checksums only when required): the part ETags are
+    // all that could prove the object ours, and the fake's are not MD5s.
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let manager = TransferManager::new(
+        Arc::new(fake.clone()),
+        config()
+            .request_checksum_calculation(s3transfer::ChecksumWhen::WhenRequired)
+            .build()
+            .unwrap(),
+    );
+    let data = random_bytes(12 * MIB, 25);
+    let seen = lose_the_first_complete_answer(&fake);
+    let err = upload_bytes(&manager, "up", data.clone()).unwrap_err();
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_lost_complete_failed(&err);
     assert!(fake.list_multipart_uploads("b").is_empty());
 }
 
@@ -1653,4 +1797,418 @@ fn on_done_waiting_on_a_download_that_needs_its_thread_fails_at_once() {
             .bytes,
         100
     );
+}
+
+/// How a [`Misanswer`] changes the answer to a GET: its head, and how many body bytes
+/// it lets through (`None`: all).
+type MisanswerFn = dyn Fn(&GetObjectRequest, &mut GetObjectOutput) -> Option<u64> + Send + Sync;
+
+/// A store whose GET answers are rewritten before the download sees them: a proxy or a
+/// store that answers something other than what was asked.
+struct Misanswer {
+    inner: Arc<dyn S3Api>,
+    rewrite: Box<MisanswerFn>,
+}
+
+struct MisanswerSink<'a> {
+    inner: &'a mut dyn ResponseSink,
+    request: &'a GetObjectRequest,
+    rewrite: &'a MisanswerFn,
+    /// Body bytes still let through.
+    allowed: Option<u64>,
+}
+
+impl ResponseSink for MisanswerSink<'_> {
+    fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
+        let mut head = head.clone();
+        self.allowed = (self.rewrite)(self.request, &mut head);
+        self.inner.on_response(&head)
+    }
+    fn write_chunk(&mut self, data: &[u8]) -> Result<(), S3Error> {
+        let n = match &mut self.allowed {
+            Some(left) => {
+                let n = (*left).min(data.len() as u64);
+                *left -= n;
+                n as usize
+            }
+            None => data.len(),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        self.inner.write_chunk(&data[..n])
+    }
+}
+
+impl S3Api for Misanswer {
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let mut sink = MisanswerSink {
+            inner: s,
+            request: r,
+            rewrite: self.rewrite.as_ref(),
+            allowed: None,
+        };
+        self.inner.get_object(r, &mut sink)
+    }
+    delegate_to_inner!(
+        head_object,
+        put_object,
+        upload_part,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        list_objects_v2,
+        list_parts,
+        supports_checksums,
+    );
+}
+
+/// Whether `r` asks for the second range of a download in 5 MiB ranges.
+fn second_range(r: &GetObjectRequest) -> bool {
+    r.range.is_some_and(|range| range.start == 5 * MIB as u64)
+}
+
+#[test]
+fn a_download_refuses_answers_that_are_not_what_it_asked_for() {
+    const SIZE: usize = 12 * MIB;
+    let five = 5 * MIB as u64;
+    let cases: [(Box<MisanswerFn>, String); 4] = [
+        (
+            // A range answered with other bytes.
+            Box::new(|r, head| {
+                if second_range(r)
+                    && let Some(cr) = head.content_range.as_mut()
+                {
+                    cr.start += 1;
+                    cr.end += 1;
+                }
+                None
+            }),
+            format!(
+                "asked for bytes={five}-{} but the response holds bytes {}-{}/{SIZE}",
+                2 * five - 1,
+                five + 1,
+                2 * five
+            ),
+        ),
+        (
+            // A ranged GET answered as a 200 with no Content-Range.
+            Box::new(|r, head| {
+                if second_range(r) {
+                    head.content_range = None;
+                }
+                None
+            }),
+            "a ranged GET came back without Content-Range".into(),
+        ),
+        (
+            // The object grew between two GETs.
+            Box::new(|r, head| {
+                if second_range(r)
+                    && let Some(cr) = head.content_range.as_mut()
+                {
+                    cr.total += 1;
+                }
+                None
+            }),
+            format!("the object is {} bytes, not the {SIZE} expected", SIZE + 1),
+        ),
+        (
+            // A body that ends early without an error: one byte short.
+            Box::new(|r, head| second_range(r).then(|| head.content_length - 1)),
+            format!(
+                "received {} bytes of {five} for the range starting at {five}",
+                five - 1
+            ),
+        ),
+    ];
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    fake.put_object_bytes("b", "k", random_bytes(SIZE, 31));
+    for (rewrite, reason) in cases {
+        let client = Arc::new(Misanswer {
+            inner: Arc::new(fake.clone()),
+            rewrite,
+        });
+        let manager = TransferManager::new(client, config().build().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let err = manager
+            .download(
+                "b",
+                "k",
+                dir.path().join("out").as_path(),
+                DownloadArgs::default(),
+                &[],
+            )
+            .unwrap()
+            .result()
+            .unwrap_err();
+        let TransferError::S3DownloadFailed { reason: got, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(got, &reason);
+        manager.shutdown(false, "");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "no file or temporary file left: {left:?}");
+    }
+}
+
+#[test]
+fn a_file_that_shrinks_during_its_upload_fails_naming_it_and_aborts() {
+    let (fake, manager) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinks.bin");
+    std::fs::write(&path, random_bytes(12 * MIB, 41)).unwrap();
+    // Stat'ed at 12 MiB (three parts); cut to 6 MiB once the upload exists, before
+    // parts 2 and 3 are read.
+    let cut = path.clone();
+    fake.on_call(move |call| {
+        if let RecordedCall::CreateMultipartUpload(_) = call {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&cut)
+                .and_then(|f| f.set_len(6 * MIB as u64))
+                .expect("truncated");
+        }
+        None
+    });
+    let err = manager
+        .upload(
+            UploadSource::Path(path.clone()),
+            "b",
+            "shrinks",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    let TransferError::Io {
+        path: Some(named),
+        source,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(named, &path);
+    assert_eq!(source.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+    // An upload was started, and it was aborted: nothing is left.
+    assert_eq!(fake.count(Operation::CreateMultipartUpload), 1);
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 1);
+    assert_eq!(fake.count(Operation::CompleteMultipartUpload), 0);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+    assert!(fake.object("b", "shrinks").is_none());
+}
+
+/// Stores nothing of UploadPart's body (the part limit test sends 50 GB of zeros); every
+/// other call goes to the fake.
+struct DiscardParts {
+    inner: Arc<dyn S3Api>,
+    parts: AtomicUsize,
+}
+
+impl S3Api for DiscardParts {
+    fn upload_part(
+        &self,
+        r: &UploadPartRequest,
+        _: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        self.parts.fetch_add(1, Ordering::SeqCst);
+        let mut out = UploadPartOutput::default();
+        out.etag = Some(format!("\"part-{}\"", r.part_number));
+        Ok(out)
+    }
+    fn supports_checksums(&self) -> bool {
+        // No part checksum: 50 GB need not be hashed.
+        false
+    }
+    delegate_to_inner!(
+        head_object,
+        get_object,
+        put_object,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        list_objects_v2,
+        list_parts,
+    );
+}
+
+#[test]
+fn a_stream_longer_than_the_part_limit_fails_and_aborts() {
+    // Parts are at least 5 MiB whatever multipart_chunksize says, so the stream must
+    // pass 10,000 × 5 MiB: zeros, whose parts are dropped on arrival.
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let client = Arc::new(DiscardParts {
+        inner: Arc::new(fake.clone()),
+        parts: AtomicUsize::new(0),
+    });
+    let manager = TransferManager::new(
+        client.clone(),
+        config().multipart_chunksize(1).build().unwrap(),
+    );
+    let limit = 10_000 * 5 * MIB as u64;
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let reader = Endless {
+        read: read.clone(),
+        signal_at: u64::MAX,
+        give_up_at: limit + 5 * MIB as u64,
+        reached: None,
+    };
+    let err = manager
+        .upload(
+            UploadSource::stream(reader),
+            "b",
+            "long",
+            UploadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    let TransferError::InvalidArgument(message) = &err else {
+        panic!("{err}")
+    };
+    assert!(message.contains("longer than 10000 parts"), "{err}");
+    // Every part up to the limit went out; the one past it was refused, not sent.
+    assert_eq!(client.parts.load(Ordering::SeqCst), 10_000);
+    assert!(read.load(Ordering::SeqCst) > limit);
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 1);
+    assert_eq!(fake.count(Operation::CompleteMultipartUpload), 0);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+/// Counts GetObject calls running at once (and the most ever), and says on `started`
+/// when the `signal_at`-th has begun.
+struct CountGets {
+    inner: Arc<dyn S3Api>,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+    begun: AtomicUsize,
+    signal_at: usize,
+    started: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+impl S3Api for CountGets {
+    fn get_object(
+        &self,
+        r: &GetObjectRequest,
+        s: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        if self.begun.fetch_add(1, Ordering::SeqCst) + 1 == self.signal_at
+            && let Some(tx) = self.started.lock().take()
+        {
+            let _ = tx.send(());
+        }
+        let out = self.inner.get_object(r, s);
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        out
+    }
+    delegate_to_inner!(
+        head_object,
+        put_object,
+        upload_part,
+        create_multipart_upload,
+        complete_multipart_upload,
+        abort_multipart_upload,
+        copy_object,
+        upload_part_copy,
+        delete_object,
+        list_objects_v2,
+        list_parts,
+        supports_checksums,
+    );
+}
+
+/// A stream output that takes the first `free` bytes, then blocks until `go` says so.
+struct GatedWriter {
+    out: Arc<parking_lot::Mutex<Vec<u8>>>,
+    free: usize,
+    go: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+impl std::io::Write for GatedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = self.out.lock();
+        if out.len() >= self.free
+            && let Some(go) = self.go.take()
+        {
+            drop(out);
+            // Bounded, so a broken download cannot hang the test.
+            go.recv_timeout(Duration::from_secs(120))
+                .expect("the window filled while the writer was blocked");
+            out = self.out.lock();
+        }
+        out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_stream_download_never_runs_more_gets_than_its_window() {
+    // The first range is fetched alone; then the writer blocks at the second range's
+    // first byte. Its GET and the next one stall on the full io queue, and a third may
+    // not start until the writer moves: the window is 2. The writer is released when
+    // 1 + 2 GETs have begun, so a download that ignored the window would have had 3
+    // running at once (its ranges 1 and 2 cannot finish while the writer is blocked).
+    const WINDOW: usize = 2;
+    let fake = FakeS3::new();
+    fake.create_bucket("b");
+    let data = random_bytes(8 * 5 * MIB, 42);
+    fake.put_object_bytes("b", "k", data.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let client = Arc::new(CountGets {
+        inner: Arc::new(fake.clone()),
+        running: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+        begun: AtomicUsize::new(0),
+        signal_at: 1 + WINDOW,
+        started: parking_lot::Mutex::new(Some(tx)),
+    });
+    let manager = TransferManager::new(
+        client.clone(),
+        config()
+            .max_in_memory_download_chunks(WINDOW)
+            .max_io_queue_size(2)
+            .build()
+            .unwrap(),
+    );
+    let out = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let writer = GatedWriter {
+        out: out.clone(),
+        free: 5 * MIB,
+        go: Some(rx),
+    };
+    manager
+        .download(
+            "b",
+            "k",
+            DownloadTarget::Stream(Box::new(writer)),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap();
+    assert!(*out.lock() == data);
+    assert_eq!(client.begun.load(Ordering::SeqCst), 8);
+    // The window was filled (the test had teeth) and never exceeded.
+    assert_eq!(client.peak.load(Ordering::SeqCst), WINDOW);
 }

@@ -345,6 +345,38 @@ fn a_complete_whose_answer_is_lost_is_recognised_as_done() {
 }
 
 #[test]
+fn a_multipart_copy_whose_complete_answer_is_lost_is_recognised_by_its_etag() {
+    let e = env();
+    // A copy computes no checksum: the object is known for ours by the ETag the store
+    // made from our parts' MD5 ETags, which no other object of that size shares.
+    let data = seed(&e, "copy-lost-src", 12 * MIB, 11);
+    let lost = e.proxy.add(Rule::new(
+        Match::complete_multipart_upload(),
+        Fault::ResetAfter(0),
+    ));
+    let out = e
+        .manager
+        .copy(
+            CopySource::new(&e.bucket, "copy-lost-src"),
+            &e.bucket,
+            "copy-lost-dst",
+            CopyArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .expect("the copy the store completed is reported as done");
+    assert_eq!(e.proxy.fired(lost), 1);
+    assert_eq!(out.parts, 3);
+    assert!(
+        out.etag
+            .as_deref()
+            .is_some_and(|etag| etag.ends_with("-3\""))
+    );
+    assert!(e.stored("copy-lost-dst") == data);
+}
+
+#[test]
 fn a_small_download_survives_a_reset_and_a_throttle() {
     let e = env();
     let data = seed(&e, "small.bin", 300_000, 10);

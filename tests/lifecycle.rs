@@ -35,6 +35,16 @@ fn drop_cancels_in_flight_transfers_and_joins_every_thread() {
     let fake = FakeS3::new();
     fake.create_bucket("b");
     fake.delay(Operation::UploadPart, Duration::from_millis(50));
+    // The manager is dropped once the upload exists, so that the check below is about
+    // an upload that was started.
+    let (created_tx, created) = std::sync::mpsc::channel();
+    let created_tx = Mutex::new(created_tx);
+    fake.on_call(move |call| {
+        if call.operation() == Operation::CreateMultipartUpload {
+            let _ = created_tx.lock().send(());
+        }
+        None
+    });
     let manager = TransferManager::new(Arc::new(fake.clone()), config());
     let future = manager
         .upload(
@@ -45,13 +55,17 @@ fn drop_cancels_in_flight_transfers_and_joins_every_thread() {
             &[],
         )
         .unwrap();
+    created.recv_timeout(Duration::from_secs(60)).unwrap();
     drop(manager);
     assert_eq!(library_threads(), 0, "no thread outlives the manager");
     match future.result().unwrap_err() {
         TransferError::Cancelled { fatal, .. } => assert!(fatal),
         other => panic!("expected a fatal cancel, got {other}"),
     }
+    assert_eq!(fake.count(Operation::AbortMultipartUpload), 1);
     assert!(fake.list_multipart_uploads("b").is_empty());
+    assert!(fake.object("b", "k").is_none());
+    fake.clear_faults();
 
     // A manager dropped from inside its own callback must not deadlock.
     struct DropOnDone(Arc<Mutex<Option<TransferManager>>>);

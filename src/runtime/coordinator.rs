@@ -403,22 +403,49 @@ mod tests {
 
     #[test]
     fn waiters_wake_only_after_on_done_has_run() {
-        struct Slow(AtomicBool);
-        impl Subscriber for Slow {
+        // on_done holds, on the announcing thread, until the test has looked: while it
+        // runs, a waiter is not let through and the transfer is not finished.
+        struct Held {
+            entered: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+            go: Mutex<std::sync::mpsc::Receiver<()>>,
+            ran: AtomicBool,
+        }
+        impl Subscriber for Held {
             fn on_done(&self, _: &TransferFuture) {
-                self.0.store(true, Ordering::SeqCst);
+                if let Some(entered) = self.entered.lock().take() {
+                    entered.send(()).unwrap();
+                }
+                self.go
+                    .lock()
+                    .recv_timeout(Duration::from_secs(30))
+                    .expect("the test lets on_done end");
+                self.ran.store(true, Ordering::SeqCst);
             }
         }
-        let sub = Arc::new(Slow(AtomicBool::new(false)));
-        let c = coordinator(vec![sub.clone()]);
-        let c2 = c.clone();
-        let waiter = thread::spawn(move || {
-            c2.wait(None).unwrap();
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let (go, go_rx) = std::sync::mpsc::channel();
+        let sub = Arc::new(Held {
+            entered: Mutex::new(Some(entered_tx)),
+            go: Mutex::new(go_rx),
+            ran: AtomicBool::new(false),
         });
+        let c = coordinator(vec![sub.clone()]);
         c.succeed(TransferOutput::default());
-        c.announce_done();
-        waiter.join().unwrap();
-        assert!(sub.0.load(Ordering::SeqCst));
+        let announcer = {
+            let c = c.clone();
+            thread::spawn(move || c.announce_done())
+        };
+        entered.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert!(matches!(
+            c.wait(Some(Duration::ZERO)),
+            Err(TransferError::TransferNotDone)
+        ));
+        assert!(!c.is_finished());
+        go.send(()).unwrap();
+        // This wait returns only once on_done has run.
+        c.wait(None).unwrap();
+        assert!(sub.ran.load(Ordering::SeqCst));
+        announcer.join().unwrap();
     }
 
     #[test]

@@ -223,6 +223,11 @@ mod tests {
         }))
         .unwrap();
         rx.recv().unwrap();
+        // The shutdown made from the worker took effect.
+        assert!(matches!(
+            pool.submit(Box::new(|| {})),
+            Err(TransferError::QueueShutdown)
+        ));
         pool.shutdown();
     }
 }

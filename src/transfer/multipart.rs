@@ -8,8 +8,9 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::client::{
-    AbortMultipartUploadRequest, CompleteMultipartUploadOutput, CompleteMultipartUploadRequest,
-    CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest, S3Error, S3ErrorKind,
+    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
+    CompleteMultipartUploadRequest, CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest,
+    S3Error, S3ErrorKind,
 };
 use crate::error::TransferError;
 use crate::runtime::retry::with_retries;
@@ -115,7 +116,7 @@ impl MultipartUpload {
     /// part list are filled in here. `head` describes the destination object, for
     /// recovering a lost answer: when a retried Complete finds no upload, the store
     /// completed it and the first answer was lost, and the object says whether it was
-    /// ours.
+    /// ours (see `completed_already`).
     pub(crate) fn complete(
         &self,
         ctx: &TransferContext,
@@ -136,7 +137,7 @@ impl MultipartUpload {
         ctx.call(
             |attempt| match ctx.engine.client.complete_multipart_upload(&request) {
                 Err(e) if attempt > 1 && e.kind() == S3ErrorKind::NotFound => {
-                    completed_already(ctx, head, total, expected).ok_or(e)
+                    completed_already(ctx, head, &request, total, expected).ok_or(e)
                 }
                 other => other,
             },
@@ -145,25 +146,129 @@ impl MultipartUpload {
     }
 }
 
-/// The object as a completed upload of ours would be: `parts` parts (its ETag ends in
-/// `-parts`) and `total` bytes. Anything else, or no object, is `None`.
+/// The object, if it is the one our Complete made: `total` bytes, and something only
+/// our upload can match. That is the full-object checksum `request` sent, when it sent
+/// one and the store returns it; else the multipart ETag S3 computes from our parts'
+/// ETags (the MD5 of their binary MD5s, then `-parts`), when every part ETag is a plain
+/// MD5. Size and part count alone prove nothing (another writer's object can share
+/// them): anything unproven, or no object, is `None`, and the transfer fails.
 fn completed_already(
     ctx: &TransferContext,
     head: &HeadObjectRequest,
+    request: &CompleteMultipartUploadRequest,
     total: u64,
     parts: u32,
 ) -> Option<CompleteMultipartUploadOutput> {
-    let found = ctx.engine.client.head_object(head).ok()?;
+    let head = HeadObjectRequest {
+        checksum_mode: true,
+        ..head.clone()
+    };
+    let found = ctx.engine.client.head_object(&head).ok()?;
     let etag = found.etag?;
-    let suffix = etag
-        .trim_matches('"')
-        .rsplit_once('-')?
-        .1
-        .parse::<u32>()
-        .ok()?;
-    (suffix == parts && found.content_length == total).then(|| CompleteMultipartUploadOutput {
+    if found.content_length != total {
+        return None;
+    }
+    let ours = match same_checksums(&request.checksums, &found.checksums) {
+        Some(same) => same,
+        None => {
+            multipart_etag(&request.parts, parts).is_some_and(|expected| expected == unquote(&etag))
+        }
+    };
+    ours.then(|| CompleteMultipartUploadOutput {
         etag: Some(etag),
         version_id: found.version_id,
+        checksums: found.checksums,
         ..Default::default()
     })
+}
+
+/// Whether the values `sent` on Complete are those `stored`: `None` when the store
+/// returns none of them (nothing to compare), else whether every one returned matches.
+fn same_checksums(sent: &Checksums, stored: &Checksums) -> Option<bool> {
+    let mut compared = None;
+    for (algorithm, value) in sent.values() {
+        if let Some(got) = stored.get(algorithm) {
+            if got != value {
+                return Some(false);
+            }
+            compared = Some(true);
+        }
+    }
+    compared
+}
+
+/// The ETag (unquoted) S3 gives a multipart object made of `parts`: the MD5 of their
+/// binary MD5s, then `-count`. `None` unless there are `count` parts and every part
+/// ETag is a plain MD5 (32 hex digits), as it is without SSE-KMS or SSE-C.
+fn multipart_etag(parts: &[CompletedPart], count: u32) -> Option<String> {
+    use md5::Digest;
+    if parts.len() as u32 != count {
+        return None;
+    }
+    let mut md5s = Vec::with_capacity(parts.len() * 16);
+    for part in parts {
+        let hex = unquote(&part.etag);
+        if hex.len() != 32 {
+            return None;
+        }
+        for pair in hex.as_bytes().chunks(2) {
+            let pair = std::str::from_utf8(pair).ok()?;
+            md5s.push(u8::from_str_radix(pair, 16).ok()?);
+        }
+    }
+    let digest = md5::Md5::digest(&md5s);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("{hex}-{count}"))
+}
+
+/// An ETag without its quotes.
+fn unquote(etag: &str) -> &str {
+    etag.trim().trim_matches('"')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(etags: &[&str]) -> Vec<CompletedPart> {
+        (1..)
+            .zip(etags)
+            .map(|(n, etag)| CompletedPart::new(n, *etag))
+            .collect()
+    }
+
+    #[test]
+    fn the_multipart_etag_is_the_md5_of_the_part_md5s() {
+        // Parts "a"×10 and "b"×7; the value from Python's hashlib, as S3 makes it.
+        let ours = parts(&[
+            "\"e09c80c42fda55f9d992e59ca6b3307d\"",
+            "e1faffe9c3c801f2f8c3fbe7cb032cb2",
+        ]);
+        assert_eq!(
+            multipart_etag(&ours, 2).as_deref(),
+            Some("30e57f64e284aca6fd268ecbac8a42dc-2")
+        );
+        assert_eq!(multipart_etag(&ours, 3), None, "a part is missing");
+        let not_md5 = parts(&["\"e09c80c42fda55f9d992e59ca6b3307d\"", "\"opaque-1\""]);
+        assert_eq!(multipart_etag(&not_md5, 2), None);
+        let not_hex = parts(&["\"e09c80c42fda55f9d992e59ca6b3307z\""]);
+        assert_eq!(multipart_etag(&not_hex, 1), None);
+    }
+
+    #[test]
+    fn sent_checksums_decide_only_when_the_store_returns_them() {
+        let crc32 = |v: &str| Checksums {
+            crc32: Some(v.into()),
+            ..Default::default()
+        };
+        let (sent, same, other) = (crc32("AAAAAA=="), crc32("AAAAAA=="), crc32("BBBBBB=="));
+        let unrelated = Checksums {
+            sha256: Some("AAAAAA==".into()),
+            ..Default::default()
+        };
+        assert_eq!(same_checksums(&sent, &same), Some(true));
+        assert_eq!(same_checksums(&sent, &other), Some(false));
+        assert_eq!(same_checksums(&sent, &unrelated), None);
+        assert_eq!(same_checksums(&Checksums::default(), &same), None);
+    }
 }

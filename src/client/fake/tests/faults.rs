@@ -181,9 +181,9 @@ fn a_delayed_call_does_not_hold_up_other_calls() {
     while s3.count(Operation::HeadObject) == 0 {
         std::thread::yield_now();
     }
-    let started = Instant::now();
     get(&s3, &get_req("k")).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // The GET is answered while the HEAD still sleeps (it answers nothing before its
+    // 2 s are up): it did not wait behind it.
     assert!(!sleeper.is_finished());
     sleeper.join().unwrap().unwrap();
 }
