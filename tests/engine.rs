@@ -945,23 +945,45 @@ fn another_writers_object(store: &FakeS3, key: &str, len: usize) -> Vec<u8> {
 }
 
 #[test]
-fn a_multipart_copy_whose_complete_answer_is_lost_fails_typed_without_md5_etags() {
-    // A copy sends no checksum of its own, so only S3's multipart ETag (from our parts'
-    // MD5 ETags) can prove the object is ours. The fake's ETags are not MD5s: the copy
-    // cannot tell its object from another writer's, and fails instead of claiming it.
-    // (tests/faults.rs has the copy recognised on a store with S3's ETags.)
+fn a_multipart_copy_whose_complete_answer_is_lost_is_recognised_by_its_etag() {
+    // A copy sends no checksum of its own: the multipart ETag S3 computes from our
+    // parts' MD5 ETags (the fake's are S3's) is what proves the object ours.
     let (fake, manager) = setup();
     let data = random_bytes(12 * MIB, 21);
     fake.put_object_bytes("b", "src", data.clone());
     let seen = lose_the_first_complete_answer(&fake);
     let source = CopySource::new("b", "src");
-    let err = manager
+    let out = manager
         .copy(source, "b", "dst", s3transfer::CopyArgs::default(), &[])
         .unwrap()
         .result()
-        .unwrap_err();
+        .expect("the copy the store completed is reported as done");
     // The first Complete (answer lost), the hook's own call, the retry (NoSuchUpload).
     assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_eq!(out.parts, 3);
+    assert_eq!(fake.object("b", "dst").unwrap().bytes(), &data[..]);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+}
+
+#[test]
+fn a_lost_copy_complete_answer_with_another_writers_object_fails_typed() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "src", random_bytes(12 * MIB, 26));
+    let seen = lose_the_first_complete_answer_then(&fake, |store| {
+        another_writers_object(store, "dst", 12 * MIB);
+    });
+    let err = manager
+        .copy(
+            CopySource::new("b", "src"),
+            "b",
+            "dst",
+            s3transfer::CopyArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert_eq!(seen.load(Ordering::SeqCst), 4);
     let TransferError::S3CopyFailed { source, .. } = &err else {
         panic!("{err}")
     };
@@ -1027,22 +1049,36 @@ fn a_lost_complete_answer_with_another_writers_object_fails_typed() {
 }
 
 #[test]
-fn a_lost_complete_answer_without_a_checksum_fails_typed_unless_the_etag_proves_it() {
-    // No full-object checksum sent (checksums only when required): the part ETags are
-    // all that could prove the object ours, and the fake's are not MD5s.
-    let fake = FakeS3::new();
-    fake.create_bucket("b");
-    let manager = TransferManager::new(
-        Arc::new(fake.clone()),
-        config()
-            .request_checksum_calculation(s3transfer::ChecksumWhen::WhenRequired)
-            .build()
-            .unwrap(),
-    );
+fn a_lost_complete_answer_without_a_checksum_is_decided_by_the_part_etags() {
+    // No full-object checksum sent (checksums only when required): the multipart ETag
+    // computed from our part ETags is all that proves the object ours.
+    let without_checksums = || {
+        let fake = FakeS3::new();
+        fake.create_bucket("b");
+        let manager = TransferManager::new(
+            Arc::new(fake.clone()),
+            config()
+                .request_checksum_calculation(s3transfer::ChecksumWhen::WhenRequired)
+                .build()
+                .unwrap(),
+        );
+        (fake, manager)
+    };
+    let (fake, manager) = without_checksums();
     let data = random_bytes(12 * MIB, 25);
     let seen = lose_the_first_complete_answer(&fake);
-    let err = upload_bytes(&manager, "up", data.clone()).unwrap_err();
+    let out = upload_bytes(&manager, "up", data.clone()).expect("recognised by its ETag");
     assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_eq!(out.parts, 3);
+    assert_eq!(fake.object("b", "up").unwrap().bytes(), &data[..]);
+
+    // Another writer's object of the same size and part count: another ETag.
+    let (fake, manager) = without_checksums();
+    let seen = lose_the_first_complete_answer_then(&fake, |store| {
+        another_writers_object(store, "up", 12 * MIB);
+    });
+    let err = upload_bytes(&manager, "up", random_bytes(12 * MIB, 27)).unwrap_err();
+    assert_eq!(seen.load(Ordering::SeqCst), 4);
     assert_lost_complete_failed(&err);
     assert!(fake.list_multipart_uploads("b").is_empty());
 }
