@@ -116,6 +116,35 @@ pub mod bandwidth {
 }
 
 // The transfer API.
+/// The crate-private parsers, for the fuzz targets in `fuzz/` only: compiled under
+/// `--cfg fuzzing` (set by cargo-fuzz), so the public API is unchanged.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz {
+    use crate::client::ChecksumAlgorithm;
+
+    /// `checksum::base64`.
+    pub fn base64(data: &[u8]) -> String {
+        crate::checksum::base64(data)
+    }
+
+    /// `checksum::base64_decode`.
+    pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+        crate::checksum::base64_decode(text)
+    }
+
+    /// `checksum::composite_checksum`.
+    pub fn composite_checksum(algorithm: ChecksumAlgorithm, parts: &[&str]) -> Option<String> {
+        crate::checksum::composite_checksum(algorithm, parts)
+    }
+
+    #[cfg(feature = "rusoto")]
+    pub use crate::client::rusoto::fuzz::{
+        error_from_response, header_u64, is_error_document, parse_list_parts, parse_listing_date,
+        read_checksums, read_result_checksums, response_head, xml_text,
+    };
+}
+
 pub use args::{CopyArgs, DeleteArgs, DownloadArgs, UploadArgs};
 pub use blocking::{NO_CALLBACK, S3Transfer};
 pub use config::{ChecksumWhen, TransferConfig, TransferConfigBuilder};

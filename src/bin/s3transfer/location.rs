@@ -26,7 +26,11 @@ impl Location {
             return Ok(Location::Std);
         }
         // The scheme is matched case-insensitively, as the AWS CLI does.
-        if arg.len() >= 5 && arg[..5].eq_ignore_ascii_case("s3://") {
+        // `get`, not `[..5]`: byte 5 may fall inside a multi-byte character.
+        if arg
+            .get(..5)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("s3://"))
+        {
             let rest = &arg[5..];
             let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
@@ -142,5 +146,17 @@ mod tests {
         assert_eq!(join_key("p/", "a"), "p/a");
         assert_eq!(dir_prefix("p"), "p/");
         assert_eq!(key_basename("a/b/c"), "c");
+    }
+
+    /// Found by the `cli_values` fuzz target: a character across byte 5 made the
+    /// scheme check slice inside it and panic.
+    #[test]
+    fn a_multibyte_character_across_the_scheme_is_a_local_path() {
+        for arg in ["tmp/ж", "s3:/é", "/\0\0\0\u{448}"] {
+            assert_eq!(
+                Location::parse(arg),
+                Ok(Location::Local(PathBuf::from(arg)))
+            );
+        }
     }
 }

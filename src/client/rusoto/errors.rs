@@ -15,7 +15,7 @@ use crate::client::{S3Error, S3ErrorKind};
 
 /// Response header our dispatcher adds when it turned a 200 carrying an `<Error>` body
 /// into an error response, so the error can still report the real status (200).
-const EMBEDDED_ERROR_HEADER: &str = "x-s3transfer-error-in-200";
+pub(super) const EMBEDDED_ERROR_HEADER: &str = "x-s3transfer-error-in-200";
 
 /// The error type of the calls this backend builds itself (see [`super::signed`]): rusoto has
 /// no typed errors for them, every failure is classified from the answer.
@@ -121,7 +121,7 @@ pub(super) fn map_rusoto_error<E: ServiceError>(op: &'static str, err: RusotoErr
     }
 }
 
-fn from_http_response(op: &'static str, response: &BufferedHttpResponse) -> S3Error {
+pub(super) fn from_http_response(op: &'static str, response: &BufferedHttpResponse) -> S3Error {
     let embedded = response.headers.contains_key(EMBEDDED_ERROR_HEADER);
     let status = if embedded {
         200
@@ -140,7 +140,7 @@ fn from_http_response(op: &'static str, response: &BufferedHttpResponse) -> S3Er
 }
 
 /// Whether an XML document's root element is `<Error>`.
-fn is_error_document(body: &[u8]) -> bool {
+pub(super) fn is_error_document(body: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(body) else {
         return false;
     };

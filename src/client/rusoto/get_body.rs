@@ -302,7 +302,7 @@ async fn get_streamed(
 
 /// The response headers as a [`GetObjectOutput`] (nothing received yet), with the body
 /// length they announce (`Content-Length`, else the `Content-Range` span).
-fn response_head(h: &HeaderMap<String>) -> (GetObjectOutput, Option<u64>) {
+pub(super) fn response_head(h: &HeaderMap<String>) -> (GetObjectOutput, Option<u64>) {
     let content_range = signed::header(h, "content-range")
         .as_deref()
         .and_then(ContentRange::parse);

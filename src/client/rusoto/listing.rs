@@ -78,55 +78,60 @@ impl RusotoS3 {
         req.set_params(params);
         signed::add_common(&mut req, request.sse_customer.as_ref(), &request.context);
         let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
-        let body = String::from_utf8_lossy(&out.body);
-        let malformed = |what: &str| {
+        parse_list_parts(&String::from_utf8_lossy(&out.body)).map_err(|what| {
             S3Error::new(
                 S3ErrorKind::Other,
                 OP,
                 format!("the ListPartsResult has {what}"),
             )
             .with_object(bucket, key)
-        };
-        let mut parts = Vec::new();
-        for part in body.split("<Part>").skip(1) {
-            let part = part.split("</Part>").next().unwrap_or_default();
-            let number = signed::xml_text(part, "PartNumber")
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| malformed("a part without a number"))?;
-            let empty = hyper::HeaderMap::<String>::default();
-            parts.push(ListedPart {
-                part_number: number,
-                size: signed::xml_text(part, "Size")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| malformed("a part without a size"))?,
-                etag: signed::xml_text(part, "ETag"),
-                checksums: Checksums {
-                    // A part's own checksum: the upload's type is not the part's.
-                    checksum_type: None,
-                    ..signed::read_result_checksums(part, &empty)
-                },
-            });
-        }
-        let truncated = signed::xml_text(&body, "IsTruncated").as_deref() == Some("true");
-        let next_part_number_marker = if truncated {
-            Some(
-                signed::xml_text(&body, "NextPartNumberMarker")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| malformed("no NextPartNumberMarker on a truncated page"))?,
-            )
-        } else {
-            None
-        };
-        Ok(ListPartsOutput {
-            parts,
-            next_part_number_marker,
         })
     }
 }
 
+/// The parts of a ListPartsResult page, or what is wrong with it (the fuzz target
+/// `xml_bodies` calls this directly).
+pub(super) fn parse_list_parts(body: &str) -> Result<ListPartsOutput, String> {
+    let malformed = |what: &str| what.to_owned();
+    let mut parts = Vec::new();
+    for part in body.split("<Part>").skip(1) {
+        let part = part.split("</Part>").next().unwrap_or_default();
+        let number = signed::xml_text(part, "PartNumber")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| malformed("a part without a number"))?;
+        let empty = hyper::HeaderMap::<String>::default();
+        parts.push(ListedPart {
+            part_number: number,
+            size: signed::xml_text(part, "Size")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| malformed("a part without a size"))?,
+            etag: signed::xml_text(part, "ETag"),
+            checksums: Checksums {
+                // A part's own checksum: the upload's type is not the part's.
+                checksum_type: None,
+                ..signed::read_result_checksums(part, &empty)
+            },
+        });
+    }
+    let truncated = signed::xml_text(body, "IsTruncated").as_deref() == Some("true");
+    let next_part_number_marker = if truncated {
+        Some(
+            signed::xml_text(body, "NextPartNumberMarker")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| malformed("no NextPartNumberMarker on a truncated page"))?,
+        )
+    } else {
+        None
+    };
+    Ok(ListPartsOutput {
+        parts,
+        next_part_number_marker,
+    })
+}
+
 /// A listing's `LastModified` (RFC 3339, `2009-10-12T17:50:30.000Z`); `None` if the
 /// store sent something else.
-fn parse_listing_date(value: &str) -> Option<std::time::SystemTime> {
+pub(super) fn parse_listing_date(value: &str) -> Option<std::time::SystemTime> {
     let parsed = chrono::DateTime::parse_from_rfc3339(value).ok()?;
     let secs = u64::try_from(parsed.timestamp()).ok()?;
     Some(

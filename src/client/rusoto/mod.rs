@@ -17,6 +17,9 @@ mod listing;
 mod runtime;
 mod send;
 mod signed;
+// Entry points for the fuzz targets in fuzz/; only built under cargo-fuzz.
+#[cfg(fuzzing)]
+pub(crate) mod fuzz;
 
 use std::fmt;
 use std::sync::Arc;
