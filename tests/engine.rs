@@ -1508,16 +1508,10 @@ fn a_shutdown_racing_a_stream_of_deletes_returns_and_every_future_ends() {
         started_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("deletes are being submitted");
-        let (shut_tx, shut_rx) = mpsc::channel();
-        let m = manager.clone();
-        std::thread::spawn(move || {
-            m.shutdown(true, "racing the deletes");
-            let _ = shut_tx.send(());
-        });
-        // Bounded waits: a broken queue must fail the test, not hang it.
-        shut_rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|e| panic!("round {round}: shutdown did not return: {e}"));
+        assert!(
+            shutdown_returns(&manager, "racing the deletes"),
+            "round {round}: shutdown did not return"
+        );
         let futures = futures_rx
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("round {round}: the deleting thread failed: {e}"));
@@ -1671,20 +1665,11 @@ fn shutdown_returns_while_on_done_keeps_starting_uploads() {
     going_rx
         .recv_timeout(Duration::from_secs(30))
         .expect("uploads are still being submitted");
-    let (shut_tx, shut_rx) = mpsc::channel();
-    let m = manager.clone();
-    std::thread::spawn(move || {
-        m.shutdown(true, "enough");
-        let _ = shut_tx.send(());
-    });
-    shut_rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| {
-            panic!(
-                "shutdown did not return ({} PutObjects)",
-                fake.count(Operation::PutObject)
-            )
-        });
+    assert!(
+        shutdown_returns(&manager, "enough"),
+        "shutdown did not return ({} PutObjects)",
+        fake.count(Operation::PutObject)
+    );
     let parents = parents_rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the submitting thread is refused once the manager shuts down");
@@ -2247,4 +2232,16 @@ fn a_stream_download_never_runs_more_gets_than_its_window() {
     assert_eq!(client.begun.load(Ordering::SeqCst), 8);
     // The window was filled (the test had teeth) and never exceeded.
     assert_eq!(client.peak.load(Ordering::SeqCst), WINDOW);
+}
+
+/// `manager.shutdown(true, message)` on a thread of its own: whether it returned within
+/// 30 s (a broken queue must fail a test, not hang it).
+fn shutdown_returns(manager: &Arc<TransferManager>, message: &'static str) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let m = manager.clone();
+    std::thread::spawn(move || {
+        m.shutdown(true, message);
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(30)).is_ok()
 }
