@@ -22,6 +22,7 @@ use s3transfer::{
 #[macro_use]
 #[path = "common/mod.rs"]
 mod common;
+use common::misanswer::{HeadRewrite, Misanswer};
 use common::random_bytes;
 
 const MIB: usize = 1024 * 1024;
@@ -859,67 +860,12 @@ fn a_part_resumed_in_the_middle_is_still_validated_across_both_responses() {
 }
 
 /// Changes a GET's response headers before the engine sees them.
-type Rewrite = dyn Fn(&GetObjectRequest, &mut GetObjectOutput) + Send + Sync;
-
-/// Passes every call to the fake, letting `rewrite` change a GET's response headers:
-/// a store that misreports where a part lies.
-struct RewriteHead {
-    inner: Arc<dyn S3Api>,
-    rewrite: Box<Rewrite>,
-}
-
-struct RewriteSink<'a> {
-    inner: &'a mut dyn ResponseSink,
-    request: &'a GetObjectRequest,
-    rewrite: &'a Rewrite,
-}
-
-impl ResponseSink for RewriteSink<'_> {
-    fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
-        let mut head = head.clone();
-        (self.rewrite)(self.request, &mut head);
-        self.inner.on_response(&head)
-    }
-    fn write_chunk(&mut self, data: &[u8]) -> Result<(), S3Error> {
-        self.inner.write_chunk(data)
-    }
-}
-
-impl S3Api for RewriteHead {
-    fn get_object(
-        &self,
-        r: &GetObjectRequest,
-        s: &mut dyn ResponseSink,
-    ) -> Result<GetObjectOutput, S3Error> {
-        let mut sink = RewriteSink {
-            inner: s,
-            request: r,
-            rewrite: self.rewrite.as_ref(),
-        };
-        self.inner.get_object(r, &mut sink)
-    }
-    delegate_to_inner!(
-        head_object,
-        put_object,
-        upload_part,
-        create_multipart_upload,
-        complete_multipart_upload,
-        abort_multipart_upload,
-        copy_object,
-        upload_part_copy,
-        delete_object,
-        list_objects_v2,
-        list_parts,
-        supports_checksums,
-    );
-}
-
 #[test]
 fn parts_that_do_not_make_up_the_object_fail_the_download_and_leave_no_file() {
     let fake = fake();
     let data = random_bytes(LARGE, 26);
     upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
-    let cases: [(Box<Rewrite>, &str); 2] = [
+    let cases: [(Box<HeadRewrite>, &str); 2] = [
         (
             Box::new(|_, head| head.parts_count = head.parts_count.map(|n| n + 1)),
             "the object has 4 parts, not the 3 its checksum names",
@@ -939,10 +885,7 @@ fn parts_that_do_not_make_up_the_object_fail_the_download_and_leave_no_file() {
         ),
     ];
     for (rewrite, reason) in cases {
-        let client = Arc::new(RewriteHead {
-            inner: Arc::new(fake.clone()),
-            rewrite,
-        });
+        let client = Arc::new(Misanswer::heads(Arc::new(fake.clone()), rewrite));
         let manager = TransferManager::new(client, config().build().unwrap());
         let dir = tempfile::tempdir().unwrap();
         let (result, held) = download_to(&manager, "k", Out::Path, dir.path(), Default::default());
@@ -967,10 +910,10 @@ fn a_store_without_part_checksums_has_composite_objects_checked_from_the_bytes()
     let data = random_bytes(LARGE, 27);
     upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
     let no_part_checksums = |inner: Arc<dyn S3Api>| {
-        Arc::new(RewriteHead {
+        Arc::new(Misanswer::heads(
             inner,
-            rewrite: Box::new(|_, head| head.checksums = Default::default()),
-        })
+            Box::new(|_, head| head.checksums = Default::default()),
+        ))
     };
     let manager = TransferManager::new(
         no_part_checksums(Arc::new(fake.clone())),
@@ -1016,14 +959,14 @@ fn a_part_without_the_checksum_part_one_had_fails_the_download() {
     let fake = fake();
     let data = random_bytes(LARGE, 28);
     upload_composite(&fake, "k", &data, ChecksumAlgorithm::Sha256);
-    let client = Arc::new(RewriteHead {
-        inner: Arc::new(fake.clone()),
-        rewrite: Box::new(|r, head| {
+    let client = Arc::new(Misanswer::heads(
+        Arc::new(fake.clone()),
+        Box::new(|r, head| {
             if r.part_number == Some(2) {
                 head.checksums = Default::default();
             }
         }),
-    });
+    ));
     let manager = TransferManager::new(client, config().build().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let (result, held) = download_to(&manager, "k", Out::Path, dir.path(), Default::default());

@@ -18,6 +18,7 @@ use s3transfer::{
 #[macro_use]
 #[path = "common/mod.rs"]
 mod common;
+use common::misanswer::{Misanswer, MisanswerFn};
 use common::random_bytes;
 
 const MIB: usize = 1024 * 1024;
@@ -1820,77 +1821,6 @@ fn on_done_waiting_on_a_download_that_needs_its_thread_fails_at_once() {
     );
 }
 
-/// How a [`Misanswer`] changes the answer to a GET: its head, and how many body bytes
-/// it lets through (`None`: all).
-type MisanswerFn = dyn Fn(&GetObjectRequest, &mut GetObjectOutput) -> Option<u64> + Send + Sync;
-
-/// A store whose GET answers are rewritten before the download sees them: a proxy or a
-/// store that answers something other than what was asked.
-struct Misanswer {
-    inner: Arc<dyn S3Api>,
-    rewrite: Box<MisanswerFn>,
-}
-
-struct MisanswerSink<'a> {
-    inner: &'a mut dyn ResponseSink,
-    request: &'a GetObjectRequest,
-    rewrite: &'a MisanswerFn,
-    /// Body bytes still let through.
-    allowed: Option<u64>,
-}
-
-impl ResponseSink for MisanswerSink<'_> {
-    fn on_response(&mut self, head: &GetObjectOutput) -> Result<(), S3Error> {
-        let mut head = head.clone();
-        self.allowed = (self.rewrite)(self.request, &mut head);
-        self.inner.on_response(&head)
-    }
-    fn write_chunk(&mut self, data: &[u8]) -> Result<(), S3Error> {
-        let n = match &mut self.allowed {
-            Some(left) => {
-                let n = (*left).min(data.len() as u64);
-                *left -= n;
-                n as usize
-            }
-            None => data.len(),
-        };
-        if n == 0 {
-            return Ok(());
-        }
-        self.inner.write_chunk(&data[..n])
-    }
-}
-
-impl S3Api for Misanswer {
-    fn get_object(
-        &self,
-        r: &GetObjectRequest,
-        s: &mut dyn ResponseSink,
-    ) -> Result<GetObjectOutput, S3Error> {
-        let mut sink = MisanswerSink {
-            inner: s,
-            request: r,
-            rewrite: self.rewrite.as_ref(),
-            allowed: None,
-        };
-        self.inner.get_object(r, &mut sink)
-    }
-    delegate_to_inner!(
-        head_object,
-        put_object,
-        upload_part,
-        create_multipart_upload,
-        complete_multipart_upload,
-        abort_multipart_upload,
-        copy_object,
-        upload_part_copy,
-        delete_object,
-        list_objects_v2,
-        list_parts,
-        supports_checksums,
-    );
-}
-
 /// Whether `r` asks for the second range of a download in 5 MiB ranges.
 fn second_range(r: &GetObjectRequest) -> bool {
     r.range.is_some_and(|range| range.start == 5 * MIB as u64)
@@ -1954,10 +1884,7 @@ fn a_download_refuses_answers_that_are_not_what_it_asked_for() {
     fake.create_bucket("b");
     fake.put_object_bytes("b", "k", random_bytes(SIZE, 31));
     for (rewrite, reason) in cases {
-        let client = Arc::new(Misanswer {
-            inner: Arc::new(fake.clone()),
-            rewrite,
-        });
+        let client = Arc::new(Misanswer::new(Arc::new(fake.clone()), rewrite));
         let manager = TransferManager::new(client, config().build().unwrap());
         let dir = tempfile::tempdir().unwrap();
         let err = manager

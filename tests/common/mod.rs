@@ -143,3 +143,6 @@ macro_rules! delegate_to_inner {
         }
     };
 }
+
+// After the macro it uses.
+pub mod misanswer;
