@@ -95,16 +95,7 @@ fn rusoto_against_seaweedfs_meets_the_contract() {
     let versioned = unique_bucket("contract-versions");
     server.create_bucket(&versioned);
     server.enable_versioning(&versioned);
-    // One backend per process: each builds its own tokio runtime.
-    static CLIENT: OnceLock<RusotoS3> = OnceLock::new();
-    let s3 = CLIENT.get_or_init(|| {
-        RusotoS3::builder()
-            .endpoint(server.endpoint())
-            .region(server.region())
-            .static_credentials(server.access_key(), server.secret_key())
-            .build()
-            .expect("rusoto client for SeaweedFS")
-    });
+    let s3 = seaweed_client(server);
     let fixture = Fixture::new(bucket)
         .with_versioned_bucket(versioned)
         .without(Capability::PartChecksumReads)
@@ -120,6 +111,20 @@ fn rusoto_against_seaweedfs_meets_the_contract() {
     );
 }
 
+/// The rusoto client of the shared SeaweedFS server: one per process, as each builds its
+/// own tokio runtime.
+fn seaweed_client(server: &SeaweedFs) -> &'static RusotoS3 {
+    static CLIENT: OnceLock<RusotoS3> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        RusotoS3::builder()
+            .endpoint(server.endpoint())
+            .region(server.region())
+            .static_credentials(server.access_key(), server.secret_key())
+            .build()
+            .expect("rusoto client for SeaweedFS")
+    })
+}
+
 /// The contract shows an abort only through what fails afterwards; SeaweedFS lists open
 /// uploads, so here the abort is seen to remove the upload from the list.
 #[test]
@@ -127,12 +132,7 @@ fn rusoto_abort_removes_the_upload_from_seaweedfs_list() {
     let server = SeaweedFs::shared();
     let bucket = unique_bucket("abort");
     server.create_bucket(&bucket);
-    let s3 = RusotoS3::builder()
-        .endpoint(server.endpoint())
-        .region(server.region())
-        .static_credentials(server.access_key(), server.secret_key())
-        .build()
-        .unwrap();
+    let s3 = seaweed_client(server);
     let mut create = s3transfer::client::CreateMultipartUploadRequest::default();
     create.bucket = bucket.clone();
     create.key = "k".into();
@@ -155,7 +155,7 @@ fn rusoto_abort_removes_the_upload_from_seaweedfs_list() {
     s3.abort_multipart_upload(&abort).unwrap();
     assert_eq!(server.list_multipart_uploads(&bucket), []);
     assert_eq!(
-        head(&s3, &bucket, "k").unwrap_err().kind(),
+        head(s3, &bucket, "k").unwrap_err().kind(),
         S3ErrorKind::NotFound
     );
 }

@@ -120,14 +120,13 @@ impl S3Api for FakeS3 {
         body: &mut RequestBody,
     ) -> Result<PutObjectOutput, S3Error> {
         let cx = Ctx::new(Operation::PutObject, &request.bucket, &request.key);
-        let verdict = self.enter(RecordedCall::PutObject {
-            request: request.clone(),
-            body_len: body.len(),
-        });
-        // The whole body goes out before any answer, as over HTTP without
-        // Expect: 100-continue; so progress is reported even for rejected requests.
-        let data = body.collect()?;
-        verdict?;
+        let data = self.receive(
+            RecordedCall::PutObject {
+                request: request.clone(),
+                body_len: body.len(),
+            },
+            body,
+        )?;
         let mut st = self.state.lock();
         st.bucket(cx, &request.bucket)?;
         let checksums =
@@ -182,12 +181,13 @@ impl S3Api for FakeS3 {
         body: &mut RequestBody,
     ) -> Result<UploadPartOutput, S3Error> {
         let cx = Ctx::new(Operation::UploadPart, &request.bucket, &request.key);
-        let verdict = self.enter(RecordedCall::UploadPart {
-            request: request.clone(),
-            body_len: body.len(),
-        });
-        let data = body.collect()?;
-        verdict?;
+        let data = self.receive(
+            RecordedCall::UploadPart {
+                request: request.clone(),
+                body_len: body.len(),
+            },
+            body,
+        )?;
         let mut st = self.state.lock();
         st.bucket(cx, &request.bucket)?;
         let upload = st.upload(cx, &request.upload_id)?;
@@ -460,6 +460,17 @@ impl S3Api for FakeS3 {
             request.sse_customer.as_ref(),
         )?;
         Ok(list_parts_page(upload, request))
+    }
+}
+
+impl FakeS3 {
+    /// Admit `call` and take its whole body before answering, as over HTTP without
+    /// `Expect: 100-continue`: progress is reported even for a request then refused.
+    fn receive(&self, call: RecordedCall, body: &mut RequestBody) -> Result<Vec<u8>, S3Error> {
+        let verdict = self.enter(call);
+        let data = body.collect()?;
+        verdict?;
+        Ok(data)
     }
 }
 
