@@ -7,6 +7,7 @@ use crate::client::S3Error;
 use crate::error::TransferError;
 use crate::runtime::coordinator::Coordinator;
 use crate::runtime::pool::WorkerPool;
+use crate::runtime::retry::with_retries;
 use crate::runtime::work_group::{WorkGroup, WorkGuard, run_job};
 use crate::transfer::engine::Engine;
 
@@ -95,14 +96,29 @@ impl TransferContext {
             .submit_continuation(Box::new(move || run_job(&coordinator, guard, job)))
     }
 
-    /// Make one S3 call for this transfer under the manager's retry policy (see
-    /// [`Engine::call`]).
+    /// Make one S3 call for this transfer under the manager's retry policy. `call`
+    /// gets the attempt number (rewind a request body on attempts after the first);
+    /// `wrap` turns the final S3 error into the transfer's error, unless retries gave
+    /// up, which is [`TransferError::RetriesExceeded`]. Every attempt after the first
+    /// counts in the transfer's `retries`.
     pub(crate) fn call<T>(
         &self,
-        call: impl FnMut(u32) -> Result<T, S3Error>,
+        mut call: impl FnMut(u32) -> Result<T, S3Error>,
         wrap: impl FnOnce(S3Error) -> TransferError,
     ) -> Result<T, TransferError> {
-        self.engine.call(&self.coordinator, call, wrap)
+        let coordinator = &self.coordinator;
+        let mut counted = |attempt: u32| {
+            if attempt > 1 {
+                coordinator.note_retry();
+            }
+            call(attempt)
+        };
+        with_retries(
+            &self.engine.retry,
+            &|| coordinator.is_stopped(),
+            &mut counted,
+        )
+        .map_err(|e| e.into_transfer_error(wrap))
     }
 
     /// Record the outcome of a job that ends the transfer's work or fails it.

@@ -8,11 +8,10 @@ use crate::runtime::bandwidth::{BandwidthLimiter, ChunkLimiter, LeakyBucket};
 
 use crate::client::{BodyObserver, S3Api, S3Error, stopped_by_caller};
 use crate::config::TransferConfig;
-use crate::error::TransferError;
 use crate::runtime::coordinator::Coordinator;
 use crate::runtime::permits::TaskSemaphore;
 use crate::runtime::pool::WorkerPool;
-use crate::runtime::retry::{RetryPolicy, with_retries};
+use crate::runtime::retry::RetryPolicy;
 
 pub(crate) struct Engine {
     pub(crate) client: Arc<dyn S3Api>,
@@ -64,26 +63,6 @@ impl Engine {
         self.submission.is_worker_thread()
             || self.request.is_worker_thread()
             || self.io.is_worker_thread()
-    }
-
-    /// Make one S3 call for `coordinator`'s transfer under the retry policy. `call`
-    /// gets the attempt number (rewind a request body on attempts after the first);
-    /// `wrap` turns the final S3 error into the transfer's error, unless retries gave
-    /// up, which is [`TransferError::RetriesExceeded`].
-    pub(crate) fn call<T>(
-        &self,
-        coordinator: &Coordinator,
-        mut call: impl FnMut(u32) -> Result<T, S3Error>,
-        wrap: impl FnOnce(S3Error) -> TransferError,
-    ) -> Result<T, TransferError> {
-        let mut counted = |attempt: u32| {
-            if attempt > 1 {
-                coordinator.note_retry();
-            }
-            call(attempt)
-        };
-        with_retries(&self.retry, &|| coordinator.is_stopped(), &mut counted)
-            .map_err(|e| e.into_transfer_error(wrap))
     }
 
     /// A limiter for one body of the transfer `coordinator`, if bandwidth is limited.

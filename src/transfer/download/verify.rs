@@ -78,8 +78,7 @@ impl Download {
             checksum_mode: true,
             ..Default::default()
         };
-        let head = self.ctx.engine.call(
-            &self.ctx.coordinator,
+        let head = self.ctx.call(
             |_| self.ctx.engine.client.head_object(&request),
             |e| self.s3_failed(e),
         )?;

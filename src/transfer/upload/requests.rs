@@ -102,8 +102,7 @@ impl Upload {
         }
         let body_len = data.len();
         let mut body = RequestBody::new(data).with_observer(self.observer("PutObject", body_len));
-        let sent = self.ctx.engine.call(
-            &self.ctx.coordinator,
+        let sent = self.ctx.call(
             |attempt| {
                 if attempt > 1 {
                     body.rewind();
@@ -112,17 +111,16 @@ impl Upload {
             },
             |e| self.s3_failed(e, None),
         );
-        match sent {
-            Ok(out) => self.ctx.coordinator.succeed(TransferOutput {
+        self.ctx.settle(sent, |out| {
+            self.ctx.coordinator.succeed(TransferOutput {
                 bytes: size,
                 etag: out.etag,
                 version_id: out.version_id,
                 parts: 1,
                 validated,
                 ..Default::default()
-            }),
-            Err(e) => self.ctx.coordinator.fail(e),
-        }
+            })
+        });
     }
 
     pub(super) fn create_multipart(
