@@ -14,6 +14,7 @@
 pub(crate) mod api;
 mod body;
 pub(crate) mod error;
+pub(crate) mod etag;
 pub(crate) mod model;
 #[cfg(feature = "rusoto")]
 pub(crate) mod rusoto;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::client::etag;
 use crate::client::{
     AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
     CompleteMultipartUploadRequest, CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest,
@@ -170,9 +171,8 @@ fn completed_already(
     }
     let ours = match same_checksums(&request.checksums, &found.checksums) {
         Some(same) => same,
-        None => {
-            multipart_etag(&request.parts, parts).is_some_and(|expected| expected == unquote(&etag))
-        }
+        None => multipart_etag(&request.parts, parts)
+            .is_some_and(|expected| expected == etag::unquote(&etag)),
     };
     ours.then(|| CompleteMultipartUploadOutput {
         etag: Some(etag),
@@ -197,33 +197,13 @@ fn same_checksums(sent: &Checksums, stored: &Checksums) -> Option<bool> {
     compared
 }
 
-/// The ETag (unquoted) S3 gives a multipart object made of `parts`: the MD5 of their
-/// binary MD5s, then `-count`. `None` unless there are `count` parts and every part
-/// ETag is a plain MD5 (32 hex digits), as it is without SSE-KMS or SSE-C.
+/// The ETag S3 gives a multipart object made of `parts` (see [`etag::multipart_etag`]);
+/// `None` unless there are `count` of them and each ETag is a plain MD5.
 fn multipart_etag(parts: &[CompletedPart], count: u32) -> Option<String> {
-    use md5::Digest;
     if parts.len() as u32 != count {
         return None;
     }
-    let mut md5s = Vec::with_capacity(parts.len() * 16);
-    for part in parts {
-        let hex = unquote(&part.etag);
-        if hex.len() != 32 {
-            return None;
-        }
-        for pair in hex.as_bytes().chunks(2) {
-            let pair = std::str::from_utf8(pair).ok()?;
-            md5s.push(u8::from_str_radix(pair, 16).ok()?);
-        }
-    }
-    let digest = md5::Md5::digest(&md5s);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!("{hex}-{count}"))
-}
-
-/// An ETag without its quotes.
-fn unquote(etag: &str) -> &str {
-    etag.trim().trim_matches('"')
+    etag::multipart_etag(parts.iter().map(|p| p.etag.as_str()))
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! MD5 of the parts' binary MD5s and `-N` for a multipart object), and `If-Match`
 //! matching against them.
 
+use crate::client::etag;
+
 /// The bare value of an ETag: quotes and a weak `W/` prefix removed.
 pub(super) fn unquote(etag: &str) -> &str {
     let etag = etag.trim();
@@ -16,44 +18,22 @@ pub(super) fn etag_matches(condition: &str, etag: &str) -> bool {
         .any(|c| c.trim() == "*" || unquote(c) == unquote(etag))
 }
 
-fn md5(data: &[u8]) -> Vec<u8> {
-    <md5::Md5 as md5::Digest>::digest(data).to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The ETag of a single-part object or a part: the quoted MD5 of its bytes, as S3's
 /// for an object stored without a KMS or customer key.
 pub(super) fn content_etag(data: &[u8]) -> String {
-    format!("\"{}\"", hex(&md5(data)))
+    format!("\"{}\"", etag::md5_hex(data))
 }
 
-/// The ETag of a completed multipart object: the MD5 of its parts' binary MD5s, then
-/// `-N`, as S3's. (A part ETag that is not hex, which only a test could make, counts by
-/// its text.)
+/// The ETag of a completed multipart object: S3's (the MD5 of its parts' binary MD5s,
+/// then `-N`). A part ETag that is not an MD5, which only a test could make, counts by
+/// its text.
 pub(super) fn multipart_etag<'a>(
-    part_etags: impl Iterator<Item = &'a str>,
+    part_etags: impl Iterator<Item = &'a str> + Clone,
     count: usize,
 ) -> String {
-    let mut joined = Vec::new();
-    for etag in part_etags {
-        let etag = unquote(etag);
-        match unhex(etag) {
-            Some(binary) => joined.extend_from_slice(&binary),
-            None => joined.extend_from_slice(etag.as_bytes()),
-        }
-    }
-    format!("\"{}-{count}\"", hex(&md5(&joined)))
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    let value = etag::multipart_etag(part_etags.clone()).unwrap_or_else(|| {
+        let joined: String = part_etags.map(unquote).collect();
+        format!("{}-{count}", etag::md5_hex(joined.as_bytes()))
+    });
+    format!("\"{value}\"")
 }

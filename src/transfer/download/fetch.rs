@@ -10,6 +10,7 @@ use super::target::write_all_at;
 use super::verify::Stored;
 use super::{Download, UNKNOWN};
 use crate::checksum::Checksummer;
+use crate::client::etag;
 use crate::client::{
     ByteRange, ChecksumAlgorithm, GetObjectOutput, GetObjectRequest, ResponseSink, S3Error,
     S3ErrorKind, stopped_by_caller,
@@ -276,9 +277,7 @@ impl Download {
         }
         self.parts.fetch_add(1, Ordering::Relaxed);
         if let Some(md5) = md5 {
-            let digest = md5::Digest::finalize(md5);
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            *self.md5_seen.lock() = Some(hex);
+            *self.md5_seen.lock() = Some(etag::hex(&md5::Digest::finalize(md5)));
         }
         if let Some(hasher) = hasher {
             let sum = hasher.finish();

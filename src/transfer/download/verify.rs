@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::{Download, PartFetch};
 use crate::checksum::{Checksum, Checksummer};
+use crate::client::etag;
 use crate::client::{ChecksumAlgorithm, ChecksumType, Checksums, HeadObjectRequest};
 use crate::config::ChecksumWhen;
 use crate::error::TransferError;
@@ -104,7 +105,7 @@ impl Download {
     /// GET: a single-part ETag (no `-N`) of 32 hex digits, not under SSE-KMS or SSE-C
     /// (whose ETags are not the MD5 of the plaintext).
     fn etag_md5(&self, head: &crate::client::HeadObjectOutput, size: u64) -> Option<Stored> {
-        let etag = head.etag.as_deref()?.trim_matches('"');
+        let md5 = etag::plain_md5(head.etag.as_deref()?)?;
         let encrypted = self.args.sse_customer.is_some()
             || head
                 .attributes
@@ -112,9 +113,8 @@ impl Download {
                 .as_deref()
                 .is_some_and(|sse| sse.starts_with("aws:kms"));
         let one_get = size <= self.ctx.engine.config.multipart_chunksize;
-        let is_md5 = etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit());
-        (is_md5 && one_get && !encrypted).then(|| Stored::EtagMd5 {
-            hex: etag.to_ascii_lowercase(),
+        (one_get && !encrypted).then(|| Stored::EtagMd5 {
+            hex: etag::hex(&md5),
         })
     }
     /// What the bytes can be checked against, given the stored checksums.
