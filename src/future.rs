@@ -32,7 +32,9 @@ pub enum Validation {
     PerPart(ChecksumAlgorithm),
     /// The whole object against its ETag, which for a single-part object stored
     /// without a KMS or customer key is the MD5 of its bytes (a download with no stored
-    /// checksum, fetched in one GET).
+    /// checksum: hashed as it passes when it comes in one GET; otherwise as a stream
+    /// output writes it in order, or read back from the finished temporary file; never
+    /// for a caller's seekable writer, which can be neither).
     Etag,
 }
 

@@ -9,7 +9,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::s3s_server::LocalS3;
@@ -21,7 +21,10 @@ use s3transfer::client::{
     PutObjectOutput, PutObjectRequest, RequestBody,
 };
 use s3transfer::testing::contract::{self, Capability, Fixture};
-use s3transfer::{CopySource, RusotoS3, S3Api, S3Error, S3ErrorKind};
+use s3transfer::{
+    CopySource, DownloadArgs, RusotoS3, S3Api, S3Error, S3ErrorKind, TransferConfig,
+    TransferManager,
+};
 
 const MIB: usize = 1024 * 1024;
 
@@ -560,6 +563,36 @@ fn an_https_endpoint_signed_by_an_unknown_ca_is_refused() {
         "not a certificate refusal: {err}"
     );
     assert!(proxy.handshakes().is_empty(), "a handshake completed");
+}
+
+#[test]
+fn a_refused_certificate_is_not_retried() {
+    let (proxy, bucket) = tls_store("tls-no-retry", b"secret");
+    let s3 = tls_builder(&proxy)
+        .ca_bundle(tls_data("server.pem"))
+        .build()
+        .unwrap();
+    let err = head(&s3, &bucket, "tls-no-retry").unwrap_err();
+    assert!(!err.kind().is_retryable(), "{:?}: {err}", err.kind());
+    // Through a manager whose policy would try five times: one connection, and the
+    // refusal is what the caller sees.
+    let manager = TransferManager::new(Arc::new(s3), TransferConfig::default());
+    let before = proxy.connections();
+    let dir = tempfile::tempdir().unwrap();
+    let err = manager
+        .download(
+            &bucket,
+            "tls-no-retry",
+            dir.path().join("out").as_path(),
+            DownloadArgs::default(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert!(err.to_string().contains("certificate"), "{err}");
+    assert_eq!(proxy.connections() - before, 1, "the refusal was retried");
+    manager.shutdown(false, "");
 }
 
 #[test]

@@ -1295,18 +1295,48 @@ fn an_object_without_a_stored_checksum_is_checked_against_its_md5_etag() {
     assert!(held.is_none());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     manager.shutdown(false, "");
+}
 
-    // Larger than one GET: the ranges cannot be hashed in order, nothing is claimed.
-    fake.put_object_bytes("b", "large-plain", random_bytes(LARGE, 42));
+#[test]
+fn an_md5_etag_checks_an_object_that_comes_in_several_gets_where_its_bytes_can_be_hashed_in_order()
+{
+    let fake = fake();
+    let data = random_bytes(LARGE, 42);
+    fake.put_object_bytes("b", "large-plain", data.clone());
     let manager = TransferManager::new(Arc::new(fake.clone()), config().build().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let (result, _) = download_to(
-        &manager,
-        "large-plain",
-        Out::Path,
-        dir.path(),
-        Default::default(),
-    );
-    assert_eq!(result.unwrap().validated, Validation::Nothing);
+    for out in OUTPUTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (result, held) =
+            download_to(&manager, "large-plain", out, dir.path(), Default::default());
+        let output = result.unwrap();
+        assert!(output.parts > 1, "{out:?}: came in one GET");
+        // A file is read back, a stream hashed as it writes in order; a caller's
+        // seekable writer can be neither, so nothing is claimed for it.
+        let expected = match out {
+            Out::Seekable => Validation::Nothing,
+            Out::Path | Out::Stream => Validation::Etag,
+        };
+        assert_eq!(output.validated, expected, "{out:?}");
+        assert!(held.unwrap() == data, "{out:?}: bytes differ");
+    }
     manager.shutdown(false, "");
+
+    // One byte flipped in the second range: the MD5 is not the ETag, and no file is
+    // left.
+    let corrupt = || CorruptDownload::at_range(&fake, 5 * MIB as u64);
+    for out in [Out::Path, Out::Stream] {
+        let manager = TransferManager::new(Arc::new(corrupt()), config().build().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let (result, held) =
+            download_to(&manager, "large-plain", out, dir.path(), Default::default());
+        match result.unwrap_err() {
+            TransferError::IntegrityFailed { algorithm, .. } => assert_eq!(algorithm, "MD5"),
+            other => panic!("{out:?}: expected IntegrityFailed, got {other}"),
+        }
+        if let Out::Path = out {
+            assert!(held.is_none());
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        }
+        manager.shutdown(false, "");
+    }
 }

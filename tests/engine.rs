@@ -1830,7 +1830,7 @@ fn second_range(r: &GetObjectRequest) -> bool {
 fn a_download_refuses_answers_that_are_not_what_it_asked_for() {
     const SIZE: usize = 12 * MIB;
     let five = 5 * MIB as u64;
-    let cases: [(Box<MisanswerFn>, String); 4] = [
+    let cases: [(Box<MisanswerFn>, String); 5] = [
         (
             // A range answered with other bytes.
             Box::new(|r, head| {
@@ -1870,6 +1870,21 @@ fn a_download_refuses_answers_that_are_not_what_it_asked_for() {
                 None
             }),
             format!("the object is {} bytes, not the {SIZE} expected", SIZE + 1),
+        ),
+        (
+            // A backend that builds an impossible Content-Range (an empty object's).
+            Box::new(|r, head| {
+                if second_range(r)
+                    && let Some(cr) = head.content_range.as_mut()
+                {
+                    cr.total = 0;
+                }
+                None
+            }),
+            format!(
+                "the response's Content-Range bytes {five}-{}/0 is impossible",
+                2 * five - 1
+            ),
         ),
         (
             // A body that ends early without an error: one byte short.

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -24,6 +25,8 @@ pub struct TlsProxy {
     addr: SocketAddr,
     /// The ALPN protocol of each completed handshake (None: the client offered none).
     handshakes: Arc<Mutex<Vec<Option<Vec<u8>>>>>,
+    /// TCP connections accepted.
+    connections: Arc<AtomicUsize>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -56,6 +59,8 @@ impl TlsProxy {
         let addr = listener.local_addr().expect("local address");
         let handshakes = Arc::new(Mutex::new(Vec::new()));
         let seen = handshakes.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -69,6 +74,7 @@ impl TlsProxy {
                     tokio::select! {
                         accepted = listener.accept() => {
                             let Ok((socket, _)) = accepted else { continue };
+                            counted.fetch_add(1, Ordering::SeqCst);
                             let acceptor = acceptor.clone();
                             let seen = seen.clone();
                             tokio::spawn(async move {
@@ -92,6 +98,7 @@ impl TlsProxy {
         TlsProxy {
             addr,
             handshakes,
+            connections,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -100,6 +107,11 @@ impl TlsProxy {
     /// `https://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("https://{}", self.addr)
+    }
+
+    /// TCP connections accepted so far, whether or not their handshake completed.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// The ALPN protocol each completed handshake agreed on, in order.

@@ -202,8 +202,40 @@ impl Service<Uri> for TlsConnector {
         Box::pin(async move {
             let name = ServerName::try_from(host)?;
             let socket = connecting.await?;
-            Ok(TlsStream(tls.connect(name, socket).await?))
+            match tls.connect(name, socket).await {
+                Ok(stream) => Ok(TlsStream(stream)),
+                Err(err) => Err(handshake_error(err)),
+            }
         })
+    }
+}
+
+/// Marks a handshake that failed on the server's certificate or on what the two sides
+/// support: sending the request again meets the same certificate, so the error mapping
+/// (`errors.rs`) classes a dispatch failure carrying it as not retryable instead of
+/// transient.
+pub(super) const TLS_REFUSED: &str = "TLS handshake refused";
+
+/// A failed handshake as hyper passes it on: a refusal that will not pass
+/// ([`TLS_REFUSED`]) or the I/O error as it came (a reset or a timeout may pass).
+fn handshake_error(err: io::Error) -> ConnectError {
+    let permanent = err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|tls| {
+            matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::PeerIncompatible(_)
+                    | rustls::Error::InvalidCertRevocationList(_)
+                    | rustls::Error::UnsupportedNameType
+            )
+        });
+    if permanent {
+        format!("{TLS_REFUSED}: {err}").into()
+    } else {
+        err.into()
     }
 }
 

@@ -87,6 +87,9 @@ pub(super) fn map_rusoto_error<E: ServiceError>(op: &'static str, err: RusotoErr
             // "Error obtaining body"; anything else failed before a response arrived.
             let kind = if message.contains("Error obtaining body") {
                 S3ErrorKind::TruncatedBody
+            } else if message.contains(super::connector::TLS_REFUSED) {
+                // The same certificate answers every retry.
+                S3ErrorKind::Other
             } else {
                 S3ErrorKind::Transient
             };

@@ -114,7 +114,7 @@ impl Download {
     /// streams. Returns the object's size, or `None` after recording a failure.
     pub(super) fn get_piece(self: &Arc<Self>, guard: &WorkGuard, piece: Piece) -> Option<u64> {
         let (stored, md5) = match &*self.expected.lock() {
-            Some(Stored::EtagMd5 { .. }) => (None, true),
+            Some(Stored::EtagMd5 { one_get, .. }) => (None, *one_get),
             Some(stored) => (stored.algorithm(), false),
             None => (None, false),
         };
@@ -304,6 +304,16 @@ impl Download {
         head: &GetObjectOutput,
     ) -> Result<u64, String> {
         let start = request.range.map_or(0, |r| r.start);
+        // ContentRange::parse refuses these, but a caller's own backend builds the
+        // struct directly, and the arithmetic below needs start <= end < total.
+        if let Some(cr) = head.content_range
+            && !(cr.start <= cr.end && cr.end < cr.total)
+        {
+            return Err(format!(
+                "the response's Content-Range bytes {}-{}/{} is impossible",
+                cr.start, cr.end, cr.total
+            ));
+        }
         let total = match (head.content_range, request.range) {
             (Some(cr), Some(range)) => {
                 let wanted_end = range.end.map_or(cr.total - 1, |e| e.min(cr.total - 1));

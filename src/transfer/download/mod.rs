@@ -296,7 +296,7 @@ impl Download {
     }
     /// Runs after the last write: check the length, then put the file in place.
     fn finish(&self) {
-        let Some(output) = self.output.lock().take() else {
+        let Some(mut output) = self.output.lock().take() else {
             return;
         };
         if self.ctx.coordinator.is_stopped() {
@@ -320,7 +320,10 @@ impl Download {
         }
         // Before the file is put in place: a mismatch leaves no file at the destination
         // (the failure cleanup removes the temporary one).
-        let validated = match self.check_integrity() {
+        let validated = match self
+            .md5_from_output(&mut output)
+            .and_then(|()| self.check_integrity())
+        {
             Ok(v) => v,
             Err(e) => {
                 self.ctx.coordinator.fail(e);
@@ -341,6 +344,7 @@ impl Download {
                 mut writer,
                 next,
                 pending,
+                ..
             } => {
                 if next != size || !pending.is_empty() {
                     Err(self.failed(

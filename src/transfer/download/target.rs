@@ -99,6 +99,9 @@ pub(super) enum Output {
         next: u64,
         /// Chunks that arrived ahead of `next`, by offset.
         pending: BTreeMap<u64, Vec<u8>>,
+        /// The MD5 of what was written, when the object's ETag is the only check on
+        /// offer and it comes in several GETs (`Stored::EtagMd5`).
+        md5: Option<md5::Md5>,
     },
 }
 
@@ -114,6 +117,7 @@ impl Output {
                 writer,
                 next,
                 pending,
+                md5,
             } => {
                 if offset != *next {
                     // Resumed GETs start exactly where the last byte landed, so an
@@ -123,13 +127,18 @@ impl Output {
                     }
                     return Ok(());
                 }
-                writer.write_all(&data)?;
-                *next += data.len() as u64;
-                while let Some(chunk) = pending.remove(next) {
+                let mut chunk = data;
+                loop {
+                    if let Some(md5) = md5.as_mut() {
+                        md5::Digest::update(md5, &chunk);
+                    }
                     writer.write_all(&chunk)?;
                     *next += chunk.len() as u64;
+                    match pending.remove(next) {
+                        Some(more) => chunk = more,
+                        None => return Ok(()),
+                    }
                 }
-                Ok(())
             }
         }
     }
@@ -245,6 +254,7 @@ impl Download {
                         writer: Box::new(file),
                         next: 0,
                         pending: BTreeMap::new(),
+                        md5: None,
                     }
                 } else {
                     let temp = temp_path(&dest);
@@ -273,6 +283,7 @@ impl Download {
                 writer,
                 next: 0,
                 pending: BTreeMap::new(),
+                md5: None,
             },
         };
         *self.output.lock() = Some(output);

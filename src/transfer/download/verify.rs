@@ -2,8 +2,11 @@
 //! (whole-object or composite), each part's checksum as it completes, and the
 //! combination of range or part checksums after the last byte.
 
+use std::fs::File;
+use std::io::{self, Read};
 use std::sync::atomic::Ordering;
 
+use super::target::Output;
 use super::{Download, PartFetch};
 use crate::checksum::{Checksum, Checksummer};
 use crate::client::etag;
@@ -30,9 +33,11 @@ pub(super) enum Stored {
         parts: u32,
     },
     /// No stored checksum, but the ETag of a single-part object not encrypted with a
-    /// KMS or customer key is the MD5 of its bytes (hex): checked when the object comes
-    /// in one GET, where its bytes pass in order.
-    EtagMd5 { hex: String },
+    /// KMS or customer key is the MD5 of its bytes (hex). MD5 cannot be combined from
+    /// the digests of ranges, so the bytes are hashed in order: as they pass when the
+    /// object comes in one GET (`one_get`); otherwise by the stream output as it writes
+    /// them in order, or read back from the finished temporary file.
+    EtagMd5 { hex: String, one_get: bool },
 }
 
 impl Stored {
@@ -97,13 +102,20 @@ impl Download {
         let stored = self
             .stored_checksum(&head.checksums, size)
             .or_else(|| self.etag_md5(&head, size));
+        if let Some(Stored::EtagMd5 { one_get: false, .. }) = stored
+            && let Some(Output::Stream { md5, .. }) = &mut *self.output.lock()
+        {
+            // No GET has been sent yet: the stream hashes every byte it writes.
+            *md5 = Some(<md5::Md5 as md5::Digest>::new());
+        }
         *self.expected.lock() = stored;
         Ok(size)
     }
 
-    /// The ETag as the MD5 of the object, when it is one and the object comes in one
-    /// GET: a single-part ETag (no `-N`) of 32 hex digits, not under SSE-KMS or SSE-C
-    /// (whose ETags are not the MD5 of the plaintext).
+    /// The ETag as the MD5 of the object, when it is one: a single-part ETag (no `-N`)
+    /// of 32 hex digits, not under SSE-KMS or SSE-C (whose ETags are not the MD5 of the
+    /// plaintext); and when the bytes can be hashed in order: one GET, or an output that
+    /// sees them in order or can be read back (not a caller's seekable writer).
     fn etag_md5(&self, head: &crate::client::HeadObjectOutput, size: u64) -> Option<Stored> {
         let md5 = etag::plain_md5(head.etag.as_deref()?)?;
         let encrypted = self.args.sse_customer.is_some()
@@ -113,9 +125,47 @@ impl Download {
                 .as_deref()
                 .is_some_and(|sse| sse.starts_with("aws:kms"));
         let one_get = size <= self.ctx.engine.config.multipart_chunksize;
-        (one_get && !encrypted).then(|| Stored::EtagMd5 {
+        let in_order = one_get || !matches!(&*self.output.lock(), Some(Output::Seekable { .. }));
+        (in_order && !encrypted).then(|| Stored::EtagMd5 {
             hex: etag::hex(&md5),
+            one_get,
         })
+    }
+
+    /// After the last write, the MD5 of an object that came in several GETs: from the
+    /// stream output's in-order hash, or read back from the temporary file (the page
+    /// cache still holds it; one pass at MD5's speed, and only for objects that offer
+    /// nothing else to check against).
+    pub(super) fn md5_from_output(&self, output: &mut Output) -> Result<(), TransferError> {
+        if !matches!(
+            &*self.expected.lock(),
+            Some(Stored::EtagMd5 { one_get: false, .. })
+        ) {
+            return Ok(());
+        }
+        let digest = match output {
+            Output::Stream { md5, .. } => md5.take().map(md5::Digest::finalize),
+            Output::File { temp, .. } => {
+                // The output's own handle is write-only.
+                let hash = || -> io::Result<md5::digest::Output<md5::Md5>> {
+                    let mut hasher = <md5::Md5 as md5::Digest>::new();
+                    let mut reader = File::open(&*temp)?;
+                    let mut buf = vec![0u8; 1 << 20];
+                    loop {
+                        match reader.read(&mut buf) {
+                            Ok(0) => return Ok(md5::Digest::finalize(hasher)),
+                            Ok(n) => md5::Digest::update(&mut hasher, &buf[..n]),
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                };
+                Some(hash().map_err(|e| TransferError::io("reading back", Some(temp), e))?)
+            }
+            Output::Seekable { .. } => None,
+        };
+        *self.md5_seen.lock() = digest.map(|d| etag::hex(&d));
+        Ok(())
     }
     /// What the bytes can be checked against, given the stored checksums.
     fn stored_checksum(&self, stored: &Checksums, size: u64) -> Option<Stored> {
@@ -159,7 +209,7 @@ impl Download {
         match stored {
             None => Ok(Validation::Nothing),
             Some(Stored::Whole { algorithm, value }) => self.check_whole(algorithm, value),
-            Some(Stored::EtagMd5 { hex }) => self.check_md5(hex),
+            Some(Stored::EtagMd5 { hex, .. }) => self.check_md5(hex),
             Some(Stored::Composite {
                 algorithm,
                 value,
@@ -263,7 +313,7 @@ impl Download {
         }
         Ok(Validation::PerPart(algorithm))
     }
-    /// The object's bytes, which came in one GET, against its ETag's MD5.
+    /// The object's bytes, hashed in order, against its ETag's MD5.
     fn check_md5(&self, expected: String) -> Result<Validation, TransferError> {
         let Some(actual) = self.md5_seen.lock().take() else {
             return Err(TransferError::Internal(
