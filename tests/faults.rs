@@ -14,8 +14,8 @@ use common::seaweed::SeaweedFs;
 use common::{random_bytes, unique_bucket};
 use s3transfer::S3ErrorKind;
 use s3transfer::{
-    CopyArgs, CopySource, DownloadArgs, DownloadTarget, RetryConfig, RusotoS3, TransferConfig,
-    TransferError, TransferManager, UploadArgs, UploadSource,
+    CopyArgs, CopySource, DownloadArgs, DownloadTarget, ErrorKind, RetryConfig, RusotoS3,
+    TransferConfig, TransferError, TransferManager, UploadArgs, UploadSource,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -155,6 +155,42 @@ fn single_put_survives_throttling_within_the_budget() {
         "each throttled attempt is reported as a retry"
     );
     assert!(e.stored("put.bin") == data);
+}
+
+#[test]
+fn an_error_inside_a_200_to_a_put_or_a_part_is_a_failure_that_is_retried_never_a_success() {
+    let e = env();
+    // S3 documents errors inside a 200 only for Complete and the copies; a proxy or
+    // another store may send one for anything, and taking it for success would report
+    // an object that was never stored.
+    let put = e
+        .proxy
+        .add(Rule::new(Match::put_object(), Fault::ErrorIn200).times(2));
+    let data = random_bytes(100_000, 4);
+    let out = e.upload("put-200.bin", &data).unwrap();
+    assert_eq!(e.proxy.fired(put), 2);
+    assert_eq!(out.retries, 2);
+    assert!(e.stored("put-200.bin") == data);
+
+    let part = e.proxy.add(Rule::new(
+        Match::upload_part().target_contains("partNumber=2&"),
+        Fault::ErrorIn200,
+    ));
+    let data = random_bytes(11 * MIB, 5);
+    e.upload("part-200.bin", &data).unwrap();
+    assert_eq!(e.proxy.fired(part), 1);
+    assert!(e.stored("part-200.bin") == data);
+
+    // Past the budget: a typed failure and no object.
+    e.proxy
+        .add(Rule::new(Match::put_object(), Fault::ErrorIn200).times(100));
+    let err = e.upload("never.bin", &data[..1000]).unwrap_err();
+    e.assert_nothing_left("never.bin");
+    assert_eq!(err.kind(), ErrorKind::RetriesExceeded, "{err}");
+    assert_eq!(
+        err.s3_error().and_then(|s| s.code.as_deref()),
+        Some("InternalError")
+    );
 }
 
 #[test]

@@ -271,6 +271,9 @@ struct RuleState {
 struct State {
     rules: Vec<RuleState>,
     log: Vec<Exchange>,
+    /// Exchanges taken out of `log` by [`FaultProxy::take_exchanges`]: the log's first
+    /// entry is exchange number `taken`.
+    taken: usize,
     /// Open sockets per connection thread, shut down when the proxy is dropped so
     /// blocked reads return.
     sockets: HashMap<u64, Vec<TcpStream>>,
@@ -312,11 +315,15 @@ impl Shared {
             fault: hit.as_ref().map(|(_, r)| r.fault.clone()),
             upstream_status: None,
         });
-        (state.log.len() - 1, hit)
+        (state.taken + state.log.len() - 1, hit)
     }
 
     fn record_status(&self, entry: usize, status: u16) {
-        if let Some(e) = self.state().log.get_mut(entry) {
+        let mut state = self.state();
+        let Some(index) = entry.checked_sub(state.taken) else {
+            return;
+        };
+        if let Some(e) = state.log.get_mut(index) {
             e.upstream_status = Some(status);
         }
     }
@@ -412,6 +419,15 @@ impl FaultProxy {
     /// Every request seen so far, in arrival order.
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.shared.state().log.clone()
+    }
+
+    /// Every request seen since the last call, taken out of the log: a long run's log
+    /// stays small.
+    pub fn take_exchanges(&self) -> Vec<Exchange> {
+        let mut state = self.shared.state();
+        let log = std::mem::take(&mut state.log);
+        state.taken += log.len();
+        log
     }
 
     /// Client connections accepted so far.

@@ -157,10 +157,13 @@ pub(super) fn is_error_document(body: &[u8]) -> bool {
     text.starts_with("<Error>") || text.starts_with("<Error ")
 }
 
-/// rusoto's HTTP client with one addition: a 2xx answer to CompleteMultipartUpload,
-/// CopyObject or UploadPartCopy whose body is an `<Error>` document becomes a 500
-/// (marked with [`EMBEDDED_ERROR_HEADER`]), so rusoto reports it as an error with the
-/// body instead of parsing it as an empty success.
+/// rusoto's HTTP client with one addition: a 2xx answer whose body is an `<Error>`
+/// document becomes a 500 (marked with [`EMBEDDED_ERROR_HEADER`]), so rusoto reports it
+/// as an error with the body instead of parsing it as an empty success. S3 documents
+/// this for CompleteMultipartUpload, CopyObject and UploadPartCopy; every answer but a
+/// GET's (whose body is the object, never buffered) is checked, because a proxy or
+/// another store may do it elsewhere, and an upload taken for stored when it was not
+/// would lose the data.
 pub(super) struct EmbeddedErrorDispatcher(pub(super) Transport);
 
 impl DispatchSignedRequest for EmbeddedErrorDispatcher {
@@ -169,8 +172,8 @@ impl DispatchSignedRequest for EmbeddedErrorDispatcher {
         request: SignedRequest,
         timeout: Option<Duration>,
     ) -> DispatchSignedRequestFuture {
-        let may_embed = (request.method == "POST" && request.params.contains_key("uploadId"))
-            || (request.method == "PUT" && request.headers.contains_key("x-amz-copy-source"));
+        // A HEAD has no body; a GET's is the object.
+        let may_embed = request.method != "GET" && request.method != "HEAD";
         let response = self.0.dispatch(request, timeout);
         if !may_embed {
             return response;

@@ -172,8 +172,12 @@ impl S3Api for RusotoS3 {
         signed::add_attributes(&mut req, &request.attributes);
         add_body_request_headers!(req, request);
         let h = self.send_signed_body(OP, bucket, key, req, body)?;
+        // S3 answers every stored object with its ETag: a 2xx without one is no proof
+        // that anything was stored, and reporting it as an upload would lose the data.
+        let etag =
+            signed::header(&h, "etag").ok_or_else(|| missing_etag(OP).with_object(bucket, key))?;
         Ok(PutObjectOutput {
-            etag: signed::header(&h, "etag"),
+            etag: Some(etag),
             version_id: signed::header(&h, "x-amz-version-id"),
             checksums: signed::read_checksums(&h),
         })
@@ -226,8 +230,10 @@ impl S3Api for RusotoS3 {
         req.set_params(params);
         add_body_request_headers!(req, request);
         let h = self.send_signed_body(OP, bucket, key, req, body)?;
+        let etag =
+            signed::header(&h, "etag").ok_or_else(|| missing_etag(OP).with_object(bucket, key))?;
         Ok(UploadPartOutput {
-            etag: signed::header(&h, "etag"),
+            etag: Some(etag),
             checksums: signed::read_checksums(&h),
         })
     }
