@@ -32,7 +32,7 @@ mod fault_proxy;
 mod seaweed;
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,10 +40,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use fault_proxy::{Fault, FaultProxy, Match, Rule};
 use parking_lot::Mutex;
-use s3transfer::client::{DeleteObjectRequest, HeadObjectRequest};
+use rusoto_s3::S3 as _;
 use s3transfer::{
-    CopyArgs, CopySource, DownloadArgs, DownloadTarget, ErrorKind, RusotoS3, S3Api, S3ErrorKind,
-    TransferConfig, TransferError, TransferFuture, TransferManager, UploadArgs, UploadSource,
+    CopyArgs, CopySource, DownloadArgs, DownloadTarget, ErrorKind, RusotoS3, TransferConfig,
+    TransferError, TransferFuture, TransferManager, UploadArgs, UploadSource,
 };
 use seaweed::SeaweedFs;
 
@@ -78,40 +78,89 @@ impl Rng {
     }
 }
 
-/// Bytes that differ by seed, cheap to make.
-fn data(size: usize, seed: u64) -> Vec<u8> {
-    let mut rng = Rng::new(seed);
-    let mut out = Vec::with_capacity(size + 8);
-    while out.len() < size {
-        rng.below(2);
-        out.extend_from_slice(&rng.0.to_le_bytes());
+/// `size` bytes that differ by seed, made as they are read: the harness holds digests,
+/// not data, so the process's memory is the library's (and the proxy's buffers).
+struct Generated {
+    rng: Rng,
+    left: usize,
+    word: [u8; 8],
+    used: usize,
+}
+
+impl Generated {
+    fn new(size: usize, seed: u64) -> Generated {
+        Generated {
+            rng: Rng::new(seed),
+            left: size,
+            word: [0; 8],
+            used: 8,
+        }
     }
-    out.truncate(size);
-    out
 }
 
-/// A reader over shared bytes, for stream uploads.
-struct SharedReader {
-    data: Arc<Vec<u8>>,
-    at: usize,
-}
-
-impl Read for SharedReader {
+impl Read for Generated {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(self.data.len() - self.at);
-        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
-        self.at += n;
+        let n = buf.len().min(self.left);
+        for byte in &mut buf[..n] {
+            if self.used == 8 {
+                self.rng.below(2);
+                self.word = self.rng.0.to_le_bytes();
+                self.used = 0;
+            }
+            *byte = self.word[self.used];
+            self.used += 1;
+        }
+        self.left -= n;
         Ok(n)
     }
 }
 
-/// A writer into shared bytes, for stream downloads.
-struct Collect(Arc<Mutex<Vec<u8>>>);
+/// The length and MD5 of some bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Digest {
+    len: u64,
+    md5: [u8; 16],
+}
 
-impl std::io::Write for Collect {
+/// Hashes what is written to it.
+#[derive(Default)]
+struct Hashing {
+    md5: md5::Md5,
+    len: u64,
+}
+
+impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
+        md5::Digest::update(&mut self.md5, buf);
+        self.len += buf.len() as u64;
         Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Hashing {
+    fn digest(self) -> Digest {
+        Digest {
+            len: self.len,
+            md5: md5::Digest::finalize(self.md5).into(),
+        }
+    }
+}
+
+fn digest_of(mut reader: impl Read) -> std::io::Result<Digest> {
+    let mut hashing = Hashing::default();
+    std::io::copy(&mut reader, &mut hashing)?;
+    Ok(hashing.digest())
+}
+
+/// A stream download's writer: hashes what the download writes, in order.
+struct Collect(Arc<Mutex<Hashing>>);
+
+impl Write for Collect {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().write(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
@@ -121,13 +170,13 @@ impl std::io::Write for Collect {
 /// What a transfer must have produced if it succeeded.
 enum Expect {
     /// An object (an upload or a copy) holding these bytes.
-    Object { key: String, data: Arc<Vec<u8>> },
+    Object { key: String, digest: Digest },
     /// A file holding these bytes.
-    File { path: PathBuf, data: Arc<Vec<u8>> },
+    File { path: PathBuf, digest: Digest },
     /// A stream that received these bytes.
     Stream {
-        got: Arc<Mutex<Vec<u8>>>,
-        data: Arc<Vec<u8>>,
+        got: Arc<Mutex<Hashing>>,
+        digest: Digest,
     },
 }
 
@@ -154,6 +203,13 @@ struct Sample {
 }
 
 fn sample(round: u64) -> Sample {
+    // Hand freed memory back first, so that RSS shows what is still held (a leak) rather
+    // than what the allocator keeps cached from the largest round so far.
+    // SAFETY: malloc_trim only releases free pages of glibc's heap.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::malloc_trim(0);
+    }
     let names: Vec<String> = std::fs::read_dir("/proc/self/task")
         .map(|tasks| {
             tasks
@@ -215,11 +271,9 @@ fn random_rule(rng: &mut Rng) -> Rule {
 struct Run {
     server: &'static SeaweedFs,
     proxy: FaultProxy,
-    /// Straight to the store, for the checks.
-    direct: RusotoS3,
     bucket: String,
     dir: tempfile::TempDir,
-    sources: Vec<(String, Arc<Vec<u8>>)>,
+    sources: Vec<(String, Digest)>,
     seed: u64,
 }
 
@@ -297,11 +351,30 @@ impl Run {
         stopper.join().expect("the stopper thread");
         manager.shutdown(false, "");
         drop(manager);
-        let open = self.server.list_multipart_uploads(&self.bucket);
-        if !open.is_empty() {
+        let exchanges = self.proxy.take_exchanges();
+        for (key, upload_id) in self.server.list_multipart_uploads(&self.bucket) {
             totals.problems.push(format!(
-                "round {round}: multipart uploads left open: {open:?}"
+                "round {round}: multipart upload left open: {key} {upload_id}"
             ));
+            // What happened to it, for the report; then abort it so that later rounds
+            // report only their own.
+            for e in exchanges
+                .iter()
+                .filter(|e| e.target.contains(&format!("/{key}?")))
+            {
+                println!(
+                    "  {key}: {} {} fault {:?} upstream {:?}",
+                    e.method, e.target, e.fault, e.upstream_status
+                );
+            }
+            let abort = rusoto_s3::AbortMultipartUploadRequest {
+                bucket: self.bucket.clone(),
+                key,
+                upload_id,
+                ..Default::default()
+            };
+            let s3 = self.server.client();
+            self.server.block_on(s3.abort_multipart_upload(abort))?;
         }
         for entry in std::fs::read_dir(self.dir.path())? {
             let entry = entry?;
@@ -311,7 +384,7 @@ impl Run {
             ));
             std::fs::remove_file(entry.path())?;
         }
-        for exchange in self.proxy.take_exchanges() {
+        for exchange in exchanges {
             totals.requests += 1;
             if let Some(fault) = exchange.fault {
                 let name = format!("{fault:?}");
@@ -328,12 +401,16 @@ impl Run {
         rng: &mut Rng,
         key: String,
     ) -> anyhow::Result<(&'static str, TransferFuture, Expect)> {
-        let (source_key, source_data) = &self.sources[rng.below(SOURCES.len() as u64) as usize];
+        let (source_key, source) = &self.sources[rng.below(SOURCES.len() as u64) as usize];
+        let (size, seed) = (rng.size(), rng.below(u64::MAX));
+        let digest = digest_of(Generated::new(size, seed))?;
         Ok(match rng.below(5) {
             0 => {
-                let data = Arc::new(data(rng.size(), rng.below(u64::MAX)));
                 let path = self.dir.path().join(format!("{key}.up"));
-                std::fs::write(&path, &*data)?;
+                std::io::copy(
+                    &mut Generated::new(size, seed),
+                    &mut std::fs::File::create(&path)?,
+                )?;
                 let future = manager.upload(
                     UploadSource::path(&path),
                     &self.bucket,
@@ -341,23 +418,18 @@ impl Run {
                     UploadArgs::default(),
                     &[],
                 )?;
-                // The source file goes once the upload has read it: see `check`.
-                ("upload file", future, Expect::Object { key, data })
+                // The source file goes once the upload has ended: see `check`.
+                ("upload file", future, Expect::Object { key, digest })
             }
             1 => {
-                let data = Arc::new(data(rng.size(), rng.below(u64::MAX)));
-                let reader = SharedReader {
-                    data: data.clone(),
-                    at: 0,
-                };
                 let future = manager.upload(
-                    UploadSource::stream(reader),
+                    UploadSource::stream(Generated::new(size, seed)),
                     &self.bucket,
                     &key,
                     UploadArgs::default(),
                     &[],
                 )?;
-                ("upload stream", future, Expect::Object { key, data })
+                ("upload stream", future, Expect::Object { key, digest })
             }
             2 => {
                 let path = self.dir.path().join(format!("{key}.down"));
@@ -368,11 +440,11 @@ impl Run {
                     DownloadArgs::default(),
                     &[],
                 )?;
-                let data = source_data.clone();
-                ("download file", future, Expect::File { path, data })
+                let digest = *source;
+                ("download file", future, Expect::File { path, digest })
             }
             3 => {
-                let got = Arc::new(Mutex::new(Vec::new()));
+                let got = Arc::new(Mutex::new(Hashing::default()));
                 let future = manager.download(
                     &self.bucket,
                     source_key,
@@ -380,8 +452,8 @@ impl Run {
                     DownloadArgs::default(),
                     &[],
                 )?;
-                let data = source_data.clone();
-                ("download stream", future, Expect::Stream { got, data })
+                let digest = *source;
+                ("download stream", future, Expect::Stream { got, digest })
             }
             _ => {
                 let future = manager.copy(
@@ -391,8 +463,8 @@ impl Run {
                     CopyArgs::default(),
                     &[],
                 )?;
-                let data = source_data.clone();
-                ("copy", future, Expect::Object { key, data })
+                let digest = *source;
+                ("copy", future, Expect::Object { key, digest })
             }
         })
     }
@@ -425,42 +497,46 @@ impl Run {
         }
         let ok = outcome.is_ok();
         match expect {
-            Expect::Object { key, data } => {
+            Expect::Object { key, digest } => {
                 let _ = std::fs::remove_file(self.dir.path().join(format!("{key}.up")));
-                let stored = self.read_object(&key)?;
+                let stored = self.stored_digest(&key)?;
                 match (ok, stored) {
-                    (true, Some(bytes)) if bytes == *data => {
-                        totals.bytes_ok += data.len() as u64;
-                    }
-                    (true, Some(bytes)) => problem(format!(
+                    (true, Some(got)) if got == digest => totals.bytes_ok += digest.len,
+                    (true, Some(got)) => problem(format!(
                         "{key}: stored {} bytes that are not the {} sent",
-                        bytes.len(),
-                        data.len()
+                        got.len, digest.len
                     )),
                     (true, None) => problem(format!("{key}: succeeded but no object")),
                     (false, Some(_)) => problem(format!("{key}: failed but an object exists")),
                     (false, None) => {}
                 }
-                let mut delete = DeleteObjectRequest::default();
-                delete.bucket = self.bucket.clone();
-                delete.key = key;
-                self.direct.delete_object(&delete)?;
+                let delete = rusoto_s3::DeleteObjectRequest {
+                    bucket: self.bucket.clone(),
+                    key,
+                    ..Default::default()
+                };
+                let s3 = self.server.client();
+                self.server.block_on(s3.delete_object(delete))?;
             }
-            Expect::File { path, data } => match (ok, std::fs::read(&path)) {
-                (true, Ok(bytes)) if bytes == *data => {
-                    totals.bytes_ok += data.len() as u64;
-                    std::fs::remove_file(&path)?;
+            Expect::File { path, digest } => {
+                let got = std::fs::File::open(&path).and_then(digest_of);
+                match (ok, got) {
+                    (true, Ok(got)) if got == digest => {
+                        totals.bytes_ok += digest.len;
+                        std::fs::remove_file(&path)?;
+                    }
+                    (true, _) => problem(format!("{}: not the object's bytes", path.display())),
+                    (false, Ok(_)) => {
+                        problem(format!("{}: failed but the file exists", path.display()))
+                    }
+                    (false, Err(_)) => {}
                 }
-                (true, _) => problem(format!("{}: not the object's bytes", path.display())),
-                (false, Ok(_)) => {
-                    problem(format!("{}: failed but the file exists", path.display()))
-                }
-                (false, Err(_)) => {}
-            },
-            Expect::Stream { got, data } => {
+            }
+            Expect::Stream { got, digest } => {
+                let got = std::mem::take(&mut *got.lock()).digest();
                 if ok {
-                    if *got.lock() == *data {
-                        totals.bytes_ok += data.len() as u64;
+                    if got == digest {
+                        totals.bytes_ok += digest.len;
                     } else {
                         problem("the stream did not receive the object's bytes".into());
                     }
@@ -470,14 +546,23 @@ impl Run {
         Ok(())
     }
 
-    /// The object's bytes as the store has them, `None` if it has none.
-    fn read_object(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        let mut head = HeadObjectRequest::default();
-        head.bucket = self.bucket.clone();
-        head.key = key.to_owned();
-        match self.direct.head_object(&head) {
-            Ok(_) => Ok(Some(self.server.get_object(&self.bucket, key))),
-            Err(e) if e.kind() == S3ErrorKind::NotFound => Ok(None),
+    /// The digest of the object as the store has it, `None` if it has none.
+    fn stored_digest(&self, key: &str) -> anyhow::Result<Option<Digest>> {
+        // Through the fixture's own client (its threads are not the library's), so
+        // that library threads can be counted between rounds.
+        let head = rusoto_s3::HeadObjectRequest {
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            ..Default::default()
+        };
+        let s3 = self.server.client();
+        match self.server.block_on(s3.head_object(head)) {
+            Ok(_) => {
+                let bytes = self.server.get_object(&self.bucket, key);
+                Ok(Some(digest_of(&bytes[..])?))
+            }
+            Err(rusoto_core::RusotoError::Service(_)) => Ok(None),
+            Err(rusoto_core::RusotoError::Unknown(r)) if r.status.as_u16() == 404 => Ok(None),
             Err(e) => Err(e).context("HEAD for the check"),
         }
     }
@@ -502,7 +587,13 @@ fn parse_args() -> anyhow::Result<(f64, u64)> {
     Ok((minutes, seed))
 }
 
-fn report(totals: &Totals, samples: &[Sample], elapsed: Duration, rounds: u64) -> Vec<String> {
+fn report(
+    totals: &Totals,
+    baseline: Sample,
+    samples: &[Sample],
+    elapsed: Duration,
+    rounds: u64,
+) -> Vec<String> {
     println!(
         "\n== soak: {rounds} rounds in {:.1} min",
         elapsed.as_secs_f64() / 60.0
@@ -530,7 +621,8 @@ fn report(totals: &Totals, samples: &[Sample], elapsed: Duration, rounds: u64) -
         peak(&samples[samples.len() - third..]),
     );
     println!(
-        "between rounds, first / last / max: library threads {} / {} / {}; threads {} / {} / {}; fds {} / {} / {}; RSS MiB {} / {} / {} (peak of first third {}, of last third {})",
+        "between rounds (before the first: {} library threads), first / last / max: library threads {} / {} / {}; threads {} / {} / {}; fds {} / {} / {}; RSS MiB {} / {} / {} (peak of first third {}, of last third {})",
+        baseline.library_threads,
         first.library_threads,
         last.library_threads,
         samples.iter().map(|s| s.library_threads).max().unwrap_or(0),
@@ -547,10 +639,11 @@ fn report(totals: &Totals, samples: &[Sample], elapsed: Duration, rounds: u64) -
         late / 1024,
     );
     for s in samples {
-        if s.library_threads > 0 {
+        // The checking client's own runtime threads are the baseline.
+        if s.library_threads > baseline.library_threads {
             growth.push(format!(
-                "round {}: {} library threads alive",
-                s.round, s.library_threads
+                "round {}: {} library threads alive, {} before the first round",
+                s.round, s.library_threads, baseline.library_threads
             ));
         }
         if s.fds > first.fds + 16 {
@@ -576,19 +669,20 @@ fn main() -> anyhow::Result<()> {
     let mut sources = Vec::new();
     for (i, size) in SOURCES.into_iter().enumerate() {
         let key = format!("source-{i}");
-        let bytes = Arc::new(data(size, seed ^ i as u64));
+        let mut bytes = Vec::with_capacity(size);
+        Generated::new(size, seed ^ i as u64).read_to_end(&mut bytes)?;
         server.put_object(&bucket, &key, &bytes);
-        sources.push((key, bytes));
+        sources.push((key, digest_of(&bytes[..])?));
     }
     let run = Run {
         server,
         proxy,
-        direct: client(server, &server.endpoint())?,
         bucket,
         dir: tempfile::tempdir()?,
         sources,
         seed,
     };
+    let baseline = sample(0);
     let begun = Instant::now();
     let deadline = Duration::from_secs_f64(minutes * 60.0);
     let mut totals = Totals::default();
@@ -599,7 +693,9 @@ fn main() -> anyhow::Result<()> {
         // Library threads end after `shutdown` returns; give them a moment to exit
         // before counting (a measurement, not a check with a timeout).
         let settle = Instant::now();
-        while sample(round).library_threads > 0 && settle.elapsed() < Duration::from_secs(5) {
+        while sample(round).library_threads > baseline.library_threads
+            && settle.elapsed() < Duration::from_secs(5)
+        {
             std::thread::sleep(Duration::from_millis(20));
         }
         // The first rounds warm the allocator and the proxy's threads up.
@@ -615,7 +711,7 @@ fn main() -> anyhow::Result<()> {
         }
         round += 1;
     }
-    let growth = report(&totals, &samples, begun.elapsed(), round);
+    let growth = report(&totals, baseline, &samples, begun.elapsed(), round);
     let failures: Vec<&String> = totals.problems.iter().chain(&growth).collect();
     for f in &failures {
         println!("FAIL {f}");
