@@ -291,6 +291,7 @@ fn client(server: &SeaweedFs, endpoint: &str) -> anyhow::Result<RusotoS3> {
 
 impl Run {
     fn round(&self, round: u64, totals: &mut Totals) -> anyhow::Result<()> {
+        let problems_before = totals.problems.len();
         let mut rng = Rng::new(self.seed ^ round.wrapping_mul(0xA24B_AED4_963E_E407));
         for _ in 0..1 + rng.below(5) {
             self.proxy.add(random_rule(&mut rng));
@@ -352,6 +353,15 @@ impl Run {
         manager.shutdown(false, "");
         drop(manager);
         let exchanges = self.proxy.take_exchanges();
+        if totals.problems.len() > problems_before {
+            // The round's faults, to see what led to the problem.
+            for e in exchanges.iter().filter(|e| e.fault.is_some()) {
+                println!(
+                    "  round {round} fault: {} {} {:?} (upstream {:?})",
+                    e.method, e.target, e.fault, e.upstream_status
+                );
+            }
+        }
         for (key, upload_id) in self.server.list_multipart_uploads(&self.bucket) {
             totals.problems.push(format!(
                 "round {round}: multipart upload left open: {key} {upload_id}"
@@ -485,10 +495,17 @@ impl Run {
             .outcomes
             .entry(format!("{kind}: {label}"))
             .or_default() += 1;
+        let detail = match &outcome {
+            Ok(out) => format!(
+                "{} bytes in {} parts, {} retries, validated {:?}",
+                out.bytes, out.parts, out.retries, out.validated
+            ),
+            Err(e) => e.to_string(),
+        };
         let mut problem = |what: String| {
             totals
                 .problems
-                .push(format!("round {round} {kind}: {what}"))
+                .push(format!("round {round} {kind}: {what} ({detail})"))
         };
         if let Err(e) = &outcome
             && matches!(e.kind(), ErrorKind::Internal | ErrorKind::TransferNotDone)
@@ -525,7 +542,12 @@ impl Run {
                         totals.bytes_ok += digest.len;
                         std::fs::remove_file(&path)?;
                     }
-                    (true, _) => problem(format!("{}: not the object's bytes", path.display())),
+                    (true, got) => problem(format!(
+                        "{}: not the object's bytes (got {:?} bytes, expected {})",
+                        path.display(),
+                        got.map(|d| d.len).ok(),
+                        digest.len
+                    )),
                     (false, Ok(_)) => {
                         problem(format!("{}: failed but the file exists", path.display()))
                     }
@@ -538,7 +560,10 @@ impl Run {
                     if got == digest {
                         totals.bytes_ok += digest.len;
                     } else {
-                        problem("the stream did not receive the object's bytes".into());
+                        problem(format!(
+                            "the stream did not receive the object's bytes (got {} bytes, expected {})",
+                            got.len, digest.len
+                        ));
                     }
                 }
             }

@@ -310,6 +310,46 @@ impl std::io::Write for Collect {
 }
 
 #[test]
+fn a_page_answered_in_place_of_the_object_is_never_taken_for_it() {
+    // A 200 whose body is an error document (or a captive portal's page) where the
+    // HEAD and the GET of an empty object should be: the answers carry no ETag, so they
+    // are retried, and the download gets the object (empty), not the page.
+    let e = env();
+    seed(&e, "empty.bin", 0, 8);
+    let head = e
+        .proxy
+        .add(Rule::new(Match::head_object(), Fault::ErrorIn200));
+    let get = e
+        .proxy
+        .add(Rule::new(Match::get_object(), Fault::ErrorIn200));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    let download = |dest: &std::path::Path| {
+        e.manager
+            .download(&e.bucket, "empty.bin", dest, DownloadArgs::default(), &[])
+            .unwrap()
+            .result()
+    };
+    let out = download(&dest).unwrap();
+    assert_eq!((e.proxy.fired(head), e.proxy.fired(get)), (1, 1));
+    assert_eq!(out.bytes, 0);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"");
+
+    // Every answer a page: a typed failure, and no file.
+    e.proxy
+        .add(Rule::new(Match::get_object(), Fault::ErrorIn200).times(100));
+    e.proxy
+        .add(Rule::new(Match::head_object(), Fault::ErrorIn200).times(100));
+    let dest = dir.path().join("never");
+    let err = download(&dest).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RetriesExceeded, "{err}");
+    assert!(err.to_string().contains("no ETag"), "{err}");
+    assert!(!dest.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the first download's file: {left:?}");
+}
+
+#[test]
 fn a_download_failing_past_the_budget_leaves_no_file() {
     let e = env();
     seed(&e, "broken.bin", 11 * MIB, 7);

@@ -481,7 +481,20 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 conn_shared.state().sockets.remove(&id);
             })
             .expect("spawn a connection thread");
-        shared.state().threads.push(thread);
+        // Join the connections that ended: an exited thread keeps its stack until it is
+        // joined, which a long run (the soak) would see as growth.
+        let ended: Vec<JoinHandle<()>> = {
+            let mut state = shared.state();
+            let (ended, running) = std::mem::take(&mut state.threads)
+                .into_iter()
+                .partition(|t| t.is_finished());
+            state.threads = running;
+            state.threads.push(thread);
+            ended
+        };
+        for thread in ended {
+            let _ = thread.join();
+        }
     }
 }
 

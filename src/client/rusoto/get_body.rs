@@ -244,6 +244,9 @@ async fn get_streamed(
         Ok(Ok(out)) => out,
     };
     let (mut head, expected) = response_head(&out.headers);
+    if head.etag.is_none() {
+        return Err(super::errors::not_an_object_answer(OP).with_object(bucket, key));
+    }
     deliver
         .deliver(Delivery::Headers(Box::new(head.clone())))
         .await?;

@@ -138,9 +138,11 @@ impl S3Api for RusotoS3 {
         let req = object_read_request!(self, "HEAD", request);
         let out = self.call(OP, bucket, key, dispatch(&self.inner.raw, req))?;
         let h = &out.headers;
+        let etag = signed::header(h, "etag")
+            .ok_or_else(|| errors::not_an_object_answer(OP).with_object(bucket, key))?;
         Ok(HeadObjectOutput {
             content_length: signed::header_number(h, "content-length").unwrap_or(0),
-            etag: signed::header(h, "etag"),
+            etag: Some(etag),
             last_modified: signed::header(h, "last-modified"),
             version_id: signed::header(h, "x-amz-version-id"),
             parts_count: signed::header_number(h, "x-amz-mp-parts-count"),
