@@ -421,6 +421,52 @@ fn a_complete_whose_answer_is_lost_is_recognised_as_done() {
 }
 
 #[test]
+fn a_complete_done_by_the_store_is_recognised_when_its_retries_fail_otherwise_than_no_such_upload()
+{
+    let e = env();
+    // The first Complete is done by the store but answered 503 on the way back; the
+    // retry reaches the store with its last byte damaged, which the store refuses as
+    // MalformedXML before it looks for the upload (SeaweedFS does): not NoSuchUpload,
+    // yet the object is ours.
+    let lost = e
+        .proxy
+        .add(Rule::new(Match::complete_multipart_upload(), Fault::SlowDown).after_upstream());
+    let damaged = e.proxy.add(Rule::new(
+        Match::complete_multipart_upload(),
+        Fault::CorruptRequestBody(1 << 20),
+    ));
+    let data = random_bytes(6 * MIB, 12);
+    let out = e.upload("refused-retry.bin", &data).unwrap();
+    assert_eq!((e.proxy.fired(lost), e.proxy.fired(damaged)), (1, 1));
+    let statuses: Vec<_> = e
+        .proxy
+        .exchanges()
+        .into_iter()
+        .filter(|x| x.target.contains("refused-retry.bin?uploadId="))
+        .filter(|x| x.method == "POST")
+        .map(|x| x.upstream_status)
+        .collect();
+    assert_eq!(statuses, [Some(200), Some(400)], "the store's answers");
+    assert_eq!(out.parts, 2);
+    assert!(e.stored("refused-retry.bin") == data);
+
+    // Done by the store, then every retry throttled until the attempts run out.
+    e.proxy
+        .add(Rule::new(Match::complete_multipart_upload(), Fault::SlowDown).after_upstream());
+    let throttled = e
+        .proxy
+        .add(Rule::new(Match::complete_multipart_upload(), Fault::SlowDown).times(100));
+    let data = random_bytes(6 * MIB, 13);
+    e.upload("throttled-retry.bin", &data).unwrap();
+    assert_eq!(
+        e.proxy.fired(throttled),
+        4,
+        "the other four of five attempts"
+    );
+    assert!(e.stored("throttled-retry.bin") == data);
+}
+
+#[test]
 fn a_multipart_copy_whose_complete_answer_is_lost_is_recognised_by_its_etag() {
     let e = env();
     // A copy computes no checksum: the object is known for ours by the ETag the store

@@ -135,15 +135,30 @@ impl MultipartUpload {
         }
         request.upload_id = self.upload_id.clone();
         request.parts = parts;
-        ctx.call(
-            |attempt| match ctx.engine.client.complete_multipart_upload(&request) {
-                Err(e) if attempt > 1 && e.kind() == S3ErrorKind::NotFound => {
-                    completed_already(ctx, head, &request, total, expected).ok_or(e)
+        let attempts = std::cell::Cell::new(0);
+        let result = ctx.call(
+            |attempt| {
+                attempts.set(attempt);
+                match ctx.engine.client.complete_multipart_upload(&request) {
+                    Err(e) if attempt > 1 && e.kind() == S3ErrorKind::NotFound => {
+                        completed_already(ctx, head, &request, total, expected).ok_or(e)
+                    }
+                    other => other,
                 }
-                other => other,
             },
             wrap,
-        )
+        );
+        match result {
+            // An earlier attempt may have completed the upload with its answer lost, and
+            // a later one failed some other way than NoSuchUpload (a store that checks
+            // the request before the upload answers MalformedXML to a damaged retry;
+            // the attempts ran out on throttling): the object says whether it is ours,
+            // so the caller is never told "failed" about an object we did write.
+            Err(e) if attempts.get() > 1 && !e.is_cancelled() => {
+                completed_already(ctx, head, &request, total, expected).ok_or(e)
+            }
+            other => other,
+        }
     }
 }
 
