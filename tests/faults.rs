@@ -9,6 +9,8 @@ use std::io::Cursor;
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusoto_s3::S3 as _;
+
 use common::fault_proxy::{Fault, FaultProxy, Match, Rule};
 use common::seaweed::SeaweedFs;
 use common::{random_bytes, unique_bucket};
@@ -191,6 +193,66 @@ fn an_error_inside_a_200_to_a_put_or_a_part_is_a_failure_that_is_retried_never_a
         err.s3_error().and_then(|s| s.code.as_deref()),
         Some("InternalError")
     );
+}
+
+#[test]
+fn an_upload_a_lost_create_answer_left_open_is_aborted_and_another_writers_is_not() {
+    let e = env();
+    let server = SeaweedFs::shared();
+    let key = "lost-create.bin";
+    // Another writer's upload of the same key, begun well before ours: not ours to
+    // abort. (The wait separates the store's whole-second dates; it checks nothing.)
+    let other = server
+        .block_on(server.client().create_multipart_upload(
+            rusoto_s3::CreateMultipartUploadRequest {
+                bucket: e.bucket.clone(),
+                key: key.to_owned(),
+                ..Default::default()
+            },
+        ))
+        .unwrap()
+        .upload_id
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    // The store makes an upload, then the connection dies before its id reaches us:
+    // the retry makes a second one, and the first would stay open, unknown, billed.
+    let lost = e
+        .proxy
+        .add(Rule::new(Match::create_multipart_upload(), Fault::ResetAfter(0)).after_upstream());
+    let data = random_bytes(6 * MIB, 14);
+    e.upload(key, &data).unwrap();
+    assert_eq!(e.proxy.fired(lost), 1);
+    assert!(e.stored(key) == data);
+    let open: Vec<_> = server
+        .list_multipart_uploads(&e.bucket)
+        .into_iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(
+        open,
+        [other.clone()],
+        "only the other writer's upload is open"
+    );
+    let aborts = e
+        .proxy
+        .exchanges()
+        .into_iter()
+        .filter(|x| x.method == "DELETE" && x.target.contains("uploadId="))
+        .count();
+    assert_eq!(aborts, 1, "the lost one was aborted, nothing else");
+    server
+        .block_on(
+            server
+                .client()
+                .abort_multipart_upload(rusoto_s3::AbortMultipartUploadRequest {
+                    bucket: e.bucket.clone(),
+                    key: key.to_owned(),
+                    upload_id: other,
+                    ..Default::default()
+                }),
+        )
+        .unwrap();
 }
 
 #[test]

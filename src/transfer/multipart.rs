@@ -1,9 +1,11 @@
 //! The one multipart lifecycle, shared by uploads and copies: create (registering the
-//! abort before any part is sent), record each part, complete (recovering from a lost
-//! answer), and abort on failure.
+//! abort before any part is sent, and aborting what a lost Create answer left open),
+//! record each part, complete (recovering from a lost answer), and abort on failure.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -11,7 +13,7 @@ use crate::client::etag;
 use crate::client::{
     AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
     CompleteMultipartUploadRequest, CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest,
-    S3Error, S3ErrorKind,
+    ListMultipartUploadsRequest, S3Error, S3ErrorKind,
 };
 use crate::error::TransferError;
 use crate::runtime::retry::with_retries;
@@ -37,9 +39,20 @@ impl MultipartUpload {
         request: &CreateMultipartUploadRequest,
         wrap: impl FnOnce(S3Error) -> TransferError,
     ) -> Result<Arc<MultipartUpload>, TransferError> {
+        let began = Instant::now();
+        let attempts = Cell::new(0);
         let upload_id = ctx
-            .call(|_| ctx.engine.client.create_multipart_upload(request), wrap)?
+            .call(
+                |attempt| {
+                    attempts.set(attempt);
+                    ctx.engine.client.create_multipart_upload(request)
+                },
+                wrap,
+            )?
             .upload_id;
+        if attempts.get() > 1 {
+            abort_unanswered_creates(ctx, request, &upload_id, began.elapsed());
+        }
         let abort = AbortMultipartUploadRequest {
             bucket: request.bucket.clone(),
             key: request.key.clone(),
@@ -158,6 +171,105 @@ impl MultipartUpload {
                 completed_already(ctx, head, &request, total, expected).ok_or(e)
             }
             other => other,
+        }
+    }
+}
+
+/// Uploads of one key listed at most, when looking for those a lost Create answer left
+/// open: a key with more open uploads than this is not ours to tidy.
+const SWEEP_LISTED_MAX: usize = 10_000;
+
+/// Store timestamps are whole seconds: an upload begun in the same second as ours, or
+/// the one before, may show a time up to a second earlier than the instant it began.
+const SWEEP_ROUNDING: Duration = Duration::from_secs(1);
+
+/// Abort the uploads of `request`'s key that earlier attempts of our Create may have
+/// made: an attempt whose answer was lost (a reset after the store acted, a timeout,
+/// a proxy's error) leaves an upload nobody knows the id of, stored and billed until a
+/// lifecycle rule removes it. Such an upload began between our first attempt and ours,
+/// so an upload of the same key that the store dates within `window` (our first
+/// attempt to our answer, plus the rounding of its whole-second dates) before ours is
+/// taken for one. Another writer's upload of the same key begun within those seconds
+/// would be aborted too (its own Complete then fails, typed; nothing is corrupted),
+/// which is why this runs only after a retried Create. A backend that cannot list
+/// uploads, or a store that gives no dates, leaves them (see `s3transfer uploads ls`).
+fn abort_unanswered_creates(
+    ctx: &TransferContext,
+    request: &CreateMultipartUploadRequest,
+    ours: &str,
+    window: Duration,
+) {
+    let client = &ctx.engine.client;
+    let policy = ctx.engine.retry.unmetered();
+    let mut list = ListMultipartUploadsRequest {
+        bucket: request.bucket.clone(),
+        prefix: Some(request.key.clone()),
+        context: request.context.clone(),
+        ..Default::default()
+    };
+    let mut same_key = Vec::new();
+    loop {
+        let page = match with_retries(&policy, &|| false, &mut |_| {
+            client.list_multipart_uploads(&list)
+        }) {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::debug!(
+                    key = %request.key,
+                    error = %e.last_error(),
+                    "cannot list uploads to find those a lost Create answer left open"
+                );
+                return;
+            }
+        };
+        same_key.extend(page.uploads.into_iter().filter(|u| u.key == request.key));
+        let more = page.next_key_marker.as_deref() == Some(request.key.as_str())
+            || page.next_upload_id_marker.is_some();
+        if !more || same_key.len() >= SWEEP_LISTED_MAX {
+            break;
+        }
+        list.key_marker = page.next_key_marker;
+        list.upload_id_marker = page.next_upload_id_marker;
+    }
+    let Some(our_time) = same_key
+        .iter()
+        .find(|u| u.upload_id == ours)
+        .and_then(|u| u.initiated)
+    else {
+        return;
+    };
+    let earliest = our_time
+        .checked_sub(window + SWEEP_ROUNDING)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    for upload in same_key {
+        let Some(initiated) = upload.initiated else {
+            continue;
+        };
+        if upload.upload_id == ours || initiated < earliest || initiated > our_time {
+            continue;
+        }
+        let abort = AbortMultipartUploadRequest {
+            bucket: request.bucket.clone(),
+            key: request.key.clone(),
+            upload_id: upload.upload_id.clone(),
+            context: request.context.clone(),
+            ..Default::default()
+        };
+        let aborted = with_retries(&policy, &|| false, &mut |_| {
+            client.abort_multipart_upload(&abort)
+        });
+        match aborted {
+            Ok(_) => tracing::info!(
+                key = %request.key,
+                upload_id = %upload.upload_id,
+                "aborted a multipart upload that a lost CreateMultipartUpload answer left open"
+            ),
+            Err(e) => tracing::warn!(
+                key = %request.key,
+                upload_id = %upload.upload_id,
+                error = %e.last_error(),
+                "a multipart upload a lost CreateMultipartUpload answer left open could not be aborted"
+            ),
         }
     }
 }
