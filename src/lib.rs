@@ -96,6 +96,7 @@ mod error;
 mod future;
 mod manager;
 mod mime;
+pub mod resume;
 mod runtime;
 mod subscriber;
 #[cfg(feature = "testing")]

@@ -21,6 +21,12 @@ pub struct DownloadArgs {
     /// that supports checksums, validate the bytes against them even under
     /// `response_checksum_validation = WhenRequired`.
     pub checksum_mode: bool,
+    /// Keep a resume journal in this file while a download to a path runs (put it
+    /// beside the destination, [`crate::resume::download_journal_path`], so a rerun finds
+    /// it): rewritten atomically as each range is written, removed when the download
+    /// completes or fails, kept when it is paused or the process dies. `None` (the
+    /// default): no journal; [`crate::TransferFuture::pause`] still works.
+    pub journal: Option<std::path::PathBuf>,
 }
 
 impl DownloadArgs {
@@ -39,6 +45,7 @@ impl DownloadArgs {
             sse_customer: p.sse("SSECustomer")?,
             context: p.context(),
             checksum_mode: p.one_of("ChecksumMode", &["ENABLED"])?.is_some(),
+            journal: None,
         };
         p.finish()?;
         Ok(args)
@@ -53,6 +60,12 @@ impl DownloadArgs {
     /// Decrypt with a customer-provided key.
     pub fn sse_customer(mut self, key: SseCustomerKey) -> Self {
         self.sse_customer = Some(key);
+        self
+    }
+
+    /// Keep a resume journal in `path` (see [`DownloadArgs::journal`](field@DownloadArgs::journal)).
+    pub fn journal(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.journal = Some(path.into());
         self
     }
 
