@@ -9,7 +9,7 @@
 //! within version 1 must be optional; anything else bumps the version.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -146,6 +146,13 @@ impl RangeDone {
     }
 }
 
+/// Whether `a` and `b` name the same file: equal once made absolute (a destination
+/// need not exist yet, so this does not resolve links).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    a == b || absolute(a) == absolute(b)
+}
+
 /// The JSON envelope: format name and version beside the token's own fields.
 #[derive(Serialize, Deserialize)]
 struct Envelope {
@@ -202,6 +209,54 @@ impl ResumeToken {
         match self {
             ResumeToken::Download(t) => Some(t),
             ResumeToken::Upload(_) => None,
+        }
+    }
+
+    /// The upload token, if this is the upload of `source` to `s3://bucket/key`; else
+    /// [`ResumeError::WrongTransfer`] (a journal found for one command must never
+    /// continue another). Paths are compared as the file system resolves them.
+    pub fn expect_upload(
+        &self,
+        source: &Path,
+        bucket: &str,
+        key: &str,
+    ) -> Result<&UploadToken, ResumeError> {
+        let wanted = format!("upload of {} to s3://{bucket}/{key}", source.display());
+        match self {
+            ResumeToken::Upload(t)
+                if t.bucket == bucket && t.key == key && same_file(&t.source.path, source) =>
+            {
+                Ok(t)
+            }
+            _ => Err(ResumeError::WrongTransfer {
+                expected: wanted,
+                found: self.describe(),
+            }),
+        }
+    }
+
+    /// The download token, if this is the download of `s3://bucket/key` to
+    /// `destination`; else [`ResumeError::WrongTransfer`].
+    pub fn expect_download(
+        &self,
+        bucket: &str,
+        key: &str,
+        destination: &Path,
+    ) -> Result<&DownloadToken, ResumeError> {
+        let wanted = format!(
+            "download of s3://{bucket}/{key} to {}",
+            destination.display()
+        );
+        match self {
+            ResumeToken::Download(t)
+                if t.bucket == bucket && t.key == key && same_file(&t.destination, destination) =>
+            {
+                Ok(t)
+            }
+            _ => Err(ResumeError::WrongTransfer {
+                expected: wanted,
+                found: self.describe(),
+            }),
         }
     }
 
