@@ -73,6 +73,14 @@ pub(crate) struct Options {
     #[arg(long, global = true, env = "AWS_RESPONSE_CHECKSUM_VALIDATION",
           value_parser = parse_checksum_when, value_name = "WHEN")]
     pub(crate) response_checksum_validation: Option<ChecksumWhen>,
+    /// cp: start afresh even where a journal of an interrupted run of the same copy
+    /// exists (its multipart upload is aborted, its partial download removed)
+    #[arg(long, global = true)]
+    pub(crate) no_resume: bool,
+    /// cp: Ctrl-C pauses (keeps the multipart upload or the partial download for a
+    /// rerun of the same command) instead of cancelling
+    #[arg(long, global = true)]
+    pub(crate) resumable: bool,
 }
 
 /// botocore's spelling (its config and environment take these two, in any case).

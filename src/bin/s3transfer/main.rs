@@ -12,6 +12,7 @@ mod location;
 mod plan;
 mod progress;
 mod report;
+mod resume;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -66,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let client = build_client(&cli.options)?;
     let config = build_config(&cli.options)?;
     let manager = Arc::new(TransferManager::new(client.clone(), config));
-    install_ctrl_c(manager.clone())?;
+    install_ctrl_c(manager.clone(), cli.options.resumable)?;
     let options = &cli.options;
     let code = match &cli.command {
         Command::Cp {
