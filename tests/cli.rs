@@ -3,6 +3,8 @@
 
 #[path = "common/fault_proxy.rs"]
 mod fault_proxy;
+#[path = "cli/resume.rs"]
+mod resume;
 #[path = "common/s3s_server.rs"]
 mod s3s_server;
 #[path = "common/seaweed.rs"]

@@ -1,0 +1,243 @@
+//! The rerun that continues: `cp` killed with SIGKILL in the middle of a 64 MiB upload
+//! and a 64 MiB download, against SeaweedFS (which lists part ETags, so stored parts
+//! can be confirmed) through the fault proxy, which stalls one part so the kill lands
+//! at a known point and counts what each run sent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use s3transfer::resume::{ResumeToken, read_journal};
+
+use super::fault_proxy::{Fault, FaultProxy, Match, Rule, RuleId};
+use super::{MIB, assert_ok, data, seaweed, signal_and_wait};
+
+const SIZE: usize = 64 * MIB;
+/// The CLI's default part size.
+const PART: usize = 8 * MIB;
+const PARTS: usize = SIZE / PART;
+/// The part whose request the proxy holds: parts 1..STALLED-1 are done at the kill.
+const STALLED: usize = 6;
+
+/// `s3transfer` against SeaweedFS through `proxy`, with its state directory in `state`
+/// and one request at a time (so the parts before the stalled one are all done).
+fn cli(proxy: &FaultProxy, state: &Path) -> Command {
+    let weed = seaweed::SeaweedFs::shared();
+    let mut command = super::cli_to(&proxy.endpoint(), weed.secret_key());
+    command
+        .env("AWS_ACCESS_KEY_ID", weed.access_key())
+        .env("AWS_REGION", weed.region())
+        .env("XDG_STATE_HOME", state)
+        .args(["--max-concurrency", "1"]);
+    command
+}
+
+fn bucket(name: &str) -> String {
+    let b = format!("cli-resume-{name}-{}", std::process::id());
+    seaweed::SeaweedFs::shared().create_bucket(&b);
+    b
+}
+
+/// Wait until the proxy holds the stalled request (`stall` fired: its rule is spent, so
+/// the rerun is not held) and `journal()` names a journal holding `parts` parts, then
+/// SIGKILL `child`.
+fn kill_when_journaled(
+    child: &mut Child,
+    proxy: &FaultProxy,
+    stall: RuleId,
+    journal: impl Fn() -> Option<PathBuf>,
+    parts: u64,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = journal()
+            .and_then(|j| read_journal(&j).ok())
+            .map_or(0, |t| t.progress().0);
+        if done >= parts && proxy.fired(stall) == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the journal never held {parts} parts"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "s3transfer ended early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = signal_and_wait(child, "KILL");
+    assert!(!status.success());
+}
+
+fn upload_journal(state: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(state.join("s3transfer/uploads"))
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+}
+
+fn counted(proxy: &FaultProxy, from: usize, what: &Match) -> usize {
+    proxy.exchanges()[from..]
+        .iter()
+        .filter(|e| what.matches_exchange(e))
+        .count()
+}
+
+#[test]
+fn a_killed_upload_is_continued_by_the_rerun_sending_only_the_missing_parts() {
+    let weed = seaweed::SeaweedFs::shared();
+    let b = bucket("up");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let body = data(SIZE, 21);
+    let src = dir.path().join("big.bin");
+    std::fs::write(&src, &body).unwrap();
+    let dst = format!("s3://{b}/big.bin");
+    let proxy = FaultProxy::start(&weed.endpoint());
+    let stall = proxy.add(Rule::new(
+        Match::upload_part().target_contains(&format!("partNumber={STALLED}")),
+        Fault::Stall {
+            after_body_bytes: None,
+            duration: Duration::from_secs(300),
+        },
+    ));
+    let mut child = cli(&proxy, &state)
+        .args(["cp", "-q"])
+        .arg(&src)
+        .arg(&dst)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    kill_when_journaled(
+        &mut child,
+        &proxy,
+        stall,
+        || upload_journal(&state),
+        STALLED as u64 - 1,
+    );
+    let journal = upload_journal(&state).unwrap();
+    let token = read_journal(&journal).unwrap();
+    let done = token.bytes_done();
+    assert_eq!(done, ((STALLED - 1) * PART) as u64);
+    assert_eq!(
+        weed.list_multipart_uploads(&b).len(),
+        1,
+        "the killed upload is open"
+    );
+    let first_run = proxy.exchanges().len();
+    let parts_first = counted(&proxy, 0, &Match::upload_part());
+
+    let rerun = cli(&proxy, &state)
+        .arg("cp")
+        .arg(&src)
+        .arg(&dst)
+        .output()
+        .unwrap();
+
+    assert_ok(&rerun, &["cp (rerun)"]);
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    let expected = format!(
+        "resuming: {} of {PARTS} parts already uploaded",
+        STALLED - 1
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    let parts_rerun = counted(&proxy, first_run, &Match::upload_part());
+    let missing = SIZE as u64 - done;
+    let sent = (parts_rerun * PART) as u64;
+    assert!(sent >= missing, "every missing part is sent");
+    assert!(
+        sent <= missing + 2 * PART as u64,
+        "the rerun sent {sent} bytes for {missing} missing"
+    );
+    eprintln!(
+        "upload figures: first run {parts_first} UploadParts (killed), rerun {parts_rerun} \
+         UploadParts = {sent} bytes; a fresh run sends {PARTS} = {SIZE} bytes"
+    );
+    assert_eq!(weed.get_object(&b, "big.bin"), body, "byte-exact");
+    assert!(
+        !journal.exists(),
+        "the completed upload's journal is removed"
+    );
+    assert_eq!(weed.list_multipart_uploads(&b), [], "nothing left open");
+}
+
+#[test]
+fn a_killed_download_is_continued_by_the_rerun_fetching_only_the_missing_ranges() {
+    let weed = seaweed::SeaweedFs::shared();
+    let b = bucket("down");
+    let body = data(SIZE, 22);
+    weed.put_object(&b, "big.bin", &body);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let dest = dir.path().join("big.bin");
+    let journal = dir.path().join(".big.bin.s3resume");
+    let src = format!("s3://{b}/big.bin");
+    let proxy = FaultProxy::start(&weed.endpoint());
+    let stall = proxy.add(Rule::new(
+        Match::get_object().header_contains("range", &format!("bytes={}-", (STALLED - 1) * PART)),
+        Fault::Stall {
+            after_body_bytes: None,
+            duration: Duration::from_secs(300),
+        },
+    ));
+    let mut child = cli(&proxy, &state)
+        .args(["cp", "-q", &src])
+        .arg(&dest)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let j = journal.clone();
+    kill_when_journaled(
+        &mut child,
+        &proxy,
+        stall,
+        move || Some(j.clone()),
+        STALLED as u64 - 1,
+    );
+    let token = read_journal(&journal).unwrap();
+    let done = token.bytes_done();
+    assert_eq!(done, ((STALLED - 1) * PART) as u64);
+    let temp = match &token {
+        ResumeToken::Download(t) => t.temp_path.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        temp.exists() && !dest.exists(),
+        "the partial file waits beside the destination"
+    );
+    let first_run = proxy.exchanges().len();
+    let gets_first = counted(&proxy, 0, &Match::get_object());
+
+    let rerun = cli(&proxy, &state)
+        .args(["cp", &src])
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert_ok(&rerun, &["cp (rerun)"]);
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    let expected = format!(
+        "resuming: {} of {PARTS} parts already downloaded",
+        STALLED - 1
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    let gets_rerun = counted(&proxy, first_run, &Match::get_object());
+    let missing = SIZE as u64 - done;
+    let received = (gets_rerun * PART) as u64;
+    assert!(received >= missing, "every missing range is fetched");
+    assert!(
+        received <= missing + 2 * PART as u64,
+        "the rerun fetched up to {received} bytes for {missing} missing"
+    );
+    eprintln!(
+        "download figures: first run {gets_first} GETs (killed), rerun {gets_rerun} GETs = \
+         at most {received} bytes; a fresh run makes {PARTS} GETs = {SIZE} bytes"
+    );
+    assert_eq!(std::fs::read(&dest).unwrap(), body, "byte-exact");
+    assert!(
+        !journal.exists() && !temp.exists(),
+        "no journal or partial file left"
+    );
+}
