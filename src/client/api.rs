@@ -70,6 +70,23 @@ pub trait S3Api: Send + Sync {
     /// that was completed or aborted is [`S3ErrorKind::NotFound`](crate::S3ErrorKind::NotFound).
     fn list_parts(&self, request: &ListPartsRequest) -> Result<ListPartsOutput, S3Error>;
 
+    /// ListMultipartUploads: one page of the multipart uploads open in a bucket (what
+    /// `s3transfer uploads ls` shows, so a paused upload is not forgotten). A caller
+    /// asks for the next page with the returned markers until there are none. The
+    /// default refuses, for a backend written before this call existed: transfers never
+    /// make it.
+    fn list_multipart_uploads(
+        &self,
+        request: &ListMultipartUploadsRequest,
+    ) -> Result<ListMultipartUploadsOutput, S3Error> {
+        let _ = request;
+        Err(S3Error::new(
+            crate::S3ErrorKind::Other,
+            "ListMultipartUploads",
+            "this backend cannot list multipart uploads",
+        ))
+    }
+
     /// ListObjectsV2: one page of keys. A caller asks for the next page with the
     /// returned continuation token until there is none, so memory holds one page.
     fn list_objects_v2(

@@ -514,6 +514,50 @@ pub struct ListObjectsV2Output {
     pub next_continuation_token: Option<String>,
 }
 
+/// ListMultipartUploads: one page of the multipart uploads open in a bucket, by key
+/// and then by when they began.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListMultipartUploadsRequest {
+    /// Bucket.
+    pub bucket: String,
+    /// Only uploads of keys that start with this.
+    pub prefix: Option<String>,
+    /// Where the previous page ended ([`ListMultipartUploadsOutput::next_key_marker`]).
+    pub key_marker: Option<String>,
+    /// With `key_marker`: the upload of that key the previous page ended at.
+    pub upload_id_marker: Option<String>,
+    /// Uploads per page, at most (S3's default and maximum: 1,000).
+    pub max_uploads: Option<u32>,
+    /// Request payer and expected owner.
+    pub context: RequestContext,
+}
+
+/// One open multipart upload, as ListMultipartUploads describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListedUpload {
+    /// The key it will create.
+    pub key: String,
+    /// Its upload id.
+    pub upload_id: String,
+    /// When it was created (to the second), where the store says.
+    pub initiated: Option<std::time::SystemTime>,
+}
+
+/// ListMultipartUploads' answer: one page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListMultipartUploadsOutput {
+    /// The uploads of this page.
+    pub uploads: Vec<ListedUpload>,
+    /// Where the next page starts (with [`ListMultipartUploadsOutput::next_upload_id_marker`]);
+    /// `None` on the last page.
+    pub next_key_marker: Option<String>,
+    /// Where the next page starts within `next_key_marker`'s uploads.
+    pub next_upload_id_marker: Option<String>,
+}
+
 /// ListParts: one page of the parts an open multipart upload holds, by part number.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -29,7 +29,8 @@ pub use copies::{
 pub use errors::errors_are_classified;
 pub use listing::listing_pages_prefixes_and_delimiters;
 pub use multipart::{
-    abort_ends_the_upload, list_parts_names_every_part, list_parts_shows_each_parts_current_etag,
+    abort_ends_the_upload, list_multipart_uploads_names_the_open_uploads,
+    list_parts_names_every_part, list_parts_shows_each_parts_current_etag,
     multipart_upload_round_trips, part_number_reads_return_one_part,
 };
 pub use objects::{
@@ -72,11 +73,13 @@ pub enum Capability {
     /// A part uploaded again under the same number is listed once, as the new part
     /// (SeaweedFS 4.48 lists both).
     ReuploadedPartsListedOnce,
+    /// ListMultipartUploads lists the uploads open in a bucket (s3s-fs 0.14 cannot).
+    UploadListings,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 11] = [
         Capability::IfMatch,
         Capability::CopySourceIfMatch,
         Capability::PartNumberReads,
@@ -87,6 +90,7 @@ impl Capability {
         Capability::Versioning,
         Capability::PartEtagsInListings,
         Capability::ReuploadedPartsListedOnce,
+        Capability::UploadListings,
     ];
 
     /// Whether the backend itself must send flexible checksums for this to be checked.
@@ -114,6 +118,7 @@ impl fmt::Display for Capability {
             Capability::Versioning => "versioning",
             Capability::PartEtagsInListings => "part ETags in ListParts",
             Capability::ReuploadedPartsListedOnce => "a re-uploaded part listed once",
+            Capability::UploadListings => "ListMultipartUploads",
         };
         f.write_str(name)
     }
@@ -283,6 +288,10 @@ pub const CHECKS: &[(&str, Check)] = &[
     (
         "list_parts_shows_each_parts_current_etag",
         list_parts_shows_each_parts_current_etag,
+    ),
+    (
+        "list_multipart_uploads_names_the_open_uploads",
+        list_multipart_uploads_names_the_open_uploads,
     ),
     (
         "listing_pages_prefixes_and_delimiters",
@@ -500,6 +509,12 @@ mod tests {
             }
             fn list_parts(&self, r: &ListPartsRequest) -> Result<ListPartsOutput, S3Error> {
                 self.0.list_parts(r)
+            }
+            fn list_multipart_uploads(
+                &self,
+                r: &crate::client::ListMultipartUploadsRequest,
+            ) -> Result<crate::client::ListMultipartUploadsOutput, S3Error> {
+                S3Api::list_multipart_uploads(&self.0, r)
             }
             fn supports_checksums(&self) -> bool {
                 self.0.supports_checksums()

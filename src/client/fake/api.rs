@@ -170,6 +170,7 @@ impl S3Api for FakeS3 {
                 checksum_algorithm: request.checksum_algorithm,
                 checksum_type: request.checksum_type.clone(),
                 parts: BTreeMap::new(),
+                initiated: std::time::SystemTime::now(),
             },
         );
         Ok(CreateMultipartUploadOutput { upload_id })
@@ -460,6 +461,18 @@ impl S3Api for FakeS3 {
             request.sse_customer.as_ref(),
         )?;
         Ok(list_parts_page(upload, request))
+    }
+
+    fn list_multipart_uploads(
+        &self,
+        request: &crate::client::ListMultipartUploadsRequest,
+    ) -> Result<crate::client::ListMultipartUploadsOutput, S3Error> {
+        let prefix = request.prefix.clone().unwrap_or_default();
+        let cx = Ctx::new(Operation::ListMultipartUploads, &request.bucket, &prefix);
+        self.enter(RecordedCall::ListMultipartUploads(request.clone()))?;
+        let st = self.state.lock();
+        st.bucket(cx, &request.bucket)?;
+        Ok(super::multipart::list_uploads_page(&st.uploads, request))
     }
 }
 

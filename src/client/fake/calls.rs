@@ -7,8 +7,8 @@ use super::FakeS3;
 use crate::client::{
     AbortMultipartUploadRequest, CompleteMultipartUploadRequest, CopyObjectRequest,
     CreateMultipartUploadRequest, DeleteObjectRequest, GetObjectRequest, HeadObjectRequest,
-    ListObjectsV2Request, ListPartsRequest, PutObjectRequest, UploadPartCopyRequest,
-    UploadPartRequest,
+    ListMultipartUploadsRequest, ListObjectsV2Request, ListPartsRequest, PutObjectRequest,
+    UploadPartCopyRequest, UploadPartRequest,
 };
 
 /// One of the S3 operations of [`S3Api`](crate::S3Api), to target faults and filter
@@ -40,11 +40,13 @@ pub enum Operation {
     ListObjectsV2,
     /// [`S3Api::list_parts`](crate::S3Api::list_parts).
     ListParts,
+    /// [`S3Api::list_multipart_uploads`](crate::S3Api::list_multipart_uploads).
+    ListMultipartUploads,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 13] = [
         Operation::HeadObject,
         Operation::GetObject,
         Operation::PutObject,
@@ -57,6 +59,7 @@ impl Operation {
         Operation::DeleteObject,
         Operation::ListObjectsV2,
         Operation::ListParts,
+        Operation::ListMultipartUploads,
     ];
 
     /// The name as in the S3 API reference and [`S3Error::operation`](crate::S3Error::operation)
@@ -75,6 +78,7 @@ impl Operation {
             Operation::DeleteObject => "DeleteObject",
             Operation::ListObjectsV2 => "ListObjectsV2",
             Operation::ListParts => "ListParts",
+            Operation::ListMultipartUploads => "ListMultipartUploads",
         }
     }
 }
@@ -126,6 +130,8 @@ pub enum RecordedCall {
     ListObjectsV2(ListObjectsV2Request),
     /// A ListParts call.
     ListParts(ListPartsRequest),
+    /// A ListMultipartUploads call.
+    ListMultipartUploads(ListMultipartUploadsRequest),
 }
 
 impl RecordedCall {
@@ -144,6 +150,7 @@ impl RecordedCall {
             RecordedCall::DeleteObject(_) => Operation::DeleteObject,
             RecordedCall::ListObjectsV2(_) => Operation::ListObjectsV2,
             RecordedCall::ListParts(_) => Operation::ListParts,
+            RecordedCall::ListMultipartUploads(_) => Operation::ListMultipartUploads,
         }
     }
 
@@ -162,6 +169,7 @@ impl RecordedCall {
             RecordedCall::DeleteObject(r) => &r.bucket,
             RecordedCall::ListObjectsV2(r) => &r.bucket,
             RecordedCall::ListParts(r) => &r.bucket,
+            RecordedCall::ListMultipartUploads(r) => &r.bucket,
         }
     }
 
@@ -180,6 +188,7 @@ impl RecordedCall {
             RecordedCall::DeleteObject(r) => &r.key,
             RecordedCall::ListObjectsV2(r) => r.prefix.as_deref().unwrap_or(""),
             RecordedCall::ListParts(r) => &r.key,
+            RecordedCall::ListMultipartUploads(_) => "",
         }
     }
 }

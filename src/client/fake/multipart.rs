@@ -36,6 +36,8 @@ pub(super) struct Upload {
     pub(super) checksum_algorithm: Option<ChecksumAlgorithm>,
     pub(super) checksum_type: Option<ChecksumType>,
     pub(super) parts: BTreeMap<u32, StoredPart>,
+    /// When Create answered, for ListMultipartUploads.
+    pub(super) initiated: std::time::SystemTime,
 }
 
 impl State {
@@ -45,6 +47,51 @@ impl State {
             .get(upload_id)
             .filter(|u| u.bucket == cx.bucket && u.key == cx.key)
             .ok_or_else(|| cx.no_such_upload())
+    }
+}
+
+/// One page of the uploads open in `request`'s bucket, by key then by when they began,
+/// after `request`'s markers.
+pub(super) fn list_uploads_page(
+    uploads: &BTreeMap<String, Upload>,
+    request: &crate::client::ListMultipartUploadsRequest,
+) -> crate::client::ListMultipartUploadsOutput {
+    use crate::client::{ListMultipartUploadsOutput, ListedUpload};
+    let max = request.max_uploads.unwrap_or(1000).clamp(1, 1000) as usize;
+    let prefix = request.prefix.as_deref().unwrap_or("");
+    let mut open: Vec<(&String, &Upload)> = uploads
+        .iter()
+        .filter(|(_, u)| u.bucket == request.bucket && u.key.starts_with(prefix))
+        .collect();
+    open.sort_by(|a, b| (&a.1.key, a.1.initiated, a.0).cmp(&(&b.1.key, b.1.initiated, b.0)));
+    let start = match (&request.key_marker, &request.upload_id_marker) {
+        (Some(key), Some(id)) => open
+            .iter()
+            .position(|(i, u)| &u.key == key && *i == id)
+            .map_or(0, |p| p + 1),
+        (Some(key), None) => open
+            .iter()
+            .position(|(_, u)| &u.key > key)
+            .unwrap_or(open.len()),
+        _ => 0,
+    };
+    let rest = &open[start.min(open.len())..];
+    let page: Vec<ListedUpload> = rest
+        .iter()
+        .take(max)
+        .map(|(id, u)| ListedUpload {
+            key: u.key.clone(),
+            upload_id: (*id).clone(),
+            initiated: Some(u.initiated),
+        })
+        .collect();
+    let more = rest.len() > max;
+    ListMultipartUploadsOutput {
+        next_key_marker: more.then(|| page.last().map(|u| u.key.clone())).flatten(),
+        next_upload_id_marker: more
+            .then(|| page.last().map(|u| u.upload_id.clone()))
+            .flatten(),
+        uploads: page,
     }
 }
 

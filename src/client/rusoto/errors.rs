@@ -37,7 +37,11 @@ macro_rules! no_typed_errors {
     )*};
 }
 
-no_typed_errors!(Untyped, rusoto_s3::DeleteObjectError);
+no_typed_errors!(
+    Untyped,
+    rusoto_s3::DeleteObjectError,
+    rusoto_s3::ListMultipartUploadsError
+);
 
 impl ServiceError for rusoto_s3::ListObjectsV2Error {
     fn code_and_message(&self) -> (&'static str, String) {

@@ -8,8 +8,9 @@ use rusoto_s3::S3;
 use super::send::dispatch_buffered;
 use super::{RusotoS3, signed};
 use crate::client::{
-    Checksums, ListObjectsV2Output, ListObjectsV2Request, ListPartsOutput, ListPartsRequest,
-    ListedObject, ListedPart, S3Error, S3ErrorKind,
+    Checksums, ListMultipartUploadsOutput, ListMultipartUploadsRequest, ListObjectsV2Output,
+    ListObjectsV2Request, ListPartsOutput, ListPartsRequest, ListedObject, ListedPart,
+    ListedUpload, S3Error, S3ErrorKind,
 };
 
 impl RusotoS3 {
@@ -57,6 +58,46 @@ impl RusotoS3 {
             next_continuation_token: out
                 .next_continuation_token
                 .filter(|_| out.is_truncated == Some(true)),
+        })
+    }
+
+    pub(super) fn list_uploads(
+        &self,
+        request: &ListMultipartUploadsRequest,
+    ) -> Result<ListMultipartUploadsOutput, S3Error> {
+        const OP: &str = "ListMultipartUploads";
+        let prefix = request.prefix.clone().unwrap_or_default();
+        let req = rusoto_s3::ListMultipartUploadsRequest {
+            bucket: request.bucket.clone(),
+            prefix: request.prefix.clone(),
+            key_marker: request.key_marker.clone(),
+            upload_id_marker: request.upload_id_marker.clone(),
+            max_uploads: request.max_uploads.map(i64::from),
+            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
+            ..Default::default()
+        };
+        let client = &self.inner.client;
+        let out = self.call(
+            OP,
+            &request.bucket,
+            &prefix,
+            client.list_multipart_uploads(req),
+        )?;
+        let truncated = out.is_truncated == Some(true);
+        Ok(ListMultipartUploadsOutput {
+            uploads: out
+                .uploads
+                .unwrap_or_default()
+                .into_iter()
+                .map(|u| ListedUpload {
+                    key: u.key.unwrap_or_default(),
+                    upload_id: u.upload_id.unwrap_or_default(),
+                    initiated: u.initiated.as_deref().and_then(parse_listing_date),
+                })
+                .collect(),
+            // As for ListObjectsV2: markers count only on a truncated page.
+            next_key_marker: out.next_key_marker.filter(|_| truncated),
+            next_upload_id_marker: out.next_upload_id_marker.filter(|_| truncated),
         })
     }
 

@@ -376,6 +376,13 @@ impl S3Api for RusotoS3 {
     fn list_parts(&self, request: &ListPartsRequest) -> Result<ListPartsOutput, S3Error> {
         self.list_upload_parts(request)
     }
+
+    fn list_multipart_uploads(
+        &self,
+        request: &crate::client::ListMultipartUploadsRequest,
+    ) -> Result<crate::client::ListMultipartUploadsOutput, S3Error> {
+        self.list_uploads(request)
+    }
 }
 
 /// The ETag and checksums of a result document (CompleteMultipartUploadResult,

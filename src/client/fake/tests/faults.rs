@@ -60,7 +60,7 @@ fn replace_object_panics_without_an_object() {
 #[test]
 fn operation_names_match_the_s3_api() {
     assert_eq!(Operation::UploadPartCopy.as_str(), "UploadPartCopy");
-    assert_eq!(Operation::ALL.len(), 12);
+    assert_eq!(Operation::ALL.len(), 13);
     for op in Operation::ALL {
         assert_eq!(op.to_string(), op.as_str());
     }
