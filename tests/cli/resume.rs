@@ -241,3 +241,80 @@ fn a_killed_download_is_continued_by_the_rerun_fetching_only_the_missing_ranges(
         "no journal or partial file left"
     );
 }
+
+#[test]
+fn ctrl_c_under_resumable_pauses_and_uploads_ls_and_abort_see_what_it_left() {
+    let weed = seaweed::SeaweedFs::shared();
+    let b = bucket("pause");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let body = data(3 * PART, 23);
+    let src = dir.path().join("paused.bin");
+    std::fs::write(&src, &body).unwrap();
+    let dst = format!("s3://{b}/paused.bin");
+    let proxy = FaultProxy::start(&weed.endpoint());
+    // Part 2's first attempt is held, then dropped: the Ctrl-C lands while it is held,
+    // and the pause waits for the part (retried) to end.
+    let stall = proxy.add(Rule::new(
+        Match::upload_part().target_contains("partNumber=2"),
+        Fault::Stall {
+            after_body_bytes: None,
+            duration: Duration::from_secs(3),
+        },
+    ));
+    let mut child = cli(&proxy, &state)
+        .args(["--resumable", "cp", "-q"])
+        .arg(&src)
+        .arg(&dst)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while proxy.fired(stall) == 0 || upload_journal(&state).is_none() {
+        assert!(Instant::now() < deadline, "part 2 never arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = signal_and_wait(&mut child, "INT");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(7), "{stderr}");
+    assert!(
+        stderr.contains("paused") && stderr.contains("run the same command again"),
+        "{stderr}"
+    );
+    let journal = upload_journal(&state).expect("a paused upload keeps its journal");
+    let token = read_journal(&journal).unwrap();
+    let upload_id = token.as_upload().unwrap().upload_id.clone();
+    assert!(token.progress().0 >= 1);
+
+    let direct = |args: &[&str]| {
+        let mut command = super::cli_seaweed();
+        command.env("XDG_STATE_HOME", &state).args(args);
+        let out = command.output().unwrap();
+        assert_ok(&out, args);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = direct(&["uploads", "ls", &format!("s3://{b}/")]);
+    assert!(
+        listed.contains(&upload_id) && listed.contains(&dst),
+        "{listed}"
+    );
+    let kept = direct(&[
+        "uploads",
+        "abort",
+        &format!("s3://{b}/"),
+        "--older-than",
+        "7d",
+    ]);
+    assert_eq!(
+        kept, "",
+        "an upload started just now is not older than 7 days"
+    );
+    assert!(journal.exists());
+    let aborted = direct(&["uploads", "abort", &format!("s3://{b}/")]);
+    assert!(aborted.contains(&upload_id), "{aborted}");
+    assert_eq!(weed.list_multipart_uploads(&b), [], "aborted");
+    assert!(!journal.exists(), "the aborted upload's journal is removed");
+    assert_eq!(direct(&["uploads", "ls", &format!("s3://{b}/")]), "");
+}

@@ -128,6 +128,11 @@ pub(crate) enum Command {
         #[arg(short, long)]
         recursive: bool,
     },
+    /// List or abort the multipart uploads left open (by interrupted or paused copies)
+    Uploads {
+        #[command(subcommand)]
+        action: crate::uploads::UploadsCommand,
+    },
 }
 
 #[cfg(test)]

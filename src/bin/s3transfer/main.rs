@@ -13,6 +13,7 @@ mod plan;
 mod progress;
 mod report;
 mod resume;
+mod uploads;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -86,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             listing::ls(&client, target.as_deref(), *recursive, options)?;
             0
         }
+        Command::Uploads { action } => uploads::run(&client, action, options)?,
     };
     manager.shutdown(false, "");
     if interrupted() {
