@@ -27,6 +27,12 @@ pub struct DownloadArgs {
     /// completes or fails, kept when it is paused or the process dies. `None` (the
     /// default): no journal; [`crate::TransferFuture::pause`] still works.
     pub journal: Option<std::path::PathBuf>,
+    /// When the transfer fails for a reason a later run may overcome (retries ran out
+    /// on transient errors or a lost connection), keep the temporary file and the journal for a
+    /// resume instead of cleaning up. Default `false`: a failure leaves nothing
+    /// behind, as it always has; a kept upload stays stored, and billed, until resumed
+    /// or aborted. Only a transfer that can be paused keeps anything.
+    pub keep_for_resume: bool,
 }
 
 impl DownloadArgs {
@@ -46,6 +52,7 @@ impl DownloadArgs {
             context: p.context(),
             checksum_mode: p.one_of("ChecksumMode", &["ENABLED"])?.is_some(),
             journal: None,
+            keep_for_resume: false,
         };
         p.finish()?;
         Ok(args)
@@ -66,6 +73,13 @@ impl DownloadArgs {
     /// Keep a resume journal in `path` (see [`DownloadArgs::journal`](field@DownloadArgs::journal)).
     pub fn journal(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.journal = Some(path.into());
+        self
+    }
+
+    /// Keep the state for a resume after a transient failure (see
+    /// [`DownloadArgs::keep_for_resume`](field@DownloadArgs::keep_for_resume)).
+    pub fn keep_for_resume(mut self, keep: bool) -> Self {
+        self.keep_for_resume = keep;
         self
     }
 

@@ -46,6 +46,12 @@ pub struct UploadArgs {
     /// written anywhere a caller did not ask for; [`crate::TransferFuture::pause`]
     /// still works. Single-request and stream uploads keep none.
     pub journal: Option<std::path::PathBuf>,
+    /// When the transfer fails for a reason a later run may overcome (retries ran out
+    /// on transient errors or a lost connection), keep the multipart upload and the journal for a
+    /// resume instead of cleaning up. Default `false`: a failure leaves nothing
+    /// behind, as it always has; a kept upload stays stored, and billed, until resumed
+    /// or aborted. Only a transfer that can be paused keeps anything.
+    pub keep_for_resume: bool,
 }
 
 impl Default for UploadArgs {
@@ -60,6 +66,7 @@ impl Default for UploadArgs {
             mpu_object_size: None,
             guess_content_type: true,
             journal: None,
+            keep_for_resume: false,
         }
     }
 }
@@ -140,6 +147,7 @@ impl UploadArgs {
             mpu_object_size,
             guess_content_type: true,
             journal: None,
+            keep_for_resume: false,
         };
         p.finish()?;
         Ok(args)
@@ -189,6 +197,13 @@ impl UploadArgs {
     /// Keep a resume journal in `path` (see [`UploadArgs::journal`](field@UploadArgs::journal)).
     pub fn journal(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.journal = Some(path.into());
+        self
+    }
+
+    /// Keep the state for a resume after a transient failure (see
+    /// [`UploadArgs::keep_for_resume`](field@UploadArgs::keep_for_resume)).
+    pub fn keep_for_resume(mut self, keep: bool) -> Self {
+        self.keep_for_resume = keep;
         self
     }
 

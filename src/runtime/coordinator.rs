@@ -50,6 +50,9 @@ pub(crate) struct Coordinator {
     pausing: AtomicBool,
     /// The token of a paused transfer, set once by its finalizer.
     token: Mutex<Option<ResumeToken>>,
+    /// Set by a transfer asked to keep its state for a resume when it fails for a
+    /// reason a later run may overcome (see `keeps_state`).
+    keep_on_transient_failure: AtomicBool,
     /// The transfer's bodies take turns at the bandwidth bucket through this, so each
     /// transfer gets an even share however many parts it has in flight.
     pub(crate) bandwidth_share: Arc<crate::runtime::bandwidth::ShareGroup>,
@@ -92,6 +95,7 @@ impl Coordinator {
             pausable: AtomicBool::new(false),
             pausing: AtomicBool::new(false),
             token: Mutex::new(None),
+            keep_on_transient_failure: AtomicBool::new(false),
             bandwidth_share: Arc::default(),
         })
     }
@@ -198,6 +202,27 @@ impl Coordinator {
                 ));
             }
         }
+    }
+
+    /// A failure that a later run may overcome (retries ran out on transient errors,
+    /// the connection broke) keeps the transfer's state for a resume instead of running
+    /// its cleanups.
+    pub(crate) fn keep_on_transient_failure(&self) {
+        self.keep_on_transient_failure
+            .store(true, Ordering::Release);
+    }
+
+    /// Whether a transfer that ended with `state` keeps its upload, temporary file and
+    /// journal: paused, or failed transiently when asked to keep its state then.
+    fn keeps_state(&self, state: &State) -> bool {
+        let transient = |e: &TransferError| {
+            matches!(e, TransferError::RetriesExceeded { .. })
+                || e.s3_error().is_some_and(|s| s.is_retryable())
+        };
+        state.paused
+            || (self.keep_on_transient_failure.load(Ordering::Acquire)
+                && state.status == TransferStatus::Failed
+                && state.error.as_ref().is_some_and(transient))
     }
 
     /// The token of a paused transfer.
@@ -307,12 +332,16 @@ impl Coordinator {
             }
             state.announced = true;
             state.callback_thread = Some(thread::current().id());
-            (state.status == TransferStatus::Success, state.paused)
+            (
+                state.status == TransferStatus::Success,
+                self.keeps_state(&state),
+            )
         };
         // Locks are never held across cleanups or callbacks: they make S3 calls and
         // run user code.
         let cleanups = std::mem::take(&mut *self.cleanups.lock());
-        // A paused transfer keeps its upload, temporary file and journal for the resume.
+        // A paused transfer (or one failed transiently that was asked to) keeps its
+        // upload, temporary file and journal for the resume.
         if !succeeded && !paused {
             for cleanup in cleanups {
                 let _ = catch_unwind(AssertUnwindSafe(cleanup));

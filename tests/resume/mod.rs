@@ -531,3 +531,64 @@ fn a_stream_upload_cannot_be_paused_and_keeps_running() {
     future.result().unwrap();
     assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
 }
+
+/// Part 3 fails with a retryable error on every attempt: the network is gone.
+fn lose_the_network_at_part_3(fake: &FakeS3) {
+    fake.on_call(|call| match call {
+        RecordedCall::UploadPart { request, .. } if request.part_number == 3 => {
+            Some(s3transfer::S3Error::new(
+                s3transfer::S3ErrorKind::Transient,
+                "UploadPart",
+                "connection reset",
+            ))
+        }
+        _ => None,
+    });
+}
+
+#[test]
+fn a_transient_failure_keeps_the_upload_for_a_resume_only_when_asked() {
+    let fake = fake();
+    let manager = manager(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let data = random_bytes(21 * MIB, 13);
+    let path = write_file(dir.path(), "src", &data);
+    let journal = dir.path().join("upload.json");
+
+    lose_the_network_at_part_3(&fake);
+    let err = start_upload(&manager, &path, UploadArgs::default().journal(&journal))
+        .result()
+        .unwrap_err();
+    assert_eq!(err.kind(), s3transfer::ErrorKind::RetriesExceeded, "{err}");
+    assert!(
+        fake.list_multipart_uploads("b").is_empty(),
+        "by default a failure leaves nothing"
+    );
+    assert!(!journal.exists());
+
+    let args = UploadArgs::default()
+        .journal(&journal)
+        .keep_for_resume(true);
+    let err = start_upload(&manager, &path, args.clone())
+        .result()
+        .unwrap_err();
+    assert_eq!(err.kind(), s3transfer::ErrorKind::RetriesExceeded, "{err}");
+    assert_eq!(
+        fake.list_multipart_uploads("b").len(),
+        1,
+        "kept for the resume"
+    );
+    let token = read_journal(&journal).unwrap();
+    assert_eq!(token.progress(), (2, 5));
+
+    fake.clear_faults();
+    fake.clear_calls();
+    manager
+        .resume_upload(&token, args, ResumeOptions::new(), &[])
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(part_numbers(&fake), [3, 4, 5]);
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
+    assert!(!journal.exists());
+}

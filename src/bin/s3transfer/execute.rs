@@ -72,6 +72,7 @@ pub(crate) fn execute(
                 progress.println(&format!("{label} paused"));
             }
             Err(error) => {
+                crate::resume::note_failed(&error, options);
                 progress.println(&format!("{label} failed: {error}"));
                 summary.failed(label, error);
             }

@@ -50,11 +50,22 @@ pub(crate) fn note_paused() {
     PAUSED.store(true, Ordering::SeqCst);
 }
 
+/// A transfer failed: under `--resumable`, one that failed transiently (retries ran
+/// out, the connection broke) kept its state, so the command says how to continue.
+pub(crate) fn note_failed(error: &TransferError, options: &Options) {
+    let transient = matches!(error, TransferError::RetriesExceeded { .. })
+        || error.s3_error().is_some_and(|e| e.is_retryable());
+    if options.resumable && transient {
+        note_paused();
+    }
+}
+
 /// How to continue, when anything was paused.
 pub(crate) fn paused_hint() -> Option<&'static str> {
     PAUSED.load(Ordering::SeqCst).then_some(
-        "s3transfer: paused; run the same command again to continue, add --no-resume to \
-         start over, or drop an upload with `s3transfer uploads abort s3://bucket/key`",
+        "s3transfer: kept for a resume; run the same command again to continue (paused \
+         uploads and partial downloads are resumed), add --no-resume to start over, or \
+         drop an upload with `s3transfer uploads abort s3://bucket/key`",
     )
 }
 
@@ -83,6 +94,8 @@ pub(crate) fn upload_file(
     };
     let journal = upload_journal_path(&dir, &path, bucket, key);
     args.journal = Some(journal.clone());
+    // Under --resumable a lost network keeps the upload for the rerun, like Ctrl-C.
+    args.keep_for_resume = options.resumable;
     let token = match found(&journal, progress, options) {
         Some(token) => token,
         None => return manager.upload(path, bucket, key, args, subscribers),
@@ -128,6 +141,7 @@ pub(crate) fn download_file(
 ) -> Result<TransferFuture, TransferError> {
     let journal = download_journal_path(&dest);
     args.journal = Some(journal.clone());
+    args.keep_for_resume = options.resumable;
     let token = match found(&journal, progress, options) {
         Some(token) => token,
         None => return manager.download(bucket, key, dest, args, subscribers),

@@ -61,6 +61,9 @@ impl Download {
         if self.resumable.set(resumable).is_ok() {
             self.write_journal();
             self.ctx.coordinator.allow_pause();
+            if self.args.keep_for_resume {
+                self.ctx.coordinator.keep_on_transient_failure();
+            }
         }
     }
 

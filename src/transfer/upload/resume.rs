@@ -125,6 +125,9 @@ impl Upload {
         resumable.write_journal();
         if self.resumable.set(resumable).is_ok() {
             self.ctx.coordinator.allow_pause();
+            if self.args.keep_for_resume {
+                self.ctx.coordinator.keep_on_transient_failure();
+            }
         }
     }
 
