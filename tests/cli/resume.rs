@@ -318,3 +318,59 @@ fn ctrl_c_under_resumable_pauses_and_uploads_ls_and_abort_see_what_it_left() {
     assert!(!journal.exists(), "the aborted upload's journal is removed");
     assert_eq!(direct(&["uploads", "ls", &format!("s3://{b}/")]), "");
 }
+
+#[test]
+fn no_resume_aborts_the_interrupted_upload_and_starts_afresh() {
+    let weed = seaweed::SeaweedFs::shared();
+    let b = bucket("fresh");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let body = data(3 * PART, 24);
+    let src = dir.path().join("fresh.bin");
+    std::fs::write(&src, &body).unwrap();
+    let dst = format!("s3://{b}/fresh.bin");
+    let proxy = FaultProxy::start(&weed.endpoint());
+    let stall = proxy.add(Rule::new(
+        Match::upload_part().target_contains("partNumber=2"),
+        Fault::Stall {
+            after_body_bytes: None,
+            duration: Duration::from_secs(300),
+        },
+    ));
+    let mut child = cli(&proxy, &state)
+        .args(["cp", "-q"])
+        .arg(&src)
+        .arg(&dst)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    kill_when_journaled(&mut child, &proxy, stall, || upload_journal(&state), 1);
+    let killed = read_journal(&upload_journal(&state).unwrap()).unwrap();
+    let old_id = killed.as_upload().unwrap().upload_id.clone();
+    let first_run = proxy.exchanges().len();
+
+    let rerun = cli(&proxy, &state)
+        .args(["--no-resume", "cp"])
+        .arg(&src)
+        .arg(&dst)
+        .output()
+        .unwrap();
+    assert_ok(&rerun, &["cp --no-resume"]);
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    assert!(!stderr.contains("resuming"), "{stderr}");
+    assert_eq!(
+        counted(&proxy, first_run, &Match::upload_part()),
+        3,
+        "every part again"
+    );
+    assert!(
+        proxy.exchanges()[first_run..]
+            .iter()
+            .any(|e| e.method == "DELETE" && e.target.contains(&old_id)),
+        "the interrupted upload is aborted"
+    );
+    assert_eq!(weed.get_object(&b, "fresh.bin"), body);
+    assert_eq!(weed.list_multipart_uploads(&b), []);
+    assert!(upload_journal(&state).is_none());
+}

@@ -199,6 +199,11 @@ impl Upload {
             MultipartUpload::abort_now(&upload.ctx, &abort, |e| {
                 upload.s3_failed(e, Some(&abort.upload_id))
             })?;
+            // The fresh upload writes its own journal, if it is multipart; one that is
+            // not must not leave the old one behind.
+            if let Some(journal) = &upload.args.journal {
+                crate::resume::remove_journal(journal)?;
+            }
             upload.plan_file(root, multipart, &path)
         };
         if let Some(reason) = source_change(&file, &metadata, &token) {
