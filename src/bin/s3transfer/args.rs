@@ -78,8 +78,8 @@ pub(crate) struct Options {
     #[arg(long, global = true)]
     pub(crate) no_resume: bool,
     /// cp: Ctrl-C pauses (keeps the multipart upload or the partial download for a
-    /// rerun of the same command) instead of cancelling
-    #[arg(long, global = true)]
+    /// rerun of the same command) instead of cancelling, and so does a lost network
+    #[arg(long, global = true, env = "S3TRANSFER_RESUMABLE")]
     pub(crate) resumable: bool,
 }
 
