@@ -592,3 +592,49 @@ fn a_transient_failure_keeps_the_upload_for_a_resume_only_when_asked() {
     assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
     assert!(!journal.exists());
 }
+
+#[test]
+fn a_transient_download_failure_keeps_the_temporary_file_for_a_resume_when_asked() {
+    let fake = fake();
+    let data = random_bytes(21 * MIB, 14);
+    fake.put_object_bytes("b", "k", data.clone());
+    let manager = manager(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    let journal = resume::download_journal_path(&dest);
+    let third = 2 * 5 * MIB as u64;
+    fake.on_call(move |call| match call {
+        RecordedCall::GetObject(r) if r.range.is_some_and(|r| r.start == third) => {
+            Some(s3transfer::S3Error::new(
+                s3transfer::S3ErrorKind::Transient,
+                "GetObject",
+                "connection reset",
+            ))
+        }
+        _ => None,
+    });
+    let args = DownloadArgs::default()
+        .journal(&journal)
+        .keep_for_resume(true);
+    let err = start_download(&manager, &dest, args.clone())
+        .result()
+        .unwrap_err();
+    assert_eq!(err.kind(), s3transfer::ErrorKind::RetriesExceeded, "{err}");
+    assert!(!dest.exists());
+    let token = read_journal(&journal).unwrap();
+    assert_eq!(
+        token.progress().0,
+        2,
+        "the two ranges before the failure are kept"
+    );
+    assert_eq!(temp_files(dir.path()).len(), 1);
+
+    fake.clear_faults();
+    manager
+        .resume_download(&token, args, ResumeOptions::new(), &[])
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert!(temp_files(dir.path()).is_empty() && !journal.exists());
+}
