@@ -1,7 +1,8 @@
-//! The rerun that continues: `cp` killed with SIGKILL in the middle of a 64 MiB upload
-//! and a 64 MiB download, against SeaweedFS (which lists part ETags, so stored parts
-//! can be confirmed) through the fault proxy, which stalls one part so the kill lands
-//! at a known point and counts what each run sent.
+//! Resumable `cp` end to end: killed with SIGKILL in the middle of a 64 MiB upload and
+//! a 64 MiB download, against SeaweedFS (which lists part ETags, so stored parts can be
+//! confirmed) through the fault proxy, which holds one part so the kill lands at a
+//! known point and counts what each run sent; Ctrl-C under `--resumable`, `uploads ls`
+//! and `uploads abort`; `--no-resume`; and journals that must not be trusted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -373,4 +374,48 @@ fn no_resume_aborts_the_interrupted_upload_and_starts_afresh() {
     assert_eq!(weed.get_object(&b, "fresh.bin"), body);
     assert_eq!(weed.list_multipart_uploads(&b), []);
     assert!(upload_journal(&state).is_none());
+}
+
+#[test]
+fn an_unusable_or_foreign_journal_is_set_aside_and_the_copy_starts_afresh() {
+    let b = super::bucket("journals");
+    let body = data(2 * MIB, 25);
+    let src = format!("s3://{b}/obj.bin");
+    assert_ok(&super::run_with_stdin(&["cp", "-q", "-", &src], &body), &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("obj.bin");
+    let journal = dir.path().join(".obj.bin.s3resume");
+    let aside = dir.path().join(".obj.bin.s3resume.unusable");
+
+    // Cut short, as a crash in the middle of a write by another tool could leave it.
+    std::fs::write(&journal, "{\"format\": \"s3transfer-resume\", \"vers").unwrap();
+    let out = super::run(&["cp", &src, dest.to_str().unwrap()]);
+    assert_ok(&out, &["cp"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("starting afresh") && stderr.contains("not a usable"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&dest).unwrap(), body);
+    assert!(aside.exists() && !journal.exists());
+
+    // A journal of another object to the same file: never continued, never overwritten
+    // unseen.
+    std::fs::remove_file(&aside).unwrap();
+    let foreign = serde_json::json!({
+        "format": "s3transfer-resume", "version": 1, "kind": "download",
+        "bucket": "another-bucket", "key": "another-key", "etag": "\"e\"", "size": 10,
+        "destination": dest, "temp_path": dir.path().join(".obj.bin.0.s3tmp"),
+        "part_size": 10, "ranges": [],
+    });
+    std::fs::write(&journal, foreign.to_string()).unwrap();
+    let out = super::run(&["cp", &src, dest.to_str().unwrap()]);
+    assert_ok(&out, &["cp"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is for download of s3://another-bucket/another-key"),
+        "{stderr}"
+    );
+    assert!(aside.exists() && !journal.exists());
+    assert_eq!(std::fs::read(&dest).unwrap(), body);
 }

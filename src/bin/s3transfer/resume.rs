@@ -103,7 +103,7 @@ pub(crate) fn upload_file(
     let upload = match token.expect_upload(&path, bucket, key) {
         Ok(upload) => upload.clone(),
         Err(e) => {
-            say(progress, options, &format!("s3transfer: not resuming: {e}"));
+            set_aside(&journal, &e, progress, options);
             return manager.upload(path, bucket, key, args, subscribers);
         }
     };
@@ -149,7 +149,7 @@ pub(crate) fn download_file(
     let download = match token.expect_download(bucket, key, &dest) {
         Ok(download) => download.clone(),
         Err(e) => {
-            say(progress, options, &format!("s3transfer: not resuming: {e}"));
+            set_aside(&journal, &e, progress, options);
             return manager.download(bucket, key, dest, args, subscribers);
         }
     };
@@ -182,21 +182,28 @@ fn found(journal: &Path, progress: &Progress, options: &Options) -> Option<Resum
     match read_journal(journal) {
         Ok(token) => Some(token),
         Err(e) => {
-            let mut aside = journal.as_os_str().to_owned();
-            aside.push(".unusable");
-            let _ = std::fs::rename(journal, &aside);
-            say(
-                progress,
-                options,
-                &format!(
-                    "s3transfer: starting afresh: {e} (kept as {}; `s3transfer uploads ls` \
-                     shows any upload it left open)",
-                    Path::new(&aside).display()
-                ),
-            );
+            set_aside(journal, &e, progress, options);
             None
         }
     }
+}
+
+/// Move an unusable journal (cut short, of another format version, of another transfer)
+/// out of the way as `<journal>.unusable`, and say so: it is never trusted, and never
+/// silently overwritten either.
+fn set_aside(journal: &Path, why: &ResumeError, progress: &Progress, options: &Options) {
+    let mut aside = journal.as_os_str().to_owned();
+    aside.push(".unusable");
+    let _ = std::fs::rename(journal, &aside);
+    say(
+        progress,
+        options,
+        &format!(
+            "s3transfer: starting afresh: {why} (kept as {}; `s3transfer uploads ls` shows \
+             any upload it left open)",
+            Path::new(&aside).display()
+        ),
+    );
 }
 
 /// Abort an interrupted upload that `--no-resume` replaces; one already gone is fine.
