@@ -129,6 +129,16 @@ pub enum TransferError {
         fatal: bool,
     },
 
+    /// The transfer was paused ([`crate::TransferFuture::pause`]): nothing was aborted
+    /// or removed, and its token ([`crate::TransferFuture::resume_token`], or the
+    /// journal) continues it.
+    #[error("transfer paused")]
+    Paused,
+
+    /// A pause or a resume was refused, or a resume found the recorded state unusable.
+    #[error(transparent)]
+    Resume(#[from] crate::resume::ResumeError),
+
     /// A subscriber method misbehaved (it panicked), so the transfer cannot report
     /// reliably.
     #[error("subscriber method {method} is invalid: {reason}")]
@@ -206,6 +216,10 @@ pub enum ErrorKind {
     Fatal,
     /// [`TransferError::InvalidSubscriberMethod`].
     InvalidSubscriberMethod,
+    /// [`TransferError::Paused`].
+    Paused,
+    /// [`TransferError::Resume`].
+    Resume,
     /// [`TransferError::QueueShutdown`].
     QueueShutdown,
     /// [`TransferError::InvalidArgument`].
@@ -231,10 +245,25 @@ impl TransferError {
             TransferError::Cancelled { fatal: false, .. } => ErrorKind::Cancelled,
             TransferError::Cancelled { fatal: true, .. } => ErrorKind::Fatal,
             TransferError::InvalidSubscriberMethod { .. } => ErrorKind::InvalidSubscriberMethod,
+            TransferError::Paused => ErrorKind::Paused,
+            TransferError::Resume(_) => ErrorKind::Resume,
             TransferError::QueueShutdown => ErrorKind::QueueShutdown,
             TransferError::InvalidArgument(_) => ErrorKind::InvalidArgument,
             TransferError::Io { .. } => ErrorKind::Io,
             TransferError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether the transfer was paused (and can be resumed from its token).
+    pub fn is_paused(&self) -> bool {
+        matches!(self, TransferError::Paused)
+    }
+
+    /// The reason a pause or resume was refused, if that is what this is.
+    pub fn resume_error(&self) -> Option<&crate::resume::ResumeError> {
+        match self {
+            TransferError::Resume(e) => Some(e),
+            _ => None,
         }
     }
 

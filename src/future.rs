@@ -225,6 +225,47 @@ impl TransferFuture {
         self.coordinator.cancel(String::new(), false);
     }
 
+    /// Pause the transfer and return its resume token, once it has stopped.
+    ///
+    /// No new part or range starts; those already sending finish (so the token counts
+    /// whole parts only); then the transfer ends with [`TransferError::Paused`]
+    /// *without* aborting its multipart upload or removing its temporary file. Hand the
+    /// token (or its JSON form, in another process) to
+    /// [`crate::TransferManager::resume_upload`] or
+    /// [`crate::TransferManager::resume_download`] to continue. An upload left paused
+    /// keeps its parts stored, and billed, until resumed or aborted.
+    ///
+    /// Only a multipart upload of a file and a download to a file can be paused, once
+    /// under way; anything else is [`crate::resume::ResumeError::NotResumable`] and keeps
+    /// running. A transfer that finished meanwhile is
+    /// [`crate::resume::ResumeError::AlreadyFinished`] (its outcome is in
+    /// [`result`](TransferFuture::result)); one that failed returns that failure.
+    /// Waits like [`result`](TransferFuture::result), so inside a callback use
+    /// [`request_pause`](TransferFuture::request_pause).
+    pub fn pause(&self) -> Result<crate::resume::ResumeToken, TransferError> {
+        self.request_pause()?;
+        match self.coordinator.wait(None) {
+            Err(TransferError::Paused) => self
+                .coordinator
+                .paused_token()
+                .ok_or_else(|| TransferError::Internal("a paused transfer without a token".into())),
+            Err(e) => Err(e),
+            Ok(_) => Err(crate::resume::ResumeError::AlreadyFinished.into()),
+        }
+    }
+
+    /// Ask the transfer to pause without waiting (see [`pause`](TransferFuture::pause));
+    /// its result is then [`TransferError::Paused`] and its token
+    /// [`resume_token`](TransferFuture::resume_token).
+    pub fn request_pause(&self) -> Result<(), TransferError> {
+        Ok(self.coordinator.request_pause()?)
+    }
+
+    /// The token of a transfer that ended paused.
+    pub fn resume_token(&self) -> Option<crate::resume::ResumeToken> {
+        self.coordinator.paused_token()
+    }
+
     /// Cancel with a message that the result's [`TransferError::Cancelled`] carries.
     pub fn cancel_with_message(&self, message: impl Into<String>) {
         self.coordinator.cancel(message.into(), false);

@@ -76,11 +76,19 @@
 //! [`TransferOutput::validated`] says what was checked. The [`checksum`] module has the
 //! algorithms on their own.
 //!
+//! A multipart upload of a file or a download to a file can be paused
+//! ([`TransferFuture::pause`]) and continued later, in this process or another
+//! ([`TransferManager::resume_upload`], [`TransferManager::resume_download`]), from its
+//! [`resume::ResumeToken`] or from a journal kept as parts complete
+//! ([`UploadArgs::journal`](field@UploadArgs::journal)); a resume checks the source,
+//! the store's parts or the object's ETag, and the bytes on disk before it trusts any
+//! of them (`docs/resume.md`).
+//!
 //! Where things are: the transfer API and the S3 vocabulary (`S3Api`, `S3Error`,
 //! `CopySource`, ...) at the crate root; the request and response types a backend
 //! implements `S3Api` with in [`client`]; [`bandwidth`] and [`checksum`] for using those
-//! mechanisms on their own; with feature `testing`, `testing::FakeS3` and the backend
-//! contract suite `testing::contract`.
+//! mechanisms on their own; [`resume`] for tokens and journals; with feature `testing`,
+//! `testing::FakeS3` and the backend contract suite `testing::contract`.
 //!
 //! The design (the layout, threads and state machine) is described in
 //! `docs/architecture.md`.
@@ -96,6 +104,7 @@ mod error;
 mod future;
 mod manager;
 mod mime;
+pub mod resume;
 mod runtime;
 mod subscriber;
 #[cfg(feature = "testing")]

@@ -92,6 +92,92 @@ impl TransferManager {
         })
     }
 
+    /// Continue the paused or interrupted upload `token` describes (from
+    /// [`TransferFuture::pause`](crate::TransferFuture::pause) or a journal), in this
+    /// process or another.
+    ///
+    /// Before anything recorded is trusted: the source file must be the one the token
+    /// describes (size, modification time, and the CRC32C of every part already stored,
+    /// read again), the store's ListParts must confirm each recorded part (its size and
+    /// ETag; a part it cannot confirm is sent again), and `args` must give the same
+    /// checksum settings. Then only the missing parts are sent and the upload is
+    /// completed. A changed source or a vanished upload is a typed
+    /// [`ResumeError`](crate::resume::ResumeError) (nothing is aborted or removed), or a
+    /// fresh upload under [`IfChanged::StartOver`](crate::resume::IfChanged::StartOver).
+    pub fn resume_upload(
+        &self,
+        token: &crate::resume::ResumeToken,
+        mut args: UploadArgs,
+        options: crate::resume::ResumeOptions,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        let Some(token) = token.as_upload().cloned() else {
+            return Err(crate::resume::ResumeError::WrongTransfer {
+                expected: "an upload".into(),
+                found: token.describe(),
+            }
+            .into());
+        };
+        validate_object(&token.bucket, &token.key)?;
+        args.validate()?;
+        if args.guess_content_type && args.attributes.content_type.is_none() {
+            args.attributes.content_type =
+                crate::mime::guess(&token.source.path).map(str::to_owned);
+        }
+        let call = CallArgs {
+            operation: "upload",
+            bucket: token.bucket.clone(),
+            key: token.key.clone(),
+            other: format!("path {}", token.source.path.display()),
+            extra_args: format!("{args:?}"),
+        };
+        self.submit(call, subscribers, move |ctx| {
+            upload::submit_resumed(Arc::new(upload::Upload::new(ctx, args)), token, options);
+        })
+    }
+
+    /// Continue the paused or interrupted download `token` describes, in this process
+    /// or another.
+    ///
+    /// Before anything recorded is trusted: a HeadObject must show the same ETag and
+    /// size (every remaining GET is then pinned to that ETag with If-Match), and each
+    /// range recorded as written is read back from the temporary file and must match
+    /// its CRC32C (a range that does not is fetched again). An object overwritten
+    /// since is a typed [`ResumeError::ObjectChanged`](crate::resume::ResumeError::ObjectChanged)
+    /// (the old temporary file is removed), or a fresh download under
+    /// [`IfChanged::StartOver`](crate::resume::IfChanged::StartOver): bytes of two
+    /// versions are never put together.
+    pub fn resume_download(
+        &self,
+        token: &crate::resume::ResumeToken,
+        mut args: DownloadArgs,
+        options: crate::resume::ResumeOptions,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        let Some(token) = token.as_download().cloned() else {
+            return Err(crate::resume::ResumeError::WrongTransfer {
+                expected: "a download".into(),
+                found: token.describe(),
+            }
+            .into());
+        };
+        validate_object(&token.bucket, &token.key)?;
+        args.validate()?;
+        if args.version_id.is_none() {
+            args.version_id = token.version_id.clone();
+        }
+        let call = CallArgs {
+            operation: "download",
+            bucket: token.bucket.clone(),
+            key: token.key.clone(),
+            other: format!("path {}", token.destination.display()),
+            extra_args: format!("{args:?}"),
+        };
+        self.submit(call, subscribers, move |ctx| {
+            download::submit_resumed(ctx, args, token, options);
+        })
+    }
+
     /// Download `bucket`/`key` into `target`.
     pub fn download(
         &self,

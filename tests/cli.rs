@@ -3,6 +3,8 @@
 
 #[path = "common/fault_proxy.rs"]
 mod fault_proxy;
+#[path = "cli/resume.rs"]
+mod resume;
 #[path = "common/s3s_server.rs"]
 mod s3s_server;
 #[path = "common/seaweed.rs"]
@@ -72,6 +74,12 @@ fn cli_to(endpoint: &str, secret: &str) -> Command {
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_REQUEST_CHECKSUM_CALCULATION")
         .env_remove("AWS_RESPONSE_CHECKSUM_VALIDATION")
+        .env_remove("S3TRANSFER_RESUMABLE")
+        // Upload journals go to a directory of this test process, not the user's.
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join(format!("s3transfer-cli-state-{}", std::process::id())),
+        )
         .arg("--endpoint-url")
         .arg(endpoint);
     command

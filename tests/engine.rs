@@ -19,6 +19,9 @@ use s3transfer::{
 #[path = "common/mod.rs"]
 mod common;
 use common::misanswer::{Misanswer, MisanswerFn};
+
+#[path = "resume/mod.rs"]
+mod resume;
 use common::random_bytes;
 
 const MIB: usize = 1024 * 1024;

@@ -21,6 +21,18 @@ pub struct DownloadArgs {
     /// that supports checksums, validate the bytes against them even under
     /// `response_checksum_validation = WhenRequired`.
     pub checksum_mode: bool,
+    /// Keep a resume journal in this file while a download to a path runs (put it
+    /// beside the destination, [`crate::resume::download_journal_path`], so a rerun finds
+    /// it): rewritten atomically as each range is written, removed when the download
+    /// completes or fails, kept when it is paused or the process dies. `None` (the
+    /// default): no journal; [`crate::TransferFuture::pause`] still works.
+    pub journal: Option<std::path::PathBuf>,
+    /// When the transfer fails for a reason a later run may overcome (retries ran out
+    /// on transient errors or a lost connection), keep the temporary file and the journal for a
+    /// resume instead of cleaning up. Default `false`: a failure leaves nothing
+    /// behind, as it always has; a kept upload stays stored, and billed, until resumed
+    /// or aborted. Only a transfer that can be paused keeps anything.
+    pub keep_for_resume: bool,
 }
 
 impl DownloadArgs {
@@ -39,6 +51,8 @@ impl DownloadArgs {
             sse_customer: p.sse("SSECustomer")?,
             context: p.context(),
             checksum_mode: p.one_of("ChecksumMode", &["ENABLED"])?.is_some(),
+            journal: None,
+            keep_for_resume: false,
         };
         p.finish()?;
         Ok(args)
@@ -53,6 +67,19 @@ impl DownloadArgs {
     /// Decrypt with a customer-provided key.
     pub fn sse_customer(mut self, key: SseCustomerKey) -> Self {
         self.sse_customer = Some(key);
+        self
+    }
+
+    /// Keep a resume journal in `path` (see [`DownloadArgs::journal`](field@DownloadArgs::journal)).
+    pub fn journal(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.journal = Some(path.into());
+        self
+    }
+
+    /// Keep the state for a resume after a transient failure (see
+    /// [`DownloadArgs::keep_for_resume`](field@DownloadArgs::keep_for_resume)).
+    pub fn keep_for_resume(mut self, keep: bool) -> Self {
+        self.keep_for_resume = keep;
         self
     }
 

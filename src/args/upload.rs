@@ -39,6 +39,19 @@ pub struct UploadArgs {
     /// Guess `Content-Type` from the file name when none is given and the source is a
     /// path (as the AWS CLI does). On by default.
     pub guess_content_type: bool,
+    /// Keep a resume journal in this file while a multipart upload of a file runs:
+    /// rewritten (atomically) as each part is stored, removed when the upload completes
+    /// or is aborted, kept when it is paused or the process dies; read it back with
+    /// [`crate::resume::read_journal`]. `None` (the default): no journal, as nothing is
+    /// written anywhere a caller did not ask for; [`crate::TransferFuture::pause`]
+    /// still works. Single-request and stream uploads keep none.
+    pub journal: Option<std::path::PathBuf>,
+    /// When the transfer fails for a reason a later run may overcome (retries ran out
+    /// on transient errors or a lost connection), keep the multipart upload and the journal for a
+    /// resume instead of cleaning up. Default `false`: a failure leaves nothing
+    /// behind, as it always has; a kept upload stays stored, and billed, until resumed
+    /// or aborted. Only a transfer that can be paused keeps anything.
+    pub keep_for_resume: bool,
 }
 
 impl Default for UploadArgs {
@@ -52,6 +65,8 @@ impl Default for UploadArgs {
             checksum_type: None,
             mpu_object_size: None,
             guess_content_type: true,
+            journal: None,
+            keep_for_resume: false,
         }
     }
 }
@@ -131,6 +146,8 @@ impl UploadArgs {
                 .map(|v| ChecksumType::from_name(&v)),
             mpu_object_size,
             guess_content_type: true,
+            journal: None,
+            keep_for_resume: false,
         };
         p.finish()?;
         Ok(args)
@@ -174,6 +191,19 @@ impl UploadArgs {
     /// it).
     pub fn checksum_algorithm(mut self, algorithm: ChecksumAlgorithm) -> Self {
         self.checksum_algorithm = Some(algorithm);
+        self
+    }
+
+    /// Keep a resume journal in `path` (see [`UploadArgs::journal`](field@UploadArgs::journal)).
+    pub fn journal(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.journal = Some(path.into());
+        self
+    }
+
+    /// Keep the state for a resume after a transient failure (see
+    /// [`UploadArgs::keep_for_resume`](field@UploadArgs::keep_for_resume)).
+    pub fn keep_for_resume(mut self, keep: bool) -> Self {
+        self.keep_for_resume = keep;
         self
     }
 

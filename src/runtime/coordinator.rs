@@ -20,6 +20,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::TransferError;
 use crate::future::{TransferFuture, TransferMeta, TransferOutput, TransferStatus};
+use crate::resume::{ResumeError, ResumeToken};
 use crate::subscriber::Subscriber;
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
@@ -40,6 +41,18 @@ pub(crate) struct Coordinator {
     cleanups: Mutex<Vec<Callback>>,
     /// Internal done callbacks (the manager's bookkeeping), run after `on_done`.
     done_callbacks: Mutex<Vec<Callback>>,
+    /// Set by the transfer once it can be paused (a multipart file upload once its
+    /// upload exists, a file download once its temporary file is open).
+    pausable: AtomicBool,
+    /// Set by a pause request: no further job starts, jobs running finish their part,
+    /// and the finalizer records a token instead of completing. An atomic beside the
+    /// lock, read by every job before it starts.
+    pausing: AtomicBool,
+    /// The token of a paused transfer, set once by its finalizer.
+    token: Mutex<Option<ResumeToken>>,
+    /// Set by a transfer asked to keep its state for a resume when it fails for a
+    /// reason a later run may overcome (see `keeps_state`).
+    keep_on_transient_failure: AtomicBool,
     /// The transfer's bodies take turns at the bandwidth bucket through this, so each
     /// transfer gets an even share however many parts it has in flight.
     pub(crate) bandwidth_share: Arc<crate::runtime::bandwidth::ShareGroup>,
@@ -51,6 +64,9 @@ struct State {
     output: Option<TransferOutput>,
     announced: bool,
     finished: bool,
+    /// Paused rather than cancelled: the failure cleanups (abort, remove the temporary
+    /// file and the journal) must not run.
+    paused: bool,
     /// The thread running the done callbacks, so that `result()` called from inside
     /// `on_done` returns instead of waiting on itself.
     callback_thread: Option<ThreadId>,
@@ -67,6 +83,7 @@ impl Coordinator {
                 output: None,
                 announced: false,
                 finished: false,
+                paused: false,
                 callback_thread: None,
             }),
             finished_cv: Condvar::new(),
@@ -75,6 +92,10 @@ impl Coordinator {
             retries: AtomicU32::new(0),
             cleanups: Mutex::new(Vec::new()),
             done_callbacks: Mutex::new(Vec::new()),
+            pausable: AtomicBool::new(false),
+            pausing: AtomicBool::new(false),
+            token: Mutex::new(None),
+            keep_on_transient_failure: AtomicBool::new(false),
             bandwidth_share: Arc::default(),
         })
     }
@@ -122,6 +143,91 @@ impl Coordinator {
     /// Whether the transfer failed or was cancelled: work should stop.
     pub(crate) fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Whether new work of the transfer may start: not stopped, and no pause asked for.
+    pub(crate) fn accepts_work(&self) -> bool {
+        !self.is_stopped() && !self.pausing.load(Ordering::Acquire)
+    }
+
+    /// Whether a pause was asked for.
+    pub(crate) fn is_pausing(&self) -> bool {
+        self.pausing.load(Ordering::Acquire)
+    }
+
+    /// The transfer has reached the point where it can be paused.
+    pub(crate) fn allow_pause(&self) {
+        self.pausable.store(true, Ordering::Release);
+    }
+
+    /// Ask the transfer to pause: no job starts from now on, and its finalizer makes
+    /// the token. Refused for a finished transfer and one that cannot be paused (yet).
+    pub(crate) fn request_pause(&self) -> Result<(), ResumeError> {
+        let state = self.state.lock();
+        if state.status.is_final() {
+            return Err(ResumeError::AlreadyFinished);
+        }
+        if !self.pausable.load(Ordering::Acquire) {
+            return Err(ResumeError::NotResumable {
+                reason: "only a multipart upload of a file or a download to a file can be \
+                         paused, once its first request has been made"
+                    .into(),
+            });
+        }
+        self.pausing.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The finalizer of a pausing transfer: record it as paused with `token`, so its
+    /// cleanups do not run. Without a token (the transfer could not describe itself)
+    /// it is cancelled instead, cleanups and all. A transfer that failed meanwhile
+    /// keeps its failure.
+    pub(crate) fn finish_paused(&self, token: Option<ResumeToken>) {
+        let mut state = self.state.lock();
+        if state.status.is_final() {
+            return;
+        }
+        state.status = TransferStatus::Cancelled;
+        self.stopped.store(true, Ordering::Release);
+        match token {
+            Some(token) => {
+                state.error = Some(TransferError::Paused);
+                state.paused = true;
+                *self.token.lock() = Some(token);
+            }
+            None => {
+                state.error = Some(TransferError::cancelled(
+                    "paused before it could describe itself; cancelled instead",
+                    false,
+                ));
+            }
+        }
+    }
+
+    /// A failure that a later run may overcome (retries ran out on transient errors,
+    /// the connection broke) keeps the transfer's state for a resume instead of running
+    /// its cleanups.
+    pub(crate) fn keep_on_transient_failure(&self) {
+        self.keep_on_transient_failure
+            .store(true, Ordering::Release);
+    }
+
+    /// Whether a transfer that ended with `state` keeps its upload, temporary file and
+    /// journal: paused, or failed transiently when asked to keep its state then.
+    fn keeps_state(&self, state: &State) -> bool {
+        let transient = |e: &TransferError| {
+            matches!(e, TransferError::RetriesExceeded { .. })
+                || e.s3_error().is_some_and(|s| s.is_retryable())
+        };
+        state.paused
+            || (self.keep_on_transient_failure.load(Ordering::Acquire)
+                && state.status == TransferStatus::Failed
+                && state.error.as_ref().is_some_and(transient))
+    }
+
+    /// The token of a paused transfer.
+    pub(crate) fn paused_token(&self) -> Option<ResumeToken> {
+        self.token.lock().clone()
     }
 
     /// Record a failure. The first error wins; later ones are dropped.
@@ -211,7 +317,7 @@ impl Coordinator {
     /// Finish the transfer: cleanups (unless it succeeded), `on_done`, internal
     /// callbacks, then wake waiters. Runs once; later calls do nothing.
     pub(crate) fn announce_done(self: &Arc<Self>) {
-        let succeeded = {
+        let (succeeded, paused) = {
             let mut state = self.state.lock();
             if state.announced {
                 return;
@@ -226,12 +332,17 @@ impl Coordinator {
             }
             state.announced = true;
             state.callback_thread = Some(thread::current().id());
-            state.status == TransferStatus::Success
+            (
+                state.status == TransferStatus::Success,
+                self.keeps_state(&state),
+            )
         };
         // Locks are never held across cleanups or callbacks: they make S3 calls and
         // run user code.
         let cleanups = std::mem::take(&mut *self.cleanups.lock());
-        if !succeeded {
+        // A paused transfer (or one failed transiently that was asked to) keeps its
+        // upload, temporary file and journal for the resume.
+        if !succeeded && !paused {
             for cleanup in cleanups {
                 let _ = catch_unwind(AssertUnwindSafe(cleanup));
             }

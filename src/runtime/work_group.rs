@@ -75,7 +75,8 @@ impl Drop for WorkGuard {
 /// Run one job of a transfer: skip it if the transfer already stopped, record a panic
 /// as an internal error, and release `guard` afterwards (never during unwinding).
 pub(crate) fn run_job(coordinator: &Coordinator, guard: WorkGuard, job: impl FnOnce(&WorkGuard)) {
-    if !coordinator.is_stopped()
+    // A pausing transfer starts no new job either: its token records what finished.
+    if coordinator.accepts_work()
         && let Err(panic) = catch_unwind(AssertUnwindSafe(|| job(&guard)))
     {
         coordinator.fail(TransferError::Internal(format!(

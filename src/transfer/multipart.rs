@@ -1,5 +1,6 @@
 //! The one multipart lifecycle, shared by uploads and copies: create (registering the
-//! abort before any part is sent, and aborting what a lost Create answer left open),
+//! abort before any part is sent, and aborting what a lost Create answer left open) or
+//! resume an existing upload (listing its parts),
 //! record each part, complete (recovering from a lost answer), and abort on failure.
 
 use std::cell::Cell;
@@ -13,7 +14,7 @@ use crate::client::etag;
 use crate::client::{
     AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
     CompleteMultipartUploadRequest, CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest,
-    ListMultipartUploadsRequest, S3Error, S3ErrorKind,
+    ListMultipartUploadsRequest, ListPartsRequest, ListedPart, S3Error, S3ErrorKind,
 };
 use crate::error::TransferError;
 use crate::runtime::retry::with_retries;
@@ -56,10 +57,30 @@ impl MultipartUpload {
         let abort = AbortMultipartUploadRequest {
             bucket: request.bucket.clone(),
             key: request.key.clone(),
-            upload_id: upload_id.clone(),
+            upload_id,
             context: request.context.clone(),
             ..Default::default()
         };
+        Ok(MultipartUpload::adopt(ctx, abort, Vec::new()))
+    }
+
+    /// Continue the upload `abort` names, whose `parts` are stored and trusted (a
+    /// resumed upload): from here it is this transfer's, aborted by its failure
+    /// cleanup like one it created.
+    pub(crate) fn resume(
+        ctx: &TransferContext,
+        abort: AbortMultipartUploadRequest,
+        parts: Vec<CompletedPart>,
+    ) -> Arc<MultipartUpload> {
+        MultipartUpload::adopt(ctx, abort, parts)
+    }
+
+    fn adopt(
+        ctx: &TransferContext,
+        abort: AbortMultipartUploadRequest,
+        parts: Vec<CompletedPart>,
+    ) -> Arc<MultipartUpload> {
+        let upload_id = abort.upload_id.clone();
         let client = ctx.engine.client.clone();
         let policy = ctx.engine.retry.unmetered();
         ctx.coordinator.add_cleanup(move || {
@@ -86,11 +107,55 @@ impl MultipartUpload {
                 );
             }
         });
-        Ok(Arc::new(MultipartUpload {
+        Arc::new(MultipartUpload {
             upload_id,
-            parts: Mutex::new(BTreeMap::new()),
+            parts: Mutex::new(parts.into_iter().map(|p| (p.part_number, p)).collect()),
             expected: Mutex::new((0, 0)),
-        }))
+        })
+    }
+
+    /// Every part the store lists for the upload `request` names, by number, under the
+    /// retry policy: all pages, sorted, and one entry per number. A store may list a
+    /// part sent twice twice (SeaweedFS) or out of order (s3s-fs); the entry listed
+    /// last for a number is the latest upload of it and wins.
+    pub(crate) fn list_all_parts(
+        ctx: &TransferContext,
+        request: &ListPartsRequest,
+        wrap: impl Fn(S3Error) -> TransferError,
+    ) -> Result<BTreeMap<u32, ListedPart>, TransferError> {
+        let mut parts = BTreeMap::new();
+        let mut request = request.clone();
+        // A store that ignores the marker would list the same page for ever: at most
+        // one page per possible part (S3 allows 10,000).
+        for _ in 0..=crate::config::MAX_PARTS {
+            let page = ctx.call(|_| ctx.engine.client.list_parts(&request), &wrap)?;
+            for part in page.parts {
+                parts.insert(part.part_number, part);
+            }
+            match page.next_part_number_marker {
+                Some(next) if request.part_number_marker != Some(next) => {
+                    request.part_number_marker = Some(next);
+                }
+                _ => break,
+            }
+        }
+        Ok(parts)
+    }
+
+    /// Abort the upload `abort` names now, under the retry policy (a resume that starts
+    /// over). One already gone is fine.
+    pub(crate) fn abort_now(
+        ctx: &TransferContext,
+        abort: &AbortMultipartUploadRequest,
+        wrap: impl FnOnce(S3Error) -> TransferError,
+    ) -> Result<(), TransferError> {
+        ctx.call(
+            |_| match ctx.engine.client.abort_multipart_upload(abort) {
+                Err(e) if e.kind() == S3ErrorKind::NotFound => Ok(()),
+                other => other,
+            },
+            wrap,
+        )
     }
 
     /// The upload will hold `parts` parts and `bytes` bytes: known once planning ends.

@@ -91,6 +91,7 @@ pub struct Match {
     lacks: Vec<String>,
     with_headers: Vec<String>,
     without_headers: Vec<String>,
+    header_values: Vec<(String, String)>,
 }
 
 impl Match {
@@ -120,6 +121,13 @@ impl Match {
     /// Only requests carrying header `name`.
     pub fn with_header(mut self, name: &str) -> Match {
         self.with_headers.push(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Only requests whose header `name` contains `value` (`Range`, `bytes=8388608-`).
+    pub fn header_contains(mut self, name: &str, value: &str) -> Match {
+        self.header_values
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         self
     }
 
@@ -194,6 +202,14 @@ impl Match {
         Match::any().method("DELETE").target_lacks("uploadId=")
     }
 
+    /// Whether a logged exchange was such a request, by method and target (its headers
+    /// are not logged: a header condition counts as met).
+    pub fn matches_exchange(&self, exchange: &Exchange) -> bool {
+        self.method.as_deref().is_none_or(|m| m == exchange.method)
+            && self.contains.iter().all(|s| exchange.target.contains(s))
+            && !self.lacks.iter().any(|s| exchange.target.contains(s))
+    }
+
     fn matches(&self, request: &RequestHead) -> bool {
         self.method.as_deref().is_none_or(|m| m == request.method)
             && self.contains.iter().all(|s| request.target.contains(s))
@@ -202,6 +218,11 @@ impl Match {
                 .with_headers
                 .iter()
                 .all(|h| request.header(h).is_some())
+            && self.header_values.iter().all(|(h, v)| {
+                request
+                    .header(h)
+                    .is_some_and(|got| got.contains(v.as_str()))
+            })
             && !self
                 .without_headers
                 .iter()

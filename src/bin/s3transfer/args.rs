@@ -73,6 +73,14 @@ pub(crate) struct Options {
     #[arg(long, global = true, env = "AWS_RESPONSE_CHECKSUM_VALIDATION",
           value_parser = parse_checksum_when, value_name = "WHEN")]
     pub(crate) response_checksum_validation: Option<ChecksumWhen>,
+    /// cp: start afresh even where a journal of an interrupted run of the same copy
+    /// exists (its multipart upload is aborted, its partial download removed)
+    #[arg(long, global = true)]
+    pub(crate) no_resume: bool,
+    /// cp: Ctrl-C pauses (keeps the multipart upload or the partial download for a
+    /// rerun of the same command) instead of cancelling, and so does a lost network
+    #[arg(long, global = true, env = "S3TRANSFER_RESUMABLE")]
+    pub(crate) resumable: bool,
 }
 
 /// botocore's spelling (its config and environment take these two, in any case).
@@ -119,6 +127,11 @@ pub(crate) enum Command {
         /// List every object under the prefix, not one level
         #[arg(short, long)]
         recursive: bool,
+    },
+    /// List or abort the multipart uploads left open (by interrupted or paused copies)
+    Uploads {
+        #[command(subcommand)]
+        action: crate::uploads::UploadsCommand,
     },
 }
 

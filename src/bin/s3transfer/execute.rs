@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use s3transfer::{
-    CopyArgs, DeleteArgs, DownloadArgs, TransferError, TransferFuture, TransferManager, UploadArgs,
-    UploadSource,
+    CopyArgs, DeleteArgs, DownloadArgs, DownloadTarget, TransferError, TransferFuture,
+    TransferManager, UploadArgs, UploadSource,
 };
 
 use crate::args::Options;
@@ -67,7 +67,12 @@ pub(crate) fn execute(
                     progress.println(&label);
                 }
             }
+            Err(error) if error.is_paused() => {
+                crate::resume::note_paused();
+                progress.println(&format!("{label} paused"));
+            }
             Err(error) => {
+                crate::resume::note_failed(&error, options);
                 progress.println(&format!("{label} failed: {error}"));
                 summary.failed(label, error);
             }
@@ -80,6 +85,9 @@ pub(crate) fn execute(
     let seconds = started.elapsed().as_secs_f64();
     let code = summary.exit_code();
     summary.print(command, seconds, code, options, to_stdout);
+    if let Some(hint) = crate::resume::paused_hint() {
+        eprintln!("{hint}");
+    }
     Ok(code)
 }
 
@@ -109,14 +117,38 @@ fn submit(
             // Named on the command line, so sent even under `when_required`, as the
             // AWS CLI's --checksum-algorithm is.
             args.checksum_algorithm = options.checksum_algorithm;
-            manager.upload(source, &bucket, &key, args, &subscriber)
+            match source {
+                UploadSource::Path(path) => crate::resume::upload_file(
+                    manager,
+                    path,
+                    &bucket,
+                    &key,
+                    args,
+                    &subscriber,
+                    options,
+                    progress,
+                ),
+                source => manager.upload(source, &bucket, &key, args, &subscriber),
+            }
         }
         JobKind::Download {
             bucket,
             key,
             target,
             ..
-        } => manager.download(&bucket, &key, target, DownloadArgs::default(), &subscriber),
+        } => match target {
+            DownloadTarget::Path(path) => crate::resume::download_file(
+                manager,
+                &bucket,
+                &key,
+                path,
+                DownloadArgs::default(),
+                &subscriber,
+                options,
+                progress,
+            ),
+            target => manager.download(&bucket, &key, target, DownloadArgs::default(), &subscriber),
+        },
         JobKind::Copy {
             source,
             bucket,
@@ -130,13 +162,17 @@ fn submit(
             manager.delete(&bucket, &key, DeleteArgs::default(), &subscriber)
         }
     };
+    if let Ok(future) = &submitted {
+        crate::resume::track(future);
+    }
     (job.label, submitted)
 }
 
 /// Wait for SIGINT on a small runtime of its own (the library has no async), then
 /// cancel every transfer. Returns once the handler is installed, so a Ctrl-C from
 /// then on is never lost. A second Ctrl-C exits at once.
-pub(crate) fn install_ctrl_c(manager: Arc<TransferManager>) -> anyhow::Result<()> {
+/// With `resumable`, Ctrl-C pauses what can be paused instead (see [`crate::resume`]).
+pub(crate) fn install_ctrl_c(manager: Arc<TransferManager>, resumable: bool) -> anyhow::Result<()> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
     std::thread::Builder::new()
         .name("s3transfer-ctrl-c".into())
@@ -162,6 +198,12 @@ pub(crate) fn install_ctrl_c(manager: Arc<TransferManager>) -> anyhow::Result<()
                 let _ = ready_tx.send(Ok(()));
                 interrupt.recv().await;
                 INTERRUPTED.store(true, Ordering::SeqCst);
+                if resumable {
+                    eprintln!("\ns3transfer: interrupted, pausing (Ctrl-C again to exit at once)");
+                    crate::resume::pause_all();
+                    interrupt.recv().await;
+                    std::process::exit(i32::from(EXIT_CANCELLED));
+                }
                 eprintln!("\ns3transfer: interrupted, cancelling (Ctrl-C again to exit at once)");
                 // Shut down on another thread so a second Ctrl-C is still heard while
                 // the cancelled transfers wind down (aborting multipart uploads).

@@ -63,14 +63,14 @@ pub fn list(
 }
 
 /// A time as `aws s3 ls` prints it (UTC, to the second).
-fn display_time(time: std::time::SystemTime) -> String {
+pub(crate) fn display_time(time: std::time::SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(time)
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
 }
 
 /// An S3 error as a [`CliError`] with the exit code of its kind.
-fn s3_failure(what: &str, error: &s3transfer::S3Error) -> CliError {
+pub(crate) fn s3_failure(what: &str, error: &s3transfer::S3Error) -> CliError {
     let code = match error.kind() {
         S3ErrorKind::NotFound => EXIT_NOT_FOUND,
         S3ErrorKind::AccessDenied => EXIT_ACCESS_DENIED,

@@ -12,6 +12,8 @@ mod location;
 mod plan;
 mod progress;
 mod report;
+mod resume;
+mod uploads;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -66,7 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let client = build_client(&cli.options)?;
     let config = build_config(&cli.options)?;
     let manager = Arc::new(TransferManager::new(client.clone(), config));
-    install_ctrl_c(manager.clone())?;
+    install_ctrl_c(manager.clone(), cli.options.resumable)?;
     let options = &cli.options;
     let code = match &cli.command {
         Command::Cp {
@@ -85,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             listing::ls(&client, target.as_deref(), *recursive, options)?;
             0
         }
+        Command::Uploads { action } => uploads::run(&client, action, options)?,
     };
     manager.shutdown(false, "");
     if interrupted() {

@@ -55,6 +55,9 @@ struct PieceState {
     /// The MD5 of the piece's bytes, when the object's ETag is checked (it then comes
     /// in one piece).
     md5: Option<md5::Md5>,
+    /// The CRC32C of the range's bytes so far, for the resume journal (a range of a
+    /// resumable download only).
+    crc32c: Option<u32>,
     /// Bytes of the piece delivered so far.
     received: u64,
     /// The object's size, from the first accepted response headers.
@@ -88,6 +91,7 @@ impl PieceState {
             // the first byte missing, so it sees the piece's bytes once, in order.
             hasher: stored.map(Checksummer::new),
             md5: md5.then(<md5::Md5 as md5::Digest>::new),
+            crc32c: None,
             received: 0,
             total: None,
             fallback_used: false,
@@ -124,6 +128,9 @@ impl Download {
             ));
             return None;
         };
+        if self.resumable.get().is_some() && state.part.is_none() {
+            state.crc32c = Some(0);
+        }
         let ctx = &self.ctx;
         let policy = &ctx.engine.retry;
         let stopped = || ctx.coordinator.is_stopped();
@@ -228,6 +235,7 @@ impl Download {
             throttle: ctx.engine.chunk_limiter(&ctx.coordinator),
             hasher: state.hasher.as_mut(),
             md5: state.md5.as_mut(),
+            crc32c: state.crc32c.as_mut(),
             part: state.part.as_mut(),
         };
         let mut result = ctx.engine.client.get_object(&request, &mut sink);
@@ -255,6 +263,7 @@ impl Download {
             part,
             hasher,
             md5,
+            crc32c,
             received,
             total,
             ..
@@ -276,6 +285,9 @@ impl Download {
             return None;
         }
         self.parts.fetch_add(1, Ordering::Relaxed);
+        if let Some(crc32c) = crc32c {
+            self.range_stored(start, received, crc32c);
+        }
         if let Some(md5) = md5 {
             *self.md5_seen.lock() = Some(etag::hex(&md5::Digest::finalize(md5)));
         }
@@ -422,6 +434,8 @@ struct PartSink<'a> {
     hasher: Option<&'a mut Checksummer>,
     /// The object's MD5, fed like `hasher`.
     md5: Option<&'a mut md5::Md5>,
+    /// The range's CRC32C for the resume journal, fed like `hasher`.
+    crc32c: Option<&'a mut u32>,
     /// For a part GET: where the part lies and its stored checksum, taken from the
     /// first response.
     part: Option<&'a mut PartFetch>,
@@ -533,6 +547,9 @@ impl ResponseSink for PartSink<'_> {
             }
             if let Some(hasher) = self.hasher.as_deref_mut() {
                 hasher.update(&data[..n]);
+            }
+            if let Some(crc) = self.crc32c.as_deref_mut() {
+                *crc = crc32c::crc32c_append(*crc, &data[..n]);
             }
             self.received += n as u64;
             download.ctx.coordinator.progress(n as i64);

@@ -9,6 +9,7 @@
 //! range, so that each part can be checked against its own stored checksum.
 
 mod fetch;
+mod resume;
 mod target;
 mod verify;
 
@@ -31,6 +32,7 @@ use crate::runtime::permits::SlidingWindow;
 use crate::runtime::work_group::WorkGuard;
 use crate::transfer::context::TransferContext;
 use fetch::{PartFetch, Piece};
+pub(crate) use resume::submit_resumed;
 pub use target::{DownloadTarget, SeekWrite};
 use target::{Output, is_special_file};
 use verify::{CheckedPart, Stored};
@@ -72,6 +74,8 @@ pub(crate) struct Download {
     /// The MD5 (hex) of the object's bytes when it came in one GET and its ETag is
     /// checked (see `Stored::EtagMd5`); set by that GET, taken by the final check.
     md5_seen: Mutex<Option<String>>,
+    /// What a pause or the journal records: set once the temporary file is open.
+    resumable: std::sync::OnceLock<resume::Resumable>,
 }
 
 const UNKNOWN: u64 = u64::MAX;
@@ -85,27 +89,7 @@ pub(crate) fn submit(ctx: TransferContext, args: DownloadArgs, target: DownloadT
         DownloadTarget::Seekable(_) => false,
         DownloadTarget::Stream(_) => true,
     };
-    let download = Arc::new(Download {
-        window: windowed.then(|| {
-            Arc::new(SlidingWindow::new(
-                ctx.engine.config.max_in_memory_download_chunks,
-            ))
-        }),
-        ctx,
-        args,
-        output: Mutex::new(None),
-        direct: Mutex::new(None),
-        etag: Mutex::new(None),
-        size: AtomicU64::new(UNKNOWN),
-        written: AtomicU64::new(0),
-        parts: AtomicU64::new(0),
-        version_id: Mutex::new(None),
-        expected: Mutex::new(None),
-        range_sums: Mutex::new(BTreeMap::new()),
-        part_sums: Mutex::new(BTreeMap::new()),
-        parts_unchecked: AtomicBool::new(false),
-        md5_seen: Mutex::new(None),
-    });
+    let download = Download::new(ctx, args, windowed);
     let finisher = download.clone();
     let Some(root) = download.ctx.begin(move || finisher.finish()) else {
         return;
@@ -136,6 +120,30 @@ pub(crate) fn submit(ctx: TransferContext, args: DownloadArgs, target: DownloadT
 }
 
 impl Download {
+    fn new(ctx: TransferContext, args: DownloadArgs, windowed: bool) -> Arc<Download> {
+        Arc::new(Download {
+            window: windowed.then(|| {
+                Arc::new(SlidingWindow::new(
+                    ctx.engine.config.max_in_memory_download_chunks,
+                ))
+            }),
+            ctx,
+            args,
+            output: Mutex::new(None),
+            direct: Mutex::new(None),
+            etag: Mutex::new(None),
+            size: AtomicU64::new(UNKNOWN),
+            written: AtomicU64::new(0),
+            parts: AtomicU64::new(0),
+            version_id: Mutex::new(None),
+            expected: Mutex::new(None),
+            range_sums: Mutex::new(BTreeMap::new()),
+            part_sums: Mutex::new(BTreeMap::new()),
+            parts_unchecked: AtomicBool::new(false),
+            md5_seen: Mutex::new(None),
+            resumable: std::sync::OnceLock::new(),
+        })
+    }
     fn failed(&self, reason: impl Into<String>, source: Option<S3Error>) -> TransferError {
         TransferError::S3DownloadFailed {
             bucket: self.ctx.bucket.clone(),
@@ -230,7 +238,7 @@ impl Download {
     /// Submit GETs for parts `2..=parts` by number (part 1 was the first GET).
     fn plan_parts(self: &Arc<Self>, root: &WorkGuard, parts: u32) -> Result<(), TransferError> {
         for number in 2..=parts {
-            if self.ctx.coordinator.is_stopped() {
+            if !self.ctx.coordinator.accepts_work() {
                 break;
             }
             let piece = Piece::Part { number, of: parts };
@@ -260,7 +268,7 @@ impl Download {
         let mut start = from;
         let mut seq = u64::from(from > 0);
         while start < size {
-            if self.ctx.coordinator.is_stopped() {
+            if !self.ctx.coordinator.accepts_work() {
                 break;
             }
             let end = (start + part_size).min(size) - 1;
@@ -300,6 +308,13 @@ impl Download {
             return;
         };
         if self.ctx.coordinator.is_stopped() {
+            return;
+        }
+        if self.ctx.coordinator.is_pausing() {
+            // The temporary file stays, closed, for the resume.
+            drop(self.direct.lock().take());
+            drop(output);
+            self.pause_here();
             return;
         }
         let size = self.size.load(Ordering::Acquire);
@@ -359,14 +374,17 @@ impl Download {
             }
         };
         match finished {
-            Ok(()) => self.ctx.coordinator.succeed(TransferOutput {
-                bytes: size,
-                etag: self.etag.lock().clone(),
-                version_id: self.version_id.lock().clone(),
-                parts: self.parts.load(Ordering::Relaxed) as u32,
-                validated,
-                ..Default::default()
-            }),
+            Ok(()) => {
+                self.forget_journal();
+                self.ctx.coordinator.succeed(TransferOutput {
+                    bytes: size,
+                    etag: self.etag.lock().clone(),
+                    version_id: self.version_id.lock().clone(),
+                    parts: self.parts.load(Ordering::Relaxed) as u32,
+                    validated,
+                    ..Default::default()
+                })
+            }
             Err(e) => self.ctx.coordinator.fail(e),
         }
     }

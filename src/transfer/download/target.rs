@@ -241,7 +241,7 @@ pub(super) fn is_special_file(path: &Path) -> bool {
 }
 
 impl Download {
-    pub(super) fn open(self: &Arc<Self>, target: DownloadTarget) -> Result<(), TransferError> {
+    pub(super) fn open(&self, target: DownloadTarget) -> Result<(), TransferError> {
         let output = match target {
             DownloadTarget::Path(dest) => {
                 check_destination(&dest)?;
@@ -270,6 +270,7 @@ impl Download {
                     });
                     let file = Arc::new(file);
                     *self.direct.lock() = Some((file.clone(), Arc::from(temp.as_path())));
+                    self.make_resumable(&temp, &dest, Vec::new());
                     Output::File { file, temp, dest }
                 }
             }

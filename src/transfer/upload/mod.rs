@@ -3,6 +3,7 @@
 //! stream of unknown length (parts read in order, memory bounded).
 
 mod requests;
+mod resume;
 mod source;
 
 use std::collections::BTreeMap;
@@ -23,8 +24,9 @@ use crate::runtime::coordinator::panic_message;
 use crate::runtime::work_group::WorkGuard;
 use crate::transfer::context::TransferContext;
 use crate::transfer::multipart::MultipartUpload;
+pub(crate) use source::read_at;
 pub use source::{SeekRead, UploadSource};
-use source::{read_at, read_full, seekable_remaining};
+use source::{read_full, seekable_remaining};
 
 /// One upload's fixed facts, shared by its jobs.
 pub(crate) struct Upload {
@@ -33,6 +35,8 @@ pub(crate) struct Upload {
     /// The CRC of each part, by number, when the whole-object CRC is combined from
     /// them. Written by the job that checksummed each part, read once by Complete.
     part_crcs: Mutex<BTreeMap<u32, Checksum>>,
+    /// What a pause or the journal records: set once a multipart file upload exists.
+    resumable: std::sync::OnceLock<resume::Resumable>,
 }
 
 impl Upload {
@@ -41,12 +45,44 @@ impl Upload {
             ctx,
             args,
             part_crcs: Mutex::new(BTreeMap::new()),
+            resumable: std::sync::OnceLock::new(),
         }
     }
 }
 
 /// Run on a submission thread: plan the upload and submit its jobs.
 pub(crate) fn submit(upload: Arc<Upload>, source: UploadSource) {
+    run(upload, move |upload, root, multipart| match source {
+        UploadSource::Path(path) => upload.plan_file(root, multipart, &path),
+        UploadSource::Seekable(mut reader) => match seekable_remaining(&mut *reader) {
+            Ok(size) => {
+                upload.ctx.coordinator.meta.provide_transfer_size(size);
+                upload.plan_stream(root, multipart, Box::new(reader))
+            }
+            Err(e) => Err(TransferError::io("measuring", None, e)),
+        },
+        UploadSource::Stream(reader) => upload.plan_stream(root, multipart, reader),
+    });
+}
+
+/// Run on a submission thread: continue the paused upload `token` describes.
+pub(crate) fn submit_resumed(
+    upload: Arc<Upload>,
+    token: crate::resume::UploadToken,
+    options: crate::resume::ResumeOptions,
+) {
+    run(upload, move |upload, root, multipart| {
+        upload.plan_resumed(root, multipart, token, &options)
+    });
+}
+
+type Slot = Mutex<Option<Arc<MultipartUpload>>>;
+
+/// Begin the transfer and run `plan`; the last job to end completes the upload.
+fn run(
+    upload: Arc<Upload>,
+    plan: impl FnOnce(&Arc<Upload>, &WorkGuard, &Slot) -> Result<(), TransferError>,
+) {
     let multipart: Arc<Mutex<Option<Arc<MultipartUpload>>>> = Arc::new(Mutex::new(None));
     let finish = {
         let (upload, multipart) = (upload.clone(), multipart.clone());
@@ -62,23 +98,13 @@ pub(crate) fn submit(upload: Arc<Upload>, source: UploadSource) {
     };
     // A panic must fail the transfer before `root` drops: otherwise the finalizer would
     // try to complete an upload whose planning never ended, and report that instead.
-    let planned = catch_unwind(AssertUnwindSafe(|| match source {
-        UploadSource::Path(path) => upload.plan_file(&root, &multipart, &path),
-        UploadSource::Seekable(mut reader) => match seekable_remaining(&mut *reader) {
-            Ok(size) => {
-                upload.ctx.coordinator.meta.provide_transfer_size(size);
-                upload.plan_stream(&root, &multipart, Box::new(reader))
-            }
-            Err(e) => Err(TransferError::io("measuring", None, e)),
-        },
-        UploadSource::Stream(reader) => upload.plan_stream(&root, &multipart, reader),
-    }))
-    .unwrap_or_else(|panic| {
-        Err(TransferError::Internal(format!(
-            "planning the upload panicked: {}",
-            panic_message(&panic)
-        )))
-    });
+    let planned = catch_unwind(AssertUnwindSafe(|| plan(&upload, &root, &multipart)))
+        .unwrap_or_else(|panic| {
+            Err(TransferError::Internal(format!(
+                "planning the upload panicked: {}",
+                panic_message(&panic)
+            )))
+        });
     if let Err(e) = planned {
         upload.ctx.coordinator.fail(e);
     }
@@ -125,9 +151,29 @@ impl Upload {
         let mpu = self.create_multipart(multipart)?;
         let parts = size.div_ceil(part_size) as u32;
         mpu.set_expected(parts, size);
+        self.make_resumable(&mpu, &path, &metadata, part_size, Vec::new());
+        self.submit_parts(root, &mpu, file, path, size, part_size, &Default::default())
+    }
+
+    /// Submit a job for each part of the file but those in `skip` (stored already).
+    #[allow(clippy::too_many_arguments)]
+    fn submit_parts(
+        self: &Arc<Self>,
+        root: &WorkGuard,
+        mpu: &Arc<MultipartUpload>,
+        file: Arc<File>,
+        path: Arc<Path>,
+        size: u64,
+        part_size: u64,
+        skip: &std::collections::BTreeSet<u32>,
+    ) -> Result<(), TransferError> {
+        let parts = size.div_ceil(part_size) as u32;
         for index in 0..parts {
-            if self.ctx.coordinator.is_stopped() {
+            if !self.ctx.coordinator.accepts_work() {
                 break;
+            }
+            if skip.contains(&(index + 1)) {
+                continue;
             }
             let offset = index as u64 * part_size;
             let len = part_size.min(size - offset) as usize;

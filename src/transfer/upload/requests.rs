@@ -22,15 +22,15 @@ use crate::transfer::multipart::MultipartUpload;
 /// What an upload does about checksums, decided once from the backend, the config and
 /// the caller's arguments.
 #[derive(Clone, Copy, Debug)]
-struct ChecksumPlan {
+pub(super) struct ChecksumPlan {
     /// The algorithm every body (PutObject, each part) is checksummed with.
-    algorithm: ChecksumAlgorithm,
+    pub(super) algorithm: ChecksumAlgorithm,
     /// Whether Complete carries a FULL_OBJECT value combined from the part CRCs.
-    combine_full_object: bool,
+    pub(super) combine_full_object: bool,
 }
 
 impl Upload {
-    fn s3_failed(&self, source: S3Error, upload_id: Option<&str>) -> TransferError {
+    pub(super) fn s3_failed(&self, source: S3Error, upload_id: Option<&str>) -> TransferError {
         TransferError::S3UploadFailed {
             bucket: self.ctx.bucket.clone(),
             key: self.ctx.key.clone(),
@@ -43,7 +43,7 @@ impl Upload {
     /// caller's arguments pass as before, and a backend that cannot send them refuses
     /// them); then with the caller's algorithm, or the configured one unless
     /// `request_checksum_calculation` is `WhenRequired`.
-    fn checksum_plan(&self) -> Option<ChecksumPlan> {
+    pub(super) fn checksum_plan(&self) -> Option<ChecksumPlan> {
         if !self.ctx.engine.client.supports_checksums() {
             return None;
         }
@@ -172,6 +172,8 @@ impl Upload {
             }
         }
         let sent_checksums = request.checksums.clone();
+        // What a resume reads the part again to compare with.
+        let crc32c = self.resumable.get().map(|_| crc32c::crc32c(&data));
         let body_len = data.len();
         let mut body = RequestBody::new(data).with_observer(self.observer("UploadPart", body_len));
         let failed = |e| self.s3_failed(e, Some(&mpu.upload_id));
@@ -194,8 +196,13 @@ impl Upload {
                 } else {
                     out.checksums
                 };
-                mpu.record_part("UploadPart", part_number, out.etag, checksums)
-                    .map_err(failed)
+                let etag = out.etag.clone();
+                mpu.record_part("UploadPart", part_number, out.etag, checksums.clone())
+                    .map_err(failed)?;
+                if let (Some(crc32c), Some(etag)) = (crc32c, etag) {
+                    self.part_stored(part_number, body_len as u64, etag, &checksums, crc32c);
+                }
+                Ok(())
             });
         self.ctx.settle(sent, |()| {});
     }
@@ -204,6 +211,10 @@ impl Upload {
     /// abort cleanup runs when the transfer is announced done).
     pub(super) fn complete(&self, mpu: &MultipartUpload) {
         if self.ctx.coordinator.is_stopped() {
+            return;
+        }
+        if self.ctx.coordinator.is_pausing() {
+            self.pause_here();
             return;
         }
         let (expected, total) = mpu.expected();
@@ -263,6 +274,7 @@ impl Upload {
             self.s3_failed(e, Some(&mpu.upload_id))
         });
         self.ctx.settle(completed, |out| {
+            self.forget_journal();
             self.ctx.coordinator.succeed(TransferOutput {
                 bytes: total,
                 etag: out.etag,

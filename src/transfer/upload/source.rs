@@ -118,7 +118,7 @@ pub(super) fn source_panicked(panic: &Box<dyn std::any::Any + Send>) -> io::Erro
 /// Read `len` bytes of `file` at `offset` into a new buffer. On Unix the buffer is
 /// not zeroed first: `pread` fills it straight from the page cache (zeroing 8 MiB parts
 /// showed in the profile of a file upload; docs/benchmarks.md has the figures).
-pub(super) fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+pub(crate) fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(len);
     while buf.len() < len {
         let (at, want) = (offset + buf.len() as u64, len - buf.len());
