@@ -278,6 +278,33 @@ fn a_part_failing_past_the_budget_fails_typed_and_aborts() {
 }
 
 #[test]
+fn a_put_the_store_did_whose_retries_then_ran_out_is_recognised_as_done_and_another_object_is_not()
+{
+    let e = env();
+    // Throttled three times, then stored twice with the answers lost (a 500 after the
+    // store acted): the attempts run out, yet the object is ours.
+    e.proxy
+        .add(Rule::new(Match::put_object(), Fault::SlowDown).times(3));
+    let lost = e.proxy.add(
+        Rule::new(Match::put_object(), Fault::InternalError)
+            .after_upstream()
+            .times(2),
+    );
+    let data = random_bytes(100_000, 15);
+    e.upload("lost-put.bin", &data).unwrap();
+    assert_eq!(e.proxy.fired(lost), 2);
+    assert!(e.stored("lost-put.bin") == data);
+
+    // Another writer's object of the same size where ours failed to land: not ours.
+    let theirs = seed(&e, "their-put.bin", 100_000, 16);
+    e.proxy
+        .add(Rule::new(Match::put_object(), Fault::InternalError).times(100));
+    let err = e.upload("their-put.bin", &data).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RetriesExceeded, "{err}");
+    assert!(e.stored("their-put.bin") == theirs);
+}
+
+#[test]
 fn a_put_throttled_past_the_budget_fails_typed() {
     let e = env();
     e.proxy

@@ -7,4 +7,5 @@ pub(crate) mod delete;
 pub(crate) mod download;
 pub(crate) mod engine;
 pub(crate) mod multipart;
+pub(crate) mod recognise;
 pub(crate) mod upload;

@@ -12,13 +12,14 @@ use parking_lot::Mutex;
 
 use crate::client::etag;
 use crate::client::{
-    AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
-    CompleteMultipartUploadRequest, CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest,
-    ListMultipartUploadsRequest, ListPartsRequest, ListedPart, S3Error, S3ErrorKind,
+    AbortMultipartUploadRequest, CompleteMultipartUploadOutput, CompleteMultipartUploadRequest,
+    CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest, ListMultipartUploadsRequest,
+    ListPartsRequest, ListedPart, S3Error, S3ErrorKind,
 };
 use crate::error::TransferError;
 use crate::runtime::retry::with_retries;
 use crate::transfer::context::TransferContext;
+use crate::transfer::recognise;
 
 /// A multipart upload in progress: its id, the parts finished so far and, once
 /// planning has ended, how many parts and bytes it must hold.
@@ -339,12 +340,10 @@ fn abort_unanswered_creates(
     }
 }
 
-/// The object, if it is the one our Complete made: `total` bytes, and something only
-/// our upload can match. That is the full-object checksum `request` sent, when it sent
-/// one and the store returns it; else the multipart ETag S3 computes from our parts'
-/// ETags (the MD5 of their binary MD5s, then `-parts`), when every part ETag is a plain
-/// MD5. Size and part count alone prove nothing (another writer's object can share
-/// them): anything unproven, or no object, is `None`, and the transfer fails.
+/// The object, if it is the one our Complete made (see `recognise::written_by_us`):
+/// `total` bytes with the full-object checksum `request` sent, or, where the store
+/// returns none, the multipart ETag S3 computes from our parts' ETags (the MD5 of their
+/// binary MD5s, then `-parts`), when every part ETag is a plain MD5.
 fn completed_already(
     ctx: &TransferContext,
     head: &HeadObjectRequest,
@@ -352,41 +351,15 @@ fn completed_already(
     total: u64,
     parts: u32,
 ) -> Option<CompleteMultipartUploadOutput> {
-    let head = HeadObjectRequest {
-        checksum_mode: true,
-        ..head.clone()
-    };
-    let found = ctx.engine.client.head_object(&head).ok()?;
-    let etag = found.etag?;
-    if found.content_length != total {
-        return None;
-    }
-    let ours = match same_checksums(&request.checksums, &found.checksums) {
-        Some(same) => same,
-        None => multipart_etag(&request.parts, parts)
-            .is_some_and(|expected| expected == etag::unquote(&etag)),
-    };
-    ours.then(|| CompleteMultipartUploadOutput {
-        etag: Some(etag),
+    let found = recognise::written_by_us(ctx, head, total, &request.checksums, || {
+        multipart_etag(&request.parts, parts)
+    })?;
+    Some(CompleteMultipartUploadOutput {
+        etag: found.etag,
         version_id: found.version_id,
         checksums: found.checksums,
         ..Default::default()
     })
-}
-
-/// Whether the values `sent` on Complete are those `stored`: `None` when the store
-/// returns none of them (nothing to compare), else whether every one returned matches.
-fn same_checksums(sent: &Checksums, stored: &Checksums) -> Option<bool> {
-    let mut compared = None;
-    for (algorithm, value) in sent.values() {
-        if let Some(got) = stored.get(algorithm) {
-            if got != value {
-                return Some(false);
-            }
-            compared = Some(true);
-        }
-    }
-    compared
 }
 
 /// The ETag S3 gives a multipart object made of `parts` (see [`etag::multipart_etag`]);

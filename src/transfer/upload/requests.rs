@@ -7,10 +7,11 @@ use bytes::Bytes;
 
 use super::Upload;
 use crate::checksum::checksum;
+use crate::client::etag;
 use crate::client::{
     ChecksumAlgorithm, ChecksumType, Checksums, CompleteMultipartUploadRequest,
-    CreateMultipartUploadRequest, HeadObjectRequest, PutObjectRequest, RequestBody, S3Error,
-    UploadPartRequest,
+    CreateMultipartUploadRequest, HeadObjectRequest, PutObjectOutput, PutObjectRequest,
+    RequestBody, S3Error, UploadPartRequest,
 };
 use crate::config::ChecksumWhen;
 use crate::error::TransferError;
@@ -18,6 +19,7 @@ use crate::future::TransferOutput;
 use crate::future::Validation;
 use crate::transfer::engine::TransferObserver;
 use crate::transfer::multipart::MultipartUpload;
+use crate::transfer::recognise;
 
 /// What an upload does about checksums, decided once from the backend, the config and
 /// the caller's arguments.
@@ -102,8 +104,10 @@ impl Upload {
         }
         let body_len = data.len();
         let mut body = RequestBody::new(data).with_observer(self.observer("PutObject", body_len));
+        let attempts = std::cell::Cell::new(0);
         let sent = self.ctx.call(
             |attempt| {
+                attempts.set(attempt);
                 if attempt > 1 {
                     body.rewind();
                 }
@@ -111,6 +115,24 @@ impl Upload {
             },
             |e| self.s3_failed(e, None),
         );
+        let sent = match sent {
+            // An earlier attempt may have stored the object with its answer lost (an
+            // error after the store acted, then attempts ran out): the object says
+            // whether it is ours, so the caller is never told "failed" about it.
+            Err(e) if attempts.get() > 1 && !e.is_cancelled() => {
+                let head = self.destination_head();
+                recognise::written_by_us(&self.ctx, &head, size, &request.checksums, || {
+                    Some(etag::md5_hex(body.data()))
+                })
+                .map(|found| PutObjectOutput {
+                    etag: found.etag,
+                    version_id: found.version_id,
+                    checksums: found.checksums,
+                })
+                .ok_or(e)
+            }
+            other => other,
+        };
         self.ctx.settle(sent, |out| {
             self.ctx.coordinator.succeed(TransferOutput {
                 bytes: size,
@@ -121,6 +143,17 @@ impl Upload {
                 ..Default::default()
             })
         });
+    }
+
+    /// The HeadObject that describes the object this upload writes.
+    fn destination_head(&self) -> HeadObjectRequest {
+        HeadObjectRequest {
+            bucket: self.ctx.bucket.clone(),
+            key: self.ctx.key.clone(),
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        }
     }
 
     pub(super) fn create_multipart(
@@ -263,13 +296,7 @@ impl Upload {
                 validated = Validation::WholeObject(*algorithm);
             }
         }
-        let head = HeadObjectRequest {
-            bucket: self.ctx.bucket.clone(),
-            key: self.ctx.key.clone(),
-            sse_customer: self.args.sse_customer.clone(),
-            context: self.args.context.clone(),
-            ..Default::default()
-        };
+        let head = self.destination_head();
         let completed = mpu.complete(&self.ctx, request, &head, |e| {
             self.s3_failed(e, Some(&mpu.upload_id))
         });
