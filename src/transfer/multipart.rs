@@ -399,21 +399,4 @@ mod tests {
         let not_hex = parts(&["\"e09c80c42fda55f9d992e59ca6b3307z\""]);
         assert_eq!(multipart_etag(&not_hex, 1), None);
     }
-
-    #[test]
-    fn sent_checksums_decide_only_when_the_store_returns_them() {
-        let crc32 = |v: &str| Checksums {
-            crc32: Some(v.into()),
-            ..Default::default()
-        };
-        let (sent, same, other) = (crc32("AAAAAA=="), crc32("AAAAAA=="), crc32("BBBBBB=="));
-        let unrelated = Checksums {
-            sha256: Some("AAAAAA==".into()),
-            ..Default::default()
-        };
-        assert_eq!(same_checksums(&sent, &same), Some(true));
-        assert_eq!(same_checksums(&sent, &other), Some(false));
-        assert_eq!(same_checksums(&sent, &unrelated), None);
-        assert_eq!(same_checksums(&Checksums::default(), &same), None);
-    }
 }

@@ -49,3 +49,25 @@ fn same_checksums(sent: &Checksums, stored: &Checksums) -> Option<bool> {
     }
     compared
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_checksums_decide_only_when_the_store_returns_them() {
+        let crc32 = |v: &str| Checksums {
+            crc32: Some(v.into()),
+            ..Default::default()
+        };
+        let (sent, same, other) = (crc32("AAAAAA=="), crc32("AAAAAA=="), crc32("BBBBBB=="));
+        let unrelated = Checksums {
+            sha256: Some("AAAAAA==".into()),
+            ..Default::default()
+        };
+        assert_eq!(same_checksums(&sent, &same), Some(true));
+        assert_eq!(same_checksums(&sent, &other), Some(false));
+        assert_eq!(same_checksums(&sent, &unrelated), None);
+        assert_eq!(same_checksums(&Checksums::default(), &same), None);
+    }
+}
