@@ -196,7 +196,7 @@ fn an_error_inside_a_200_to_a_put_or_a_part_is_a_failure_that_is_retried_never_a
 }
 
 #[test]
-fn an_upload_a_lost_create_answer_left_open_is_aborted_and_another_writers_is_not() {
+fn uploads_lost_create_answers_left_open_are_aborted_and_another_writers_is_not() {
     let e = env();
     let server = SeaweedFs::shared();
     let key = "lost-create.bin";
@@ -241,6 +241,18 @@ fn an_upload_a_lost_create_answer_left_open_is_aborted_and_another_writers_is_no
         .filter(|x| x.method == "DELETE" && x.target.contains("uploadId="))
         .count();
     assert_eq!(aborts, 1, "the lost one was aborted, nothing else");
+
+    // Every attempt makes an upload and loses its answer: the transfer fails, and the
+    // uploads it made are aborted all the same.
+    let every = e.proxy.add(
+        Rule::new(Match::create_multipart_upload(), Fault::ResetAfter(0))
+            .after_upstream()
+            .times(100),
+    );
+    let err = e.upload("lost-creates.bin", &data).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RetriesExceeded, "{err}");
+    assert_eq!(e.proxy.fired(every), 5);
+    e.assert_nothing_left("lost-creates.bin");
     server
         .block_on(
             server

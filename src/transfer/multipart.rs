@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
@@ -41,20 +41,29 @@ impl MultipartUpload {
         request: &CreateMultipartUploadRequest,
         wrap: impl FnOnce(S3Error) -> TransferError,
     ) -> Result<Arc<MultipartUpload>, TransferError> {
-        let began = Instant::now();
+        let began = (Instant::now(), SystemTime::now());
         let attempts = Cell::new(0);
-        let upload_id = ctx
-            .call(
-                |attempt| {
-                    attempts.set(attempt);
-                    ctx.engine.client.create_multipart_upload(request)
-                },
-                wrap,
-            )?
-            .upload_id;
-        if attempts.get() > 1 {
-            abort_unanswered_creates(ctx, request, &upload_id, began.elapsed());
-        }
+        let created = ctx.call(
+            |attempt| {
+                attempts.set(attempt);
+                ctx.engine.client.create_multipart_upload(request)
+            },
+            wrap,
+        );
+        let upload_id = match created {
+            Ok(out) => {
+                if attempts.get() > 1 {
+                    abort_unanswered_creates(ctx, request, Some(&out.upload_id), began);
+                }
+                out.upload_id
+            }
+            Err(e) => {
+                if attempts.get() > 1 && !e.is_cancelled() {
+                    abort_unanswered_creates(ctx, request, None, began);
+                }
+                return Err(e);
+            }
+        };
         let abort = AbortMultipartUploadRequest {
             bucket: request.bucket.clone(),
             key: request.key.clone(),
@@ -249,22 +258,30 @@ const SWEEP_LISTED_MAX: usize = 10_000;
 /// the one before, may show a time up to a second earlier than the instant it began.
 const SWEEP_ROUNDING: Duration = Duration::from_secs(1);
 
+/// How far this machine's clock may be from the store's when no upload of ours dates
+/// the window (every attempt failed). A clock further off makes the sweep miss, which
+/// leaves the uploads as every SDK would.
+const SWEEP_CLOCK_SLACK: Duration = Duration::from_secs(2);
+
 /// Abort the uploads of `request`'s key that earlier attempts of our Create may have
 /// made: an attempt whose answer was lost (a reset after the store acted, a timeout,
 /// a proxy's error) leaves an upload nobody knows the id of, stored and billed until a
-/// lifecycle rule removes it. Such an upload began between our first attempt and ours,
-/// so an upload of the same key that the store dates within `window` (our first
-/// attempt to our answer, plus the rounding of its whole-second dates) before ours is
-/// taken for one. Another writer's upload of the same key begun within those seconds
-/// would be aborted too (its own Complete then fails, typed; nothing is corrupted),
-/// which is why this runs only after a retried Create. A backend that cannot list
-/// uploads, or a store that gives no dates, leaves them (see `s3transfer uploads ls`).
+/// lifecycle rule removes it. Such an upload began between our first attempt (`began`)
+/// and our last. When one attempt succeeded (`ours`), an upload of the same key that
+/// the store dates within that span before ours (plus the rounding of its whole-second
+/// dates) is taken for one; when none did, the span is read on this machine's clock,
+/// with some slack for the store's. Another writer's upload of the same key begun
+/// within those seconds would be aborted too (its own Complete then fails, typed;
+/// nothing is corrupted), which is why this runs only after a retried Create. A backend
+/// that cannot list uploads, or a store that gives no dates, leaves them (see
+/// `s3transfer uploads ls`).
 fn abort_unanswered_creates(
     ctx: &TransferContext,
     request: &CreateMultipartUploadRequest,
-    ours: &str,
-    window: Duration,
+    ours: Option<&str>,
+    began: (Instant, SystemTime),
 ) {
+    let window = began.0.elapsed();
     let client = &ctx.engine.client;
     let policy = ctx.engine.retry.unmetered();
     let mut list = ListMultipartUploadsRequest {
@@ -297,21 +314,28 @@ fn abort_unanswered_creates(
         list.key_marker = page.next_key_marker;
         list.upload_id_marker = page.next_upload_id_marker;
     }
-    let Some(our_time) = same_key
-        .iter()
-        .find(|u| u.upload_id == ours)
-        .and_then(|u| u.initiated)
-    else {
-        return;
+    let (earliest, latest) = match ours {
+        Some(ours) => {
+            let Some(our_time) = same_key
+                .iter()
+                .find(|u| u.upload_id == ours)
+                .and_then(|u| u.initiated)
+            else {
+                return;
+            };
+            (our_time.checked_sub(window + SWEEP_ROUNDING), our_time)
+        }
+        None => (
+            began.1.checked_sub(SWEEP_CLOCK_SLACK + SWEEP_ROUNDING),
+            SystemTime::now() + SWEEP_CLOCK_SLACK,
+        ),
     };
-    let earliest = our_time
-        .checked_sub(window + SWEEP_ROUNDING)
-        .unwrap_or(std::time::UNIX_EPOCH);
+    let earliest = earliest.unwrap_or(UNIX_EPOCH);
     for upload in same_key {
         let Some(initiated) = upload.initiated else {
             continue;
         };
-        if upload.upload_id == ours || initiated < earliest || initiated > our_time {
+        if Some(upload.upload_id.as_str()) == ours || initiated < earliest || initiated > latest {
             continue;
         }
         let abort = AbortMultipartUploadRequest {
