@@ -101,6 +101,7 @@ mod subscriber;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transfer;
+mod tree;
 
 pub mod bandwidth {
     //! Bandwidth limiting (s3transfer's `bandwidth` module): a [`LeakyBucket`] shared
@@ -158,6 +159,11 @@ pub use runtime::retry::{RetryConfig, RetryConfigBuilder};
 pub use subscriber::Subscriber;
 pub use transfer::download::{DownloadTarget, SeekWrite};
 pub use transfer::upload::{SeekRead, UploadSource};
+pub use tree::{
+    EntryOrigin, FailurePolicy, LISTING_QUEUE_BOUND, ObjectAction, ObjectResult, ResultCallback,
+    TreeArgs, TreeArgsBuilder, TreeEntry, TreeFilter, TreeHandle, TreeLocation, TreeProgress,
+    TreeReport,
+};
 
 // The S3 vocabulary transfers are described in; the rest of the seam is in `client`.
 pub use client::api::S3Api;

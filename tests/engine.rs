@@ -21,6 +21,9 @@ mod common;
 use common::misanswer::{Misanswer, MisanswerFn};
 use common::random_bytes;
 
+#[path = "tree/mod.rs"]
+mod tree;
+
 const MIB: usize = 1024 * 1024;
 
 fn config() -> s3transfer::TransferConfigBuilder {
