@@ -9,7 +9,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::s3s_server::LocalS3;
@@ -24,6 +24,9 @@ use s3transfer::testing::contract::{self, Capability, Fixture};
 use s3transfer::{CopySource, RusotoS3, S3Api, S3Error, S3ErrorKind};
 
 const MIB: usize = 1024 * 1024;
+
+#[path = "tree/stores.rs"]
+mod tree_stores;
 
 fn bucket(server: &LocalS3) -> String {
     let name = unique_bucket("rusoto");
@@ -114,14 +117,21 @@ fn rusoto_against_seaweedfs_meets_the_contract() {
 /// The rusoto client of the shared SeaweedFS server: one per process, as each builds its
 /// own tokio runtime.
 fn seaweed_client(server: &SeaweedFs) -> &'static RusotoS3 {
-    static CLIENT: OnceLock<RusotoS3> = OnceLock::new();
+    seaweed_shared(server)
+}
+
+/// [`seaweed_client`] in the `Arc` a `TransferManager` takes.
+fn seaweed_shared(server: &SeaweedFs) -> &'static Arc<RusotoS3> {
+    static CLIENT: OnceLock<Arc<RusotoS3>> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        RusotoS3::builder()
-            .endpoint(server.endpoint())
-            .region(server.region())
-            .static_credentials(server.access_key(), server.secret_key())
-            .build()
-            .expect("rusoto client for SeaweedFS")
+        Arc::new(
+            RusotoS3::builder()
+                .endpoint(server.endpoint())
+                .region(server.region())
+                .static_credentials(server.access_key(), server.secret_key())
+                .build()
+                .expect("rusoto client for SeaweedFS"),
+        )
     })
 }
 
