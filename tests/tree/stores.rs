@@ -279,7 +279,11 @@ fn traversal_keys_put_by_another_client_are_refused_on_real_stores() {
             }
         }
         assert!(written_expected.contains(&"ok/a.txt".to_owned()));
-        assert!(report.failed > 0, "{} kept none of the traversal keys: {stored:?}", store.name);
+        assert!(
+            report.failed > 0,
+            "{} kept none of the traversal keys: {stored:?}",
+            store.name
+        );
         let beside: Vec<_> = std::fs::read_dir(parent.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
