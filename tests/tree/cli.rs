@@ -281,3 +281,111 @@ fn mv_moves_a_tree_and_a_single_file() {
     ]);
     assert_eq!(keys(&b), ["moved/a", "moved/sub/b", "single"]);
 }
+
+/// The CLI in a real terminal: a 120x20 tmux pane. Returns the screen once the
+/// command has exited (the shell writes its exit code to a file; the test waits for
+/// that file, then captures the pane).
+fn run_in_tmux(args: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("tmux.sock");
+    let done = dir.path().join("done");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let command = format!(
+        "env AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION=us-east-1 {} --endpoint-url {} {}; echo $? > {}.tmp; mv {}.tmp {}; sleep 600",
+        server().access_key(),
+        server().secret_key(),
+        quote(env!("CARGO_BIN_EXE_s3transfer")),
+        server().endpoint(),
+        args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
+        quote(path_str(&done)),
+        quote(path_str(&done)),
+        quote(path_str(&done)),
+    );
+    let tmux = |extra: &[&str]| {
+        let out = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&socket)
+            .args(extra)
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux is needed for the terminal test (apt-get install tmux)");
+        assert!(out.status.success(), "tmux {extra:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        "120",
+        "-y",
+        "20",
+        "sh",
+        "-c",
+        &command,
+    ]);
+    let started = std::time::Instant::now();
+    while !done.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the command did not end"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let code: i32 = std::fs::read_to_string(&done)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let screen = tmux(&["capture-pane", "-p", "-t", "0"]);
+    let _ = tmux(&["kill-server"]);
+    (code, screen)
+}
+
+/// What a progress bar's line looks like: the bar's brackets and an ETA.
+fn is_bar_line(line: &str) -> bool {
+    line.contains("ETA") || line.contains("] ") && line.contains("files")
+}
+
+#[test]
+fn progress_leaves_no_stale_bar_in_a_real_terminal() {
+    let b = bucket("tty");
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..4 {
+        write(
+            dir.path(),
+            &format!("f{i}.bin"),
+            &super::data(3 * 1024 * 1024, i),
+        );
+    }
+    // Slowed down so the bars are drawn for a while (12 MiB at 8 MiB/s).
+    let limit = ["--max-bandwidth", "8MB/s"];
+    let one = path_str(&dir.path().join("f0.bin")).to_owned();
+    let (code, screen) = run_in_tmux(&[limit[0], limit[1], "cp", &one, &format!("s3://{b}/one")]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        !screen.lines().any(is_bar_line),
+        "a bar was left on screen:\n{screen}"
+    );
+    assert!(screen.contains("upload: "), "{screen}");
+
+    let (code, screen) = run_in_tmux(&[
+        limit[0],
+        limit[1],
+        "cp",
+        "-r",
+        path_str(dir.path()),
+        &format!("s3://{b}/tree"),
+    ]);
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        !screen.lines().any(is_bar_line),
+        "a bar was left on screen:\n{screen}"
+    );
+    let uploads: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.starts_with("upload: "))
+        .collect();
+    assert_eq!(uploads.len(), 4, "{screen}");
+}

@@ -38,12 +38,16 @@ impl Progress {
             ProgressDrawTarget::stderr()
         };
         let multi = MultiProgress::with_draw_target(target);
+        // Added hidden, then styled: see `TransferBar::on_progress`.
         let total = if endless {
-            let total = multi.add(ProgressBar::no_length());
+            let total = multi.add(ProgressBar::hidden());
             total.set_style(style(STREAM_TOTAL));
             total
         } else {
-            let total = multi.add(ProgressBar::new(known_bytes));
+            let total = multi.add(ProgressBar::with_draw_target(
+                Some(known_bytes),
+                ProgressDrawTarget::hidden(),
+            ));
             total.set_style(style(TOTAL));
             total
         };
@@ -130,20 +134,18 @@ impl Subscriber for TransferBar {
         // Created at the first bytes, not at submission: a recursive copy of a
         // thousand files shows the ones running, not a thousand idle bars.
         let bar = bar.get_or_insert_with(|| {
-            let bar = match size {
-                Some(size) => {
-                    let bar = ProgressBar::new(size);
-                    bar.set_style(style(BAR));
-                    bar
-                }
-                None => {
-                    let bar = ProgressBar::no_length();
-                    bar.set_style(style(STREAM));
-                    bar
-                }
-            };
+            // Into the MultiProgress before anything is set: a bar draws itself on its
+            // own target at its first change, and one drawn straight on stderr is a
+            // line the MultiProgress does not know, so it stays on screen (it also
+            // threw the MultiProgress's own line count off by one, leaving the total's
+            // first drawing behind).
+            let bar = self.progress.multi.insert_before(
+                &self.progress.total,
+                ProgressBar::with_draw_target(size, ProgressDrawTarget::hidden()),
+            );
+            bar.set_style(style(if size.is_some() { BAR } else { STREAM }));
             bar.set_message(self.label.clone());
-            self.progress.multi.insert_before(&self.progress.total, bar)
+            bar
         });
         if bar.length().is_none()
             && let Some(size) = size
