@@ -108,13 +108,13 @@ impl<S: Iterator<Item = Item>, D: Iterator<Item = Item>> Iterator for Merge<S, D
             return self
                 .source
                 .next()
-                .map(|e| Pair::Error(e.err().expect("peeked an error")));
+                .map(|e| Pair::Error(e.expect_err("peeked an error")));
         }
         if let Some(Err(_)) = self.destination.peek() {
             return self
                 .destination
                 .next()
-                .map(|e| Pair::Error(e.err().expect("peeked an error")));
+                .map(|e| Pair::Error(e.expect_err("peeked an error")));
         }
         let order = match (self.source.peek(), self.destination.peek()) {
             (None, None) => return None,

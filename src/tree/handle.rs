@@ -349,7 +349,13 @@ impl TreeShared {
             }
         }
         if let Some(callback) = &self.on_result {
-            callback(&result);
+            // Contained: a panicking callback must not keep the transfer in flight
+            // forever (the tree would never end).
+            let called =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&result)));
+            if called.is_err() {
+                tracing::warn!(relative = %result.relative, "an on_result callback panicked");
+            }
         }
         if let Err(error) = &result.outcome {
             self.failed.fetch_add(1, Ordering::Relaxed);

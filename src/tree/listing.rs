@@ -43,10 +43,12 @@ impl Listing {
         std::thread::Builder::new()
             .name("s3transfer-list".into())
             .spawn(move || {
-                let mut request = ListObjectsV2Request::default();
-                request.bucket = bucket.clone();
-                request.prefix = (!prefix.is_empty()).then(|| prefix.clone());
-                request.context = context;
+                let mut request = ListObjectsV2Request {
+                    bucket: bucket.clone(),
+                    prefix: (!prefix.is_empty()).then(|| prefix.clone()),
+                    context,
+                    ..ListObjectsV2Request::default()
+                };
                 loop {
                     let page =
                         with_retries(&retry, &|| stopped.load(Ordering::Relaxed), &mut |_| {

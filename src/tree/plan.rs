@@ -82,8 +82,14 @@ impl Plan {
 
     /// The tree's thread.
     pub(crate) fn run(self) {
-        if let Err(error) = self.walk() {
-            self.shared.stop(error);
+        // A caller's predicate may panic: the tree must still end, or `wait` would
+        // wait forever.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.walk())) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => self.shared.stop(error),
+            Err(_) => self.shared.stop(TransferError::Internal(
+                "the tree's thread panicked (in a filter predicate?)".into(),
+            )),
         }
         self.shared.finish();
     }
