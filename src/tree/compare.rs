@@ -4,7 +4,6 @@
 
 use std::cmp::Ordering;
 use std::iter::Peekable;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::entry::TreeEntry;
 use crate::error::TransferError;
@@ -36,9 +35,12 @@ pub(crate) struct CompareOptions {
 ///   was changed after the download set its time to the object's LastModified); with
 ///   `exact_timestamps`, whenever the times differ.
 ///
-/// Times are compared in whole seconds, S3's resolution for LastModified: a file
-/// written at 12:00:00.7 and uploaded within that second is not newer than its object.
-/// A side without a time is sent again.
+/// Times are compared as they are, as the AWS CLI compares them: S3 keeps LastModified
+/// to the second, so a file changed in the same second as its last upload, after it,
+/// is newer than its object and is sent again (rather than a change being missed). A
+/// file written and uploaded within one second is therefore sent once more by the next
+/// sync; a download sets the file's time to the object's exactly, so a second sync of a
+/// download moves nothing. A side without a time is sent again.
 pub(crate) fn needs_transfer(
     direction: Direction,
     source: &TreeEntry,
@@ -51,7 +53,7 @@ pub(crate) fn needs_transfer(
     if options.size_only {
         return false;
     }
-    let (Some(src), Some(dst)) = (seconds(source.modified), seconds(destination.modified)) else {
+    let (Some(src), Some(dst)) = (source.modified, destination.modified) else {
         return true;
     };
     match direction {
@@ -59,14 +61,6 @@ pub(crate) fn needs_transfer(
         Direction::Download if options.exact_timestamps => dst != src,
         Direction::Download => dst > src,
     }
-}
-
-fn seconds(time: Option<SystemTime>) -> Option<i64> {
-    let time = time?;
-    Some(match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.as_secs() as i64,
-        Err(before) => -(before.duration().as_secs_f64().ceil() as i64),
-    })
 }
 
 /// One step of a merge of the source and destination sides.
@@ -146,7 +140,7 @@ fn take<I: Iterator<Item = Item>>(it: &mut Peekable<I>) -> TreeEntry {
 mod tests {
     use super::*;
     use crate::tree::entry::EntryOrigin;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn entry(size: u64, secs: u64, nanos: u32) -> TreeEntry {
         TreeEntry {
@@ -182,8 +176,8 @@ mod tests {
             &entry(1, 200, 0),
             plain
         ));
-        // Within the same second: not newer.
-        assert!(!needs_transfer(
+        // Changed later in the second of the upload (S3 keeps whole seconds): newer.
+        assert!(needs_transfer(
             up,
             &entry(1, 100, 700_000_000),
             &entry(1, 100, 0),
