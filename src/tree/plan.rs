@@ -364,6 +364,12 @@ impl Plan {
         subscribers.extend(self.args.subscribers.iter().cloned());
         match call(&self.manager, &subscribers) {
             Ok(future) => self.shared.attach(seq, Some(future)),
+            Err(TransferError::QueueShutdown) => {
+                // The manager was shut down (a Ctrl-C, say): every later entry would
+                // fail the same way, so the tree stops here instead of reporting each.
+                self.shared.attach(seq, None);
+                self.shared.stop(TransferError::QueueShutdown);
+            }
             Err(error) => {
                 self.shared.attach(seq, None);
                 let mut result = result;

@@ -91,6 +91,8 @@ impl Output {
                 self.progress
                     .println(&format!("warning: Skipping file {what}. {error}"));
             }
+            // After Ctrl-C every running transfer ends cancelled: one line said so.
+            Err(error) if error.is_cancelled() && interrupted() => {}
             Err(error) => {
                 let mut code = self.failure_code.lock().expect("code lock");
                 code.get_or_insert(transfer_exit_code(error));
@@ -261,10 +263,14 @@ pub(crate) fn run_tree(
         let _ = mover.join();
     }
     progress.finish();
-    let stopped_code = report.stopped_by.as_ref().map(|error| {
-        progress.println(&format!("s3transfer: error: {error}"));
-        transfer_exit_code(error)
-    });
+    let stopped_code = report
+        .stopped_by
+        .as_ref()
+        .filter(|_| !interrupted())
+        .map(|error| {
+            progress.println(&format!("s3transfer: error: {error}"));
+            transfer_exit_code(error)
+        });
     let failure = *output.failure_code.lock().expect("code lock");
     let code = if interrupted() {
         EXIT_CANCELLED
