@@ -394,3 +394,59 @@ fn progress_leaves_no_stale_bar_in_a_real_terminal() {
         .collect();
     assert_eq!(uploads.len(), 4, "{screen}");
 }
+
+#[test]
+fn ctrl_c_during_a_sync_exits_7_and_leaves_no_partial_file() {
+    let b = bucket("sync-int");
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        write(
+            src.path(),
+            &format!("f{i}"),
+            &super::data(4 * 1024 * 1024, 20 + i),
+        );
+    }
+    run_ok(&["sync", "-q", path_str(src.path()), &format!("s3://{b}/")]);
+    let dest = tempfile::tempdir().unwrap();
+    // 2 MiB/s: 12 MiB would take 6 s, far longer than it takes to interrupt it.
+    let mut child = super::cli(server().secret_key())
+        .args([
+            "--max-bandwidth",
+            "2MB/s",
+            "sync",
+            &format!("s3://{b}/"),
+            path_str(dest.path()),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bytes are landing once a temporary file exists in the destination.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_dir(dest.path()).unwrap().count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sync never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "exited early");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let status = super::signal_and_wait(&mut child, "INT");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(7), "stderr: {stderr}");
+    assert!(
+        !stderr.contains("failed"),
+        "a cancelled transfer reported as a failure: {stderr}"
+    );
+    // Whatever is there is whole: no temporary file, no truncated one.
+    for entry in std::fs::read_dir(dest.path()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        assert_eq!(
+            std::fs::read(entry.path()).unwrap(),
+            std::fs::read(src.path().join(&name)).unwrap(),
+            "{name} is partial"
+        );
+    }
+}
