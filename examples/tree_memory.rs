@@ -131,7 +131,7 @@ fn peak_rss_kib() -> anyhow::Result<u64> {
 fn main() -> anyhow::Result<()> {
     let files: usize = std::env::args().nth(1).map_or(Ok(100_000), |a| a.parse())?;
     ensure!(
-        files % 100 == 0 && files > 0,
+        files.is_multiple_of(100) && files > 0,
         "the number of files must be a multiple of 100"
     );
     let dir = tempfile::tempdir()?;
