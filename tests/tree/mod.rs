@@ -250,6 +250,7 @@ fn unsafe_keys_are_refused_by_name_and_the_rest_is_written_inside() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_download_never_writes_through_a_link_in_the_destination() {
     let (fake, manager) = setup();
     fake.put_object_bytes("b", "p/link/escaped", b"x".to_vec());
@@ -844,4 +845,48 @@ pub(crate) fn assert_listing_stays_bounded(
         "the listing ran ahead of the consumer"
     );
     assert!(report.results.is_empty());
+}
+
+#[test]
+#[cfg(unix)]
+fn symlinks_are_followed_by_default_and_left_out_on_request() {
+    let (fake, manager) = setup();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "linked-dir/inner.txt", b"inner");
+    write(outside.path(), "target.txt", b"target");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "plain.txt", b"plain");
+    std::os::unix::fs::symlink(
+        outside.path().join("linked-dir"),
+        dir.path().join("dir-link"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("target.txt"),
+        dir.path().join("file-link"),
+    )
+    .unwrap();
+    let report = manager
+        .upload_dir(dir.path(), "b", "follow", TreeArgs::default())
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.failures);
+    let no_follow = TreeArgs::builder().follow_symlinks(false).build().unwrap();
+    manager
+        .upload_dir(dir.path(), "b", "nofollow", no_follow)
+        .unwrap()
+        .wait();
+    assert_eq!(
+        fake.keys("b"),
+        [
+            "follow/dir-link/inner.txt",
+            "follow/file-link",
+            "follow/plain.txt",
+            "nofollow/plain.txt"
+        ]
+    );
+    assert_eq!(
+        fake.object("b", "follow/file-link").unwrap().bytes(),
+        b"target"
+    );
 }

@@ -305,6 +305,7 @@ fn traversal_keys_put_by_another_client_are_refused_on_real_stores() {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_failure_in_the_middle_of_a_tree_under_each_policy() {
     for store in stores() {
         let src = tempfile::tempdir().unwrap();
