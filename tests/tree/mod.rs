@@ -114,12 +114,23 @@ fn upload_dir_sends_every_file_with_its_type_and_the_callers_attributes() {
         )
         .build()
         .unwrap();
-    let report = manager
-        .upload_dir(dir.path(), "b", "up", args)
-        .unwrap()
-        .wait();
+    let handle = manager.upload_dir(dir.path(), "b", "up", args).unwrap();
+    let report = handle.wait();
     assert!(report.is_success(), "{:?}", report.failures);
     assert_eq!(report.uploaded, 5);
+    // The aggregate progress: every entry planned and finished, every byte moved.
+    let progress = handle.progress();
+    let bytes = 5 + 7 + 3000 + 7;
+    assert_eq!(
+        (progress.planned, progress.finished, progress.failed),
+        (5, 5, 0)
+    );
+    assert_eq!(
+        (progress.bytes_planned, progress.bytes_transferred),
+        (bytes, bytes)
+    );
+    assert_eq!((progress.in_flight, report.bytes), (0, bytes));
+    assert!(handle.is_done());
     assert_eq!(
         fake.keys("b"),
         [
