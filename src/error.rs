@@ -114,8 +114,9 @@ pub enum TransferError {
 
     /// A key was refused because its local path would not stay inside the destination
     /// directory (`../x`, `a/../../x`, an absolute path, a drive prefix, a NUL, a path
-    /// through a symbolic link of the destination) or cannot be a file (a key ending in
-    /// `/` that holds data). Nothing was written for it.
+    /// through a symbolic link of the destination), would not have the key's name (a
+    /// `..`, `.` or empty segment), or cannot be a file (a key ending in `/` that holds
+    /// data). Nothing was written for it.
     #[error("refused s3://{bucket}/{key}: {reason}")]
     UnsafeKey {
         /// Bucket.

@@ -12,13 +12,16 @@ use std::path::{Component, Path, PathBuf};
 /// * a NUL anywhere (no file system takes it; some would cut the name there);
 /// * an absolute path (`/etc/passwd`), a Windows drive or UNC prefix (`C:x`,
 ///   `C:\x`, `\\server\share`) in the first segment;
-/// * a path that climbs above the root once `.` and `..` are resolved lexically
-///   (`../x`, `a/../../x`); `a/../b` stays inside and is `b`;
-/// * a key that names nothing once resolved (`.`, `a/..`), or that ends in `/` (a
-///   "directory" holding data cannot be a file).
+/// * a `..` segment (`../x`, `a/../../x`), which climbs out of the destination or, when
+///   it does not (`a/../b`), names another file than the key says;
+/// * a `.` or empty segment (`./a`, `a//b`), or a trailing `/` (a "directory" holding
+///   data cannot be a file).
 ///
-/// Both `/` and `\` separate segments in these checks, so a key refused on Windows is
-/// refused everywhere. Empty segments (`a//b`) collapse, as a file system does.
+/// The last two keep a key and its file the same name, which a sync relies on: it
+/// pairs each key with the file of the same relative path, so a key that would land
+/// on another name (`a/../b` on `b`) would be downloaded on every sync and, with
+/// `--delete`, race the deletion of the file it wrote. Both `/` and `\` separate
+/// segments in these checks, so a key refused on Windows is refused everywhere.
 pub(crate) fn local_path(root: &Path, relative: &str) -> Result<PathBuf, String> {
     if relative.contains('\0') {
         return Err("the key holds a NUL character".into());
@@ -35,17 +38,24 @@ pub(crate) fn local_path(root: &Path, relative: &str) -> Result<PathBuf, String>
             return Err(format!("the key starts with a drive prefix ({segment})"));
         }
         match segment {
-            "" | "." => {}
             ".." => {
-                if segments.pop().is_none() {
-                    return Err("the key resolves outside the destination directory".into());
-                }
+                return Err(
+                    "the key has a '..' segment, which would resolve outside the destination directory or onto another name"
+                        .into(),
+                );
+            }
+            "" | "." => {
+                return Err(format!(
+                    "the key has {} segment, so its file would not have its name",
+                    if segment.is_empty() {
+                        "an empty"
+                    } else {
+                        "a '.'"
+                    }
+                ));
             }
             _ => segments.push(segment),
         }
-    }
-    if segments.is_empty() {
-        return Err("the key names no file under the destination directory".into());
     }
     let mut path = root.to_path_buf();
     for segment in segments {
@@ -130,8 +140,6 @@ mod tests {
             local_path(root, "a/b.txt").unwrap(),
             Path::new("/dest/a/b.txt")
         );
-        assert_eq!(local_path(root, "a/../b").unwrap(), Path::new("/dest/b"));
-        assert_eq!(local_path(root, "a//./b").unwrap(), Path::new("/dest/a/b"));
         assert_eq!(
             local_path(root, "..a/b..").unwrap(),
             Path::new("/dest/..a/b..")
@@ -140,5 +148,13 @@ mod tests {
             local_path(root, "ünï cødé+x").unwrap(),
             Path::new("/dest/ünï cødé+x")
         );
+    }
+
+    #[test]
+    fn keys_that_would_land_on_another_name_are_refused() {
+        let root = Path::new("/dest");
+        for key in ["a/../b", "a//b", "./a", "a/./b"] {
+            assert!(local_path(root, key).is_err(), "{key:?} was accepted");
+        }
     }
 }

@@ -210,6 +210,7 @@ fn filters_apply_in_order_and_the_last_match_wins() {
 fn unsafe_keys_are_refused_by_name_and_the_rest_is_written_inside() {
     let (fake, manager) = setup();
     let bad = [
+        "p/a/../inside",
         "p/../x",
         "p/a/../../x",
         "p//abs",
@@ -217,19 +218,20 @@ fn unsafe_keys_are_refused_by_name_and_the_rest_is_written_inside() {
         "p/C:x",
         "p/..\\..\\win",
         "p/data/",
+        "p/a//b",
+        "p/./dot",
     ];
     for key in bad {
         fake.put_object_bytes("b", key, b"evil".to_vec());
     }
     fake.put_object_bytes("b", "p/ok/a.txt", b"fine".to_vec());
-    fake.put_object_bytes("b", "p/a/../inside", b"also fine".to_vec());
     let parent = tempfile::tempdir().unwrap();
     let dest = parent.path().join("dest");
     let report = manager
         .download_prefix("b", "p", &dest, TreeArgs::default())
         .unwrap()
         .wait();
-    assert_eq!(report.downloaded, 2, "{:?}", report.failures);
+    assert_eq!(report.downloaded, 1, "{:?}", report.failures);
     assert_eq!(report.failed, bad.len() as u64);
     let mut refused: Vec<String> = report
         .failures
@@ -253,7 +255,7 @@ fn unsafe_keys_are_refused_by_name_and_the_rest_is_written_inside() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(beside, ["dest"]);
-    assert_eq!(files_under(&dest), ["inside", "ok/a.txt"]);
+    assert_eq!(files_under(&dest), ["ok/a.txt"]);
     // Not one GET was sent for a refused key.
     for call in fake.calls_of(Operation::GetObject) {
         assert!(!bad.contains(&call.key()), "{} was fetched", call.key());
