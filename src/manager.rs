@@ -61,6 +61,12 @@ impl TransferManager {
         &self.engine.client
     }
 
+    /// The engine, for the directory operations of `tree/` (its client and retry
+    /// policy serve their listings).
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
     /// Upload `source` to `bucket`/`key`.
     pub fn upload(
         &self,

@@ -28,6 +28,9 @@ use s3transfer::{
 
 const MIB: usize = 1024 * 1024;
 
+#[path = "tree/stores.rs"]
+mod tree_stores;
+
 fn bucket(server: &LocalS3) -> String {
     let name = unique_bucket("rusoto");
     server.create_bucket(&name);
@@ -120,14 +123,21 @@ fn rusoto_against_seaweedfs_meets_the_contract() {
 /// The rusoto client of the shared SeaweedFS server: one per process, as each builds its
 /// own tokio runtime.
 fn seaweed_client(server: &SeaweedFs) -> &'static RusotoS3 {
-    static CLIENT: OnceLock<RusotoS3> = OnceLock::new();
+    seaweed_shared(server)
+}
+
+/// [`seaweed_client`] in the `Arc` a `TransferManager` takes.
+fn seaweed_shared(server: &SeaweedFs) -> &'static Arc<RusotoS3> {
+    static CLIENT: OnceLock<Arc<RusotoS3>> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        RusotoS3::builder()
-            .endpoint(server.endpoint())
-            .region(server.region())
-            .static_credentials(server.access_key(), server.secret_key())
-            .build()
-            .expect("rusoto client for SeaweedFS")
+        Arc::new(
+            RusotoS3::builder()
+                .endpoint(server.endpoint())
+                .region(server.region())
+                .static_credentials(server.access_key(), server.secret_key())
+                .build()
+                .expect("rusoto client for SeaweedFS"),
+        )
     })
 }
 

@@ -24,6 +24,9 @@ use common::misanswer::{Misanswer, MisanswerFn};
 mod resume;
 use common::random_bytes;
 
+#[path = "tree/mod.rs"]
+mod tree;
+
 const MIB: usize = 1024 * 1024;
 
 fn config() -> s3transfer::TransferConfigBuilder {

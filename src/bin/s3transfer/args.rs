@@ -7,6 +7,7 @@ use s3transfer::ChecksumWhen;
 
 use crate::location::parse_size;
 use crate::report::EXIT_CODES;
+use crate::tree_args::{ObjectFlags, SyncFlags, TreeFlags};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -111,6 +112,38 @@ pub(crate) enum Command {
         /// Copy a whole directory or prefix, every file concurrently
         #[arg(short, long)]
         recursive: bool,
+        #[command(flatten)]
+        tree: TreeFlags,
+        #[command(flatten)]
+        object: ObjectFlags,
+    },
+    /// Move a file or object (copy, then delete the source); with --recursive a tree
+    Mv {
+        /// Source: a file or directory, or s3://bucket/key
+        src: String,
+        /// Destination: a file or directory, or s3://bucket/key
+        dst: String,
+        /// Move a whole directory or prefix
+        #[arg(short, long)]
+        recursive: bool,
+        #[command(flatten)]
+        tree: TreeFlags,
+        #[command(flatten)]
+        object: ObjectFlags,
+    },
+    /// Make the destination like the source: send new and changed files (directory to
+    /// s3://bucket/prefix, prefix to directory, or prefix to prefix)
+    Sync {
+        /// Source: a directory or s3://bucket/prefix
+        src: String,
+        /// Destination: a directory or s3://bucket/prefix
+        dst: String,
+        #[command(flatten)]
+        tree: TreeFlags,
+        #[command(flatten)]
+        sync: SyncFlags,
+        #[command(flatten)]
+        object: ObjectFlags,
     },
     /// Delete an object, or with --recursive every object under a prefix
     Rm {

@@ -7,15 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use s3transfer::{
-    CopyArgs, DeleteArgs, DownloadArgs, DownloadTarget, TransferError, TransferFuture,
-    TransferManager, UploadArgs, UploadSource,
-};
+use s3transfer::{DownloadTarget, TransferError, TransferFuture, TransferManager, UploadSource};
 
 use crate::args::Options;
 use crate::plan::{Job, JobKind, s3_url};
 use crate::progress::Progress;
 use crate::report::{EXIT_CANCELLED, Summary};
+use crate::tree_args::{ExpectedSize, ObjectArgs};
 
 /// Set by the Ctrl-C handler: whatever failed after it, the exit code is 7.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -32,6 +30,7 @@ pub(crate) fn execute(
     manager: &TransferManager,
     jobs: Vec<Job>,
     options: &Options,
+    object: &ObjectArgs,
 ) -> anyhow::Result<u8> {
     let started = Instant::now();
     let to_stdout = jobs.iter().any(|j| {
@@ -56,7 +55,7 @@ pub(crate) fn execute(
     let progress = Progress::new(options.quiet, jobs.len() as u64, known, endless);
     let running: Vec<_> = jobs
         .into_iter()
-        .map(|job| submit(manager, job, options, &progress))
+        .map(|job| submit(manager, job, options, object, &progress))
         .collect();
     let mut summary = Summary::default();
     for (label, submitted) in running {
@@ -97,6 +96,7 @@ fn submit(
     manager: &TransferManager,
     job: Job,
     options: &Options,
+    object: &ObjectArgs,
     progress: &Arc<Progress>,
 ) -> (String, Result<TransferFuture, TransferError>) {
     // The bar names the object: the label's first half is cut on narrow terminals.
@@ -113,22 +113,24 @@ fn submit(
             bucket,
             key,
         } => {
-            let mut args = UploadArgs::default();
-            // Named on the command line, so sent even under `when_required`, as the
-            // AWS CLI's --checksum-algorithm is.
-            args.checksum_algorithm = options.checksum_algorithm;
+            let mut subscribers = subscriber.to_vec();
+            if let (UploadSource::Stream(_), Some(size)) = (&source, object.expected_size) {
+                subscribers.push(Arc::new(ExpectedSize(size)));
+            }
+            let args = object.upload.clone();
             match source {
+                // A file upload keeps a journal, so a rerun continues it.
                 UploadSource::Path(path) => crate::resume::upload_file(
                     manager,
                     path,
                     &bucket,
                     &key,
                     args,
-                    &subscriber,
+                    &subscribers,
                     options,
                     progress,
                 ),
-                source => manager.upload(source, &bucket, &key, args, &subscriber),
+                source => manager.upload(source, &bucket, &key, args, &subscribers),
             }
         }
         JobKind::Download {
@@ -142,24 +144,20 @@ fn submit(
                 &bucket,
                 &key,
                 path,
-                DownloadArgs::default(),
+                object.download.clone(),
                 &subscriber,
                 options,
                 progress,
             ),
-            target => manager.download(&bucket, &key, target, DownloadArgs::default(), &subscriber),
+            target => manager.download(&bucket, &key, target, object.download.clone(), &subscriber),
         },
         JobKind::Copy {
             source,
             bucket,
             key,
-        } => {
-            let mut args = CopyArgs::default();
-            args.checksum_algorithm = options.checksum_algorithm;
-            manager.copy(source, &bucket, &key, args, &subscriber)
-        }
+        } => manager.copy(source, &bucket, &key, object.copy.clone(), &subscriber),
         JobKind::Delete { bucket, key } => {
-            manager.delete(&bucket, &key, DeleteArgs::default(), &subscriber)
+            manager.delete(&bucket, &key, object.delete.clone(), &subscriber)
         }
     };
     if let Ok(future) = &submitted {

@@ -13,12 +13,14 @@ mod plan;
 mod progress;
 mod report;
 mod resume;
+mod sync;
+mod tree_args;
 mod uploads;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use s3transfer::{RetryConfig, RusotoS3, TransferConfig, TransferManager};
 
 use args::{Cli, Command, Options};
@@ -27,7 +29,10 @@ use report::{CliError, EXIT_CANCELLED, exit_code};
 
 fn main() -> ExitCode {
     // Usage errors exit with 2 here, before anything else runs.
-    let cli = Cli::parse();
+    // Matches kept beside the parsed form: the order of --include and --exclude is
+    // only in their indices.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(profile) = &cli.options.profile {
         // SAFETY: no other thread exists yet (nothing has been started), so nothing
         // reads the environment concurrently. rusoto's default chain reads AWS_PROFILE,
@@ -55,7 +60,7 @@ fn main() -> ExitCode {
             )
             .init();
     }
-    match run(cli) {
+    match run(cli, matches.subcommand().map(|(_, m)| m)) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("s3transfer: error: {error:#}");
@@ -64,7 +69,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
     let client = build_client(&cli.options)?;
     let config = build_config(&cli.options)?;
     let manager = Arc::new(TransferManager::new(client.clone(), config));
@@ -74,14 +79,66 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cp {
             src,
             dst,
-            recursive,
+            recursive: true,
+            tree,
+            object,
         } => {
-            let jobs = plan::cp(&client, src, dst, *recursive)?;
-            execute("cp", &manager, jobs, options)?
+            let object = object.to_args(options)?;
+            let command = sync::TreeCommand::Copy;
+            let ends = (src.as_str(), dst.as_str());
+            let none = tree_args::SyncFlags::default();
+            sync::run_tree(
+                command, &manager, ends, tree, &none, &object, options, matches,
+            )?
+        }
+        Command::Cp {
+            src,
+            dst,
+            tree,
+            object,
+            ..
+        } => {
+            let object = object.to_args(options)?;
+            let jobs = plan::cp(&client, src, dst, false)?;
+            sync::run_single("cp", &manager, jobs, tree, &object, options)?
+        }
+        Command::Mv {
+            src,
+            dst,
+            recursive,
+            tree,
+            object,
+        } => {
+            let object = object.to_args(options)?;
+            if *recursive {
+                let command = sync::TreeCommand::Move;
+                let ends = (src.as_str(), dst.as_str());
+                let none = tree_args::SyncFlags::default();
+                sync::run_tree(
+                    command, &manager, ends, tree, &none, &object, options, matches,
+                )?
+            } else {
+                let jobs = plan::cp(&client, src, dst, false)?;
+                sync::run_mv(&manager, jobs, tree, &object, options)?
+            }
+        }
+        Command::Sync {
+            src,
+            dst,
+            tree,
+            sync: flags,
+            object,
+        } => {
+            let object = object.to_args(options)?;
+            let command = sync::TreeCommand::Sync;
+            let ends = (src.as_str(), dst.as_str());
+            sync::run_tree(
+                command, &manager, ends, tree, flags, &object, options, matches,
+            )?
         }
         Command::Rm { target, recursive } => {
             let jobs = plan::rm(&client, target, *recursive)?;
-            execute("rm", &manager, jobs, options)?
+            execute("rm", &manager, jobs, options, &Default::default())?
         }
         Command::Ls { target, recursive } => {
             listing::ls(&client, target.as_deref(), *recursive, options)?;

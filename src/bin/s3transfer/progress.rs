@@ -1,6 +1,7 @@
 //! Progress bars on stderr: one per running transfer (bytes, rate, ETA) and one total,
 //! fed by a [`Subscriber`] attached to every transfer.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -37,12 +38,16 @@ impl Progress {
             ProgressDrawTarget::stderr()
         };
         let multi = MultiProgress::with_draw_target(target);
+        // Added hidden, then styled: see `TransferBar::on_progress`.
         let total = if endless {
-            let total = multi.add(ProgressBar::no_length());
+            let total = multi.add(ProgressBar::hidden());
             total.set_style(style(STREAM_TOTAL));
             total
         } else {
-            let total = multi.add(ProgressBar::new(known_bytes));
+            let total = multi.add(ProgressBar::with_draw_target(
+                Some(known_bytes),
+                ProgressDrawTarget::hidden(),
+            ));
             total.set_style(style(TOTAL));
             total
         };
@@ -69,6 +74,29 @@ impl Progress {
     /// Print a line above the bars (plain print when they are hidden).
     pub fn println(&self, line: &str) {
         self.multi.suspend(|| eprintln!("{line}"));
+    }
+
+    /// Bars for a tree (`cp --recursive`, `sync`, `mv --recursive`), whose files are
+    /// found as it goes: the total grows as each transfer learns its size.
+    pub fn for_tree(hidden: bool) -> Arc<Progress> {
+        let progress = Progress::new(hidden, 0, 0, false);
+        progress.total.set_message("0 files");
+        progress
+    }
+
+    /// One subscriber for every transfer of a tree: a bar per running transfer, named
+    /// by its object.
+    pub fn tree_subscriber(self: &Arc<Self>) -> Arc<dyn Subscriber> {
+        Arc::new(TreeBars {
+            progress: self.clone(),
+            bars: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Print a line on stdout above the bars (`upload: a to s3://b/a`, as the AWS CLI
+    /// prints them).
+    pub fn println_stdout(&self, line: &str) {
+        self.multi.suspend(|| println!("{line}"));
     }
 
     /// Remove the bars from the screen.
@@ -106,20 +134,18 @@ impl Subscriber for TransferBar {
         // Created at the first bytes, not at submission: a recursive copy of a
         // thousand files shows the ones running, not a thousand idle bars.
         let bar = bar.get_or_insert_with(|| {
-            let bar = match size {
-                Some(size) => {
-                    let bar = ProgressBar::new(size);
-                    bar.set_style(style(BAR));
-                    bar
-                }
-                None => {
-                    let bar = ProgressBar::no_length();
-                    bar.set_style(style(STREAM));
-                    bar
-                }
-            };
+            // Into the MultiProgress before anything is set: a bar draws itself on its
+            // own target at its first change, and one drawn straight on stderr is a
+            // line the MultiProgress does not know, so it stays on screen (it also
+            // threw the MultiProgress's own line count off by one, leaving the total's
+            // first drawing behind).
+            let bar = self.progress.multi.insert_before(
+                &self.progress.total,
+                ProgressBar::with_draw_target(size, ProgressDrawTarget::hidden()),
+            );
+            bar.set_style(style(if size.is_some() { BAR } else { STREAM }));
             bar.set_message(self.label.clone());
-            self.progress.multi.insert_before(&self.progress.total, bar)
+            bar
         });
         if bar.length().is_none()
             && let Some(size) = size
@@ -145,6 +171,54 @@ impl Subscriber for TransferBar {
         let done = self.progress.done.fetch_add(1, Ordering::Relaxed) + 1;
         self.progress
             .total
-            .set_message(format!("{done}/{} files", self.progress.files));
+            .set_message(if self.progress.files == 0 {
+                format!("{done} files")
+            } else {
+                format!("{done}/{} files", self.progress.files)
+            });
+    }
+}
+
+/// The bars of a tree's transfers, by transfer id: one subscriber serves them all.
+struct TreeBars {
+    progress: Arc<Progress>,
+    /// The bar of each running transfer, made at its first bytes, dropped at its end.
+    bars: Mutex<HashMap<u64, Arc<TransferBar>>>,
+}
+
+impl TreeBars {
+    fn bar(&self, future: &TransferFuture) -> Arc<TransferBar> {
+        let id = future.meta().transfer_id();
+        let mut bars = self.bars.lock().expect("progress lock");
+        bars.entry(id)
+            .or_insert_with(|| {
+                let call = future.meta().call_args();
+                Arc::new(TransferBar {
+                    progress: self.progress.clone(),
+                    label: format!("s3://{}/{}", call.bucket, call.key),
+                    size_counted: Mutex::new(false),
+                    bar: Mutex::new(None),
+                })
+            })
+            .clone()
+    }
+}
+
+impl Subscriber for TreeBars {
+    fn on_progress(&self, future: &TransferFuture, bytes: i64) {
+        self.bar(future).on_progress(future, bytes);
+    }
+
+    fn on_done(&self, future: &TransferFuture) {
+        let id = future.meta().transfer_id();
+        let bar = self.bars.lock().expect("progress lock").remove(&id);
+        match bar {
+            Some(bar) => bar.on_done(future),
+            // A transfer that moved no bytes (an empty file, a delete) still counts.
+            None => {
+                let done = self.progress.done.fetch_add(1, Ordering::Relaxed) + 1;
+                self.progress.total.set_message(format!("{done} files"));
+            }
+        }
     }
 }

@@ -1,0 +1,141 @@
+//! [`LocalWalk`]: the regular files under a directory, streamed one at a time (the
+//! `walkdir` crate: one open directory per level, symlink loops detected), in the
+//! byte order of their relative paths, which is the order S3 lists keys in, so a walk
+//! and a listing can be merged side by side.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use walkdir::{DirEntry, WalkDir};
+
+use super::entry::{EntryOrigin, TreeEntry};
+use crate::error::TransferError;
+
+/// The files under a root, as [`TreeEntry`]s, or the error of one entry (a broken
+/// link, a loop, a name that is not UTF-8, no permission). Empty directories yield
+/// nothing, as `aws s3 sync` uploads no "directory" objects.
+pub(crate) struct LocalWalk {
+    root: PathBuf,
+    inner: walkdir::IntoIter,
+}
+
+impl LocalWalk {
+    /// Walk `root`, following symbolic links (to files and directories) or not; a link
+    /// not followed is left out, as `aws s3 sync --no-follow-symlinks` does.
+    pub(crate) fn new(root: &Path, follow_links: bool) -> LocalWalk {
+        let inner = WalkDir::new(root)
+            .follow_links(follow_links)
+            .min_depth(1)
+            .sort_by(s3_order)
+            .into_iter();
+        LocalWalk {
+            root: root.to_path_buf(),
+            inner,
+        }
+    }
+}
+
+/// Siblings in the order their keys sort in: a directory `a` holds keys `a/...`, which
+/// sort after `a-b` and before `a0` ('-' < '/' < '0'), so it sorts as `a/`.
+fn s3_order(a: &DirEntry, b: &DirEntry) -> Ordering {
+    fn key(entry: &DirEntry) -> Vec<u8> {
+        let mut name = entry.file_name().as_encoded_bytes().to_vec();
+        if entry.file_type().is_dir() {
+            name.push(b'/');
+        }
+        name
+    }
+    key(a).cmp(&key(b))
+}
+
+impl Iterator for LocalWalk {
+    type Item = Result<TreeEntry, TransferError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let entry = match self.inner.next()? {
+                Ok(entry) => entry,
+                Err(error) => {
+                    let path = error.path().map(Path::to_path_buf);
+                    let io = error.into_io_error().unwrap_or_else(|| {
+                        std::io::Error::other("a symbolic link loops back to a directory above it")
+                    });
+                    return Some(Err(TransferError::io("walking", path.as_deref(), io)));
+                }
+            };
+            let file_type = entry.file_type();
+            if file_type.is_dir() || file_type.is_symlink() {
+                // A directory is walked into; a link is here only when links are not
+                // followed, and is then left out.
+                continue;
+            }
+            if !file_type.is_file() {
+                continue; // sockets, fifos, devices: not data to upload
+            }
+            return Some(self.entry(&entry));
+        }
+    }
+}
+
+impl LocalWalk {
+    fn entry(&self, entry: &DirEntry) -> Result<TreeEntry, TransferError> {
+        let path = entry.path();
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        let mut key = String::new();
+        for component in relative.components() {
+            let name = component.as_os_str().to_str().ok_or_else(|| {
+                TransferError::io(
+                    "walking",
+                    Some(path),
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the file name is not UTF-8, so it cannot be a key",
+                    ),
+                )
+            })?;
+            if !key.is_empty() {
+                key.push('/');
+            }
+            key.push_str(name);
+        }
+        let meta = entry.metadata().map_err(|e| {
+            TransferError::io(
+                "walking",
+                Some(path),
+                e.into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("no metadata")),
+            )
+        })?;
+        Ok(TreeEntry {
+            relative: key,
+            size: meta.len(),
+            modified: meta.modified().ok(),
+            origin: EntryOrigin::Local(path.to_path_buf()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_come_in_key_order() {
+        let dir = std::env::temp_dir().join(format!("s3t-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for path in ["a/x", "a-b", "a0", "b/c/d", "a.txt"] {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, b"x").unwrap();
+        }
+        std::fs::create_dir_all(dir.join("empty")).unwrap();
+        let keys: Vec<String> = LocalWalk::new(&dir, true)
+            .map(|e| e.unwrap().relative)
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys, ["a-b", "a.txt", "a/x", "a0", "b/c/d"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

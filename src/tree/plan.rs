@@ -1,0 +1,423 @@
+//! The tree's own thread: it streams the source (and, for a sync, the destination)
+//! side by side, filters, decides each entry ([`compare`](super::compare)), checks
+//! every local path it would write ([`key_safety`](super::key_safety)), and starts
+//! one transfer per entry on the manager, at most `max_objects_in_flight` at a time.
+//! Each transfer's completion records its result; the thread ends the tree when the
+//! last one is done.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use super::TreeLocation;
+use super::args::TreeArgs;
+use super::compare::{CompareOptions, Direction, Merge, Pair, needs_transfer};
+use super::entry::{EntryOrigin, TreeEntry};
+use super::handle::{ObjectAction, ObjectResult, TreeShared};
+use super::key_safety::{check_no_link_between, local_path};
+use super::listing::Listing;
+use super::local_walk::LocalWalk;
+use crate::client::CopySource;
+use crate::error::TransferError;
+use crate::future::TransferFuture;
+use crate::manager::TransferManager;
+use crate::subscriber::Subscriber;
+use crate::transfer::download::DownloadTarget;
+use crate::transfer::upload::UploadSource;
+
+type Entries = Box<dyn Iterator<Item = Result<TreeEntry, TransferError>> + Send>;
+
+/// `cp --recursive` (every source entry is sent) or `sync` (compared first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Copy,
+    Sync,
+}
+
+pub(crate) struct Plan {
+    pub(crate) manager: Arc<TransferManager>,
+    pub(crate) mode: Mode,
+    pub(crate) source: TreeLocation,
+    pub(crate) destination: TreeLocation,
+    pub(crate) args: TreeArgs,
+    pub(crate) shared: Arc<TreeShared>,
+}
+
+impl Plan {
+    fn direction(&self) -> Direction {
+        match (&self.source, &self.destination) {
+            (TreeLocation::Local(_), _) => Direction::Upload,
+            (_, TreeLocation::Local(_)) => Direction::Download,
+            _ => Direction::Copy,
+        }
+    }
+
+    /// Open one side as a stream of entries in key order.
+    fn open(&self, side: &TreeLocation, must_exist: bool) -> Result<Entries, TransferError> {
+        match side {
+            TreeLocation::Local(dir) => {
+                if !must_exist && !dir.exists() {
+                    return Ok(Box::new(std::iter::empty()));
+                }
+                Ok(Box::new(LocalWalk::new(dir, self.args.follow_symlinks)))
+            }
+            TreeLocation::S3 { bucket, prefix } => {
+                let engine = self.manager.engine();
+                let context = match self.direction() {
+                    Direction::Download => self.args.download.context.clone(),
+                    Direction::Copy => self.args.copy.context.clone(),
+                    Direction::Upload => self.args.upload.context.clone(),
+                };
+                Ok(Box::new(Listing::start(
+                    engine.client.clone(),
+                    engine.retry.clone(),
+                    bucket.clone(),
+                    prefix.clone(),
+                    context,
+                )?))
+            }
+        }
+    }
+
+    /// The tree's thread.
+    pub(crate) fn run(self) {
+        // A caller's predicate may panic: the tree must still end, or `wait` would
+        // wait forever.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.walk())) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => self.shared.stop(error),
+            Err(_) => self.shared.stop(TransferError::Internal(
+                "the tree's thread panicked (in a filter predicate?)".into(),
+            )),
+        }
+        self.shared.finish();
+    }
+
+    fn walk(&self) -> Result<(), TransferError> {
+        let source = self.open(&self.source, true)?;
+        let destination: Entries = match self.mode {
+            Mode::Sync => self.open(&self.destination, false)?,
+            Mode::Copy => Box::new(std::iter::empty()),
+        };
+        let options = CompareOptions {
+            size_only: self.args.size_only,
+            exact_timestamps: self.args.exact_timestamps,
+        };
+        let filter = &self.args.filter;
+        let mut seq = 0u64;
+        for pair in Merge::new(source, destination) {
+            if self.shared.is_stopped() {
+                break;
+            }
+            seq += 1;
+            match pair {
+                Pair::Error(error) => {
+                    if matches!(error, TransferError::S3ListFailed { .. }) {
+                        // Without the whole listing no decision can be right.
+                        return Err(error);
+                    }
+                    self.fail_walk(error);
+                }
+                Pair::Source(source) => {
+                    if filter.accepts(&source) {
+                        self.send(seq, source);
+                    }
+                }
+                Pair::Destination(destination) => {
+                    if self.args.delete && filter.accepts(&destination) {
+                        self.remove(seq, destination);
+                    }
+                }
+                Pair::Both(source, destination) => {
+                    match (filter.accepts(&source), filter.accepts(&destination)) {
+                        (true, true) => {
+                            if needs_transfer(self.direction(), &source, &destination, options) {
+                                self.send(seq, source);
+                            } else {
+                                self.skip(source, &destination);
+                            }
+                        }
+                        (true, false) => self.send(seq, source),
+                        (false, true) if self.args.delete => self.remove(seq, destination),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(side: &TreeLocation, entry: &TreeEntry) -> String {
+        match (&entry.origin, side) {
+            (EntryOrigin::Local(path), _) => path.display().to_string(),
+            (EntryOrigin::S3 { key, .. }, TreeLocation::S3 { bucket, .. }) => {
+                format!("s3://{bucket}/{key}")
+            }
+            (EntryOrigin::S3 { key, .. }, _) => key.clone(),
+        }
+    }
+
+    /// The destination's name for `relative`: a key under the prefix, or a path.
+    fn destination_key(&self, relative: &str) -> String {
+        match &self.destination {
+            TreeLocation::S3 { prefix, .. } => format!("{prefix}{relative}"),
+            TreeLocation::Local(_) => relative.to_owned(),
+        }
+    }
+
+    fn result(
+        &self,
+        action: ObjectAction,
+        entry: &TreeEntry,
+        source: String,
+        destination: String,
+    ) -> ObjectResult {
+        ObjectResult {
+            action,
+            relative: entry.relative.clone(),
+            source,
+            destination,
+            size: entry.size,
+            dry_run: self.args.dry_run,
+            outcome: Ok(None),
+        }
+    }
+
+    fn fail_walk(&self, error: TransferError) {
+        let source = match &error {
+            TransferError::Io {
+                path: Some(path), ..
+            } => path.display().to_string(),
+            _ => String::new(),
+        };
+        self.shared.planned(0);
+        self.shared.record(ObjectResult {
+            action: ObjectAction::Walk,
+            relative: String::new(),
+            source,
+            destination: String::new(),
+            size: 0,
+            dry_run: self.args.dry_run,
+            outcome: Err(error),
+        });
+    }
+
+    fn skip(&self, source: TreeEntry, destination: &TreeEntry) {
+        self.shared.planned(0);
+        let result = self.result(
+            ObjectAction::Skip,
+            &source,
+            Self::describe(&self.source, &source),
+            Self::describe(&self.destination, destination),
+        );
+        self.shared.record(result);
+    }
+
+    /// Send `entry` from the source to the destination.
+    fn send(&self, seq: u64, entry: TreeEntry) {
+        let source_name = Self::describe(&self.source, &entry);
+        let direction = self.direction();
+        let action = match direction {
+            Direction::Upload => ObjectAction::Upload,
+            Direction::Download => ObjectAction::Download,
+            Direction::Copy => ObjectAction::Copy,
+        };
+        self.shared.planned(entry.size);
+        // Where it goes, checked before anything is started.
+        let (destination_name, local) = match &self.destination {
+            TreeLocation::S3 { bucket, .. } => (
+                format!("s3://{bucket}/{}", self.destination_key(&entry.relative)),
+                None,
+            ),
+            TreeLocation::Local(root) => match self.local_target(root, &entry) {
+                Ok(path) => (path.display().to_string(), Some(path)),
+                Err(error) => {
+                    let mut result = self.result(action, &entry, source_name, String::new());
+                    result.outcome = Err(error);
+                    self.shared.record(result);
+                    return;
+                }
+            },
+        };
+        let result = self.result(action, &entry, source_name, destination_name);
+        if self.args.dry_run {
+            self.shared.record(result);
+            return;
+        }
+        if let Some(path) = &local
+            && let Some(parent) = path.parent()
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            let mut result = result;
+            result.outcome = Err(TransferError::io("creating", Some(parent), e));
+            self.shared.record(result);
+            return;
+        }
+        let mtime = match direction {
+            Direction::Download => local.clone().zip(entry.modified),
+            _ => None,
+        };
+        self.start(seq, result, mtime, |manager, subscribers| {
+            match (&self.source, &self.destination, &entry.origin) {
+                (_, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => manager.upload(
+                    UploadSource::path(path.clone()),
+                    bucket,
+                    &self.destination_key(&entry.relative),
+                    self.args.upload.clone(),
+                    subscribers,
+                ),
+                (
+                    TreeLocation::S3 { bucket, .. },
+                    TreeLocation::Local(_),
+                    EntryOrigin::S3 { key, .. },
+                ) => manager.download(
+                    bucket,
+                    key,
+                    DownloadTarget::path(local.clone().expect("a checked local path")),
+                    self.args.download.clone(),
+                    subscribers,
+                ),
+                (
+                    TreeLocation::S3 { bucket: from, .. },
+                    TreeLocation::S3 { bucket, .. },
+                    EntryOrigin::S3 { key, .. },
+                ) => manager.copy(
+                    CopySource::new(from.clone(), key.clone()),
+                    bucket,
+                    &self.destination_key(&entry.relative),
+                    self.args.copy.clone(),
+                    subscribers,
+                ),
+                _ => Err(TransferError::InvalidArgument(
+                    "a tree goes local to S3, S3 to local, or S3 to S3".into(),
+                )),
+            }
+        });
+    }
+
+    /// The checked local path of a download.
+    fn local_target(&self, root: &Path, entry: &TreeEntry) -> Result<PathBuf, TransferError> {
+        let (bucket, key) = match (&self.source, &entry.origin) {
+            (TreeLocation::S3 { bucket, .. }, EntryOrigin::S3 { key, .. }) => {
+                (bucket.clone(), key.clone())
+            }
+            _ => (String::new(), entry.relative.clone()),
+        };
+        let refused = |reason: String| TransferError::UnsafeKey {
+            bucket: bucket.clone(),
+            key: key.clone(),
+            reason,
+        };
+        let path = local_path(root, &entry.relative).map_err(refused)?;
+        check_no_link_between(root, &path).map_err(refused)?;
+        Ok(path)
+    }
+
+    /// Delete a destination entry the source lacks.
+    fn remove(&self, seq: u64, entry: TreeEntry) {
+        self.shared.planned(0);
+        let name = Self::describe(&self.destination, &entry);
+        let result = self.result(ObjectAction::Delete, &entry, name, String::new());
+        if self.args.dry_run {
+            self.shared.record(result);
+            return;
+        }
+        match (&self.destination, &entry.origin) {
+            (TreeLocation::Local(_), EntryOrigin::Local(path)) => {
+                let mut result = result;
+                if let Err(e) = std::fs::remove_file(path) {
+                    result.outcome = Err(TransferError::io("removing", Some(path), e));
+                }
+                self.shared.record(result);
+            }
+            (TreeLocation::S3 { bucket, .. }, EntryOrigin::S3 { key, .. }) => {
+                self.start(seq, result, None, |manager, subscribers| {
+                    manager.delete(bucket, key, self.args.delete_args.clone(), subscribers)
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Start one transfer with the tree's completion attached.
+    fn start(
+        &self,
+        seq: u64,
+        result: ObjectResult,
+        mtime: Option<(PathBuf, SystemTime)>,
+        call: impl FnOnce(
+            &TransferManager,
+            &[Arc<dyn Subscriber>],
+        ) -> Result<TransferFuture, TransferError>,
+    ) {
+        if !self.shared.reserve(seq) {
+            return;
+        }
+        let completion: Arc<dyn Subscriber> = Arc::new(Completion {
+            shared: self.shared.clone(),
+            seq,
+            result: parking_lot::Mutex::new(Some(result.clone())),
+            mtime,
+        });
+        let mut subscribers = vec![completion];
+        subscribers.extend(self.args.subscribers.iter().cloned());
+        match call(&self.manager, &subscribers) {
+            Ok(future) => self.shared.attach(seq, Some(future)),
+            Err(TransferError::QueueShutdown) => {
+                // The manager was shut down (a Ctrl-C, say): every later entry would
+                // fail the same way, so the tree stops here instead of reporting each.
+                self.shared.attach(seq, None);
+                self.shared.stop(TransferError::QueueShutdown);
+            }
+            Err(error) => {
+                self.shared.attach(seq, None);
+                let mut result = result;
+                result.outcome = Err(error);
+                self.shared.record(result);
+            }
+        }
+    }
+}
+
+/// Attached first to every transfer of a tree: counts its bytes, and when it ends
+/// sets a downloaded file's time to the object's LastModified (so the next sync sees
+/// it as up to date) and records the result.
+struct Completion {
+    shared: Arc<TreeShared>,
+    seq: u64,
+    /// Taken by `on_done`, which runs once.
+    result: parking_lot::Mutex<Option<ObjectResult>>,
+    mtime: Option<(PathBuf, SystemTime)>,
+}
+
+impl Subscriber for Completion {
+    fn on_progress(&self, _future: &TransferFuture, bytes: i64) {
+        if bytes >= 0 {
+            self.shared.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        } else {
+            self.shared
+                .bytes
+                .fetch_sub(bytes.unsigned_abs(), Ordering::Relaxed);
+        }
+    }
+
+    fn on_done(&self, future: &TransferFuture) {
+        let Some(mut result) = self.result.lock().take() else {
+            return;
+        };
+        result.outcome = future.result().map(Some);
+        if result.outcome.is_ok()
+            && let Some((path, time)) = &self.mtime
+        {
+            let set = std::fs::File::options()
+                .write(true)
+                .open(path)
+                .and_then(|file| file.set_modified(*time));
+            if let Err(e) = set {
+                result.outcome = Err(TransferError::io("setting the time of", Some(path), e));
+            }
+        }
+        self.shared.transfer_done(self.seq, result);
+    }
+}
