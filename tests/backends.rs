@@ -311,7 +311,7 @@ fn a_body_cut_short_is_retryable_and_counts_what_arrived() {
 fn bytes_of_a_stalled_body_reach_the_sink_before_the_stall_times_out() {
     // Far less than a batch, then nothing: the sink must get the 10 bytes soon (it is
     // where a cancelled transfer stops its GET), not only when the stall times out.
-    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
+    let mut response = b"HTTP/1.1 200 OK\r\nETag: \"e\"\r\nContent-Length: 100\r\n\r\n".to_vec();
     response.extend_from_slice(&[7u8; 10]);
     let (endpoint, server) = raw_server(response, false);
     let s3 = RusotoS3::builder()
@@ -347,7 +347,7 @@ fn bytes_of_a_stalled_body_reach_the_sink_before_the_stall_times_out() {
 
 #[test]
 fn a_stalled_body_times_out() {
-    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
+    let mut response = b"HTTP/1.1 200 OK\r\nETag: \"e\"\r\nContent-Length: 100\r\n\r\n".to_vec();
     response.extend_from_slice(&[7u8; 10]);
     let (endpoint, server) = raw_server(response, false);
     let s3 = raw_client(&endpoint);
