@@ -1,8 +1,9 @@
 //! The rusoto backend: [`RusotoS3`] turns each [`S3Api`] call into one S3 request, run
 //! on a small tokio runtime the backend owns, with its own timeouts, byte counting and
 //! error classification (rusoto has none of the three). Calls that can carry flexible
-//! checksums, which rusoto_s3 0.48's model predates, are built by [`signed`] and signed
-//! and sent by the same rusoto_core client; Abort and Delete go through rusoto_s3.
+//! checksums, which rusoto_s3 0.48's model predates, and every other call (so that each
+//! follows the chosen addressing: rusoto_s3 builds path-style paths only) are built by
+//! [`signed`] and signed and sent by rusoto_core's client.
 //!
 //! This file holds the backend type and its [`S3Api`] calls, each building its request
 //! and reading its answer; configuration is in `builder`, the runtime in `runtime`,
@@ -11,6 +12,8 @@
 
 mod builder;
 mod connector;
+#[cfg(feature = "aws-config")]
+mod credentials;
 mod errors;
 mod get_body;
 mod listing;
@@ -25,10 +28,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusoto_core::Region;
 use rusoto_core::param::{Params, ServiceParams};
 use rusoto_core::request::BufferedHttpResponse;
-use rusoto_s3::{S3, S3Client};
+use rusoto_s3::S3Client;
 use tokio::runtime::{Handle, Runtime};
 
 pub use builder::RusotoS3Builder;
@@ -81,7 +83,8 @@ struct Inner {
     client: S3Client,
     /// The same signing client `client` uses, for the calls built in `signed`.
     raw: rusoto_core::Client,
-    region: Region,
+    /// Where requests go, and how they name their bucket.
+    endpoint: signed::Endpoint,
     timeouts: Timeouts,
 }
 
@@ -103,7 +106,7 @@ impl RusotoS3 {
 macro_rules! object_read_request {
     ($self:ident, $method:literal, $request:ident) => {{
         let r = $request;
-        let mut req = signed::object_request(&$self.inner.region, $method, &r.bucket, &r.key);
+        let mut req = signed::object_request(&$self.inner.endpoint, $method, &r.bucket, &r.key);
         signed::add_read_options(
             &mut req,
             r.checksum_mode,
@@ -168,7 +171,7 @@ impl S3Api for RusotoS3 {
     ) -> Result<PutObjectOutput, S3Error> {
         const OP: &str = "PutObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut req = signed::object_request(&self.inner.endpoint, "PUT", bucket, key);
         signed::add_attributes(&mut req, &request.attributes);
         add_body_request_headers!(req, request);
         let h = self.send_signed_body(OP, bucket, key, req, body)?;
@@ -189,7 +192,7 @@ impl S3Api for RusotoS3 {
     ) -> Result<CreateMultipartUploadOutput, S3Error> {
         const OP: &str = "CreateMultipartUpload";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "POST", bucket, key);
+        let mut req = signed::object_request(&self.inner.endpoint, "POST", bucket, key);
         let mut params = Params::new();
         params.put_key("uploads");
         req.set_params(params);
@@ -223,7 +226,7 @@ impl S3Api for RusotoS3 {
     ) -> Result<UploadPartOutput, S3Error> {
         const OP: &str = "UploadPart";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut req = signed::object_request(&self.inner.endpoint, "PUT", bucket, key);
         let mut params = Params::new();
         params.put("partNumber", request.part_number.to_string());
         params.put("uploadId", &request.upload_id);
@@ -244,7 +247,7 @@ impl S3Api for RusotoS3 {
     ) -> Result<CompleteMultipartUploadOutput, S3Error> {
         const OP: &str = "CompleteMultipartUpload";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "POST", bucket, key);
+        let mut req = signed::object_request(&self.inner.endpoint, "POST", bucket, key);
         let mut params = Params::new();
         params.put("uploadId", &request.upload_id);
         req.set_params(params);
@@ -277,22 +280,19 @@ impl S3Api for RusotoS3 {
     fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
         const OP: &str = "AbortMultipartUpload";
         let (bucket, key) = (&request.bucket, &request.key);
-        let req = rusoto_s3::AbortMultipartUploadRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            upload_id: request.upload_id.clone(),
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-        };
-        let client = &self.inner.client;
-        self.call(OP, bucket, key, client.abort_multipart_upload(req))?;
+        let mut req = signed::object_request(&self.inner.endpoint, "DELETE", bucket, key);
+        let mut params = Params::new();
+        params.put("uploadId", &request.upload_id);
+        req.set_params(params);
+        signed::add_common(&mut req, None, &request.context);
+        self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
         Ok(())
     }
 
     fn copy_object(&self, request: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
         const OP: &str = "CopyObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut req = signed::object_request(&self.inner.endpoint, "PUT", bucket, key);
         signed::add_copy_source(
             &mut req,
             &signed::copy_source_header(&request.source),
@@ -327,7 +327,7 @@ impl S3Api for RusotoS3 {
     ) -> Result<UploadPartCopyOutput, S3Error> {
         const OP: &str = "UploadPartCopy";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut req = signed::object_request(&self.inner.endpoint, "PUT", bucket, key);
         let mut params = Params::new();
         params.put("partNumber", request.part_number.to_string());
         params.put("uploadId", &request.upload_id);
@@ -355,20 +355,19 @@ impl S3Api for RusotoS3 {
     fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
         const OP: &str = "DeleteObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        let req = rusoto_s3::DeleteObjectRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            version_id: request.version_id.clone(),
-            mfa: request.mfa.clone(),
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            bypass_governance_retention: None,
-        };
-        let client = &self.inner.client;
-        let out = self.call(OP, bucket, key, client.delete_object(req))?;
+        let mut req = signed::object_request(&self.inner.endpoint, "DELETE", bucket, key);
+        if let Some(v) = &request.version_id {
+            req.add_param("versionId".to_owned(), v.clone());
+        }
+        if let Some(mfa) = &request.mfa {
+            req.add_header("x-amz-mfa", mfa);
+        }
+        signed::add_common(&mut req, None, &request.context);
+        let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
         Ok(DeleteObjectOutput {
-            delete_marker: out.delete_marker,
-            version_id: out.version_id,
+            delete_marker: signed::header(&out.headers, "x-amz-delete-marker")
+                .map(|v| v.trim() == "true"),
+            version_id: signed::header(&out.headers, "x-amz-version-id"),
         })
     }
 
