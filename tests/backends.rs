@@ -6,6 +6,8 @@
 #![cfg(feature = "rusoto")]
 
 mod common;
+#[path = "backends/region.rs"]
+mod region;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

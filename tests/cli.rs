@@ -5,6 +5,8 @@
 mod aws_chain;
 #[path = "common/fault_proxy.rs"]
 mod fault_proxy;
+#[path = "common/http_recorder.rs"]
+mod http_recorder;
 #[path = "common/s3s_server.rs"]
 mod s3s_server;
 #[path = "common/seaweed.rs"]

@@ -334,6 +334,7 @@ impl RusotoS3Builder {
                 client,
                 raw,
                 endpoint,
+                bucket_endpoints: Default::default(),
                 timeouts: Timeouts {
                     request: self.request_timeout,
                     body_read: self.body_read_timeout,

@@ -14,11 +14,12 @@ use crate::client::{
 impl RusotoS3 {
     pub(super) fn list_objects(
         &self,
+        endpoint: &signed::Endpoint,
         request: &ListObjectsV2Request,
     ) -> Result<ListObjectsV2Output, S3Error> {
         const OP: &str = "ListObjectsV2";
         let prefix = request.prefix.clone().unwrap_or_default();
-        let mut req = signed::bucket_request(&self.inner.endpoint, "GET", &request.bucket);
+        let mut req = signed::bucket_request(endpoint, "GET", &request.bucket);
         let mut params = Params::new();
         params.put("list-type", "2");
         let optional = [
@@ -48,11 +49,12 @@ impl RusotoS3 {
 
     pub(super) fn list_upload_parts(
         &self,
+        endpoint: &signed::Endpoint,
         request: &ListPartsRequest,
     ) -> Result<ListPartsOutput, S3Error> {
         const OP: &str = "ListParts";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.endpoint, "GET", bucket, key);
+        let mut req = signed::object_request(endpoint, "GET", bucket, key);
         let mut params = Params::new();
         params.put("uploadId", &request.upload_id);
         if let Some(marker) = request.part_number_marker {

@@ -107,6 +107,24 @@ pub(super) struct Endpoint {
     pub(super) addressing: Addressing,
 }
 
+impl Endpoint {
+    /// The signing region's name.
+    pub(super) fn region_name(&self) -> &str {
+        self.region.name()
+    }
+
+    /// This endpoint for another region: AWS's standard endpoint of that region, or the
+    /// same custom endpoint signing for it. `None` for a malformed region name (it came
+    /// from a response header).
+    pub(super) fn in_region(&self, region: &str) -> Option<Endpoint> {
+        let custom = match &self.region {
+            Region::Custom { endpoint, .. } if !self.aws => Some(endpoint.as_str()),
+            _ => None,
+        };
+        super::builder::endpoint_for(region, custom, self.addressing).ok()
+    }
+}
+
 /// A request for one object: virtual-hosted (`bucket.host`, path `/key`) or path-style
 /// (`/bucket/key`) as `endpoint` decides for this bucket. The key is percent-encoded
 /// when the request is signed; the host is signed too, so it is set here, never after.
