@@ -370,3 +370,31 @@ fn no_sign_request_sends_no_authorization_and_looks_up_no_credentials() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn http_proxy_from_the_environment_carries_the_requests() {
+    let proxy = recording_store();
+    let dir = tempfile::tempdir().unwrap();
+    let s = server();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", s.access_key().to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", s.secret_key().to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        // Only the proxy can reach this name.
+        ("AWS_ENDPOINT_URL", "http://store.invalid:9000".to_owned()),
+        ("http_proxy", proxy.url()),
+        ("NO_PROXY", "example.com".to_owned()),
+    ];
+    let out = bare_cli(dir.path(), &env)
+        .args(["ls", "s3://via-proxy/"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let seen = proxy.seen();
+    assert!(
+        seen[0]
+            .target
+            .starts_with("http://store.invalid:9000/via-proxy?"),
+        "{seen:?}"
+    );
+}

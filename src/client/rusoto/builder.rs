@@ -12,6 +12,7 @@ use rusoto_s3::S3Client;
 
 use super::connector::{Transport, TrustRoots};
 use super::errors::EmbeddedErrorDispatcher;
+use super::proxy::{Proxies, Proxy};
 use super::runtime::new_runtime;
 use super::signed::Endpoint;
 use super::{Inner, RusotoS3, Timeouts};
@@ -70,6 +71,8 @@ pub struct RusotoS3Builder {
     body_send_timeout: Duration,
     worker_threads: usize,
     ca_bundle: Option<PathBuf>,
+    proxy: Option<String>,
+    no_proxy: Option<String>,
 }
 
 impl fmt::Debug for RusotoS3Builder {
@@ -96,6 +99,8 @@ impl fmt::Debug for RusotoS3Builder {
             .field("body_send_timeout", &self.body_send_timeout)
             .field("worker_threads", &self.worker_threads)
             .field("ca_bundle", &self.ca_bundle)
+            .field("proxy", &self.proxy.as_ref().map(|_| "(set)"))
+            .field("no_proxy", &self.no_proxy)
             .finish()
     }
 }
@@ -114,6 +119,8 @@ impl Default for RusotoS3Builder {
             body_send_timeout: DEFAULT_BODY_SEND_TIMEOUT,
             worker_threads: DEFAULT_WORKER_THREADS,
             ca_bundle: None,
+            proxy: None,
+            no_proxy: None,
         }
     }
 }
@@ -287,6 +294,23 @@ impl RusotoS3Builder {
         self
     }
 
+    /// Send every request through this HTTP proxy (`http://[user:password@]host:port`):
+    /// https through a CONNECT tunnel, http in absolute form. Default: the
+    /// environment's, as curl and the AWS CLI read it (`https_proxy`/`HTTPS_PROXY` for
+    /// https, `http_proxy`/`HTTP_PROXY` for http), none when unset.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Hosts that bypass the proxy: comma-separated host names, domains
+    /// (`.example.com` matches its subdomains), IP addresses, or `*`. Default:
+    /// `no_proxy`/`NO_PROXY` from the environment.
+    pub fn no_proxy(mut self, list: impl Into<String>) -> Self {
+        self.no_proxy = Some(list.into());
+        self
+    }
+
     /// Build the backend: its runtime, HTTP client and credential provider.
     ///
     /// Fails with [`S3ErrorKind::Other`] on an unknown region name, when the TLS
@@ -309,10 +333,23 @@ impl RusotoS3Builder {
             Some(path) => TrustRoots::Bundle(path.clone()),
             None => TrustRoots::Native,
         };
+        let mut proxies = Proxies::from_env()?;
+        if let Some(url) = &self.proxy {
+            let proxy = Proxy::parse(url)?;
+            proxies.http = Some(proxy.clone());
+            proxies.https = Some(proxy);
+        }
+        if let Some(list) = &self.no_proxy {
+            proxies.set_no_proxy(list);
+        }
+        if !proxies.is_empty() {
+            tracing::debug!(?proxies, "connections through a proxy");
+        }
         let dispatcher = EmbeddedErrorDispatcher(Transport::for_region(
             &endpoint.region,
             self.connect_timeout,
             &roots,
+            proxies,
         )?);
         // One signing client for every request: the ones this backend builds (see
         // `signed`) and the few rusoto_s3 still makes for `rusoto_client()` users.

@@ -17,6 +17,7 @@ mod credentials;
 mod errors;
 mod get_body;
 mod listing;
+mod proxy;
 mod redirect;
 mod runtime;
 mod send;
