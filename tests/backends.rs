@@ -6,6 +6,8 @@
 #![cfg(feature = "rusoto")]
 
 mod common;
+#[path = "backends/credentials.rs"]
+mod credentials;
 #[path = "backends/proxy.rs"]
 mod proxy;
 #[path = "backends/region.rs"]

@@ -398,3 +398,21 @@ fn http_proxy_from_the_environment_carries_the_requests() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn aws_ec2_metadata_disabled_keeps_the_chain_away_from_instance_metadata() {
+    let imds = imds();
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ];
+    let out = bare_cli(dir.path(), &env)
+        .args(["ls", "s3://nothing-to-sign-with/"])
+        .output()
+        .unwrap();
+    // No source has credentials: access denied, and the emulator was never asked.
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(imds.seen().is_empty(), "{:?}", imds.seen());
+}
