@@ -272,9 +272,13 @@ def self_test(db, ignore_file):
     linked = cargo_linked(ROOT)
     names = {n for n, _ in linked}
     ours = lock_linked(ROOT / "Cargo.lock", names)
-    # The lock walk is what --lock relies on: on our own lock it must find exactly
-    # what cargo says is linked.
-    assert ours == linked, f"lock walk differs from cargo tree: {sorted(ours ^ linked)}"
+    # The lock walk is what --lock relies on: on our own lock it must find everything
+    # cargo says is linked. It may find more: the lock records a dependency that only a
+    # dev-dependency's features turn on (uuid's getrandom, through s3s-fs, while the
+    # builds link uuid through aws-config without it), and the walk cannot see
+    # features. Checking more than is linked errs on the safe side.
+    missed = linked - ours
+    assert not missed, f"lock walk misses what cargo tree links: {sorted(missed)}"
     assert check(ours, db, ignore_file, out=lambda _: None), "our lock fails the check"
     with tempfile.TemporaryDirectory() as tmp:
         bad = Path(tmp) / "Cargo.lock"

@@ -6,6 +6,12 @@
 #![cfg(feature = "rusoto")]
 
 mod common;
+#[path = "backends/credentials.rs"]
+mod credentials;
+#[path = "backends/proxy.rs"]
+mod proxy;
+#[path = "backends/region.rs"]
+mod region;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

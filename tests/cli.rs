@@ -1,8 +1,12 @@
 //! The `s3transfer` binary (feature `cli`) end to end: the built executable against the
 //! in-process S3 server, checking bytes, output and exit codes.
 
+#[path = "cli/aws_chain.rs"]
+mod aws_chain;
 #[path = "common/fault_proxy.rs"]
 mod fault_proxy;
+#[path = "common/http_recorder.rs"]
+mod http_recorder;
 #[path = "cli/resume.rs"]
 mod resume;
 #[path = "common/s3s_server.rs"]
@@ -71,6 +75,8 @@ fn cli_to(endpoint: &str, secret: &str) -> Command {
         .env("AWS_ACCESS_KEY_ID", server().access_key())
         .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_REGION", "us-east-1")
+        // The chain must never ask a real instance metadata service.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")

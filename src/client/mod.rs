@@ -12,6 +12,8 @@
 //! bodies and response sinks.
 
 pub(crate) mod api;
+#[cfg(feature = "rusoto")]
+pub(crate) mod aws;
 mod body;
 pub(crate) mod error;
 pub(crate) mod etag;

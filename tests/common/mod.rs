@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod http_recorder;
 pub mod s3s_server;
 pub mod seaweed;
 #[cfg(feature = "rusoto")]

@@ -43,12 +43,19 @@ pub(crate) struct Options {
     /// Send requests to this endpoint instead of AWS (http://127.0.0.1:9000)
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub(crate) endpoint_url: Option<String>,
-    /// Region to sign for [default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1]
+    /// Region [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, us-east-1]
     #[arg(long, global = true, value_name = "REGION")]
     pub(crate) region: Option<String>,
-    /// Profile of the shared credentials file (overrides credentials in the environment)
+    /// Profile of ~/.aws/config and ~/.aws/credentials (overrides credentials in the
+    /// environment) [default: AWS_PROFILE, default]
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) profile: Option<String>,
+    /// Send unsigned requests (public buckets); no credentials are looked up
+    #[arg(long, global = true)]
+    pub(crate) no_sign_request: bool,
+    /// Trust only the CA certificates in this PEM file for https
+    #[arg(long, global = true, env = "AWS_CA_BUNDLE", value_name = "FILE")]
+    pub(crate) ca_bundle: Option<std::path::PathBuf>,
     /// No progress bars and no per-file lines (errors are still printed)
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,

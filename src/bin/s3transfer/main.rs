@@ -33,18 +33,6 @@ fn main() -> ExitCode {
     // only in their indices.
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if let Some(profile) = &cli.options.profile {
-        // SAFETY: no other thread exists yet (nothing has been started), so nothing
-        // reads the environment concurrently. rusoto's default chain reads AWS_PROFILE,
-        // and takes the environment's keys first: an explicit profile must win over
-        // them, as in the AWS CLI.
-        unsafe {
-            std::env::set_var("AWS_PROFILE", profile);
-            std::env::remove_var("AWS_ACCESS_KEY_ID");
-            std::env::remove_var("AWS_SECRET_ACCESS_KEY");
-            std::env::remove_var("AWS_SESSION_TOKEN");
-        }
-    }
     if cli.options.debug {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
@@ -158,14 +146,19 @@ fn build_client(options: &Options) -> anyhow::Result<Arc<RusotoS3>> {
     if let Some(endpoint) = &options.endpoint_url {
         builder = builder.endpoint(endpoint);
     }
-    let region = options
-        .region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .filter(|r| !r.is_empty());
-    if let Some(region) = region {
+    // The region and credentials otherwise come from the SDK's chain (environment,
+    // profile, web identity, container, instance metadata), in the library.
+    if let Some(region) = options.region.as_ref().filter(|r| !r.is_empty()) {
         builder = builder.region(region);
+    }
+    if let Some(profile) = &options.profile {
+        builder = builder.profile(profile);
+    }
+    if options.no_sign_request {
+        builder = builder.anonymous();
+    }
+    if let Some(path) = &options.ca_bundle {
+        builder = builder.ca_bundle(path);
     }
     let client = builder
         .build()

@@ -34,9 +34,10 @@ Exit codes:
   6  retries exhausted
   7  cancelled (Ctrl-C or SIGTERM)
 
-Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and
-AWS_SESSION_TOKEN), else from the shared credentials file (~/.aws/credentials,
-profile AWS_PROFILE or --profile).";
+Credentials and region come from the AWS SDK's chain, as in the AWS CLI: the
+environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION),
+the profile (--profile or AWS_PROFILE in ~/.aws/config and ~/.aws/credentials: keys,
+role_arn, credential_process, SSO), web identity, container credentials, IMDSv2.";
 
 /// A failure with its exit code, for the failures that are not a [`TransferError`].
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! The HTTP side of the rusoto backend: hyper connectors for the endpoint's scheme, with
-//! the connect timeout and TCP_NODELAY, under rusoto's `HttpClient`.
+//! the connect timeout and TCP_NODELAY, through the configured proxy (see `proxy`),
+//! under rusoto's `HttpClient`.
 //!
 //! Every connection the backend makes comes from here, through
 //! `HttpClient::from_connector`. rusoto_core's own connector (`HttpClient::new`, behind
@@ -27,6 +28,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::proxy::{Proxies, Proxy};
 use crate::client::{S3Error, S3ErrorKind};
 
 /// The certificates a TLS connection trusts.
@@ -46,7 +48,11 @@ pub(super) enum Transport {
     /// vectored write here; behind a TLS stream every body byte is copied (measured: an
     /// eighth of a file upload's CPU).
     Plain(HttpClient<HttpConnector>),
-    /// AWS and every `https://` endpoint.
+    /// An `http://` endpoint with an HTTP proxy configured: requests in absolute form
+    /// to the proxy (hosts in `NO_PROXY` direct).
+    PlainProxied(HttpClient<ProxiedHttp>, Arc<Proxies>),
+    /// AWS and every `https://` endpoint (through a CONNECT tunnel when an https
+    /// proxy is configured).
     Tls(HttpClient<TlsConnector>),
 }
 
@@ -57,17 +63,26 @@ impl Transport {
         region: &Region,
         connect_timeout: Duration,
         roots: &TrustRoots,
+        proxies: Proxies,
     ) -> Result<Transport, S3Error> {
+        let proxies = Arc::new(proxies);
         let plain_http = match region {
             Region::Custom { endpoint, .. } => endpoint.starts_with("http://"),
             _ => false,
         };
-        Ok(if plain_http {
+        Ok(if plain_http && proxies.http.is_some() {
+            let connector = ProxiedHttp {
+                tcp: tcp_connector(connect_timeout),
+                proxies: proxies.clone(),
+            };
+            Transport::PlainProxied(HttpClient::from_connector(connector), proxies)
+        } else if plain_http {
             Transport::Plain(HttpClient::from_connector(tcp_connector(connect_timeout)))
         } else {
             Transport::Tls(HttpClient::from_connector(TlsConnector::new(
                 connect_timeout,
                 roots,
+                proxies,
             )?))
         })
     }
@@ -80,6 +95,22 @@ impl Transport {
     ) -> DispatchSignedRequestFuture {
         match self {
             Transport::Plain(http) => http.dispatch(request, timeout),
+            Transport::PlainProxied(http, proxies) => {
+                let mut request = request;
+                // The proxy reads its credentials from each request in absolute form.
+                // Not a signed header: adding it after signing keeps the signature.
+                let hostname = request.hostname();
+                let host = hostname
+                    .rsplit_once(':')
+                    .map_or(hostname.as_str(), |(h, _)| h);
+                if let Some(auth) = proxies
+                    .for_host("http", host)
+                    .and_then(|p| p.authorization.clone())
+                {
+                    request.add_header("Proxy-Authorization", &auth);
+                }
+                http.dispatch(request, timeout)
+            }
             Transport::Tls(http) => http.dispatch(request, timeout),
         }
     }
@@ -105,10 +136,15 @@ fn configure_error(message: String) -> S3Error {
 pub(super) struct TlsConnector {
     tcp: HttpConnector,
     tls: tokio_rustls::TlsConnector,
+    proxies: Arc<Proxies>,
 }
 
 impl TlsConnector {
-    fn new(connect_timeout: Duration, roots: &TrustRoots) -> Result<TlsConnector, S3Error> {
+    fn new(
+        connect_timeout: Duration,
+        roots: &TrustRoots,
+        proxies: Arc<Proxies>,
+    ) -> Result<TlsConnector, S3Error> {
         let mut tcp = tcp_connector(connect_timeout);
         // HttpConnector refuses https:// URIs unless told the layer above handles TLS.
         tcp.enforce_http(false);
@@ -124,6 +160,7 @@ impl TlsConnector {
         Ok(TlsConnector {
             tcp,
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            proxies,
         })
     }
 }
@@ -197,16 +234,126 @@ impl Service<Uri> for TlsConnector {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let connecting = self.tcp.call(uri);
+        let port = uri.port_u16().unwrap_or(443);
+        let proxy = self.proxies.for_host("https", &host).cloned();
+        let connecting = match &proxy {
+            Some(p) => match proxy_uri(p) {
+                Ok(proxy_uri) => self.tcp.call(proxy_uri),
+                Err(e) => return Box::pin(async move { Err(e) }),
+            },
+            None => self.tcp.call(uri),
+        };
         let tls = self.tls.clone();
         Box::pin(async move {
-            let name = ServerName::try_from(host)?;
+            let name = ServerName::try_from(host.clone())?;
             let socket = connecting.await?;
+            let socket = match proxy {
+                Some(p) => p.connect_tunnel(socket, &host, port).await?,
+                None => socket,
+            };
             match tls.connect(name, socket).await {
                 Ok(stream) => Ok(TlsStream(stream)),
                 Err(err) => Err(handshake_error(err)),
             }
         })
+    }
+}
+
+/// The URI that makes the TCP connector dial `proxy`.
+fn proxy_uri(proxy: &Proxy) -> Result<Uri, ConnectError> {
+    let host = if proxy.host.contains(':') {
+        format!("[{}]", proxy.host)
+    } else {
+        proxy.host.clone()
+    };
+    Ok(format!("http://{host}:{}", proxy.port).parse::<Uri>()?)
+}
+
+/// `http://` connections when an HTTP proxy is configured: to the proxy, marked as
+/// proxied so that hyper writes requests in absolute form, or straight to the host for
+/// a `NO_PROXY` host.
+#[derive(Clone)]
+pub(super) struct ProxiedHttp {
+    tcp: HttpConnector,
+    proxies: Arc<Proxies>,
+}
+
+impl Service<Uri> for ProxiedHttp {
+    type Response = PlainStream;
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<PlainStream, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ConnectError>> {
+        self.tcp.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let host = uri.host().unwrap_or_default().to_owned();
+        let (connecting, proxied) = match self.proxies.for_host("http", &host) {
+            Some(p) => match proxy_uri(p) {
+                Ok(proxy_uri) => (self.tcp.call(proxy_uri), true),
+                Err(e) => return Box::pin(async move { Err(e) }),
+            },
+            None => (self.tcp.call(uri), false),
+        };
+        Box::pin(async move {
+            Ok(PlainStream {
+                socket: connecting.await?,
+                proxied,
+            })
+        })
+    }
+}
+
+/// A plain socket that may lead to a proxy.
+pub(super) struct PlainStream {
+    socket: TcpStream,
+    proxied: bool,
+}
+
+impl Connection for PlainStream {
+    fn connected(&self) -> Connected {
+        self.socket.connected().proxy(self.proxied)
+    }
+}
+
+impl AsyncRead for PlainStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PlainStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.socket.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket).poll_shutdown(cx)
     }
 }
 

@@ -156,7 +156,13 @@ pub(super) fn from_http_response(op: &'static str, response: &BufferedHttpRespon
             _ => format!("HTTP {status}"),
         }
     });
-    S3Error::from_response(op, Some(status), code, message)
+    let error = S3Error::from_response(op, Some(status), code, message);
+    match response.headers.get("x-amz-bucket-region") {
+        Some(region) if !embedded && super::redirect::is_redirect_status(status) => {
+            error.with_source(super::redirect::BucketRegion(region.trim().to_owned()))
+        }
+        _ => error,
+    }
 }
 
 /// Whether an XML document's root element is `<Error>`.

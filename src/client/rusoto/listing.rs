@@ -1,9 +1,8 @@
-//! Listings: ListObjectsV2 through rusoto_s3's typed call, and ListParts as a signed
-//! request of our own (rusoto_s3 0.48 sends no SSE-C key with it and reads no part
-//! checksums).
+//! Listings: ListObjectsV2, ListMultipartUploads and ListParts as signed requests of our own (rusoto_s3 0.48
+//! builds path-style requests only, sends no SSE-C key with ListParts and reads no part
+//! checksums), and their XML answers.
 
 use rusoto_core::param::{Params, ServiceParams};
-use rusoto_s3::S3;
 
 use super::send::dispatch_buffered;
 use super::{RusotoS3, signed};
@@ -16,98 +15,81 @@ use crate::client::{
 impl RusotoS3 {
     pub(super) fn list_objects(
         &self,
+        endpoint: &signed::Endpoint,
         request: &ListObjectsV2Request,
     ) -> Result<ListObjectsV2Output, S3Error> {
         const OP: &str = "ListObjectsV2";
         let prefix = request.prefix.clone().unwrap_or_default();
-        let req = rusoto_s3::ListObjectsV2Request {
-            bucket: request.bucket.clone(),
-            prefix: request.prefix.clone(),
-            delimiter: request.delimiter.clone(),
-            continuation_token: request.continuation_token.clone(),
-            start_after: request.start_after.clone(),
-            max_keys: request.max_keys.map(i64::from),
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            ..Default::default()
-        };
-        let client = &self.inner.client;
-        let out = self.call(OP, &request.bucket, &prefix, client.list_objects_v2(req))?;
-        let objects = out
-            .contents
-            .unwrap_or_default()
-            .into_iter()
-            .map(|o| ListedObject {
-                key: o.key.unwrap_or_default(),
-                size: o.size.unwrap_or(0).max(0) as u64,
-                last_modified: o.last_modified.as_deref().and_then(parse_listing_date),
-                etag: o.e_tag,
-                storage_class: o.storage_class,
-            })
-            .collect();
-        Ok(ListObjectsV2Output {
-            objects,
-            common_prefixes: out
-                .common_prefixes
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.prefix)
-                .collect(),
-            // S3 names a next token only on a truncated page; a store that names one
-            // on the last page too must not make a caller loop.
-            next_continuation_token: out
-                .next_continuation_token
-                .filter(|_| out.is_truncated == Some(true)),
-        })
-    }
-
-    pub(super) fn list_uploads(
-        &self,
-        request: &ListMultipartUploadsRequest,
-    ) -> Result<ListMultipartUploadsOutput, S3Error> {
-        const OP: &str = "ListMultipartUploads";
-        let prefix = request.prefix.clone().unwrap_or_default();
-        let req = rusoto_s3::ListMultipartUploadsRequest {
-            bucket: request.bucket.clone(),
-            prefix: request.prefix.clone(),
-            key_marker: request.key_marker.clone(),
-            upload_id_marker: request.upload_id_marker.clone(),
-            max_uploads: request.max_uploads.map(i64::from),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            ..Default::default()
-        };
-        let client = &self.inner.client;
+        let mut req = signed::bucket_request(endpoint, "GET", &request.bucket);
+        let mut params = Params::new();
+        params.put("list-type", "2");
+        let optional = [
+            ("prefix", request.prefix.as_ref()),
+            ("delimiter", request.delimiter.as_ref()),
+            ("continuation-token", request.continuation_token.as_ref()),
+            ("start-after", request.start_after.as_ref()),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                params.put(name, value);
+            }
+        }
+        if let Some(max) = request.max_keys {
+            params.put("max-keys", max.to_string());
+        }
+        req.set_params(params);
+        signed::add_common(&mut req, None, &request.context);
         let out = self.call(
             OP,
             &request.bucket,
             &prefix,
-            client.list_multipart_uploads(req),
+            dispatch_buffered(&self.inner.raw, req),
         )?;
-        let truncated = out.is_truncated == Some(true);
-        Ok(ListMultipartUploadsOutput {
-            uploads: out
-                .uploads
-                .unwrap_or_default()
-                .into_iter()
-                .map(|u| ListedUpload {
-                    key: u.key.unwrap_or_default(),
-                    upload_id: u.upload_id.unwrap_or_default(),
-                    initiated: u.initiated.as_deref().and_then(parse_listing_date),
-                })
-                .collect(),
-            // As for ListObjectsV2: markers count only on a truncated page.
-            next_key_marker: out.next_key_marker.filter(|_| truncated),
-            next_upload_id_marker: out.next_upload_id_marker.filter(|_| truncated),
-        })
+        Ok(parse_list_objects(&String::from_utf8_lossy(&out.body)))
+    }
+
+    pub(super) fn list_uploads(
+        &self,
+        endpoint: &signed::Endpoint,
+        request: &ListMultipartUploadsRequest,
+    ) -> Result<ListMultipartUploadsOutput, S3Error> {
+        const OP: &str = "ListMultipartUploads";
+        let prefix = request.prefix.clone().unwrap_or_default();
+        let mut req = signed::bucket_request(endpoint, "GET", &request.bucket);
+        let mut params = Params::new();
+        params.put_key("uploads");
+        let optional = [
+            ("prefix", request.prefix.as_ref()),
+            ("key-marker", request.key_marker.as_ref()),
+            ("upload-id-marker", request.upload_id_marker.as_ref()),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                params.put(name, value);
+            }
+        }
+        if let Some(max) = request.max_uploads {
+            params.put("max-uploads", max.to_string());
+        }
+        req.set_params(params);
+        signed::add_common(&mut req, None, &request.context);
+        let out = self.call(
+            OP,
+            &request.bucket,
+            &prefix,
+            dispatch_buffered(&self.inner.raw, req),
+        )?;
+        Ok(parse_list_uploads(&String::from_utf8_lossy(&out.body)))
     }
 
     pub(super) fn list_upload_parts(
         &self,
+        endpoint: &signed::Endpoint,
         request: &ListPartsRequest,
     ) -> Result<ListPartsOutput, S3Error> {
         const OP: &str = "ListParts";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "GET", bucket, key);
+        let mut req = signed::object_request(endpoint, "GET", bucket, key);
         let mut params = Params::new();
         params.put("uploadId", &request.upload_id);
         if let Some(marker) = request.part_number_marker {
@@ -128,6 +110,70 @@ impl RusotoS3 {
             .with_object(bucket, key)
         })
     }
+}
+
+/// A ListBucketResult page (ListObjectsV2): its objects, common prefixes and the next
+/// continuation token.
+pub(super) fn parse_list_objects(body: &str) -> ListObjectsV2Output {
+    let objects = elements(body, "Contents")
+        .into_iter()
+        .map(|o| ListedObject {
+            key: signed::xml_text(o, "Key").unwrap_or_default(),
+            size: signed::xml_text(o, "Size")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            last_modified: signed::xml_text(o, "LastModified")
+                .as_deref()
+                .and_then(parse_listing_date),
+            etag: signed::xml_text(o, "ETag"),
+            storage_class: signed::xml_text(o, "StorageClass"),
+        })
+        .collect();
+    let common_prefixes = elements(body, "CommonPrefixes")
+        .into_iter()
+        .filter_map(|p| signed::xml_text(p, "Prefix"))
+        .collect();
+    let truncated = signed::xml_text(body, "IsTruncated").as_deref() == Some("true");
+    ListObjectsV2Output {
+        objects,
+        common_prefixes,
+        // S3 names a next token only on a truncated page; a store that names one on
+        // the last page too must not make a caller loop.
+        next_continuation_token: signed::xml_text(body, "NextContinuationToken")
+            .filter(|_| truncated),
+    }
+}
+
+/// A ListMultipartUploadsResult document.
+pub(super) fn parse_list_uploads(body: &str) -> ListMultipartUploadsOutput {
+    let uploads = elements(body, "Upload")
+        .into_iter()
+        .map(|u| ListedUpload {
+            key: signed::xml_text(u, "Key").unwrap_or_default(),
+            upload_id: signed::xml_text(u, "UploadId").unwrap_or_default(),
+            initiated: signed::xml_text(u, "Initiated")
+                .as_deref()
+                .and_then(parse_listing_date),
+        })
+        .collect();
+    let truncated = signed::xml_text(body, "IsTruncated").as_deref() == Some("true");
+    ListMultipartUploadsOutput {
+        uploads,
+        // As for ListObjectsV2: markers count only on a truncated page.
+        next_key_marker: signed::xml_text(body, "NextKeyMarker").filter(|_| truncated),
+        next_upload_id_marker: signed::xml_text(body, "NextUploadIdMarker").filter(|_| truncated),
+    }
+}
+
+/// The insides of each `<tag>...</tag>` of a flat document (text is escaped, so a key
+/// cannot contain a tag).
+fn elements<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    body.split(open.as_str())
+        .skip(1)
+        .map(|e| e.split(close.as_str()).next().unwrap_or_default())
+        .collect()
 }
 
 /// The parts of a ListPartsResult page, or what is wrong with it (the fuzz target

@@ -1,8 +1,9 @@
 //! The rusoto backend: [`RusotoS3`] turns each [`S3Api`] call into one S3 request, run
 //! on a small tokio runtime the backend owns, with its own timeouts, byte counting and
 //! error classification (rusoto has none of the three). Calls that can carry flexible
-//! checksums, which rusoto_s3 0.48's model predates, are built by [`signed`] and signed
-//! and sent by the same rusoto_core client; Abort and Delete go through rusoto_s3.
+//! checksums, which rusoto_s3 0.48's model predates, and every other call (so that each
+//! follows the chosen addressing: rusoto_s3 builds path-style paths only) are built by
+//! [`signed`] and signed and sent by rusoto_core's client.
 //!
 //! This file holds the backend type and its [`S3Api`] calls, each building its request
 //! and reading its answer; configuration is in `builder`, the runtime in `runtime`,
@@ -11,9 +12,13 @@
 
 mod builder;
 mod connector;
+#[cfg(feature = "aws-config")]
+mod credentials;
 mod errors;
 mod get_body;
 mod listing;
+mod proxy;
+mod redirect;
 mod runtime;
 mod send;
 mod signed;
@@ -25,10 +30,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusoto_core::Region;
 use rusoto_core::param::{Params, ServiceParams};
 use rusoto_core::request::BufferedHttpResponse;
-use rusoto_s3::{S3, S3Client};
+use rusoto_s3::S3Client;
 use tokio::runtime::{Handle, Runtime};
 
 pub use builder::RusotoS3Builder;
@@ -81,7 +85,11 @@ struct Inner {
     client: S3Client,
     /// The same signing client `client` uses, for the calls built in `signed`.
     raw: rusoto_core::Client,
-    region: Region,
+    /// Where requests go, and how they name their bucket.
+    endpoint: signed::Endpoint,
+    /// The endpoint of each bucket found in another region than `endpoint`'s (see
+    /// `redirect`). Protects only the map; never held across a request.
+    bucket_endpoints: parking_lot::Mutex<std::collections::HashMap<String, signed::Endpoint>>,
     timeouts: Timeouts,
 }
 
@@ -101,9 +109,9 @@ impl RusotoS3 {
 /// The request of a GetObject or HeadObject (`$request`): both name, pin and unlock
 /// the object with the same fields.
 macro_rules! object_read_request {
-    ($self:ident, $method:literal, $request:ident) => {{
+    ($endpoint:ident, $method:literal, $request:ident) => {{
         let r = $request;
-        let mut req = signed::object_request(&$self.inner.region, $method, &r.bucket, &r.key);
+        let mut req = signed::object_request($endpoint, $method, &r.bucket, &r.key);
         signed::add_read_options(
             &mut req,
             r.checksum_mode,
@@ -131,11 +139,16 @@ macro_rules! add_body_request_headers {
     }};
 }
 
-impl S3Api for RusotoS3 {
-    fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
+/// Each call against one endpoint; the [`S3Api`] impl below picks the bucket's.
+impl RusotoS3 {
+    fn head_object_at(
+        &self,
+        endpoint: &signed::Endpoint,
+        request: &HeadObjectRequest,
+    ) -> Result<HeadObjectOutput, S3Error> {
         const OP: &str = "HeadObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        let req = object_read_request!(self, "HEAD", request);
+        let req = object_read_request!(endpoint, "HEAD", request);
         let out = self.call(OP, bucket, key, dispatch(&self.inner.raw, req))?;
         let h = &out.headers;
         let etag = signed::header(h, "etag")
@@ -151,26 +164,28 @@ impl S3Api for RusotoS3 {
         })
     }
 
-    fn get_object(
+    fn get_object_at(
         &self,
+        endpoint: &signed::Endpoint,
         request: &GetObjectRequest,
         sink: &mut dyn ResponseSink,
     ) -> Result<GetObjectOutput, S3Error> {
-        let mut req = object_read_request!(self, "GET", request);
+        let mut req = object_read_request!(endpoint, "GET", request);
         if let Some(range) = request.range {
             req.add_header("Range", &range.header_value());
         }
         self.get(req, request, sink)
     }
 
-    fn put_object(
+    fn put_object_at(
         &self,
+        endpoint: &signed::Endpoint,
         request: &PutObjectRequest,
         body: &mut RequestBody,
     ) -> Result<PutObjectOutput, S3Error> {
         const OP: &str = "PutObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut req = signed::object_request(endpoint, "PUT", bucket, key);
         signed::add_attributes(&mut req, &request.attributes);
         add_body_request_headers!(req, request);
         let h = self.send_signed_body(OP, bucket, key, req, body)?;
@@ -185,13 +200,14 @@ impl S3Api for RusotoS3 {
         })
     }
 
-    fn create_multipart_upload(
+    fn create_multipart_upload_at(
         &self,
+        endpoint: &signed::Endpoint,
         request: &CreateMultipartUploadRequest,
     ) -> Result<CreateMultipartUploadOutput, S3Error> {
         const OP: &str = "CreateMultipartUpload";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "POST", bucket, key);
+        let mut req = signed::object_request(endpoint, "POST", bucket, key);
         let mut params = Params::new();
         params.put_key("uploads");
         req.set_params(params);
@@ -218,14 +234,15 @@ impl S3Api for RusotoS3 {
         }
     }
 
-    fn upload_part(
+    fn upload_part_at(
         &self,
+        endpoint: &signed::Endpoint,
         request: &UploadPartRequest,
         body: &mut RequestBody,
     ) -> Result<UploadPartOutput, S3Error> {
         const OP: &str = "UploadPart";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut req = signed::object_request(endpoint, "PUT", bucket, key);
         let mut params = Params::new();
         params.put("partNumber", request.part_number.to_string());
         params.put("uploadId", &request.upload_id);
@@ -240,13 +257,14 @@ impl S3Api for RusotoS3 {
         })
     }
 
-    fn complete_multipart_upload(
+    fn complete_multipart_upload_at(
         &self,
+        endpoint: &signed::Endpoint,
         request: &CompleteMultipartUploadRequest,
     ) -> Result<CompleteMultipartUploadOutput, S3Error> {
         const OP: &str = "CompleteMultipartUpload";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "POST", bucket, key);
+        let mut req = signed::object_request(endpoint, "POST", bucket, key);
         let mut params = Params::new();
         params.put("uploadId", &request.upload_id);
         req.set_params(params);
@@ -272,29 +290,30 @@ impl S3Api for RusotoS3 {
         })
     }
 
-    fn supports_checksums(&self) -> bool {
-        true
-    }
-
-    fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
+    fn abort_multipart_upload_at(
+        &self,
+        endpoint: &signed::Endpoint,
+        request: &AbortMultipartUploadRequest,
+    ) -> Result<(), S3Error> {
         const OP: &str = "AbortMultipartUpload";
         let (bucket, key) = (&request.bucket, &request.key);
-        let req = rusoto_s3::AbortMultipartUploadRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            upload_id: request.upload_id.clone(),
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-        };
-        let client = &self.inner.client;
-        self.call(OP, bucket, key, client.abort_multipart_upload(req))?;
+        let mut req = signed::object_request(endpoint, "DELETE", bucket, key);
+        let mut params = Params::new();
+        params.put("uploadId", &request.upload_id);
+        req.set_params(params);
+        signed::add_common(&mut req, None, &request.context);
+        self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
         Ok(())
     }
 
-    fn copy_object(&self, request: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
+    fn copy_object_at(
+        &self,
+        endpoint: &signed::Endpoint,
+        request: &CopyObjectRequest,
+    ) -> Result<CopyObjectOutput, S3Error> {
         const OP: &str = "CopyObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut req = signed::object_request(endpoint, "PUT", bucket, key);
         signed::add_copy_source(
             &mut req,
             &signed::copy_source_header(&request.source),
@@ -323,13 +342,14 @@ impl S3Api for RusotoS3 {
         })
     }
 
-    fn upload_part_copy(
+    fn upload_part_copy_at(
         &self,
+        endpoint: &signed::Endpoint,
         request: &UploadPartCopyRequest,
     ) -> Result<UploadPartCopyOutput, S3Error> {
         const OP: &str = "UploadPartCopy";
         let (bucket, key) = (&request.bucket, &request.key);
-        let mut req = signed::object_request(&self.inner.region, "PUT", bucket, key);
+        let mut req = signed::object_request(endpoint, "PUT", bucket, key);
         let mut params = Params::new();
         params.put("partNumber", request.part_number.to_string());
         params.put("uploadId", &request.upload_id);
@@ -354,23 +374,109 @@ impl S3Api for RusotoS3 {
         })
     }
 
-    fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
+    fn delete_object_at(
+        &self,
+        endpoint: &signed::Endpoint,
+        request: &DeleteObjectRequest,
+    ) -> Result<DeleteObjectOutput, S3Error> {
         const OP: &str = "DeleteObject";
         let (bucket, key) = (&request.bucket, &request.key);
-        let req = rusoto_s3::DeleteObjectRequest {
-            bucket: bucket.clone(),
-            key: key.clone(),
-            version_id: request.version_id.clone(),
-            mfa: request.mfa.clone(),
-            request_payer: request.context.request_payer.clone(),
-            expected_bucket_owner: request.context.expected_bucket_owner.clone(),
-            bypass_governance_retention: None,
-        };
-        let client = &self.inner.client;
-        let out = self.call(OP, bucket, key, client.delete_object(req))?;
+        let mut req = signed::object_request(endpoint, "DELETE", bucket, key);
+        if let Some(v) = &request.version_id {
+            req.add_param("versionId".to_owned(), v.clone());
+        }
+        if let Some(mfa) = &request.mfa {
+            req.add_header("x-amz-mfa", mfa);
+        }
+        signed::add_common(&mut req, None, &request.context);
+        let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
         Ok(DeleteObjectOutput {
-            delete_marker: out.delete_marker,
-            version_id: out.version_id,
+            delete_marker: signed::header(&out.headers, "x-amz-delete-marker")
+                .map(|v| v.trim() == "true"),
+            version_id: signed::header(&out.headers, "x-amz-version-id"),
+        })
+    }
+}
+
+impl S3Api for RusotoS3 {
+    fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.head_object_at(endpoint, request)
+        })
+    }
+
+    fn get_object(
+        &self,
+        request: &GetObjectRequest,
+        sink: &mut dyn ResponseSink,
+    ) -> Result<GetObjectOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.get_object_at(endpoint, request, sink)
+        })
+    }
+
+    fn put_object(
+        &self,
+        request: &PutObjectRequest,
+        body: &mut RequestBody,
+    ) -> Result<PutObjectOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.put_object_at(endpoint, request, body)
+        })
+    }
+
+    fn create_multipart_upload(
+        &self,
+        request: &CreateMultipartUploadRequest,
+    ) -> Result<CreateMultipartUploadOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.create_multipart_upload_at(endpoint, request)
+        })
+    }
+
+    fn upload_part(
+        &self,
+        request: &UploadPartRequest,
+        body: &mut RequestBody,
+    ) -> Result<UploadPartOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.upload_part_at(endpoint, request, body)
+        })
+    }
+
+    fn complete_multipart_upload(
+        &self,
+        request: &CompleteMultipartUploadRequest,
+    ) -> Result<CompleteMultipartUploadOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.complete_multipart_upload_at(endpoint, request)
+        })
+    }
+
+    fn abort_multipart_upload(&self, request: &AbortMultipartUploadRequest) -> Result<(), S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.abort_multipart_upload_at(endpoint, request)
+        })
+    }
+
+    fn copy_object(&self, request: &CopyObjectRequest) -> Result<CopyObjectOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.copy_object_at(endpoint, request)
+        })
+    }
+
+    fn upload_part_copy(
+        &self,
+        request: &UploadPartCopyRequest,
+    ) -> Result<UploadPartCopyOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.upload_part_copy_at(endpoint, request)
+        })
+    }
+
+    fn delete_object(&self, request: &DeleteObjectRequest) -> Result<DeleteObjectOutput, S3Error> {
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.delete_object_at(endpoint, request)
         })
     }
 
@@ -378,18 +484,28 @@ impl S3Api for RusotoS3 {
         &self,
         request: &ListObjectsV2Request,
     ) -> Result<ListObjectsV2Output, S3Error> {
-        self.list_objects(request)
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.list_objects(endpoint, request)
+        })
     }
 
     fn list_parts(&self, request: &ListPartsRequest) -> Result<ListPartsOutput, S3Error> {
-        self.list_upload_parts(request)
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.list_upload_parts(endpoint, request)
+        })
+    }
+
+    fn supports_checksums(&self) -> bool {
+        true
     }
 
     fn list_multipart_uploads(
         &self,
         request: &crate::client::ListMultipartUploadsRequest,
     ) -> Result<crate::client::ListMultipartUploadsOutput, S3Error> {
-        self.list_uploads(request)
+        self.in_bucket_region(&request.bucket, |endpoint| {
+            self.list_uploads(endpoint, request)
+        })
     }
 }
 

@@ -43,11 +43,16 @@ impl RusotoS3 {
     /// `Handle::block_on` panics with "Cannot start a runtime from within a runtime"),
     /// on a scoped helper thread that is joined before returning.
     pub(super) fn off_async<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        if Handle::try_current().is_ok() {
-            std::thread::scope(|s| join(s.spawn(f)))
-        } else {
-            f()
-        }
+        off_async(f)
+    }
+}
+
+/// [`RusotoS3::off_async`] for code without a backend yet (the builder).
+pub(super) fn off_async<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if Handle::try_current().is_ok() {
+        std::thread::scope(|s| join(s.spawn(f)))
+    } else {
+        f()
     }
 }
 

@@ -10,6 +10,7 @@ use hyper::HeaderMap;
 use rusoto_core::Region;
 use rusoto_core::signature::SignedRequest;
 
+use crate::client::aws::addressing::Addressing;
 use crate::client::{
     ChecksumAlgorithm, ChecksumType, Checksums, CompletedPart, CopySource, CopySourceConditions,
     ObjectAttributes, RequestContext, SseCustomerKey,
@@ -93,15 +94,65 @@ const ATTRIBUTE_HEADERS: &[(&str, AttributeField, bool)] = &[
     ("x-amz-grant-write-acp", |a| &mut a.grant_write_acp, false),
 ];
 
-/// A request for one object, path-style like rusoto_s3's (`/bucket/key`; the key is
-/// percent-encoded when the request is signed).
+/// Where the backend's requests go.
+#[derive(Clone, Debug)]
+pub(super) struct Endpoint {
+    /// The signing region, with the endpoint URL (always `Region::Custom`: the URL is
+    /// ours, from the caller or the partition table, not rusoto's region list).
+    pub(super) region: Region,
+    /// The endpoint is AWS's standard one (not a caller's).
+    pub(super) aws: bool,
+    /// The endpoint is `https://`.
+    pub(super) https: bool,
+    pub(super) addressing: Addressing,
+}
+
+impl Endpoint {
+    /// The signing region's name.
+    pub(super) fn region_name(&self) -> &str {
+        self.region.name()
+    }
+
+    /// This endpoint for another region: AWS's standard endpoint of that region, or the
+    /// same custom endpoint signing for it. `None` for a malformed region name (it came
+    /// from a response header).
+    pub(super) fn in_region(&self, region: &str) -> Option<Endpoint> {
+        let custom = match &self.region {
+            Region::Custom { endpoint, .. } if !self.aws => Some(endpoint.as_str()),
+            _ => None,
+        };
+        super::builder::endpoint_for(region, custom, self.addressing).ok()
+    }
+}
+
+/// A request for one object: virtual-hosted (`bucket.host`, path `/key`) or path-style
+/// (`/bucket/key`) as `endpoint` decides for this bucket. The key is percent-encoded
+/// when the request is signed; the host is signed too, so it is set here, never after.
 pub(super) fn object_request(
-    region: &Region,
+    endpoint: &Endpoint,
     method: &str,
     bucket: &str,
     key: &str,
 ) -> SignedRequest {
-    SignedRequest::new(method, "s3", region, &format!("/{bucket}/{key}"))
+    addressed_request(endpoint, method, bucket, &format!("/{key}"))
+}
+
+/// A request for a bucket itself (ListObjectsV2): `/` on `bucket.host`, or `/bucket`.
+pub(super) fn bucket_request(endpoint: &Endpoint, method: &str, bucket: &str) -> SignedRequest {
+    addressed_request(endpoint, method, bucket, "")
+}
+
+fn addressed_request(endpoint: &Endpoint, method: &str, bucket: &str, rest: &str) -> SignedRequest {
+    let e = endpoint;
+    if e.addressing.virtual_hosted(bucket, e.aws, e.https) {
+        let path = if rest.is_empty() { "/" } else { rest };
+        let mut request = SignedRequest::new(method, "s3", &e.region, path);
+        let host = request.hostname();
+        request.set_hostname(Some(format!("{bucket}.{host}")));
+        request
+    } else {
+        SignedRequest::new(method, "s3", &e.region, &format!("/{bucket}{rest}"))
+    }
 }
 
 fn add_optional(request: &mut SignedRequest, name: &str, value: Option<&String>) {
@@ -467,7 +518,9 @@ mod tests {
             ..Default::default()
         };
         a.metadata.insert("k".into(), "v".into());
-        let mut request = object_request(&Region::UsEast1, "PUT", "b", "k");
+        let endpoint =
+            super::super::builder::endpoint_for("us-east-1", None, Addressing::Auto).unwrap();
+        let mut request = object_request(&endpoint, "PUT", "bkt", "k");
         add_attributes(&mut request, &a);
         let mut headers = HeaderMap::<String>::default();
         for (name, values) in request.headers() {

@@ -1,0 +1,120 @@
+//! The AWS SDK's own credential and region chain (aws-config), for any backend: the
+//! answer is an [`SdkConfig`], which an aws-sdk-s3 client takes as it is and the rusoto
+//! backend adapts (its credentials provider and region).
+//!
+//! The chain is the SDK's, in the SDK's order: environment keys, the profile
+//! (`AWS_PROFILE`, `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`; static keys,
+//! `role_arn` with `source_profile` or `credential_source`, `credential_process`, SSO),
+//! web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, EKS IRSA), ECS/EKS
+//! container credentials, and IMDSv2 (`AWS_EC2_METADATA_DISABLED`,
+//! `AWS_EC2_METADATA_SERVICE_ENDPOINT`); endpoints such as STS's follow
+//! `AWS_ENDPOINT_URL_STS`. Region: `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile, IMDS.
+
+use std::path::Path;
+
+use aws_config::BehaviorVersion;
+use aws_config::SdkConfig;
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::imds::region::ImdsRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::profile::ProfileFileRegionProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+
+use crate::client::{S3Error, S3ErrorKind};
+
+/// What the caller fixed; everything else comes from the chain.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ChainOptions {
+    /// A profile named by the caller (`--profile`): its credentials win over the
+    /// environment's keys, as in the AWS CLI and boto3.
+    pub(crate) profile: Option<String>,
+    /// A region named by the caller: the chain's region is not looked up.
+    pub(crate) region: Option<String>,
+    /// The only CAs the chain's own HTTPS calls (STS, SSO, container endpoints) trust.
+    pub(crate) ca_bundle: Option<std::path::PathBuf>,
+    /// A credentials provider of the caller's, instead of the chain's.
+    pub(crate) credentials: Option<SharedCredentialsProvider>,
+    /// Whether the region may come from the instance metadata service, the chain's last
+    /// resort. Off for a custom endpoint, where the region only names the signing scope
+    /// and the instance's own region says nothing about the store.
+    pub(crate) region_from_imds: bool,
+}
+
+/// Resolve the SDK configuration: region (the caller's, else the chain's) and the
+/// credentials provider (lazy: nothing is fetched until the first request signs).
+/// Must run inside a tokio runtime that stays alive as long as the provider is used:
+/// its HTTP calls and sleeps run on it.
+pub(crate) async fn load(options: &ChainOptions) -> Result<SdkConfig, S3Error> {
+    // aws-smithy-http-client on rustls with ring, the same TLS stack as the backend's
+    // S3 connections.
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls_context(options.ca_bundle.as_deref())?)
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    let region = match &options.region {
+        Some(region) => Some(aws_config::Region::new(region.clone())),
+        None => {
+            // The SDK's region chain: environment, profile, and the instance metadata.
+            let conf = ProviderConfig::without_region().with_http_client(http.clone());
+            let mut profile = ProfileFileRegionProvider::builder().configure(&conf);
+            if let Some(name) = &options.profile {
+                profile = profile.profile_name(name);
+            }
+            let chain = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+                .or_else(profile.build());
+            let chain = if options.region_from_imds {
+                chain.or_else(ImdsRegionProvider::builder().configure(&conf).build())
+            } else {
+                chain
+            };
+            chain.region().await
+        }
+    };
+    loader = loader.region(region.clone());
+    if let Some(provider) = &options.credentials {
+        loader = loader.credentials_provider(provider.clone());
+    } else if let Some(profile) = &options.profile {
+        // An explicit profile: the environment's keys must not win over it (the
+        // default chain takes them first), as with `aws --profile`.
+        let conf = ProviderConfig::without_region()
+            .with_http_client(http)
+            .with_region(region);
+        let provider = ProfileFileCredentialsProvider::builder()
+            .configure(&conf)
+            .profile_name(profile)
+            .build();
+        loader = loader.credentials_provider(provider);
+    }
+    Ok(loader.load().await)
+}
+
+/// The chain's TLS trust: the system's CAs, or only `ca_bundle`'s.
+fn tls_context(ca_bundle: Option<&Path>) -> Result<TlsContext, S3Error> {
+    let fail = |msg: String| S3Error::new(S3ErrorKind::Other, "Configure", msg);
+    let store = match ca_bundle {
+        None => TrustStore::empty().with_native_roots(true),
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| fail(format!("cannot read the CA bundle {}: {e}", path.display())))?;
+            TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(pem)
+        }
+    };
+    TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .map_err(|e| fail(format!("TLS setup for the credential chain: {e}")))
+}
+
+/// The region the chain found (`None`: nowhere).
+pub(crate) fn region_name(config: &SdkConfig) -> Option<String> {
+    config.region().map(|r| r.as_ref().to_owned())
+}

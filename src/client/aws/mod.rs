@@ -1,0 +1,12 @@
+//! What every backend needs to reach AWS itself, independent of the HTTP stack that
+//! sends the requests: the credential and region chain of the AWS SDK (`chain`, feature
+//! `aws-config`), the S3 endpoint of any region name (`partition`) and the choice
+//! between virtual-hosted and path-style addressing (`addressing`).
+//!
+//! A backend turns these answers into its own requests; the rusoto backend adapts the
+//! chain's credentials to rusoto's signer (`client/rusoto/credentials.rs`).
+
+pub(crate) mod addressing;
+#[cfg(feature = "aws-config")]
+pub(crate) mod chain;
+pub(crate) mod partition;
