@@ -268,6 +268,46 @@ fn uploads_lost_create_answers_left_open_are_aborted_and_another_writers_is_not(
 }
 
 #[test]
+fn an_error_inside_a_200_to_a_listing_is_an_error_never_an_empty_page() {
+    // An empty page where the keys are would make a sync with --delete take the source
+    // for empty.
+    let e = env();
+    for key in ["l/a", "l/b", "l/c"] {
+        seed(&e, key, 10, 17);
+    }
+    let client = e.manager.client();
+    let mut list = s3transfer::client::ListObjectsV2Request::default();
+    list.bucket = e.bucket.clone();
+    list.prefix = Some("l/".into());
+    let page = e.proxy.add(Rule::new(
+        Match::get_object().target_contains("list-type=2"),
+        Fault::ErrorIn200,
+    ));
+    let err = client.list_objects_v2(&list).unwrap_err();
+    assert_eq!(e.proxy.fired(page), 1);
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(err.code.as_deref(), Some("InternalError"), "{err}");
+    let keys: Vec<_> = client
+        .list_objects_v2(&list)
+        .unwrap()
+        .objects
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(keys, ["l/a", "l/b", "l/c"]);
+
+    let mut uploads = s3transfer::client::ListMultipartUploadsRequest::default();
+    uploads.bucket = e.bucket.clone();
+    let rule = e.proxy.add(Rule::new(
+        Match::get_object().target_contains("uploads"),
+        Fault::ErrorIn200,
+    ));
+    let err = client.list_multipart_uploads(&uploads).unwrap_err();
+    assert_eq!(e.proxy.fired(rule), 1);
+    assert!(err.is_retryable(), "{err}");
+}
+
+#[test]
 fn a_part_failing_past_the_budget_fails_typed_and_aborts() {
     let e = env();
     e.proxy

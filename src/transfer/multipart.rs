@@ -42,23 +42,27 @@ impl MultipartUpload {
         wrap: impl FnOnce(S3Error) -> TransferError,
     ) -> Result<Arc<MultipartUpload>, TransferError> {
         let began = (Instant::now(), SystemTime::now());
-        let attempts = Cell::new(0);
+        // Whether an attempt failed: its upload may exist with its answer lost.
+        let failed = Cell::new(false);
         let created = ctx.call(
-            |attempt| {
-                attempts.set(attempt);
-                ctx.engine.client.create_multipart_upload(request)
+            |_| {
+                let answer = ctx.engine.client.create_multipart_upload(request);
+                failed.set(failed.get() || answer.is_err());
+                answer
             },
             wrap,
         );
         let upload_id = match created {
             Ok(out) => {
-                if attempts.get() > 1 {
+                if failed.get() {
                     abort_unanswered_creates(ctx, request, Some(&out.upload_id), began);
                 }
                 out.upload_id
             }
             Err(e) => {
-                if attempts.get() > 1 && !e.is_cancelled() {
+                // Also when cancelled during the backoff after a failed attempt: the
+                // sweep is the only place that upload's id could come from.
+                if failed.get() {
                     abort_unanswered_creates(ctx, request, None, began);
                 }
                 return Err(e);
@@ -272,7 +276,7 @@ const SWEEP_CLOCK_SLACK: Duration = Duration::from_secs(2);
 /// dates) is taken for one; when none did, the span is read on this machine's clock,
 /// with some slack for the store's. Another writer's upload of the same key begun
 /// within those seconds would be aborted too (its own Complete then fails, typed;
-/// nothing is corrupted), which is why this runs only after a retried Create. A backend
+/// nothing is corrupted), which is why this runs only after a failed Create attempt. A backend
 /// that cannot list uploads, or a store that gives no dates, leaves them (see
 /// `s3transfer uploads ls`).
 fn abort_unanswered_creates(

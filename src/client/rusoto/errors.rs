@@ -183,9 +183,9 @@ pub(super) fn is_error_document(body: &[u8]) -> bool {
 /// rusoto's HTTP client with one addition: a 2xx answer whose body is an `<Error>`
 /// document becomes a 500 (marked with [`EMBEDDED_ERROR_HEADER`]), so rusoto reports it
 /// as an error with the body instead of parsing it as an empty success. S3 documents
-/// this for CompleteMultipartUpload, CopyObject and UploadPartCopy; every answer but a
-/// GET's (whose body is the object, never buffered) is checked, because a proxy or
-/// another store may do it elsewhere, and an upload taken for stored when it was not
+/// this for CompleteMultipartUpload, CopyObject and UploadPartCopy; every answer but an
+/// object GET's (whose body is the object, never buffered) is checked, because a proxy
+/// or another store may do it elsewhere, and an upload taken for stored when it was not
 /// would lose the data.
 pub(super) struct EmbeddedErrorDispatcher(pub(super) Transport);
 
@@ -195,8 +195,18 @@ impl DispatchSignedRequest for EmbeddedErrorDispatcher {
         request: SignedRequest,
         timeout: Option<Duration>,
     ) -> DispatchSignedRequestFuture {
-        // A HEAD has no body; a GET's is the object.
-        let may_embed = request.method != "GET" && request.method != "HEAD";
+        // A HEAD has no body; an object GET's body is the object. The listings' GETs
+        // (ListObjectsV2, ListMultipartUploads, ListParts) answer documents: an error
+        // inside their 200 must not read as an empty page (a sync would take the
+        // source for empty).
+        let listing = ["list-type", "uploads", "uploadId"]
+            .iter()
+            .any(|p| request.params.contains_key(*p));
+        let may_embed = match request.method.as_str() {
+            "HEAD" => false,
+            "GET" => listing,
+            _ => true,
+        };
         let response = self.0.dispatch(request, timeout);
         if !may_embed {
             return response;

@@ -45,7 +45,10 @@ impl RusotoS3 {
             &prefix,
             dispatch_buffered(&self.inner.raw, req),
         )?;
-        Ok(parse_list_objects(&String::from_utf8_lossy(&out.body)))
+        let body = String::from_utf8_lossy(&out.body);
+        expect_root(OP, &body, "ListBucketResult")
+            .map_err(|e| e.with_object(&request.bucket, &prefix))?;
+        Ok(parse_list_objects(&body))
     }
 
     pub(super) fn list_uploads(
@@ -79,7 +82,10 @@ impl RusotoS3 {
             &prefix,
             dispatch_buffered(&self.inner.raw, req),
         )?;
-        Ok(parse_list_uploads(&String::from_utf8_lossy(&out.body)))
+        let body = String::from_utf8_lossy(&out.body);
+        expect_root(OP, &body, "ListMultipartUploadsResult")
+            .map_err(|e| e.with_object(&request.bucket, &prefix))?;
+        Ok(parse_list_uploads(&body))
     }
 
     pub(super) fn list_upload_parts(
@@ -101,7 +107,9 @@ impl RusotoS3 {
         req.set_params(params);
         signed::add_common(&mut req, request.sse_customer.as_ref(), &request.context);
         let out = self.call(OP, bucket, key, dispatch_buffered(&self.inner.raw, req))?;
-        parse_list_parts(&String::from_utf8_lossy(&out.body)).map_err(|what| {
+        let body = String::from_utf8_lossy(&out.body);
+        expect_root(OP, &body, "ListPartsResult").map_err(|e| e.with_object(bucket, key))?;
+        parse_list_parts(&body).map_err(|what| {
             S3Error::new(
                 S3ErrorKind::Other,
                 OP,
@@ -142,6 +150,21 @@ pub(super) fn parse_list_objects(body: &str) -> ListObjectsV2Output {
         next_continuation_token: signed::xml_text(body, "NextContinuationToken")
             .filter(|_| truncated),
     }
+}
+
+/// A 2xx listing answer must be the document asked for: anything else (a captive
+/// portal's page, a proxy's answer) would read as an empty page, and an empty source
+/// listing makes a sync with `--delete` remove the destination. Retryable: the next
+/// attempt may reach the store.
+fn expect_root(op: &'static str, body: &str, root: &str) -> Result<(), S3Error> {
+    if body.contains(&format!("<{root}")) {
+        return Ok(());
+    }
+    Err(S3Error::new(
+        S3ErrorKind::Transient,
+        op,
+        format!("the answer is not a {root} document"),
+    ))
 }
 
 /// A ListMultipartUploadsResult document.
