@@ -9,8 +9,23 @@ use super::{RusotoS3, signed};
 use crate::client::{
     Checksums, ListMultipartUploadsOutput, ListMultipartUploadsRequest, ListObjectsV2Output,
     ListObjectsV2Request, ListPartsOutput, ListPartsRequest, ListedObject, ListedPart,
-    ListedUpload, S3Error, S3ErrorKind,
+    ListedUpload, RequestContext, S3Error, S3ErrorKind,
 };
+
+/// What tells one bucket-level listing from another.
+struct BucketListing<'a> {
+    op: &'static str,
+    /// The answer's root element.
+    root: &'static str,
+    bucket: &'a str,
+    /// The parameter that names the listing (`list-type=2`, `uploads`).
+    selector: (&'static str, Option<&'static str>),
+    optional: &'a [(&'static str, Option<&'a str>)],
+    /// The page-size parameter and its value.
+    max: (&'static str, Option<u32>),
+    prefix: Option<&'a str>,
+    context: &'a RequestContext,
+}
 
 impl RusotoS3 {
     pub(super) fn list_objects(
@@ -18,36 +33,24 @@ impl RusotoS3 {
         endpoint: &signed::Endpoint,
         request: &ListObjectsV2Request,
     ) -> Result<ListObjectsV2Output, S3Error> {
-        const OP: &str = "ListObjectsV2";
-        let prefix = request.prefix.clone().unwrap_or_default();
-        let mut req = signed::bucket_request(endpoint, "GET", &request.bucket);
-        let mut params = Params::new();
-        params.put("list-type", "2");
-        let optional = [
-            ("prefix", request.prefix.as_ref()),
-            ("delimiter", request.delimiter.as_ref()),
-            ("continuation-token", request.continuation_token.as_ref()),
-            ("start-after", request.start_after.as_ref()),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value {
-                params.put(name, value);
-            }
-        }
-        if let Some(max) = request.max_keys {
-            params.put("max-keys", max.to_string());
-        }
-        req.set_params(params);
-        signed::add_common(&mut req, None, &request.context);
-        let out = self.call(
-            OP,
-            &request.bucket,
-            &prefix,
-            dispatch_buffered(&self.inner.raw, req),
+        let body = self.bucket_listing(
+            endpoint,
+            BucketListing {
+                op: "ListObjectsV2",
+                root: "ListBucketResult",
+                bucket: &request.bucket,
+                selector: ("list-type", Some("2")),
+                optional: &[
+                    ("prefix", request.prefix.as_deref()),
+                    ("delimiter", request.delimiter.as_deref()),
+                    ("continuation-token", request.continuation_token.as_deref()),
+                    ("start-after", request.start_after.as_deref()),
+                ],
+                max: ("max-keys", request.max_keys),
+                prefix: request.prefix.as_deref(),
+                context: &request.context,
+            },
         )?;
-        let body = String::from_utf8_lossy(&out.body);
-        expect_root(OP, &body, "ListBucketResult")
-            .map_err(|e| e.with_object(&request.bucket, &prefix))?;
         Ok(parse_list_objects(&body))
     }
 
@@ -56,36 +59,64 @@ impl RusotoS3 {
         endpoint: &signed::Endpoint,
         request: &ListMultipartUploadsRequest,
     ) -> Result<ListMultipartUploadsOutput, S3Error> {
-        const OP: &str = "ListMultipartUploads";
-        let prefix = request.prefix.clone().unwrap_or_default();
-        let mut req = signed::bucket_request(endpoint, "GET", &request.bucket);
+        let body = self.bucket_listing(
+            endpoint,
+            BucketListing {
+                op: "ListMultipartUploads",
+                root: "ListMultipartUploadsResult",
+                bucket: &request.bucket,
+                selector: ("uploads", None),
+                optional: &[
+                    ("prefix", request.prefix.as_deref()),
+                    ("key-marker", request.key_marker.as_deref()),
+                    ("upload-id-marker", request.upload_id_marker.as_deref()),
+                ],
+                max: ("max-uploads", request.max_uploads),
+                prefix: request.prefix.as_deref(),
+                context: &request.context,
+            },
+        )?;
+        Ok(parse_list_uploads(&body))
+    }
+
+    /// One page of a bucket-level listing: the signed GET with its query, and its
+    /// answer, which must be the document asked for (see [`expect_root`]).
+    fn bucket_listing(
+        &self,
+        endpoint: &signed::Endpoint,
+        listing: BucketListing<'_>,
+    ) -> Result<String, S3Error> {
+        let BucketListing {
+            op,
+            root,
+            bucket,
+            selector,
+            optional,
+            max,
+            prefix,
+            context,
+        } = listing;
+        let mut req = signed::bucket_request(endpoint, "GET", bucket);
         let mut params = Params::new();
-        params.put_key("uploads");
-        let optional = [
-            ("prefix", request.prefix.as_ref()),
-            ("key-marker", request.key_marker.as_ref()),
-            ("upload-id-marker", request.upload_id_marker.as_ref()),
-        ];
+        match selector {
+            (name, Some(value)) => params.put(name, value),
+            (name, None) => params.put_key(name),
+        }
         for (name, value) in optional {
             if let Some(value) = value {
                 params.put(name, value);
             }
         }
-        if let Some(max) = request.max_uploads {
-            params.put("max-uploads", max.to_string());
+        if let (name, Some(max)) = max {
+            params.put(name, max.to_string());
         }
         req.set_params(params);
-        signed::add_common(&mut req, None, &request.context);
-        let out = self.call(
-            OP,
-            &request.bucket,
-            &prefix,
-            dispatch_buffered(&self.inner.raw, req),
-        )?;
-        let body = String::from_utf8_lossy(&out.body);
-        expect_root(OP, &body, "ListMultipartUploadsResult")
-            .map_err(|e| e.with_object(&request.bucket, &prefix))?;
-        Ok(parse_list_uploads(&body))
+        signed::add_common(&mut req, None, context);
+        let prefix = prefix.unwrap_or_default();
+        let out = self.call(op, bucket, prefix, dispatch_buffered(&self.inner.raw, req))?;
+        let body = String::from_utf8_lossy(&out.body).into_owned();
+        expect_root(op, &body, root).map_err(|e| e.with_object(bucket, prefix))?;
+        Ok(body)
     }
 
     pub(super) fn list_upload_parts(
