@@ -113,8 +113,12 @@ impl Plan {
             seq += 1;
             match pair {
                 Pair::Error(error) => {
-                    if matches!(error, TransferError::S3ListFailed { .. }) {
-                        // Without the whole listing no decision can be right.
+                    if matches!(
+                        error,
+                        TransferError::S3ListFailed { .. } | TransferError::OutOfOrder { .. }
+                    ) {
+                        // Without the whole listing, or with a side whose entries
+                        // cannot be paired, no decision can be right.
                         return Err(error);
                     }
                     self.fail_walk(error);

@@ -903,3 +903,41 @@ fn symlinks_are_followed_by_default_and_left_out_on_request() {
         b"target"
     );
 }
+
+/// A local link to a directory sorts as the directory it is (`photos/`), as S3 lists
+/// its keys: a sync with `--delete` pairs each file with its object and deletes none.
+#[test]
+#[cfg(unix)]
+fn a_linked_directory_pairs_with_its_objects_and_delete_removes_nothing() {
+    let (fake, manager) = setup();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "x.jpg", b"jpeg");
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("photos")).unwrap();
+    write(dir.path(), "photos-2023.zip", b"zip");
+    write(dir.path(), "photos.txt", b"txt");
+    for (key, data) in [
+        ("p/photos-2023.zip", &b"zip"[..]),
+        ("p/photos.txt", b"txt"),
+        ("p/photos/x.jpg", b"jpeg"),
+    ] {
+        fake.put_object_bytes("b", key, data.to_vec());
+    }
+    fake.clear_calls();
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::local(dir.path()),
+            TreeLocation::s3("b", "p"),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!((report.uploaded, report.deleted, report.skipped), (0, 0, 3));
+    assert!(mutating(&fake.calls()).is_empty(), "{:?}", fake.calls());
+    assert_eq!(
+        fake.keys("b"),
+        ["p/photos-2023.zip", "p/photos.txt", "p/photos/x.jpg"]
+    );
+}
