@@ -53,14 +53,18 @@ impl Plan {
         }
     }
 
-    /// Open one side as a stream of entries in key order.
-    fn open(&self, side: &TreeLocation, must_exist: bool) -> Result<Entries, TransferError> {
+    /// Open one side as a stream of entries in key order. A local source follows
+    /// links as the caller chose; a local destination never does: what a sync lists
+    /// there it may delete, and a link could lead anywhere (a linked file or directory
+    /// is then left out, so it is neither deleted nor compared).
+    fn open(&self, side: &TreeLocation, is_source: bool) -> Result<Entries, TransferError> {
         match side {
             TreeLocation::Local(dir) => {
-                if !must_exist && !dir.exists() {
+                if !is_source && !dir.exists() {
                     return Ok(Box::new(std::iter::empty()));
                 }
-                Ok(Box::new(LocalWalk::new(dir, self.args.follow_symlinks)))
+                let follow = is_source && self.args.follow_symlinks;
+                Ok(Box::new(LocalWalk::new(dir, follow)))
             }
             TreeLocation::S3 { bucket, prefix } => {
                 let engine = self.manager.engine();
@@ -328,11 +332,23 @@ impl Plan {
             return;
         }
         match (&self.destination, &entry.origin) {
-            (TreeLocation::Local(_), EntryOrigin::Local(path)) => {
+            (TreeLocation::Local(root), EntryOrigin::Local(path)) => {
                 let mut result = result;
-                if let Err(e) = std::fs::remove_file(path) {
-                    result.outcome = Err(TransferError::io("removing", Some(path), e));
-                }
+                // Checked again here, not only by the walk: a directory on the way may
+                // have been replaced by a link since it was walked.
+                let checked = match path.strip_prefix(root) {
+                    Ok(_) => check_no_link_between(root, path),
+                    Err(_) => Err("it is not inside the destination directory".into()),
+                };
+                result.outcome = match checked {
+                    Err(reason) => Err(TransferError::DeleteSkipped {
+                        target: path.display().to_string(),
+                        reason,
+                    }),
+                    Ok(()) => std::fs::remove_file(path)
+                        .map(|()| None)
+                        .map_err(|e| TransferError::io("removing", Some(path), e)),
+                };
                 self.shared.record(result);
             }
             (TreeLocation::S3 { bucket, .. }, EntryOrigin::S3 { key, .. }) => {

@@ -941,3 +941,38 @@ fn a_linked_directory_pairs_with_its_objects_and_delete_removes_nothing() {
         ["p/photos-2023.zip", "p/photos.txt", "p/photos/x.jpg"]
     );
 }
+
+/// `--delete` into a local directory deletes only what is inside it: a link there (to
+/// a directory or a file elsewhere) is not followed, so nothing behind it is listed or
+/// removed.
+#[test]
+#[cfg(unix)]
+fn delete_never_removes_files_behind_a_link_in_the_local_destination() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "p/a.txt", b"a".to_vec());
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "victim.txt", b"precious");
+    write(outside.path(), "single.txt", b"precious too");
+    let dest = tempfile::tempdir().unwrap();
+    write(dest.path(), "stray.txt", b"x");
+    std::os::unix::fs::symlink(outside.path(), dest.path().join("linked-dir")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("single.txt"),
+        dest.path().join("linked-file"),
+    )
+    .unwrap();
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::s3("b", "p"),
+            TreeLocation::local(dest.path()),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!((report.downloaded, report.deleted), (1, 1));
+    assert_eq!(files_under(outside.path()), ["single.txt", "victim.txt"]);
+    assert!(!dest.path().join("stray.txt").exists());
+    assert!(dest.path().join("a.txt").exists());
+}
