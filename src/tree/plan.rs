@@ -110,6 +110,11 @@ impl Plan {
         };
         let filter = &self.args.filter;
         let mut seq = 0u64;
+        // Set once either side could not be read somewhere: from then on a destination
+        // entry may look missing from the source only because of that, so no delete is
+        // done (rclone's "not deleting files as there were IO errors"). Deletes decided
+        // before it were made on entries both sides had read correctly.
+        let mut read_failed = false;
         for pair in Merge::new(source, destination) {
             if self.shared.is_stopped() {
                 break;
@@ -125,6 +130,7 @@ impl Plan {
                         // cannot be paired, no decision can be right.
                         return Err(error);
                     }
+                    read_failed = true;
                     self.fail_walk(error);
                 }
                 Pair::Source(source) => {
@@ -134,7 +140,11 @@ impl Plan {
                 }
                 Pair::Destination(destination) => {
                     if self.args.delete && filter.accepts(&destination) {
-                        self.remove(seq, destination);
+                        if read_failed {
+                            self.skip_delete(&destination);
+                        } else {
+                            self.remove(seq, destination);
+                        }
                     }
                 }
                 Pair::Both(source, destination) => {
@@ -320,6 +330,19 @@ impl Plan {
         let path = local_path(root, &entry.relative).map_err(refused)?;
         check_no_link_between(root, &path).map_err(refused)?;
         Ok(path)
+    }
+
+    /// A delete not done because a side could not be read: a failure of its own, so
+    /// the caller sees each entry left in place.
+    fn skip_delete(&self, entry: &TreeEntry) {
+        self.shared.planned(0);
+        let name = Self::describe(&self.destination, entry);
+        let mut result = self.result(ObjectAction::Delete, entry, name.clone(), String::new());
+        result.outcome = Err(TransferError::DeleteSkipped {
+            target: name,
+            reason: "reading the source or the destination failed earlier in this sync, so it may be missing from the source only because of that (not deleting files as there were I/O errors)".into(),
+        });
+        self.shared.record(result);
     }
 
     /// Delete a destination entry the source lacks.

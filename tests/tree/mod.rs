@@ -976,3 +976,61 @@ fn delete_never_removes_files_behind_a_link_in_the_local_destination() {
     assert!(!dest.path().join("stray.txt").exists());
     assert!(dest.path().join("a.txt").exists());
 }
+
+/// A source that cannot be read in full makes no deletes after the failure: what it
+/// failed to list (here everything after a broken link) may still exist. Each delete
+/// left undone is reported with a typed error.
+#[test]
+#[cfg(unix)]
+fn after_a_walk_error_delete_deletes_nothing_and_reports_each_skipped() {
+    let (fake, manager) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("b-broken")).unwrap();
+    for key in [
+        "p/a.txt",
+        "p/b-broken",
+        "p/c-gone.txt",
+        "p/private/secret.txt",
+    ] {
+        fake.put_object_bytes("b", key, b"a".to_vec());
+    }
+    fake.clear_calls();
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::local(dir.path()),
+            TreeLocation::s3("b", "p"),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert_eq!(report.deleted, 0);
+    assert!(fake.calls_of(Operation::DeleteObject).is_empty());
+    assert_eq!(fake.keys("b").len(), 4);
+    let mut skipped: Vec<&str> = report
+        .failures
+        .iter()
+        .filter(|r| r.action == ObjectAction::Delete)
+        .map(|r| {
+            let error = r.outcome.as_ref().unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::DeleteSkipped, "{error}");
+            r.source.as_str()
+        })
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            "s3://b/p/b-broken",
+            "s3://b/p/c-gone.txt",
+            "s3://b/p/private/secret.txt"
+        ]
+    );
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|r| r.action == ObjectAction::Walk)
+    );
+}

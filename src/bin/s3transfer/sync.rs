@@ -83,6 +83,11 @@ impl Output {
             }
             Err(error) if is_warning(error) => {
                 self.warnings.fetch_add(1, Ordering::Relaxed);
+                if matches!(error.kind(), ErrorKind::DeleteSkipped) {
+                    // The error names what was left in place.
+                    self.progress.println(&format!("warning: {error}"));
+                    return;
+                }
                 let what = if result.source.is_empty() {
                     "an entry"
                 } else {
@@ -131,16 +136,18 @@ impl Output {
 }
 
 /// A key refused as unsafe, or a local file that could not be read: the AWS CLI
-/// skips those with a warning.
+/// skips those with a warning; and a `--delete` not done after such an error.
 fn is_warning(error: &TransferError) -> bool {
-    matches!(error.kind(), ErrorKind::UnsafeKey)
-        || matches!(
-            error,
-            TransferError::Io {
-                action: "walking",
-                ..
-            }
-        )
+    matches!(
+        error.kind(),
+        ErrorKind::UnsafeKey | ErrorKind::DeleteSkipped
+    ) || matches!(
+        error,
+        TransferError::Io {
+            action: "walking",
+            ..
+        }
+    )
 }
 
 fn tree_location(arg: &str) -> Result<TreeLocation, CliError> {
