@@ -157,7 +157,9 @@ impl Plan {
                             }
                         }
                         (true, false) => self.send(seq, source),
-                        (false, true) if self.args.delete => self.remove(seq, destination),
+                        // An entry the source has is never deleted, whatever a
+                        // predicate says of either side: `--delete` removes only what
+                        // the source lacks.
                         _ => {}
                     }
                 }

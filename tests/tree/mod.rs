@@ -1034,3 +1034,30 @@ fn after_a_walk_error_delete_deletes_nothing_and_reports_each_skipped() {
             .any(|r| r.action == ObjectAction::Walk)
     );
 }
+
+/// A predicate that turns away the source side of an entry present on both sides does
+/// not make it a delete: `--delete` removes only what the source lacks.
+#[test]
+fn delete_never_removes_an_entry_the_source_has_whatever_the_predicate_says() {
+    let (fake, manager) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    fake.put_object_bytes("b", "p/a.txt", b"a".to_vec());
+    fake.put_object_bytes("b", "p/gone.txt", b"g".to_vec());
+    let args = TreeArgs::builder()
+        .delete(true)
+        .filter(|entry| !matches!(entry.origin, s3transfer::EntryOrigin::Local(_)))
+        .build()
+        .unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::local(dir.path()),
+            TreeLocation::s3("b", "p"),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!((report.uploaded, report.deleted), (0, 1));
+    assert_eq!(fake.keys("b"), ["p/a.txt"]);
+}
