@@ -1061,3 +1061,33 @@ fn delete_never_removes_an_entry_the_source_has_whatever_the_predicate_says() {
     assert_eq!((report.uploaded, report.deleted), (0, 1));
     assert_eq!(fake.keys("b"), ["p/a.txt"]);
 }
+
+/// A key holding `\` is refused by name: on Unix it would otherwise be written to the
+/// path of the key with `/` (`a\b` onto `a/b`), two keys racing for one file.
+#[test]
+fn a_key_with_a_backslash_is_refused_and_never_lands_on_the_slash_path() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "p/a/b", b"slash".to_vec());
+    fake.put_object_bytes("b", "p/a\\b", b"backslash".to_vec());
+    let dest = tempfile::tempdir().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::s3("b", "p"),
+            TreeLocation::local(dest.path()),
+            TreeArgs::default(),
+        )
+        .unwrap()
+        .wait();
+    assert_eq!((report.downloaded, report.failed), (1, 1));
+    match report.error().unwrap() {
+        TransferError::UnsafeKey { key, reason, .. } => {
+            assert_eq!(key, "p/a\\b");
+            assert!(reason.contains('\\'), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(std::fs::read(dest.path().join("a/b")).unwrap(), b"slash");
+    for call in fake.calls_of(Operation::GetObject) {
+        assert_ne!(call.key(), "p/a\\b");
+    }
+}
