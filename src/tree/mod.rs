@@ -38,7 +38,8 @@ use plan::{Mode, Plan};
 pub enum TreeLocation {
     /// A local directory.
     Local(PathBuf),
-    /// The objects of `bucket` under `prefix` (empty, or ending in `/`).
+    /// The objects of `bucket` under `prefix` (empty, or ending in `/`; a tree adds
+    /// the `/` to a prefix without one, as [`TreeLocation::s3`] does).
     S3 {
         /// Bucket.
         bucket: String,
@@ -64,6 +65,16 @@ impl TreeLocation {
         TreeLocation::S3 {
             bucket: bucket.into(),
             prefix,
+        }
+    }
+}
+
+impl TreeLocation {
+    /// The same location with a non-empty prefix ending in `/`.
+    fn normalised(self) -> TreeLocation {
+        match self {
+            TreeLocation::S3 { bucket, prefix } => TreeLocation::s3(bucket, prefix),
+            local => local,
         }
     }
 }
@@ -144,6 +155,10 @@ impl TransferManager {
         destination: TreeLocation,
         args: TreeArgs,
     ) -> Result<TreeHandle, TransferError> {
+        // A location built without `TreeLocation::s3` gets the same "directory"
+        // prefix: `photos` alone would list `photos-old/x` too, which a sync with
+        // delete would then delete.
+        let (source, destination) = (source.normalised(), destination.normalised());
         for side in [&source, &destination] {
             if let TreeLocation::S3 { bucket, .. } = side
                 && bucket.is_empty()

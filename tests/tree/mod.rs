@@ -1091,3 +1091,26 @@ fn a_key_with_a_backslash_is_refused_and_never_lands_on_the_slash_path() {
         assert_ne!(call.key(), "p/a\\b");
     }
 }
+
+/// A location built directly, with a prefix lacking its `/`, still means the
+/// "directory": a sync with delete into `photos` leaves `photos-old/` alone.
+#[test]
+fn a_prefix_without_its_slash_built_directly_is_still_a_directory() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "photos-old/x", b"old".to_vec());
+    fake.put_object_bytes("b", "photos/gone", b"gone".to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let destination = TreeLocation::S3 {
+        bucket: "b".into(),
+        prefix: "photos".into(),
+    };
+    let report = manager
+        .sync(TreeLocation::local(dir.path()), destination, args)
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!((report.uploaded, report.deleted), (1, 1));
+    assert_eq!(fake.keys("b"), ["photos-old/x", "photos/a.txt"]);
+}
