@@ -159,6 +159,25 @@ impl TransferManager {
         // prefix: `photos` alone would list `photos-old/x` too, which a sync with
         // delete would then delete.
         let (source, destination) = (source.normalised(), destination.normalised());
+        if let (
+            TreeLocation::S3 {
+                bucket: from,
+                prefix: from_prefix,
+            },
+            TreeLocation::S3 { bucket, prefix },
+        ) = (&source, &destination)
+            && from == bucket
+            && (prefix.starts_with(from_prefix.as_str())
+                || from_prefix.starts_with(prefix.as_str()))
+        {
+            // Copies into the source's own prefix would be listed as they are written
+            // and copied again, without end; a sync or move the other way round would
+            // delete or move what it reads. Refused, as rclone refuses overlapping
+            // remotes.
+            return Err(TransferError::InvalidArgument(format!(
+                "s3://{from}/{from_prefix} and s3://{bucket}/{prefix} overlap (one is inside the other): the source and the destination of a tree must be apart"
+            )));
+        }
         for side in [&source, &destination] {
             if let TreeLocation::S3 { bucket, .. } = side
                 && bucket.is_empty()

@@ -473,3 +473,27 @@ fn sync_delete_after_a_walk_error_deletes_nothing_and_warns_for_each() {
     );
     assert_eq!(keys(&b), ["p/a.txt", "p/c.txt"]);
 }
+
+#[test]
+fn a_sync_into_its_own_prefix_is_refused_before_anything_is_copied() {
+    let b = bucket("overlap");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "x.txt", b"x");
+    run_ok(&["sync", "-q", path_str(dir.path()), &format!("s3://{b}/a")]);
+    for (from, to) in [("a", "a/sub"), ("a/", "")] {
+        for command in [
+            &["sync"][..],
+            &["cp", "--recursive"],
+            &["mv", "--recursive"],
+        ] {
+            let mut args = command.to_vec();
+            let (from, to) = (format!("s3://{b}/{from}"), format!("s3://{b}/{to}"));
+            args.extend([from.as_str(), to.as_str()]);
+            let out = run(&args);
+            assert!(!out.status.success(), "{args:?}: {out:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("overlap"), "{args:?}: {stderr}");
+        }
+    }
+    assert_eq!(keys(&b), ["a/x.txt"]);
+}

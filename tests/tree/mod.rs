@@ -1114,3 +1114,37 @@ fn a_prefix_without_its_slash_built_directly_is_still_a_directory() {
     assert_eq!((report.uploaded, report.deleted), (1, 1));
     assert_eq!(fake.keys("b"), ["photos-old/x", "photos/a.txt"]);
 }
+
+/// A tree from a prefix into one inside it (or the other way round) would read its
+/// own copies without end: refused before anything is listed or sent.
+#[test]
+fn overlapping_source_and_destination_prefixes_are_refused() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "a/x", b"x".to_vec());
+    fake.clear_calls();
+    let pairs = [("a/", "a/sub/"), ("a/sub", "a"), ("", "a/"), ("a", "a/")];
+    for (from, to) in pairs {
+        let error = manager
+            .sync(
+                TreeLocation::s3("b", from),
+                TreeLocation::s3("b", to),
+                TreeArgs::default(),
+            )
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{from} {to}");
+        assert!(error.to_string().contains("overlap"), "{error}");
+        let error = manager
+            .copy_prefix("b", from, "b", to, TreeArgs::default())
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{from} {to}");
+    }
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+    // Beside each other, or in another bucket, is fine.
+    for (bucket, to) in [("b", "ab/"), ("c", "a/sub/")] {
+        let report = manager
+            .copy_prefix("b", "a", bucket, to, TreeArgs::default())
+            .unwrap()
+            .wait();
+        assert_eq!(report.copied, 1, "{bucket} {to}");
+    }
+}
