@@ -155,6 +155,17 @@ pub enum TransferError {
         reason: String,
     },
 
+    /// A tree's filter predicate (given to
+    /// [`TreeArgsBuilder::filter`](crate::TreeArgsBuilder::filter)) panicked: the tree
+    /// stopped there, as it cannot know which entries the predicate meant to keep.
+    #[error("the tree's filter predicate panicked on {relative:?}: {message}")]
+    PredicatePanicked {
+        /// The entry it was asked about (its path relative to the tree's root).
+        relative: String,
+        /// The panic's message, when it had one.
+        message: String,
+    },
+
     /// The transfer has not finished: an operation that needs a finished transfer was
     /// called too early, or `result_timeout` ran out.
     #[error("the transfer is not done yet")]
@@ -269,6 +280,8 @@ pub enum ErrorKind {
     OutOfOrder,
     /// [`TransferError::DeleteSkipped`].
     DeleteSkipped,
+    /// [`TransferError::PredicatePanicked`].
+    PredicatePanicked,
     /// [`TransferError::TransferNotDone`].
     TransferNotDone,
     /// [`TransferError::WaitInCallback`].
@@ -307,6 +320,7 @@ impl TransferError {
             TransferError::UnsafeKey { .. } => ErrorKind::UnsafeKey,
             TransferError::OutOfOrder { .. } => ErrorKind::OutOfOrder,
             TransferError::DeleteSkipped { .. } => ErrorKind::DeleteSkipped,
+            TransferError::PredicatePanicked { .. } => ErrorKind::PredicatePanicked,
             TransferError::TransferNotDone => ErrorKind::TransferNotDone,
             TransferError::WaitInCallback { .. } => ErrorKind::WaitInCallback,
             TransferError::Cancelled { fatal: false, .. } => ErrorKind::Cancelled,

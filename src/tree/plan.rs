@@ -91,9 +91,12 @@ impl Plan {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.walk())) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => self.shared.stop(error),
-            Err(_) => self.shared.stop(TransferError::Internal(
-                "the tree's thread panicked (in a filter predicate?)".into(),
-            )),
+            // A predicate's panic is caught where it is called (`accepts`); any other
+            // is a bug of the tree.
+            Err(payload) => self.shared.stop(TransferError::Internal(format!(
+                "the tree's thread panicked: {}",
+                panic_message(payload.as_ref())
+            ))),
         }
         self.shared.finish();
     }
@@ -108,7 +111,6 @@ impl Plan {
             size_only: self.args.size_only,
             exact_timestamps: self.args.exact_timestamps,
         };
-        let filter = &self.args.filter;
         let mut seq = 0u64;
         // Set once either side could not be read somewhere: from then on a destination
         // entry may look missing from the source only because of that, so no delete is
@@ -134,12 +136,12 @@ impl Plan {
                     self.fail_walk(error);
                 }
                 Pair::Source(source) => {
-                    if filter.accepts(&source) {
+                    if self.accepts(&source)? {
                         self.send(seq, source);
                     }
                 }
                 Pair::Destination(destination) => {
-                    if self.args.delete && filter.accepts(&destination) {
+                    if self.args.delete && self.accepts(&destination)? {
                         if read_failed {
                             self.skip_delete(&destination);
                         } else {
@@ -148,7 +150,7 @@ impl Plan {
                     }
                 }
                 Pair::Both(source, destination) => {
-                    match (filter.accepts(&source), filter.accepts(&destination)) {
+                    match (self.accepts(&source)?, self.accepts(&destination)?) {
                         (true, true) => {
                             if needs_transfer(self.direction(), &source, &destination, options) {
                                 self.send(seq, source);
@@ -166,6 +168,18 @@ impl Plan {
             }
         }
         Ok(())
+    }
+
+    /// Whether the filters keep `entry`. A caller's predicate that panics stops the
+    /// tree with a typed error naming the entry: what it meant to keep is unknown.
+    fn accepts(&self, entry: &TreeEntry) -> Result<bool, TransferError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.args.filter.accepts(entry)
+        }))
+        .map_err(|payload| TransferError::PredicatePanicked {
+            relative: entry.relative.clone(),
+            message: panic_message(payload.as_ref()),
+        })
     }
 
     fn describe(side: &TreeLocation, entry: &TreeEntry) -> String {
@@ -423,6 +437,16 @@ impl Plan {
             }
         }
     }
+}
+
+/// The message a panic was raised with (`panic!("...")` gives a `&str` or a
+/// `String`), or a placeholder.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// Attached first to every transfer of a tree: counts its bytes, and when it ends

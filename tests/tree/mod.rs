@@ -1148,3 +1148,34 @@ fn overlapping_source_and_destination_prefixes_are_refused() {
         assert_eq!(report.copied, 1, "{bucket} {to}");
     }
 }
+
+/// A caller's predicate that panics stops the tree with a typed error naming the
+/// entry and the panic's message, and the tree still ends.
+#[test]
+fn a_panicking_predicate_stops_the_tree_with_a_typed_error() {
+    let (fake, manager) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    write(dir.path(), "b.txt", b"b");
+    let args = TreeArgs::builder()
+        .filter(|entry| {
+            assert_ne!(entry.relative, "b.txt", "no b here");
+            true
+        })
+        .build()
+        .unwrap();
+    let report = manager
+        .upload_dir(dir.path(), "b", "p", args)
+        .unwrap()
+        .wait();
+    let error = report.stopped_by.expect("stopped");
+    assert_eq!(error.kind(), ErrorKind::PredicatePanicked, "{error}");
+    match &error {
+        TransferError::PredicatePanicked { relative, message } => {
+            assert_eq!(relative, "b.txt");
+            assert!(message.contains("no b here"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.keys("b"), ["p/a.txt"]);
+}
