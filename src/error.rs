@@ -127,6 +127,45 @@ pub enum TransferError {
         reason: String,
     },
 
+    /// One side of a sync did not come in the byte order of its keys (a store that
+    /// does not list lexicographically, such as an S3 Express directory bucket, or a
+    /// local walk out of order): the two sides cannot be paired, so an entry could be
+    /// both sent and deleted. The tree stops at the first entry out of order.
+    #[error(
+        "the {side} is not in key order ({next:?} came after {previous:?}), so the sync cannot pair its entries; stopped before deciding anything more"
+    )]
+    OutOfOrder {
+        /// `"source"` or `"destination"`.
+        side: &'static str,
+        /// The entry seen before.
+        previous: String,
+        /// The entry that came after it and sorts before it (or equals it).
+        next: String,
+    },
+
+    /// A sync's delete that was not done because reading one of the sides failed
+    /// earlier in the run: an entry the source could not list may be missing from it
+    /// only because of that failure (rclone: "not deleting files as there were IO
+    /// errors").
+    #[error("not deleting {target}: {reason}")]
+    DeleteSkipped {
+        /// What would have been deleted (a local path or `s3://bucket/key`).
+        target: String,
+        /// Why it was not.
+        reason: String,
+    },
+
+    /// A tree's filter predicate (given to
+    /// [`TreeArgsBuilder::filter`](crate::TreeArgsBuilder::filter)) panicked: the tree
+    /// stopped there, as it cannot know which entries the predicate meant to keep.
+    #[error("the tree's filter predicate panicked on {relative:?}: {message}")]
+    PredicatePanicked {
+        /// The entry it was asked about (its path relative to the tree's root).
+        relative: String,
+        /// The panic's message, when it had one.
+        message: String,
+    },
+
     /// The transfer has not finished: an operation that needs a finished transfer was
     /// called too early, or `result_timeout` ran out.
     #[error("the transfer is not done yet")]
@@ -237,6 +276,12 @@ pub enum ErrorKind {
     S3ListFailed,
     /// [`TransferError::UnsafeKey`].
     UnsafeKey,
+    /// [`TransferError::OutOfOrder`].
+    OutOfOrder,
+    /// [`TransferError::DeleteSkipped`].
+    DeleteSkipped,
+    /// [`TransferError::PredicatePanicked`].
+    PredicatePanicked,
     /// [`TransferError::TransferNotDone`].
     TransferNotDone,
     /// [`TransferError::WaitInCallback`].
@@ -273,6 +318,9 @@ impl TransferError {
             TransferError::S3DeleteFailed { .. } => ErrorKind::S3DeleteFailed,
             TransferError::S3ListFailed { .. } => ErrorKind::S3ListFailed,
             TransferError::UnsafeKey { .. } => ErrorKind::UnsafeKey,
+            TransferError::OutOfOrder { .. } => ErrorKind::OutOfOrder,
+            TransferError::DeleteSkipped { .. } => ErrorKind::DeleteSkipped,
+            TransferError::PredicatePanicked { .. } => ErrorKind::PredicatePanicked,
             TransferError::TransferNotDone => ErrorKind::TransferNotDone,
             TransferError::WaitInCallback { .. } => ErrorKind::WaitInCallback,
             TransferError::Cancelled { fatal: false, .. } => ErrorKind::Cancelled,

@@ -178,7 +178,10 @@ impl TreeArgsBuilder {
     }
 
     /// Sync only: delete destination entries that the source lacks, among those the
-    /// filters keep (`--delete`). Default `false`.
+    /// filters keep (`--delete`). Default `false`. Once either side has failed to be
+    /// read (a walk error), later deletes are not done and are reported as
+    /// [`TransferError::DeleteSkipped`]; links in a local destination are never
+    /// followed, so nothing behind one is deleted.
     pub fn delete(mut self, delete: bool) -> Self {
         self.args.delete = delete;
         self

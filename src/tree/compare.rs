@@ -78,9 +78,20 @@ pub(crate) enum Pair {
 /// Both sides side by side: each yields entries in the byte order of their relative
 /// paths (a local walk and a listing both do), so one pass pairs them with one entry
 /// of each in memory.
+///
+/// That order is checked, not trusted: each side's paths must be strictly increasing
+/// (S3 Express directory buckets do not list in key order; a walk could be wrong about
+/// a name's type). An entry out of order would be missed by its pair, so it would be
+/// both sent and, with `--delete`, deleted; instead the merge yields
+/// [`TransferError::OutOfOrder`] and ends.
 pub(crate) struct Merge<S: Iterator, D: Iterator> {
     source: Peekable<S>,
     destination: Peekable<D>,
+    /// The last relative path taken from each side.
+    last_source: Option<String>,
+    last_destination: Option<String>,
+    /// Set once an entry came out of order: nothing more is paired.
+    broken: bool,
 }
 
 type Item = Result<TreeEntry, TransferError>;
@@ -90,14 +101,39 @@ impl<S: Iterator<Item = Item>, D: Iterator<Item = Item>> Merge<S, D> {
         Merge {
             source: source.peekable(),
             destination: destination.peekable(),
+            last_source: None,
+            last_destination: None,
+            broken: false,
         }
     }
+}
+
+/// `Err` when `next` does not sort strictly after `last` (which then becomes `next`).
+fn in_order(
+    side: &'static str,
+    last: &mut Option<String>,
+    next: &TreeEntry,
+) -> Result<(), TransferError> {
+    if let Some(previous) = last.as_deref()
+        && previous.as_bytes() >= next.relative.as_bytes()
+    {
+        return Err(TransferError::OutOfOrder {
+            side,
+            previous: previous.to_owned(),
+            next: next.relative.clone(),
+        });
+    }
+    *last = Some(next.relative.clone());
+    Ok(())
 }
 
 impl<S: Iterator<Item = Item>, D: Iterator<Item = Item>> Iterator for Merge<S, D> {
     type Item = Pair;
 
     fn next(&mut self) -> Option<Pair> {
+        if self.broken {
+            return None;
+        }
         if let Some(Err(_)) = self.source.peek() {
             return self
                 .source
@@ -117,14 +153,28 @@ impl<S: Iterator<Item = Item>, D: Iterator<Item = Item>> Iterator for Merge<S, D
             (Some(Ok(s)), Some(Ok(d))) => s.relative.as_bytes().cmp(d.relative.as_bytes()),
             _ => unreachable!("errors were taken above"),
         };
-        Some(match order {
-            Ordering::Less => Pair::Source(take(&mut self.source)),
-            Ordering::Greater => Pair::Destination(take(&mut self.destination)),
+        let pair = match order {
+            Ordering::Less => {
+                let s = take(&mut self.source);
+                in_order("source", &mut self.last_source, &s).map(|()| Pair::Source(s))
+            }
+            Ordering::Greater => {
+                let d = take(&mut self.destination);
+                in_order("destination", &mut self.last_destination, &d)
+                    .map(|()| Pair::Destination(d))
+            }
             Ordering::Equal => {
                 let s = take(&mut self.source);
-                Pair::Both(s, take(&mut self.destination))
+                let d = take(&mut self.destination);
+                in_order("source", &mut self.last_source, &s)
+                    .and_then(|()| in_order("destination", &mut self.last_destination, &d))
+                    .map(|()| Pair::Both(s, d))
             }
-        })
+        };
+        Some(pair.unwrap_or_else(|error| {
+            self.broken = true;
+            Pair::Error(error)
+        }))
     }
 }
 
@@ -228,6 +278,45 @@ mod tests {
             &entry(1, 100, 0),
             &entry(3, 100, 0),
             size_only
+        ));
+    }
+
+    fn named(relative: &str) -> Result<TreeEntry, TransferError> {
+        Ok(TreeEntry {
+            relative: relative.into(),
+            size: 1,
+            modified: None,
+            origin: EntryOrigin::Local(relative.into()),
+        })
+    }
+
+    #[test]
+    fn a_side_out_of_key_order_ends_the_merge_with_a_typed_error() {
+        // What an S3 Express directory bucket may list: not lexicographic.
+        let source = vec![named("a"), named("c"), named("b")];
+        let destination = vec![named("a"), named("b"), named("c")];
+        let pairs: Vec<Pair> = Merge::new(source.into_iter(), destination.into_iter()).collect();
+        assert!(matches!(pairs[0], Pair::Both(..)));
+        assert!(matches!(pairs[1], Pair::Destination(_)));
+        let last = pairs.last().unwrap();
+        assert!(
+            matches!(
+                last,
+                Pair::Error(TransferError::OutOfOrder { side: "source", previous, next })
+                    if previous == "c" && next == "b"
+            ),
+            "{} pairs, the last not the order error",
+            pairs.len()
+        );
+        // A repeated path is out of order too.
+        let pairs: Vec<Pair> =
+            Merge::new(std::iter::empty(), vec![named("x"), named("x")].into_iter()).collect();
+        assert!(matches!(
+            pairs.last(),
+            Some(Pair::Error(TransferError::OutOfOrder {
+                side: "destination",
+                ..
+            }))
         ));
     }
 }

@@ -15,9 +15,11 @@ use std::path::{Component, Path, PathBuf};
 /// * a `..` segment (`../x`, `a/../../x`), which climbs out of the destination or, when
 ///   it does not (`a/../b`), names another file than the key says;
 /// * a `.` or empty segment (`./a`, `a//b`), or a trailing `/` (a "directory" holding
-///   data cannot be a file).
+///   data cannot be a file);
+/// * a `\` anywhere (on Windows a separator, so `a\b` and `a/b` would be one file;
+///   elsewhere a file `a\b` that a walk would pair with nothing).
 ///
-/// The last two keep a key and its file the same name, which a sync relies on: it
+/// The last three keep a key and its file the same name, which a sync relies on: it
 /// pairs each key with the file of the same relative path, so a key that would land
 /// on another name (`a/../b` on `b`) would be downloaded on every sync and, with
 /// `--delete`, race the deletion of the file it wrote. Both `/` and `\` separate
@@ -56,6 +58,17 @@ pub(crate) fn local_path(root: &Path, relative: &str) -> Result<PathBuf, String>
             }
             _ => segments.push(segment),
         }
+    }
+    if relative.contains('\\') {
+        // On Unix `a\b` is one file name, but a sync pairs keys with paths split on
+        // `/` only as the walk names them, and on Windows it is two segments: key
+        // `a\b` would be written to `a/b` and never pair with the walk's `a/b` (nor
+        // with key `a/b`, which would land on the same file). Refused everywhere, so
+        // one key maps to one path and back.
+        return Err(
+            "the key holds a '\\', which is a path separator on Windows and would not pair with a file of the same name"
+                .into(),
+        );
     }
     let mut path = root.to_path_buf();
     for segment in segments {
@@ -153,7 +166,7 @@ mod tests {
     #[test]
     fn keys_that_would_land_on_another_name_are_refused() {
         let root = Path::new("/dest");
-        for key in ["a/../b", "a//b", "./a", "a/./b"] {
+        for key in ["a/../b", "a//b", "./a", "a/./b", "a\\b", "dir\\"] {
             assert!(local_path(root, key).is_err(), "{key:?} was accepted");
         }
     }

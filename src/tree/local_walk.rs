@@ -36,11 +36,20 @@ impl LocalWalk {
 }
 
 /// Siblings in the order their keys sort in: a directory `a` holds keys `a/...`, which
-/// sort after `a-b` and before `a0` ('-' < '/' < '0'), so it sorts as `a/`.
+/// sort after `a-b` and before `a0` ('-' < '/' < '0'), so it sorts as `a/`. walkdir
+/// sorts a directory's entries before it follows their links, so a link's own type
+/// says "link": a link to a directory is followed here to sort as one (`photos/`, not
+/// `photos`), else the walk would yield `photos/x` before `photos-2023.zip` while S3
+/// lists it after, and a sync would pair neither. A link not followed is left out of
+/// the walk, so where it sorts does not matter; a broken one sorts as a file.
 fn s3_order(a: &DirEntry, b: &DirEntry) -> Ordering {
     fn key(entry: &DirEntry) -> Vec<u8> {
         let mut name = entry.file_name().as_encoded_bytes().to_vec();
-        if entry.file_type().is_dir() {
+        let file_type = entry.file_type();
+        let is_dir = file_type.is_dir()
+            || (file_type.is_symlink()
+                && std::fs::metadata(entry.path()).is_ok_and(|meta| meta.is_dir()));
+        if is_dir {
             name.push(b'/');
         }
         name
@@ -136,6 +145,26 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert_eq!(keys, ["a-b", "a.txt", "a/x", "a0", "b/c/d"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_link_to_a_directory_sorts_as_a_directory() {
+        let dir = std::env::temp_dir().join(format!("s3t-walk-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let target = dir.join("target");
+        let root = dir.join("root");
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(target.join("x.jpg"), b"x").unwrap();
+        std::fs::write(root.join("photos-2023.zip"), b"z").unwrap();
+        std::fs::write(root.join("photos.txt"), b"t").unwrap();
+        std::os::unix::fs::symlink(&target, root.join("photos")).unwrap();
+        let keys: Vec<String> = LocalWalk::new(&root, true)
+            .map(|e| e.unwrap().relative)
+            .collect();
+        assert_eq!(keys, ["photos-2023.zip", "photos.txt", "photos/x.jpg"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -38,7 +38,8 @@ use plan::{Mode, Plan};
 pub enum TreeLocation {
     /// A local directory.
     Local(PathBuf),
-    /// The objects of `bucket` under `prefix` (empty, or ending in `/`).
+    /// The objects of `bucket` under `prefix` (empty, or ending in `/`; a tree adds
+    /// the `/` to a prefix without one, as [`TreeLocation::s3`] does).
     S3 {
         /// Bucket.
         bucket: String,
@@ -64,6 +65,16 @@ impl TreeLocation {
         TreeLocation::S3 {
             bucket: bucket.into(),
             prefix,
+        }
+    }
+}
+
+impl TreeLocation {
+    /// The same location with a non-empty prefix ending in `/`.
+    fn normalised(self) -> TreeLocation {
+        match self {
+            TreeLocation::S3 { bucket, prefix } => TreeLocation::s3(bucket, prefix),
+            local => local,
         }
     }
 }
@@ -144,6 +155,29 @@ impl TransferManager {
         destination: TreeLocation,
         args: TreeArgs,
     ) -> Result<TreeHandle, TransferError> {
+        // A location built without `TreeLocation::s3` gets the same "directory"
+        // prefix: `photos` alone would list `photos-old/x` too, which a sync with
+        // delete would then delete.
+        let (source, destination) = (source.normalised(), destination.normalised());
+        if let (
+            TreeLocation::S3 {
+                bucket: from,
+                prefix: from_prefix,
+            },
+            TreeLocation::S3 { bucket, prefix },
+        ) = (&source, &destination)
+            && from == bucket
+            && (prefix.starts_with(from_prefix.as_str())
+                || from_prefix.starts_with(prefix.as_str()))
+        {
+            // Copies into the source's own prefix would be listed as they are written
+            // and copied again, without end; a sync or move the other way round would
+            // delete or move what it reads. Refused, as rclone refuses overlapping
+            // remotes.
+            return Err(TransferError::InvalidArgument(format!(
+                "s3://{from}/{from_prefix} and s3://{bucket}/{prefix} overlap (one is inside the other): the source and the destination of a tree must be apart"
+            )));
+        }
         for side in [&source, &destination] {
             if let TreeLocation::S3 { bucket, .. } = side
                 && bucket.is_empty()

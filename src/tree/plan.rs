@@ -53,14 +53,18 @@ impl Plan {
         }
     }
 
-    /// Open one side as a stream of entries in key order.
-    fn open(&self, side: &TreeLocation, must_exist: bool) -> Result<Entries, TransferError> {
+    /// Open one side as a stream of entries in key order. A local source follows
+    /// links as the caller chose; a local destination never does: what a sync lists
+    /// there it may delete, and a link could lead anywhere (a linked file or directory
+    /// is then left out, so it is neither deleted nor compared).
+    fn open(&self, side: &TreeLocation, is_source: bool) -> Result<Entries, TransferError> {
         match side {
             TreeLocation::Local(dir) => {
-                if !must_exist && !dir.exists() {
+                if !is_source && !dir.exists() {
                     return Ok(Box::new(std::iter::empty()));
                 }
-                Ok(Box::new(LocalWalk::new(dir, self.args.follow_symlinks)))
+                let follow = is_source && self.args.follow_symlinks;
+                Ok(Box::new(LocalWalk::new(dir, follow)))
             }
             TreeLocation::S3 { bucket, prefix } => {
                 let engine = self.manager.engine();
@@ -87,9 +91,12 @@ impl Plan {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.walk())) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => self.shared.stop(error),
-            Err(_) => self.shared.stop(TransferError::Internal(
-                "the tree's thread panicked (in a filter predicate?)".into(),
-            )),
+            // A predicate's panic is caught where it is called (`accepts`); any other
+            // is a bug of the tree.
+            Err(payload) => self.shared.stop(TransferError::Internal(format!(
+                "the tree's thread panicked: {}",
+                panic_message(payload.as_ref())
+            ))),
         }
         self.shared.finish();
     }
@@ -104,8 +111,12 @@ impl Plan {
             size_only: self.args.size_only,
             exact_timestamps: self.args.exact_timestamps,
         };
-        let filter = &self.args.filter;
         let mut seq = 0u64;
+        // Set once either side could not be read somewhere: from then on a destination
+        // entry may look missing from the source only because of that, so no delete is
+        // done (rclone's "not deleting files as there were IO errors"). Deletes decided
+        // before it were made on entries both sides had read correctly.
+        let mut read_failed = false;
         for pair in Merge::new(source, destination) {
             if self.shared.is_stopped() {
                 break;
@@ -113,24 +124,33 @@ impl Plan {
             seq += 1;
             match pair {
                 Pair::Error(error) => {
-                    if matches!(error, TransferError::S3ListFailed { .. }) {
-                        // Without the whole listing no decision can be right.
+                    if matches!(
+                        error,
+                        TransferError::S3ListFailed { .. } | TransferError::OutOfOrder { .. }
+                    ) {
+                        // Without the whole listing, or with a side whose entries
+                        // cannot be paired, no decision can be right.
                         return Err(error);
                     }
+                    read_failed = true;
                     self.fail_walk(error);
                 }
                 Pair::Source(source) => {
-                    if filter.accepts(&source) {
+                    if self.accepts(&source)? {
                         self.send(seq, source);
                     }
                 }
                 Pair::Destination(destination) => {
-                    if self.args.delete && filter.accepts(&destination) {
-                        self.remove(seq, destination);
+                    if self.args.delete && self.accepts(&destination)? {
+                        if read_failed {
+                            self.skip_delete(&destination);
+                        } else {
+                            self.remove(seq, destination);
+                        }
                     }
                 }
                 Pair::Both(source, destination) => {
-                    match (filter.accepts(&source), filter.accepts(&destination)) {
+                    match (self.accepts(&source)?, self.accepts(&destination)?) {
                         (true, true) => {
                             if needs_transfer(self.direction(), &source, &destination, options) {
                                 self.send(seq, source);
@@ -139,13 +159,27 @@ impl Plan {
                             }
                         }
                         (true, false) => self.send(seq, source),
-                        (false, true) if self.args.delete => self.remove(seq, destination),
+                        // An entry the source has is never deleted, whatever a
+                        // predicate says of either side: `--delete` removes only what
+                        // the source lacks.
                         _ => {}
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether the filters keep `entry`. A caller's predicate that panics stops the
+    /// tree with a typed error naming the entry: what it meant to keep is unknown.
+    fn accepts(&self, entry: &TreeEntry) -> Result<bool, TransferError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.args.filter.accepts(entry)
+        }))
+        .map_err(|payload| TransferError::PredicatePanicked {
+            relative: entry.relative.clone(),
+            message: panic_message(payload.as_ref()),
+        })
     }
 
     fn describe(side: &TreeLocation, entry: &TreeEntry) -> String {
@@ -314,6 +348,19 @@ impl Plan {
         Ok(path)
     }
 
+    /// A delete not done because a side could not be read: a failure of its own, so
+    /// the caller sees each entry left in place.
+    fn skip_delete(&self, entry: &TreeEntry) {
+        self.shared.planned(0);
+        let name = Self::describe(&self.destination, entry);
+        let mut result = self.result(ObjectAction::Delete, entry, name.clone(), String::new());
+        result.outcome = Err(TransferError::DeleteSkipped {
+            target: name,
+            reason: "reading the source or the destination failed earlier in this sync, so it may be missing from the source only because of that (not deleting files as there were I/O errors)".into(),
+        });
+        self.shared.record(result);
+    }
+
     /// Delete a destination entry the source lacks.
     fn remove(&self, seq: u64, entry: TreeEntry) {
         self.shared.planned(0);
@@ -324,11 +371,23 @@ impl Plan {
             return;
         }
         match (&self.destination, &entry.origin) {
-            (TreeLocation::Local(_), EntryOrigin::Local(path)) => {
+            (TreeLocation::Local(root), EntryOrigin::Local(path)) => {
                 let mut result = result;
-                if let Err(e) = std::fs::remove_file(path) {
-                    result.outcome = Err(TransferError::io("removing", Some(path), e));
-                }
+                // Checked again here, not only by the walk: a directory on the way may
+                // have been replaced by a link since it was walked.
+                let checked = match path.strip_prefix(root) {
+                    Ok(_) => check_no_link_between(root, path),
+                    Err(_) => Err("it is not inside the destination directory".into()),
+                };
+                result.outcome = match checked {
+                    Err(reason) => Err(TransferError::DeleteSkipped {
+                        target: path.display().to_string(),
+                        reason,
+                    }),
+                    Ok(()) => std::fs::remove_file(path)
+                        .map(|()| None)
+                        .map_err(|e| TransferError::io("removing", Some(path), e)),
+                };
                 self.shared.record(result);
             }
             (TreeLocation::S3 { bucket, .. }, EntryOrigin::S3 { key, .. }) => {
@@ -378,6 +437,16 @@ impl Plan {
             }
         }
     }
+}
+
+/// The message a panic was raised with (`panic!("...")` gives a `&str` or a
+/// `String`), or a placeholder.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// Attached first to every transfer of a tree: counts its bytes, and when it ends

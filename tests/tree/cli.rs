@@ -450,3 +450,50 @@ fn ctrl_c_during_a_sync_exits_7_and_leaves_no_partial_file() {
         );
     }
 }
+
+#[test]
+#[cfg(unix)]
+fn sync_delete_after_a_walk_error_deletes_nothing_and_warns_for_each() {
+    let b = bucket("walkerror");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    write(dir.path(), "c.txt", b"c");
+    let src = path_str(dir.path());
+    let dst = format!("s3://{b}/p");
+    run_ok(&["sync", "-q", src, &dst]);
+    std::fs::remove_file(dir.path().join("c.txt")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("b-broken")).unwrap();
+    let out = run(&["sync", "--delete", src, &dst]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(!stdout(&out).contains("delete:"), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("warning: not deleting s3://{b}/p/c.txt: ")),
+        "{stderr}"
+    );
+    assert_eq!(keys(&b), ["p/a.txt", "p/c.txt"]);
+}
+
+#[test]
+fn a_sync_into_its_own_prefix_is_refused_before_anything_is_copied() {
+    let b = bucket("overlap");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "x.txt", b"x");
+    run_ok(&["sync", "-q", path_str(dir.path()), &format!("s3://{b}/a")]);
+    for (from, to) in [("a", "a/sub"), ("a/", "")] {
+        for command in [
+            &["sync"][..],
+            &["cp", "--recursive"],
+            &["mv", "--recursive"],
+        ] {
+            let mut args = command.to_vec();
+            let (from, to) = (format!("s3://{b}/{from}"), format!("s3://{b}/{to}"));
+            args.extend([from.as_str(), to.as_str()]);
+            let out = run(&args);
+            assert!(!out.status.success(), "{args:?}: {out:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("overlap"), "{args:?}: {stderr}");
+        }
+    }
+    assert_eq!(keys(&b), ["a/x.txt"]);
+}

@@ -903,3 +903,279 @@ fn symlinks_are_followed_by_default_and_left_out_on_request() {
         b"target"
     );
 }
+
+/// A local link to a directory sorts as the directory it is (`photos/`), as S3 lists
+/// its keys: a sync with `--delete` pairs each file with its object and deletes none.
+#[test]
+#[cfg(unix)]
+fn a_linked_directory_pairs_with_its_objects_and_delete_removes_nothing() {
+    let (fake, manager) = setup();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "x.jpg", b"jpeg");
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("photos")).unwrap();
+    write(dir.path(), "photos-2023.zip", b"zip");
+    write(dir.path(), "photos.txt", b"txt");
+    for (key, data) in [
+        ("p/photos-2023.zip", &b"zip"[..]),
+        ("p/photos.txt", b"txt"),
+        ("p/photos/x.jpg", b"jpeg"),
+    ] {
+        fake.put_object_bytes("b", key, data.to_vec());
+    }
+    fake.clear_calls();
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::local(dir.path()),
+            TreeLocation::s3("b", "p"),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!((report.uploaded, report.deleted, report.skipped), (0, 0, 3));
+    assert!(mutating(&fake.calls()).is_empty(), "{:?}", fake.calls());
+    assert_eq!(
+        fake.keys("b"),
+        ["p/photos-2023.zip", "p/photos.txt", "p/photos/x.jpg"]
+    );
+}
+
+/// `--delete` into a local directory deletes only what is inside it: a link there (to
+/// a directory or a file elsewhere) is not followed, so nothing behind it is listed or
+/// removed.
+#[test]
+#[cfg(unix)]
+fn delete_never_removes_files_behind_a_link_in_the_local_destination() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "p/a.txt", b"a".to_vec());
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "victim.txt", b"precious");
+    write(outside.path(), "single.txt", b"precious too");
+    let dest = tempfile::tempdir().unwrap();
+    write(dest.path(), "stray.txt", b"x");
+    std::os::unix::fs::symlink(outside.path(), dest.path().join("linked-dir")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("single.txt"),
+        dest.path().join("linked-file"),
+    )
+    .unwrap();
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::s3("b", "p"),
+            TreeLocation::local(dest.path()),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!((report.downloaded, report.deleted), (1, 1));
+    assert_eq!(files_under(outside.path()), ["single.txt", "victim.txt"]);
+    assert!(!dest.path().join("stray.txt").exists());
+    assert!(dest.path().join("a.txt").exists());
+}
+
+/// A source that cannot be read in full makes no deletes after the failure: what it
+/// failed to list (here everything after a broken link) may still exist. Each delete
+/// left undone is reported with a typed error.
+#[test]
+#[cfg(unix)]
+fn after_a_walk_error_delete_deletes_nothing_and_reports_each_skipped() {
+    let (fake, manager) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("b-broken")).unwrap();
+    for key in [
+        "p/a.txt",
+        "p/b-broken",
+        "p/c-gone.txt",
+        "p/private/secret.txt",
+    ] {
+        fake.put_object_bytes("b", key, b"a".to_vec());
+    }
+    fake.clear_calls();
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::local(dir.path()),
+            TreeLocation::s3("b", "p"),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert_eq!(report.deleted, 0);
+    assert!(fake.calls_of(Operation::DeleteObject).is_empty());
+    assert_eq!(fake.keys("b").len(), 4);
+    let mut skipped: Vec<&str> = report
+        .failures
+        .iter()
+        .filter(|r| r.action == ObjectAction::Delete)
+        .map(|r| {
+            let error = r.outcome.as_ref().unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::DeleteSkipped, "{error}");
+            r.source.as_str()
+        })
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            "s3://b/p/b-broken",
+            "s3://b/p/c-gone.txt",
+            "s3://b/p/private/secret.txt"
+        ]
+    );
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|r| r.action == ObjectAction::Walk)
+    );
+}
+
+/// A predicate that turns away the source side of an entry present on both sides does
+/// not make it a delete: `--delete` removes only what the source lacks.
+#[test]
+fn delete_never_removes_an_entry_the_source_has_whatever_the_predicate_says() {
+    let (fake, manager) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    fake.put_object_bytes("b", "p/a.txt", b"a".to_vec());
+    fake.put_object_bytes("b", "p/gone.txt", b"g".to_vec());
+    let args = TreeArgs::builder()
+        .delete(true)
+        .filter(|entry| !matches!(entry.origin, s3transfer::EntryOrigin::Local(_)))
+        .build()
+        .unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::local(dir.path()),
+            TreeLocation::s3("b", "p"),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!((report.uploaded, report.deleted), (0, 1));
+    assert_eq!(fake.keys("b"), ["p/a.txt"]);
+}
+
+/// A key holding `\` is refused by name: on Unix it would otherwise be written to the
+/// path of the key with `/` (`a\b` onto `a/b`), two keys racing for one file.
+#[test]
+fn a_key_with_a_backslash_is_refused_and_never_lands_on_the_slash_path() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "p/a/b", b"slash".to_vec());
+    fake.put_object_bytes("b", "p/a\\b", b"backslash".to_vec());
+    let dest = tempfile::tempdir().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::s3("b", "p"),
+            TreeLocation::local(dest.path()),
+            TreeArgs::default(),
+        )
+        .unwrap()
+        .wait();
+    assert_eq!((report.downloaded, report.failed), (1, 1));
+    match report.error().unwrap() {
+        TransferError::UnsafeKey { key, reason, .. } => {
+            assert_eq!(key, "p/a\\b");
+            assert!(reason.contains('\\'), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(std::fs::read(dest.path().join("a/b")).unwrap(), b"slash");
+    for call in fake.calls_of(Operation::GetObject) {
+        assert_ne!(call.key(), "p/a\\b");
+    }
+}
+
+/// A location built directly, with a prefix lacking its `/`, still means the
+/// "directory": a sync with delete into `photos` leaves `photos-old/` alone.
+#[test]
+fn a_prefix_without_its_slash_built_directly_is_still_a_directory() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "photos-old/x", b"old".to_vec());
+    fake.put_object_bytes("b", "photos/gone", b"gone".to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let destination = TreeLocation::S3 {
+        bucket: "b".into(),
+        prefix: "photos".into(),
+    };
+    let report = manager
+        .sync(TreeLocation::local(dir.path()), destination, args)
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!((report.uploaded, report.deleted), (1, 1));
+    assert_eq!(fake.keys("b"), ["photos-old/x", "photos/a.txt"]);
+}
+
+/// A tree from a prefix into one inside it (or the other way round) would read its
+/// own copies without end: refused before anything is listed or sent.
+#[test]
+fn overlapping_source_and_destination_prefixes_are_refused() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "a/x", b"x".to_vec());
+    fake.clear_calls();
+    let pairs = [("a/", "a/sub/"), ("a/sub", "a"), ("", "a/"), ("a", "a/")];
+    for (from, to) in pairs {
+        let error = manager
+            .sync(
+                TreeLocation::s3("b", from),
+                TreeLocation::s3("b", to),
+                TreeArgs::default(),
+            )
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{from} {to}");
+        assert!(error.to_string().contains("overlap"), "{error}");
+        let error = manager
+            .copy_prefix("b", from, "b", to, TreeArgs::default())
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{from} {to}");
+    }
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+    // Beside each other, or in another bucket, is fine.
+    for (bucket, to) in [("b", "ab/"), ("c", "a/sub/")] {
+        let report = manager
+            .copy_prefix("b", "a", bucket, to, TreeArgs::default())
+            .unwrap()
+            .wait();
+        assert_eq!(report.copied, 1, "{bucket} {to}");
+    }
+}
+
+/// A caller's predicate that panics stops the tree with a typed error naming the
+/// entry and the panic's message, and the tree still ends.
+#[test]
+fn a_panicking_predicate_stops_the_tree_with_a_typed_error() {
+    let (fake, manager) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    write(dir.path(), "b.txt", b"b");
+    let args = TreeArgs::builder()
+        .filter(|entry| {
+            assert_ne!(entry.relative, "b.txt", "no b here");
+            true
+        })
+        .build()
+        .unwrap();
+    let report = manager
+        .upload_dir(dir.path(), "b", "p", args)
+        .unwrap()
+        .wait();
+    let error = report.stopped_by.expect("stopped");
+    assert_eq!(error.kind(), ErrorKind::PredicatePanicked, "{error}");
+    match &error {
+        TransferError::PredicatePanicked { relative, message } => {
+            assert_eq!(relative, "b.txt");
+            assert!(message.contains("no b here"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.keys("b"), ["p/a.txt"]);
+}

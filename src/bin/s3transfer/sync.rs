@@ -5,8 +5,10 @@
 //! line), a refused key reported as a warning with exit code 2, and `mv` deleting each
 //! source once its copy is written.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Instant;
 
 use clap::ArgMatches;
@@ -45,6 +47,8 @@ struct Output {
     /// No success lines (--quiet, --only-show-errors).
     errors_only: bool,
     verb: &'static str,
+    /// A parking_lot lock: it is taken inside the tree's result callback, and a
+    /// std lock poisoned by a panic there would make the end of the command panic.
     summary: Mutex<Summary>,
     /// Refused keys and unreadable files: warnings, exit code 2.
     warnings: AtomicU64,
@@ -74,7 +78,7 @@ impl Output {
         match &result.outcome {
             Ok(output) => {
                 if let Some(output) = output {
-                    self.summary.lock().expect("summary lock").succeeded(output);
+                    self.summary.lock().succeeded(output);
                 }
                 if result.action == ObjectAction::Skip || self.json || self.errors_only {
                     return;
@@ -83,6 +87,11 @@ impl Output {
             }
             Err(error) if is_warning(error) => {
                 self.warnings.fetch_add(1, Ordering::Relaxed);
+                if matches!(error.kind(), ErrorKind::DeleteSkipped) {
+                    // The error names what was left in place.
+                    self.progress.println(&format!("warning: {error}"));
+                    return;
+                }
                 let what = if result.source.is_empty() {
                     "an entry"
                 } else {
@@ -94,15 +103,12 @@ impl Output {
             // After Ctrl-C every running transfer ends cancelled: one line said so.
             Err(error) if error.is_cancelled() && interrupted() => {}
             Err(error) => {
-                let mut code = self.failure_code.lock().expect("code lock");
+                let mut code = self.failure_code.lock();
                 code.get_or_insert(transfer_exit_code(error));
                 drop(code);
                 self.progress
                     .println(&format!("{} failed: {error}", self.line(result)));
-                self.summary
-                    .lock()
-                    .expect("summary lock")
-                    .failed(self.line(result), error.clone());
+                self.summary.lock().failed(self.line(result), error.clone());
             }
         }
     }
@@ -131,16 +137,18 @@ impl Output {
 }
 
 /// A key refused as unsafe, or a local file that could not be read: the AWS CLI
-/// skips those with a warning.
+/// skips those with a warning; and a `--delete` not done after such an error.
 fn is_warning(error: &TransferError) -> bool {
-    matches!(error.kind(), ErrorKind::UnsafeKey)
-        || matches!(
-            error,
-            TransferError::Io {
-                action: "walking",
-                ..
-            }
-        )
+    matches!(
+        error.kind(),
+        ErrorKind::UnsafeKey | ErrorKind::DeleteSkipped
+    ) || matches!(
+        error,
+        TransferError::Io {
+            action: "walking",
+            ..
+        }
+    )
 }
 
 fn tree_location(arg: &str) -> Result<TreeLocation, CliError> {
@@ -200,7 +208,6 @@ pub(crate) fn run_tree(
                     output
                         .failure_code
                         .lock()
-                        .expect("code lock")
                         .get_or_insert(transfer_exit_code(&error));
                 }
             }
@@ -271,7 +278,7 @@ pub(crate) fn run_tree(
             progress.println(&format!("s3transfer: error: {error}"));
             transfer_exit_code(error)
         });
-    let failure = *output.failure_code.lock().expect("code lock");
+    let failure = *output.failure_code.lock();
     let code = if interrupted() {
         EXIT_CANCELLED
     } else if let Some(code) = stopped_code.or(failure) {
@@ -282,7 +289,7 @@ pub(crate) fn run_tree(
         0
     };
     let seconds = started.elapsed().as_secs_f64();
-    let summary = output.summary.lock().expect("summary lock");
+    let summary = output.summary.lock();
     summary.print(
         match command {
             TreeCommand::Copy => "cp",
