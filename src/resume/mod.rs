@@ -8,7 +8,7 @@
 mod error;
 mod journal;
 mod options;
-mod state_dir;
+pub(crate) mod state_dir;
 mod token;
 
 pub use error::ResumeError;

@@ -55,3 +55,16 @@ pub fn download_journal_path(destination: &Path) -> PathBuf {
         .unwrap_or_else(|| "download".into());
     destination.with_file_name(format!(".{name}.s3resume"))
 }
+
+/// Whether a file name is one a download keeps beside its destination while it runs
+/// or for a resume: its temporary file (`.<name>.<hex>.s3tmp`), its journal
+/// (`.<name>.s3resume`, and the journal's own `.tmp` and set-aside `.unusable` forms).
+/// A directory walk leaves these out: they are not the user's files, and a sync with
+/// `--delete` must not remove a download's working file from under it.
+pub(crate) fn is_download_working_file(name: &str) -> bool {
+    let base = name
+        .strip_suffix(".tmp")
+        .or_else(|| name.strip_suffix(".unusable"))
+        .unwrap_or(name);
+    name.starts_with('.') && (base.ends_with(".s3tmp") || base.ends_with(".s3resume"))
+}

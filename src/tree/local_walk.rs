@@ -81,6 +81,15 @@ impl Iterator for LocalWalk {
             if !file_type.is_file() {
                 continue; // sockets, fifos, devices: not data to upload
             }
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(crate::resume::state_dir::is_download_working_file)
+            {
+                // A download's temporary file or journal, ours (perhaps of a download
+                // this very tree is running): never a source, never deleted.
+                continue;
+            }
             return Some(self.entry(&entry));
         }
     }

@@ -1179,3 +1179,49 @@ fn a_panicking_predicate_stops_the_tree_with_a_typed_error() {
     }
     assert_eq!(fake.keys("b"), ["p/a.txt"]);
 }
+
+/// A download's temporary file and journal in a destination are its, not the user's:
+/// a download sync with --delete leaves them, an upload of that directory sends none.
+#[test]
+fn a_downloads_working_files_are_neither_deleted_nor_uploaded() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "p/a.txt", b"a".to_vec());
+    let dest = tempfile::tempdir().unwrap();
+    let working = [
+        ".big.bin.0123456789abcdef.s3tmp",
+        ".big.bin.s3resume",
+        ".big.bin.s3resume.tmp",
+        ".big.bin.s3resume.unusable",
+    ];
+    for name in working {
+        write(dest.path(), name, b"kept for a resume");
+    }
+    write(dest.path(), ".hidden-but-mine.txt", b"mine");
+    let args = TreeArgs::builder().delete(true).build().unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::s3("b", "p"),
+            TreeLocation::local(dest.path()),
+            args,
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    // The user's own dot file is theirs to lose under --delete, as with the AWS CLI.
+    assert_eq!((report.downloaded, report.deleted), (1, 1));
+    for name in working {
+        assert!(dest.path().join(name).exists(), "{name} was deleted");
+    }
+
+    let report = manager
+        .upload_dir(dest.path(), "b", "up", TreeArgs::default())
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    let keys: Vec<_> = fake
+        .keys("b")
+        .into_iter()
+        .filter(|k| k.starts_with("up/"))
+        .collect();
+    assert_eq!(keys, ["up/a.txt"]);
+}
