@@ -3,6 +3,7 @@
 //! is sent with; built by [`TreeArgsBuilder`].
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::entry::TreeEntry;
@@ -66,6 +67,9 @@ pub struct TreeArgs {
     pub on_result: Option<ResultCallback>,
     /// Transfers started and not yet finished, at most.
     pub max_objects_in_flight: usize,
+    /// Where upload journals are kept; `Some` makes each file transfer of the tree
+    /// resumable (see [`TreeArgsBuilder::resumable`]).
+    pub journal_dir: Option<PathBuf>,
 }
 
 impl Default for TreeArgs {
@@ -86,6 +90,7 @@ impl Default for TreeArgs {
             keep_results: true,
             on_result: None,
             max_objects_in_flight: 1000,
+            journal_dir: None,
         }
     }
 }
@@ -119,6 +124,7 @@ impl fmt::Debug for TreeArgs {
             .field("keep_results", &self.keep_results)
             .field("on_result", &self.on_result.is_some())
             .field("max_objects_in_flight", &self.max_objects_in_flight)
+            .field("journal_dir", &self.journal_dir)
             .finish()
     }
 }
@@ -254,6 +260,20 @@ impl TreeArgsBuilder {
     /// so memory holds at most this many transfers whatever the tree's size.
     pub fn max_objects_in_flight(mut self, n: usize) -> Self {
         self.args.max_objects_in_flight = n;
+        self
+    }
+
+    /// Make each file of the tree resumable, as a single `resume` journal makes one
+    /// transfer: every upload of a file keeps a journal under `dir` (keyed by source and
+    /// destination, see [`crate::resume::upload_journal_path`]) and every download one
+    /// beside its temporary file; a tree that finds a usable journal for a file (a run
+    /// killed or interrupted before) continues that file from it instead of starting
+    /// over, after the same re-checks as `resume_upload` / `resume_download`, starting
+    /// it over when its source or object changed. Default: off (no journals are written,
+    /// as for a single transfer); the CLI turns it on with its state directory unless
+    /// `--no-resume`.
+    pub fn resumable(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.args.journal_dir = Some(dir.into());
         self
     }
 

@@ -15,6 +15,7 @@ mod key_safety;
 mod listing;
 mod local_walk;
 mod plan;
+mod resume;
 
 pub use args::{FailurePolicy, ResultCallback, TreeArgs, TreeArgsBuilder};
 pub use entry::{EntryOrigin, TreeEntry};

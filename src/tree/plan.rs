@@ -23,8 +23,6 @@ use crate::error::TransferError;
 use crate::future::TransferFuture;
 use crate::manager::TransferManager;
 use crate::subscriber::Subscriber;
-use crate::transfer::download::DownloadTarget;
-use crate::transfer::upload::UploadSource;
 
 type Entries = Box<dyn Iterator<Item = Result<TreeEntry, TransferError>> + Send>;
 
@@ -294,22 +292,26 @@ impl Plan {
         };
         self.start(seq, result, mtime, |manager, subscribers| {
             match (&self.source, &self.destination, &entry.origin) {
-                (_, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => manager.upload(
-                    UploadSource::path(path.clone()),
-                    bucket,
-                    &self.destination_key(&entry.relative),
-                    self.args.upload.clone(),
-                    subscribers,
-                ),
+                (_, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => {
+                    super::resume::upload(
+                        manager,
+                        path,
+                        (bucket, &self.destination_key(&entry.relative)),
+                        self.args.upload.clone(),
+                        self.args.journal_dir.as_deref(),
+                        subscribers,
+                    )
+                }
                 (
                     TreeLocation::S3 { bucket, .. },
                     TreeLocation::Local(_),
                     EntryOrigin::S3 { key, .. },
-                ) => manager.download(
-                    bucket,
-                    key,
-                    DownloadTarget::path(local.clone().expect("a checked local path")),
+                ) => super::resume::download(
+                    manager,
+                    (bucket, key),
+                    local.as_deref().expect("a checked local path"),
                     self.args.download.clone(),
+                    self.args.journal_dir.is_some(),
                     subscribers,
                 ),
                 (

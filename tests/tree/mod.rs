@@ -1225,3 +1225,77 @@ fn a_downloads_working_files_are_neither_deleted_nor_uploaded() {
         .collect();
     assert_eq!(keys, ["up/a.txt"]);
 }
+
+/// A tree whose run was cut off resumes each file that was under way: the rerun sends
+/// only the parts the store does not have, and moves nothing for the finished files.
+#[test]
+fn a_resumable_tree_rerun_continues_the_interrupted_file_from_its_journal() {
+    let (fake, manager) = setup();
+    let src = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..21 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    write(src.path(), "big.bin", &big);
+    write(src.path(), "small.txt", b"small");
+    set_time(&src.path().join("small.txt"), old_time());
+    let args = || {
+        TreeArgs::builder()
+            .upload_args(UploadArgs::default().keep_for_resume(true))
+            .resumable(state.path())
+            .build()
+            .unwrap()
+    };
+    // The network goes at part 3 of 3 (8 MiB parts): the upload is kept, journaled.
+    fake.on_call(|call| match call {
+        RecordedCall::UploadPart { request, .. } if request.part_number == 3 => {
+            Some(s3transfer::S3Error::new(
+                s3transfer::S3ErrorKind::Transient,
+                "UploadPart",
+                "connection reset",
+            ))
+        }
+        _ => None,
+    });
+    let report = manager
+        .sync(
+            TreeLocation::local(src.path()),
+            TreeLocation::s3("b", "t"),
+            args(),
+        )
+        .unwrap()
+        .wait();
+    assert_eq!((report.uploaded, report.failed), (1, 1), "{report:?}");
+    assert_eq!(
+        fake.list_multipart_uploads("b").len(),
+        1,
+        "kept for the rerun"
+    );
+
+    fake.clear_faults();
+    fake.clear_calls();
+    let report = manager
+        .sync(
+            TreeLocation::local(src.path()),
+            TreeLocation::s3("b", "t"),
+            args(),
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!(report.uploaded, 1, "only the interrupted file");
+    let parts: Vec<u32> = fake
+        .calls_of(Operation::UploadPart)
+        .into_iter()
+        .filter_map(|c| match c {
+            RecordedCall::UploadPart { request, .. } => Some(request.part_number),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(parts, [3], "parts 1 and 2 were not sent again");
+    assert_eq!(fake.count(Operation::CreateMultipartUpload), 0);
+    assert_eq!(fake.object("b", "t/big.bin").unwrap().bytes(), &big[..]);
+    assert!(fake.list_multipart_uploads("b").is_empty());
+    assert!(
+        files_under(state.path()).is_empty(),
+        "the journal is removed once the file is done"
+    );
+}

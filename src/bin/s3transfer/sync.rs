@@ -237,6 +237,14 @@ pub(crate) fn run_tree(
     if !hidden {
         builder = builder.subscriber(progress.tree_subscriber());
     }
+    // Each file resumable, as a single `cp` is: a rerun after a kill continues the
+    // files that were under way (the others a sync skips, or a copy sends again).
+    if !options.no_resume
+        && !tree.dryrun
+        && let Some(dir) = s3transfer::resume::state_dir()
+    {
+        builder = builder.resumable(dir);
+    }
     let args = builder
         .build()
         .map_err(|e| CliError::usage(e.to_string()))?;
