@@ -216,3 +216,71 @@ pub fn remove_journal(path: &Path) -> Result<(), ResumeError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One record on `pace` at `now`: whether it is written (as `record` decides).
+    fn record(pace: &mut Pace, now: Instant) -> bool {
+        pace.since += 1;
+        pace.total += 1;
+        let due = pace.due(now);
+        if due {
+            pace.since = 0;
+            pace.last = Some(now);
+        }
+        due
+    }
+
+    #[test]
+    fn the_first_part_is_written_then_every_few_parts_or_second_not_every_part() {
+        let start = Instant::now();
+        // The journal written as the transfer begins.
+        let mut pace = Pace {
+            last: Some(start),
+            ..Pace::default()
+        };
+        let verdicts: Vec<bool> = (0..9).map(|_| record(&mut pace, start)).collect();
+        assert_eq!(
+            verdicts,
+            [true, false, false, false, true, false, false, false, true]
+        );
+        assert!(!record(&mut pace, start));
+        assert!(record(&mut pace, start + MIN_INTERVAL), "a second later");
+        // With many parts recorded, a write waits for an eighth more.
+        let mut many = Pace {
+            last: Some(start),
+            total: 800,
+            ..Pace::default()
+        };
+        let writes = (0..800).filter(|_| record(&mut many, start)).count();
+        assert!(writes <= 8, "{writes} writes for 800 parts");
+        // 10,000 parts at once: a bounded number of writes, not one per part.
+        let mut all = Pace::default();
+        let writes = (0..10_000).filter(|_| record(&mut all, start)).count();
+        assert!(writes < 100, "{writes} writes for 10,000 parts");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_temporary_file_is_a_new_one_of_its_own_never_one_already_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.json");
+        // What a fixed name would have written through: another run's temporary file,
+        // or a link planted at it.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("j.json.tmp")).unwrap();
+        let token = ResumeToken::from_json(
+            br#"{"format":"s3transfer-resume","version":1,"kind":"download","bucket":"b",
+                "key":"k","etag":"e","size":1,"destination":"/d/o","temp_path":"/d/.o.0000000000000000.s3tmp",
+                "part_size":1,"ranges":[]}"#,
+        )
+        .unwrap();
+        let writer = JournalWriter::new(journal.clone());
+        writer.flush(|| Some(token.clone())).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(read_journal(&journal).unwrap(), token);
+    }
+}
