@@ -338,9 +338,22 @@ impl Download {
             ));
             return;
         }
+        // Before the file is put in place: a mismatch leaves no file at the destination
+        // (the failure cleanup removes the temporary one).
+        let validated = match self
+            .md5_from_output(&mut output)
+            .and_then(|()| self.check_integrity())
+        {
+            Ok(v) => v,
+            Err(e) => {
+                self.ctx.coordinator.fail(e);
+                return;
+            }
+        };
         // The file itself, not only the count of bytes written: a resumed temporary
         // file could hold bytes past the object's end (cut by `set_len` on resume, and
-        // checked here so that no path can put a longer file in place).
+        // checked here, after the more specific checks, so that no path can put a
+        // longer file in place).
         if let Output::File { file, .. } = &output {
             match file.metadata() {
                 Ok(m) if m.len() == size => {}
@@ -359,18 +372,6 @@ impl Download {
                 }
             }
         }
-        // Before the file is put in place: a mismatch leaves no file at the destination
-        // (the failure cleanup removes the temporary one).
-        let validated = match self
-            .md5_from_output(&mut output)
-            .and_then(|()| self.check_integrity())
-        {
-            Ok(v) => v,
-            Err(e) => {
-                self.ctx.coordinator.fail(e);
-                return;
-            }
-        };
         let finished = match output {
             Output::File { file, temp, dest } => {
                 drop(self.direct.lock().take());
