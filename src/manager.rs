@@ -168,6 +168,8 @@ impl TransferManager {
             .into());
         };
         validate_object(&token.bucket, &token.key)?;
+        // Before anything is opened, written or removed at the path the token names.
+        token.check_temp_path()?;
         args.validate()?;
         if args.version_id.is_none() {
             args.version_id = token.version_id.clone();

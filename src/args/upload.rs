@@ -50,7 +50,10 @@ pub struct UploadArgs {
     /// on transient errors or a lost connection), keep the multipart upload and the journal for a
     /// resume instead of cleaning up. Default `false`: a failure leaves nothing
     /// behind, as it always has; a kept upload stays stored, and billed, until resumed
-    /// or aborted. Only a transfer that can be paused keeps anything.
+    /// or aborted. Only a transfer that can be paused keeps anything, and only one
+    /// with a [`journal`](field@Self::journal): the journal is the only record of what
+    /// was kept, so without one the failure cleans up as if this were `false` (a kept
+    /// upload or temporary file that nothing points at could only be orphaned).
     pub keep_for_resume: bool,
 }
 

@@ -1,42 +1,151 @@
 //! The journal: a resume token kept in a file, replaced atomically (write a temporary
 //! file, fsync it, rename it over the journal, fsync the directory) so that a process
 //! killed at any instant leaves either the previous token or the new one, never half.
+//! Writes are coalesced: a transfer of many parts rewrites its journal a bounded number
+//! of times, not once per part (see [`JournalWriter`]).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::{ResumeError, ResumeToken};
 
-/// Writes one transfer's journal as its parts complete.
+/// A recorded part or range is written at the latest once this much time has passed
+/// since the last write, when the next one is recorded: a second of lag costs, after a
+/// crash, re-sending what finished in that second.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// ... or once this many parts were recorded since the last write (or an eighth of
+/// all recorded so far, if more: the journal grows with the parts, so rewriting it
+/// after a fixed count would make the bytes written quadratic; after a fixed share,
+/// each write is paid for by the parts that grew it).
+const MIN_PARTS: u64 = 4;
+
+/// Writes one transfer's journal as its parts complete, coalescing: a part recorded
+/// while a write is under way, or within [`MIN_INTERVAL`] of the last one and fewer
+/// than [`MIN_PARTS`] parts after it, is not written on its own; the next write carries
+/// it (that of a later part, a pause, or a transfer kept after a failure). A journal
+/// may so lag by a few parts: a crash then costs re-sending them, never a wrong byte,
+/// since a resume trusts only what the store and the file confirm.
 pub(crate) struct JournalWriter {
     path: PathBuf,
-    /// Held while a token is built and written: part jobs finish on several threads,
-    /// and an older snapshot must never land after a newer one. Guards no data; only
-    /// file I/O runs under it (no S3 call, no user code).
+    /// When to write next; taken briefly, never across file I/O.
+    pace: Mutex<Pace>,
+    /// Held while a token is built and written, so at most one write is in flight and
+    /// an older snapshot never lands after a newer one. Guards no data; only file I/O
+    /// runs under it (no S3 call, no user code).
     turn: Mutex<()>,
+}
+
+/// What the coalescing decides on.
+#[derive(Default)]
+struct Pace {
+    /// A record not yet in the journal.
+    dirty: bool,
+    /// When the last write began.
+    last: Option<Instant>,
+    /// Records since the last write began.
+    since: u64,
+    /// Records in all.
+    total: u64,
+}
+
+impl Pace {
+    fn due(&self, now: Instant) -> bool {
+        // No record written yet: the first part is, so a crash right after it
+        // already has something to continue.
+        self.since == self.total
+            || self
+                .last
+                .is_none_or(|last| now.duration_since(last) >= MIN_INTERVAL)
+            || self.since >= MIN_PARTS.max(self.total / 8)
+    }
 }
 
 impl JournalWriter {
     pub(crate) fn new(path: PathBuf) -> JournalWriter {
         JournalWriter {
             path,
+            pace: Mutex::new(Pace::default()),
             turn: Mutex::new(()),
         }
     }
 
-    /// Build the token with `snapshot` and write it, in turn with other writers.
-    pub(crate) fn write_with(
+    /// A part or range was recorded: write the token `snapshot` builds if a write is
+    /// due and none is under way (that one then writes again, with the newest state).
+    pub(crate) fn record(
         &self,
-        snapshot: impl FnOnce() -> Option<ResumeToken>,
+        snapshot: impl Fn() -> Option<ResumeToken>,
     ) -> Result<(), ResumeError> {
-        let _turn = self.turn.lock();
-        match snapshot() {
-            Some(token) => write_atomically(&self.path, token.to_json().as_bytes())
-                .map_err(|e| ResumeError::io("writing the journal", &self.path, e)),
-            None => Ok(()),
+        {
+            let mut pace = self.pace.lock();
+            pace.dirty = true;
+            pace.since += 1;
+            pace.total += 1;
+            if !pace.due(Instant::now()) {
+                return Ok(());
+            }
+        }
+        let Some(turn) = self.turn.try_lock() else {
+            // The write under way sees `dirty` when it ends and writes again.
+            return Ok(());
+        };
+        self.write_while_due(turn, &snapshot, false)
+    }
+
+    /// Write the token now, whatever the pace (the transfer begins, pauses, or is
+    /// kept after a failure): waits for a write under way.
+    pub(crate) fn flush(
+        &self,
+        snapshot: impl Fn() -> Option<ResumeToken>,
+    ) -> Result<(), ResumeError> {
+        self.pace.lock().dirty = true;
+        let turn = self.turn.lock();
+        self.write_while_due(turn, &snapshot, true)
+    }
+
+    /// Holding the turn: write while there is something unwritten and a write is due.
+    fn write_while_due<'a>(
+        &'a self,
+        mut turn: parking_lot::MutexGuard<'a, ()>,
+        snapshot: &dyn Fn() -> Option<ResumeToken>,
+        mut forced: bool,
+    ) -> Result<(), ResumeError> {
+        loop {
+            {
+                let mut pace = self.pace.lock();
+                if !pace.dirty || !(forced || pace.due(Instant::now())) {
+                    drop(pace);
+                    drop(turn);
+                    // A record that arrived as the turn was let go found it taken and
+                    // left its write to us: look once more, so it does not wait for
+                    // the next part.
+                    let pace = self.pace.lock();
+                    if !(pace.dirty && pace.due(Instant::now())) {
+                        return Ok(());
+                    }
+                    drop(pace);
+                    match self.turn.try_lock() {
+                        Some(again) => {
+                            turn = again;
+                            continue;
+                        }
+                        None => return Ok(()),
+                    }
+                }
+                pace.dirty = false;
+                pace.since = 0;
+                pace.last = Some(Instant::now());
+            }
+            forced = false;
+            if let Some(token) = snapshot() {
+                write_atomically(&self.path, token.to_json().as_bytes())
+                    .map_err(|e| ResumeError::io("writing the journal", &self.path, e))?;
+            }
         }
     }
 
@@ -56,15 +165,27 @@ fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     fs::create_dir_all(dir)?;
+    // A name of its own per process and write: two runs of the same command (or two
+    // writers) never share a temporary inode, so neither renames the other's half
+    // written file into place.
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
+    name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
     let temp = path.with_file_name(name);
-    {
-        let mut file = File::create(&temp)?;
+    let written = (|| {
+        let mut file = File::options().write(true).create_new(true).open(&temp)?;
         file.write_all(data)?;
         file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
     }
-    fs::rename(&temp, path)?;
+    written?;
     // The rename is only durable once the directory entry is: without this, a power
     // cut could bring back the previous journal (safe, but progress is lost).
     #[cfg(unix)]
@@ -93,5 +214,73 @@ pub fn remove_journal(path: &Path) -> Result<(), ResumeError> {
             Err(ResumeError::io("removing the journal", path, e))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One record on `pace` at `now`: whether it is written (as `record` decides).
+    fn record(pace: &mut Pace, now: Instant) -> bool {
+        pace.since += 1;
+        pace.total += 1;
+        let due = pace.due(now);
+        if due {
+            pace.since = 0;
+            pace.last = Some(now);
+        }
+        due
+    }
+
+    #[test]
+    fn the_first_part_is_written_then_every_few_parts_or_second_not_every_part() {
+        let start = Instant::now();
+        // The journal written as the transfer begins.
+        let mut pace = Pace {
+            last: Some(start),
+            ..Pace::default()
+        };
+        let verdicts: Vec<bool> = (0..9).map(|_| record(&mut pace, start)).collect();
+        assert_eq!(
+            verdicts,
+            [true, false, false, false, true, false, false, false, true]
+        );
+        assert!(!record(&mut pace, start));
+        assert!(record(&mut pace, start + MIN_INTERVAL), "a second later");
+        // With many parts recorded, a write waits for an eighth more.
+        let mut many = Pace {
+            last: Some(start),
+            total: 800,
+            ..Pace::default()
+        };
+        let writes = (0..800).filter(|_| record(&mut many, start)).count();
+        assert!(writes <= 8, "{writes} writes for 800 parts");
+        // 10,000 parts at once: a bounded number of writes, not one per part.
+        let mut all = Pace::default();
+        let writes = (0..10_000).filter(|_| record(&mut all, start)).count();
+        assert!(writes < 100, "{writes} writes for 10,000 parts");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_temporary_file_is_a_new_one_of_its_own_never_one_already_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.json");
+        // What a fixed name would have written through: another run's temporary file,
+        // or a link planted at it.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("j.json.tmp")).unwrap();
+        let token = ResumeToken::from_json(
+            br#"{"format":"s3transfer-resume","version":1,"kind":"download","bucket":"b",
+                "key":"k","etag":"e","size":1,"destination":"/d/o","temp_path":"/d/.o.0000000000000000.s3tmp",
+                "part_size":1,"ranges":[]}"#,
+        )
+        .unwrap();
+        let writer = JournalWriter::new(journal.clone());
+        writer.flush(|| Some(token.clone())).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(read_journal(&journal).unwrap(), token);
     }
 }

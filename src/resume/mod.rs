@@ -15,6 +15,7 @@ pub use error::ResumeError;
 pub(crate) use journal::JournalWriter;
 pub use journal::{read_journal, remove_journal};
 pub use options::{IfChanged, ResumeOptions};
+pub(crate) use state_dir::download_temp_path;
 pub use state_dir::{download_journal_path, state_dir, upload_journal_path};
 pub use token::{
     DownloadToken, FORMAT_VERSION, PartDone, RangeDone, ResumeToken, SourceIdentity, UploadToken,

@@ -56,6 +56,56 @@ pub fn download_journal_path(destination: &Path) -> PathBuf {
     destination.with_file_name(format!(".{name}.s3resume"))
 }
 
+/// The temporary file of a download to `destination`, told apart from other downloads'
+/// by `unique`: `.<name>.<16 hex>.s3tmp` beside it. The one place that spells the
+/// name, so a resume can check a token's `temp_path` against it.
+pub(crate) fn download_temp_path(destination: &Path, unique: u64) -> PathBuf {
+    let name = temp_name_stem(destination);
+    destination.with_file_name(format!(".{name}.{unique:016x}.s3tmp"))
+}
+
+/// Whether `temp` is a name [`download_temp_path`] could give for `destination`: in the
+/// same directory, `.<name>.<16 hex>.s3tmp`. A token whose `temp_path` is anything else
+/// (edited, or planted to name another file) must not be opened, written, renamed or
+/// removed.
+pub(crate) fn is_download_temp_path(destination: &Path, temp: &Path) -> bool {
+    if temp.parent() != destination.parent() {
+        return false;
+    }
+    let Some(name) = temp.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let stem = temp_name_stem(destination);
+    let Some(rest) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_prefix(stem.as_str()))
+        .and_then(|n| n.strip_prefix('.'))
+        .and_then(|n| n.strip_suffix(".s3tmp"))
+    else {
+        return false;
+    };
+    rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Bytes of the destination's name kept in its temporary name. File systems limit a
+/// name to 255 *bytes* (not characters: 80 CJK characters are 240 bytes); the temporary
+/// name adds 24 (`.`, `.`, 16 hex digits, `.s3tmp`), and the rest is spare.
+const TEMP_NAME_BUDGET: usize = 200;
+
+/// The destination's name as its temporary name keeps it: the longest prefix of at
+/// most [`TEMP_NAME_BUDGET`] bytes that ends on a character boundary.
+fn temp_name_stem(destination: &Path) -> String {
+    let name = destination
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "download".into());
+    let mut end = name.len().min(TEMP_NAME_BUDGET);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
+}
+
 /// Whether a file name is one a download keeps beside its destination while it runs
 /// or for a resume: its temporary file (`.<name>.<hex>.s3tmp`), its journal
 /// (`.<name>.s3resume`, and the journal's own `.tmp` and set-aside `.unusable` forms).
@@ -67,4 +117,27 @@ pub(crate) fn is_download_working_file(name: &str) -> bool {
         .or_else(|| name.strip_suffix(".unusable"))
         .unwrap_or(name);
     name.starts_with('.') && (base.ends_with(".s3tmp") || base.ends_with(".s3resume"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_temporary_name_beside_the_destination_passes() {
+        let dest = Path::new("/data/out.bin");
+        let temp = download_temp_path(dest, 0xabc);
+        assert!(is_download_temp_path(dest, &temp));
+        for other in [
+            "/home/u/.bashrc",
+            "/data/.bashrc",
+            "/other/.out.bin.0000000000000abc.s3tmp",
+            "/data/.out.bin.0000000000000abc.s3tmp/x",
+            "/data/.out.bin.abc.s3tmp",
+            "/data/.other.0000000000000abc.s3tmp",
+            "/data/.out.bin.000000000000zabc.s3tmp",
+        ] {
+            assert!(!is_download_temp_path(dest, Path::new(other)), "{other}");
+        }
+    }
 }

@@ -139,6 +139,27 @@ pub struct RangeDone {
     pub crc32c: u32,
 }
 
+impl DownloadToken {
+    /// Whether the token's `temp_path` is a temporary name this crate gives beside its
+    /// `destination` (`.<name>.<16 hex>.s3tmp` in the same directory). A resume opens,
+    /// writes, renames and may remove that file, so a token that names any other file
+    /// (edited, or a journal planted to name `~/.bashrc`) is [`ResumeError::Corrupt`]
+    /// and nothing is touched.
+    pub fn check_temp_path(&self) -> Result<(), ResumeError> {
+        if super::state_dir::is_download_temp_path(&self.destination, &self.temp_path) {
+            return Ok(());
+        }
+        Err(ResumeError::Corrupt {
+            path: None,
+            reason: format!(
+                "its temporary file {} is not a temporary name beside {}",
+                self.temp_path.display(),
+                self.destination.display()
+            ),
+        })
+    }
+}
+
 impl RangeDone {
     /// A range.
     pub fn new(start: u64, len: u64, crc32c: u32) -> Self {
@@ -170,8 +191,9 @@ impl ResumeToken {
             version: FORMAT_VERSION,
             token: self.clone(),
         };
-        // Plain data of strings and numbers: serialising cannot fail.
-        serde_json::to_string_pretty(&envelope).unwrap_or_default()
+        // Plain data of strings and numbers: serialising cannot fail. Compact, not
+        // pretty: a journal of 10,000 parts is rewritten as parts complete.
+        serde_json::to_string(&envelope).unwrap_or_default()
     }
 
     /// Parse the JSON form. [`ResumeError::UnsupportedVersion`] for a token of
@@ -236,7 +258,9 @@ impl ResumeToken {
     }
 
     /// The download token, if this is the download of `s3://bucket/key` to
-    /// `destination`; else [`ResumeError::WrongTransfer`].
+    /// `destination`; else [`ResumeError::WrongTransfer`], or [`ResumeError::Corrupt`]
+    /// when its temporary file is not one of ours beside the destination
+    /// ([`DownloadToken::check_temp_path`]).
     pub fn expect_download(
         &self,
         bucket: &str,
@@ -251,6 +275,7 @@ impl ResumeToken {
             ResumeToken::Download(t)
                 if t.bucket == bucket && t.key == key && same_file(&t.destination, destination) =>
             {
+                t.check_temp_path()?;
                 Ok(t)
             }
             _ => Err(ResumeError::WrongTransfer {
@@ -330,14 +355,14 @@ mod tests {
     fn a_token_survives_its_json_form() {
         let token = upload();
         let json = token.to_json();
-        assert!(json.contains("\"version\": 1") && json.contains("\"kind\": \"upload\""));
+        assert!(json.contains("\"version\":1") && json.contains("\"kind\":\"upload\""));
         assert_eq!(ResumeToken::from_json(json.as_bytes()).unwrap(), token);
     }
 
     #[test]
     fn another_version_or_a_cut_token_is_refused_typed() {
         let json = upload().to_json();
-        let older = json.replace("\"version\": 1", "\"version\": 0");
+        let older = json.replace("\"version\":1", "\"version\":0");
         assert!(matches!(
             ResumeToken::from_json(older.as_bytes()),
             Err(ResumeError::UnsupportedVersion {

@@ -320,7 +320,7 @@ fn an_unknown_version_a_cut_journal_or_another_transfers_token_is_refused_and_no
     let text = std::fs::read_to_string(&journal).unwrap();
 
     let older = dir.path().join("older.json");
-    std::fs::write(&older, text.replace("\"version\": 1", "\"version\": 0")).unwrap();
+    std::fs::write(&older, text.replace("\"version\":1", "\"version\":0")).unwrap();
     assert!(matches!(
         read_journal(&older),
         Err(ResumeError::UnsupportedVersion {
@@ -641,4 +641,215 @@ fn a_transient_download_failure_keeps_the_temporary_file_for_a_resume_when_asked
         .unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), data);
     assert!(temp_files(dir.path()).is_empty() && !journal.exists());
+}
+
+/// `token` with its download's `temp_path` replaced, as an edited journal would have it.
+fn with_temp_path(token: &ResumeToken, temp: &Path) -> ResumeToken {
+    let mut json: serde_json::Value = serde_json::from_str(&token.to_json()).unwrap();
+    json["temp_path"] = serde_json::Value::String(temp.to_str().unwrap().to_owned());
+    ResumeToken::from_json(json.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn a_token_naming_a_temporary_file_elsewhere_is_refused_and_that_file_is_untouched() {
+    let fake = fake();
+    fake.put_object_bytes("b", "k", random_bytes(16 * MIB, 20));
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    let manager = manager(&fake);
+    let token = pause_at(&fake, Operation::GetObject, 2, || {
+        start_download(&manager, &dest, DownloadArgs::default())
+    });
+    let victim = write_file(elsewhere.path(), ".bashrc", b"precious");
+    // Beside the destination but not a temporary name, and a temporary name elsewhere.
+    let beside = write_file(dir.path(), "notes.txt", b"precious");
+    let misplaced = elsewhere.path().join(".out.0123456789abcdef.s3tmp");
+    std::fs::write(&misplaced, b"precious").unwrap();
+    for temp in [&victim, &beside, &misplaced] {
+        let planted = with_temp_path(&token, temp);
+        let err = manager
+            .resume_download(&planted, DownloadArgs::default(), ResumeOptions::new(), &[])
+            .unwrap_err();
+        assert!(
+            matches!(err.resume_error(), Some(ResumeError::Corrupt { .. })),
+            "{err}"
+        );
+        assert!(matches!(
+            planted.expect_download("b", "k", &dest),
+            Err(ResumeError::Corrupt { .. })
+        ));
+        assert_eq!(std::fs::read(temp).unwrap(), b"precious");
+    }
+    assert!(!dest.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_planted_at_the_temporary_name_is_not_followed() {
+    let fake = fake();
+    fake.put_object_bytes("b", "k", random_bytes(16 * MIB, 21));
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    let manager = manager(&fake);
+    let token = pause_at(&fake, Operation::GetObject, 2, || {
+        start_download(&manager, &dest, DownloadArgs::default())
+    });
+    let temp = token.as_download().unwrap().temp_path.clone();
+    std::fs::remove_file(&temp).unwrap();
+    let victim = write_file(elsewhere.path(), ".bashrc", b"precious");
+    std::os::unix::fs::symlink(&victim, &temp).unwrap();
+    let result = manager
+        .resume_download(&token, DownloadArgs::default(), ResumeOptions::new(), &[])
+        .unwrap()
+        .result();
+    assert!(result.is_err(), "the link is refused, not written through");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(
+        !dest.exists(),
+        "the victim was not renamed onto the destination"
+    );
+}
+
+#[test]
+fn bytes_past_the_objects_end_in_a_resumed_temporary_file_are_cut() {
+    let fake = fake();
+    let data = random_bytes(16 * MIB, 22);
+    fake.put_object_bytes("b", "k", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    let manager = manager(&fake);
+    let token = pause_at(&fake, Operation::GetObject, 2, || {
+        start_download(&manager, &dest, DownloadArgs::default())
+    });
+    let temp = token.as_download().unwrap().temp_path.clone();
+    let file = std::fs::OpenOptions::new().write(true).open(&temp).unwrap();
+    file.set_len(data.len() as u64 + 4096).unwrap();
+    drop(file);
+    manager
+        .resume_download(&token, DownloadArgs::default(), ResumeOptions::new(), &[])
+        .unwrap()
+        .result()
+        .unwrap();
+    let written = std::fs::read(&dest).unwrap();
+    assert_eq!(written.len(), data.len(), "no trailing bytes");
+    assert_eq!(written, data);
+}
+
+#[test]
+fn keep_for_resume_without_a_journal_leaves_nothing_behind_on_a_transient_failure() {
+    let fake = fake();
+    let manager = manager(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "src", &random_bytes(21 * MIB, 23));
+    lose_the_network_at_part_3(&fake);
+    let err = start_upload(&manager, &path, UploadArgs::default().keep_for_resume(true))
+        .result()
+        .unwrap_err();
+    assert_eq!(err.kind(), s3transfer::ErrorKind::RetriesExceeded, "{err}");
+    assert!(
+        fake.list_multipart_uploads("b").is_empty(),
+        "no upload left open that nothing records"
+    );
+
+    fake.clear_faults();
+    fake.put_object_bytes("b", "k", random_bytes(21 * MIB, 24));
+    let third = 2 * 5 * MIB as u64;
+    fake.on_call(move |call| match call {
+        RecordedCall::GetObject(r) if r.range.is_some_and(|r| r.start == third) => {
+            Some(s3transfer::S3Error::new(
+                s3transfer::S3ErrorKind::Transient,
+                "GetObject",
+                "connection reset",
+            ))
+        }
+        _ => None,
+    });
+    let dest = dir.path().join("out");
+    let err = start_download(
+        &manager,
+        &dest,
+        DownloadArgs::default().keep_for_resume(true),
+    )
+    .result()
+    .unwrap_err();
+    assert_eq!(err.kind(), s3transfer::ErrorKind::RetriesExceeded, "{err}");
+    assert!(temp_files(dir.path()).is_empty(), "no stray temporary file");
+    assert!(!dest.exists());
+}
+
+/// `token` with `edit` applied to its JSON form, as a hand-edited journal would be.
+fn edited(token: &ResumeToken, edit: impl FnOnce(&mut serde_json::Value)) -> ResumeToken {
+    let mut json: serde_json::Value = serde_json::from_str(&token.to_json()).unwrap();
+    edit(&mut json);
+    ResumeToken::from_json(json.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn a_tampered_upload_token_is_refused_as_corrupt_before_the_source_is_read() {
+    let fake = fake();
+    let manager = manager(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "src", &random_bytes(16 * MIB, 25));
+    let token = pause_at(&fake, Operation::UploadPart, 2, || {
+        start_upload(&manager, &path, UploadArgs::default())
+    });
+    let tampered = [
+        edited(&token, |j| j["parts"][0]["number"] = 0.into()),
+        edited(&token, |j| j["part_size"] = (6u64 << 30).into()),
+        edited(&token, |j| j["parts"][1]["size"] = (u64::MAX).into()),
+    ];
+    for token in tampered {
+        let err = manager
+            .resume_upload(&token, UploadArgs::default(), ResumeOptions::new(), &[])
+            .unwrap()
+            .result()
+            .unwrap_err();
+        assert!(
+            matches!(err.resume_error(), Some(ResumeError::Corrupt { .. })),
+            "{err}"
+        );
+    }
+    assert_eq!(fake.list_multipart_uploads("b").len(), 1, "nothing aborted");
+}
+
+#[test]
+fn a_tampered_download_range_past_the_end_is_ignored_not_trusted() {
+    let fake = fake();
+    let data = random_bytes(16 * MIB, 26);
+    fake.put_object_bytes("b", "k", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    let manager = manager(&fake);
+    let token = pause_at(&fake, Operation::GetObject, 2, || {
+        start_download(&manager, &dest, DownloadArgs::default())
+    });
+    let token = edited(&token, |j| {
+        j["ranges"][1]["start"] = (u64::MAX - 1).into();
+    });
+    manager
+        .resume_download(&token, DownloadArgs::default(), ResumeOptions::new(), &[])
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+
+    let token = pause_at(&fake, Operation::GetObject, 2, || {
+        start_download(&manager, &dest, DownloadArgs::default())
+    });
+    let err = manager
+        .resume_download(
+            &edited(&token, |j| j["part_size"] = 0.into()),
+            DownloadArgs::default(),
+            ResumeOptions::new(),
+            &[],
+        )
+        .unwrap()
+        .result()
+        .unwrap_err();
+    assert!(
+        matches!(err.resume_error(), Some(ResumeError::Corrupt { .. })),
+        "{err}"
+    );
 }

@@ -85,8 +85,9 @@ pub(crate) struct Options {
     /// exists (its multipart upload is aborted, its partial download removed)
     #[arg(long, global = true)]
     pub(crate) no_resume: bool,
-    /// cp: Ctrl-C pauses (keeps the multipart upload or the partial download for a
-    /// rerun of the same command) instead of cancelling, and so does a lost network
+    /// cp and mv of one file: Ctrl-C pauses (keeps the multipart upload or the partial
+    /// download for a rerun of the same command) instead of cancelling, and so does a
+    /// lost network; sync, cp -r and mv -r still cancel on Ctrl-C
     #[arg(long, global = true, env = "S3TRANSFER_RESUMABLE")]
     pub(crate) resumable: bool,
 }

@@ -61,7 +61,20 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
     let client = build_client(&cli.options)?;
     let config = build_config(&cli.options)?;
     let manager = Arc::new(TransferManager::new(client.clone(), config));
-    install_ctrl_c(manager.clone(), cli.options.resumable)?;
+    // A pause is per file: a tree (sync, mv -r, cp -r) is never tracked for one, so
+    // under --resumable its Ctrl-C cancels it as without (a `mv` must not run on to
+    // delete its sources). `--resumable` applies to single-file cp and mv.
+    let tree = matches!(
+        cli.command,
+        Command::Cp {
+            recursive: true,
+            ..
+        } | Command::Mv {
+            recursive: true,
+            ..
+        } | Command::Sync { .. }
+    );
+    install_ctrl_c(manager.clone(), cli.options.resumable && !tree)?;
     let options = &cli.options;
     let code = match &cli.command {
         Command::Cp {

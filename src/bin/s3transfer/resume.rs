@@ -65,7 +65,7 @@ pub(crate) fn paused_hint() -> Option<&'static str> {
     PAUSED.load(Ordering::SeqCst).then_some(
         "s3transfer: kept for a resume; run the same command again to continue (paused \
          uploads and partial downloads are resumed), add --no-resume to start over, or \
-         drop an upload with `s3transfer uploads abort s3://bucket/key`",
+         drop an upload with `s3transfer uploads abort --exact s3://bucket/key`",
     )
 }
 

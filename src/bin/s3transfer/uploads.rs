@@ -28,6 +28,10 @@ pub(crate) enum UploadsCommand {
         /// Only uploads started longer ago than this (30m, 12h, 7d, 2w)
         #[arg(long, value_parser = parse_age, value_name = "AGE")]
         older_than: Option<Duration>,
+        /// Only uploads to exactly this key, not every key it begins (s3://b/k would
+        /// otherwise abort the uploads of k.bak and k/part too)
+        #[arg(long)]
+        exact: bool,
     },
 }
 
@@ -81,8 +85,17 @@ pub(crate) fn run(
             }
             Ok(0)
         }
-        UploadsCommand::Abort { target, older_than } => {
+        UploadsCommand::Abort {
+            target,
+            older_than,
+            exact,
+        } => {
             let (bucket, prefix) = bucket_and_prefix(target)?;
+            if *exact && prefix.is_empty() {
+                return Err(CliError::usage("uploads abort --exact takes s3://bucket/key").into());
+            }
+            // The listing is by prefix (S3 has no other); the key is then compared.
+            let wanted = |u: &ListedUpload| !*exact || u.key == prefix;
             let now = SystemTime::now();
             let old_enough = |u: &ListedUpload| match older_than {
                 None => true,
@@ -97,6 +110,7 @@ pub(crate) fn run(
             let mut failed = 0;
             for upload in list(client, &bucket, &prefix)?
                 .into_iter()
+                .filter(wanted)
                 .filter(old_enough)
             {
                 let mut request = AbortMultipartUploadRequest::default();

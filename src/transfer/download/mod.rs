@@ -308,6 +308,11 @@ impl Download {
             return;
         };
         if self.ctx.coordinator.is_stopped() {
+            // A journal kept for a resume gets the ranges its coalesced writes had not
+            // carried yet (a cancelled one is removed by the cleanup, after this).
+            if self.args.keep_for_resume {
+                self.write_journal(true);
+            }
             return;
         }
         if self.ctx.coordinator.is_pausing() {
@@ -345,6 +350,28 @@ impl Download {
                 return;
             }
         };
+        // The file itself, not only the count of bytes written: a resumed temporary
+        // file could hold bytes past the object's end (cut by `set_len` on resume, and
+        // checked here, after the more specific checks, so that no path can put a
+        // longer file in place).
+        if let Output::File { file, .. } = &output {
+            match file.metadata() {
+                Ok(m) if m.len() == size => {}
+                Ok(m) => {
+                    self.ctx.coordinator.fail(self.failed(
+                        format!("the temporary file holds {} bytes of {size}", m.len()),
+                        None,
+                    ));
+                    return;
+                }
+                Err(e) => {
+                    self.ctx
+                        .coordinator
+                        .fail(TransferError::io("reading metadata of", None, e));
+                    return;
+                }
+            }
+        }
         let finished = match output {
             Output::File { file, temp, dest } => {
                 drop(self.direct.lock().take());

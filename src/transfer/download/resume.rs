@@ -18,14 +18,14 @@ use super::{Download, UNKNOWN};
 use crate::args::DownloadArgs;
 use crate::checksum::Checksummer;
 use crate::client::{HeadObjectRequest, etag};
-use crate::config::download_part_size;
+use crate::config::{MAX_PARTS, download_part_size};
 use crate::error::TransferError;
 use crate::resume::{
     DownloadToken, IfChanged, JournalWriter, RangeDone, ResumeError, ResumeOptions, ResumeToken,
 };
 use crate::runtime::work_group::WorkGuard;
 use crate::transfer::context::TransferContext;
-use crate::transfer::upload::read_at;
+use crate::transfer::upload::crc32c_at;
 
 /// What a download to a file records for a pause or a later process.
 pub(super) struct Resumable {
@@ -59,9 +59,10 @@ impl Download {
             journal,
         };
         if self.resumable.set(resumable).is_ok() {
-            self.write_journal();
+            self.write_journal(true);
             self.ctx.coordinator.allow_pause();
-            if self.args.keep_for_resume {
+            // Without a journal nothing would record what was kept.
+            if self.args.keep_for_resume && self.args.journal.is_some() {
                 self.ctx.coordinator.keep_on_transient_failure();
             }
         }
@@ -96,11 +97,19 @@ impl Download {
         }))
     }
 
-    fn write_journal(&self) {
+    /// Bring the journal up to date: now (`flush`), or when the coalescing says a
+    /// write is due.
+    pub(super) fn write_journal(&self, flush: bool) {
         let Some(journal) = self.resumable.get().and_then(|r| r.journal.as_ref()) else {
             return;
         };
-        if let Err(e) = journal.write_with(|| self.token()) {
+        let snapshot = || self.token();
+        let written = if flush {
+            journal.flush(snapshot)
+        } else {
+            journal.record(snapshot)
+        };
+        if let Err(e) = written {
             tracing::warn!(error = %e, "the download journal could not be written");
         }
     }
@@ -114,12 +123,12 @@ impl Download {
             .ranges
             .lock()
             .insert(start, RangeDone::new(start, len, crc32c));
-        self.write_journal();
+        self.write_journal(false);
     }
 
     /// The finalizer of a pausing download: the token instead of the rename.
     pub(super) fn pause_here(&self) {
-        self.write_journal();
+        self.write_journal(true);
         self.ctx.coordinator.finish_paused(self.token());
     }
 
@@ -148,6 +157,15 @@ impl Download {
         token: DownloadToken,
         options: &ResumeOptions,
     ) -> Result<(), TransferError> {
+        // Before any recorded number is used: a part size that would cut the object
+        // into millions of GETs (or none) is not one this crate chose.
+        if token.part_size == 0 || token.size.div_ceil(token.part_size) > MAX_PARTS {
+            return Err(ResumeError::Corrupt {
+                path: None,
+                reason: format!("its part size {} is impossible", token.part_size),
+            }
+            .into());
+        }
         let changed = |reason: String| ResumeError::ObjectChanged {
             bucket: token.bucket.clone(),
             key: token.key.clone(),
@@ -182,17 +200,16 @@ impl Download {
             self.discard(&token);
             return self.start_over(root, &token);
         }
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&token.temp_path)
+        let file = open_temp(&token.temp_path)
             .map_err(|e| TransferError::io("opening", Some(&token.temp_path), e))?;
         let cleanup_path = token.temp_path.clone();
         self.ctx.coordinator.add_cleanup(move || {
             let _ = std::fs::remove_file(&cleanup_path);
         });
+        // Bytes past the object's end (a longer file left at the name, an edit) would
+        // otherwise stay and be renamed into place; recorded ranges lie within the size.
+        file.set_len(token.size)
+            .map_err(|e| TransferError::io("truncating", Some(&token.temp_path), e))?;
         let size = token.size;
         let trusted = self.ranges_on_disk(&file, &token);
         let done: u64 = trusted.iter().map(|r| r.len).sum();
@@ -214,17 +231,18 @@ impl Download {
         });
         self.make_resumable(&token.temp_path, &token.destination, trusted.clone());
         // What is missing, cut in GETs of the token's part size.
-        let part_size = token.part_size.max(1);
+        // Trusted ranges lie within the size (ranges_on_disk), the part size is sane.
+        let part_size = token.part_size;
         let mut next = 0;
         let mut gaps = Vec::new();
         for range in trusted.iter().chain([&RangeDone::new(size, 0, 0)]) {
             let mut start = next;
             while start < range.start {
-                let end = (start + part_size).min(range.start);
+                let end = start.saturating_add(part_size).min(range.start);
                 gaps.push((start, end - 1));
                 start = end;
             }
-            next = range.start + range.len;
+            next = range.start.saturating_add(range.len);
         }
         if size == 0 {
             gaps.push((0, 0));
@@ -303,25 +321,31 @@ impl Download {
         let mut trusted: Vec<RangeDone> = Vec::new();
         let mut covered = 0;
         for range in ranges {
-            if range.start < covered || range.len == 0 || range.start + range.len > token.size {
-                continue;
-            }
-            let Ok(data) = read_at(file, range.start, range.len as usize) else {
+            // A range past the end (or whose end overflows) is not one this download
+            // wrote: never trusted, never read.
+            let Some(end) = range.start.checked_add(range.len) else {
                 continue;
             };
-            if crc32c::crc32c(&data) != range.crc32c {
+            if range.start < covered || range.len == 0 || end > token.size {
+                continue;
+            }
+            let mut sum = algorithm.map(Checksummer::new);
+            let crc = crc32c_at(file, range.start, range.len, |chunk| {
+                if let Some(sum) = sum.as_mut() {
+                    sum.update(chunk);
+                }
+            });
+            if crc.ok() != Some(range.crc32c) {
                 tracing::info!(
                     start = range.start,
                     "a recorded range reads back differently; fetching it again"
                 );
                 continue;
             }
-            if let Some(algorithm) = algorithm {
-                let mut sum = Checksummer::new(algorithm);
-                sum.update(&data);
+            if let Some(sum) = sum {
                 self.range_sums.lock().insert(range.start, sum.finish());
             }
-            covered = range.start + range.len;
+            covered = end;
             trusted.push(range);
         }
         trusted
@@ -341,6 +365,17 @@ impl Download {
         self.open(super::DownloadTarget::Path(token.destination.clone()))?;
         self.submit_first_get(root)
     }
+}
+
+/// Open the temporary file a token names (already checked to be one of our names
+/// beside the destination), without following a symbolic link planted there: its
+/// target would be written and then renamed onto the destination.
+fn open_temp(path: &Path) -> std::io::Result<File> {
+    let mut options = File::options();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options.open(path)
 }
 
 /// Run on a submission thread: continue the paused download `token` describes.

@@ -175,27 +175,7 @@ pub(super) fn temp_path(dest: &Path) -> PathBuf {
             .map(|d| d.as_nanos())
             .unwrap_or(0),
     );
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "download".into());
-    let name = truncate_on_char_boundary(&name, TEMP_NAME_BUDGET);
-    dest.with_file_name(format!(".{name}.{:016x}.s3tmp", h.finish()))
-}
-
-/// Bytes of the destination's name kept in its temporary name. File systems limit a
-/// name to 255 *bytes* (not characters: 80 CJK characters are 240 bytes); the temporary
-/// name adds 24 (`.`, `.`, 16 hex digits, `.s3tmp`), and the rest is spare.
-const TEMP_NAME_BUDGET: usize = 200;
-
-/// The longest prefix of `name` of at most `budget` bytes that ends on a character
-/// boundary.
-fn truncate_on_char_boundary(name: &str, budget: usize) -> &str {
-    let mut end = name.len().min(budget);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    &name[..end]
+    crate::resume::download_temp_path(dest, h.finish())
 }
 
 /// Refuse a destination the final rename could never write, before any request: the

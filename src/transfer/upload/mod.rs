@@ -24,8 +24,8 @@ use crate::runtime::coordinator::panic_message;
 use crate::runtime::work_group::WorkGuard;
 use crate::transfer::context::TransferContext;
 use crate::transfer::multipart::MultipartUpload;
-pub(crate) use source::read_at;
 pub use source::{SeekRead, UploadSource};
+pub(crate) use source::{crc32c_at, read_at};
 use source::{read_full, seekable_remaining};
 
 /// One upload's fixed facts, shared by its jobs.

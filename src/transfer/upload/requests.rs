@@ -244,6 +244,9 @@ impl Upload {
     /// abort cleanup runs when the transfer is announced done).
     pub(super) fn complete(&self, mpu: &MultipartUpload) {
         if self.ctx.coordinator.is_stopped() {
+            if self.args.keep_for_resume {
+                self.flush_journal();
+            }
             return;
         }
         if self.ctx.coordinator.is_pausing() {

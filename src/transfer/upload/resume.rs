@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::source::read_at;
+use super::source::crc32c_at;
 use super::{Slot, Upload};
 use crate::checksum::{Checksum, base64_decode};
 use crate::client::{
@@ -41,10 +41,19 @@ impl Resumable {
         ResumeToken::Upload(token)
     }
 
-    fn write_journal(&self) {
-        if let Some(journal) = &self.journal
-            && let Err(e) = journal.write_with(|| Some(self.token()))
-        {
+    /// Bring the journal up to date: now (`flush`), or when the coalescing says a
+    /// write is due.
+    fn write_journal(&self, flush: bool) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let snapshot = || Some(self.token());
+        let written = if flush {
+            journal.flush(snapshot)
+        } else {
+            journal.record(snapshot)
+        };
+        if let Err(e) = written {
             // The upload itself is fine; only a later resume would start from an older
             // journal (or none), which is safe.
             tracing::warn!(error = %e, "the upload journal could not be written");
@@ -122,10 +131,11 @@ impl Upload {
             parts: Mutex::new(parts.into_iter().map(|p| (p.number, p)).collect()),
             journal,
         };
-        resumable.write_journal();
+        resumable.write_journal(true);
         if self.resumable.set(resumable).is_ok() {
             self.ctx.coordinator.allow_pause();
-            if self.args.keep_for_resume {
+            // Without a journal nothing would record what was kept.
+            if self.args.keep_for_resume && self.args.journal.is_some() {
                 self.ctx.coordinator.keep_on_transient_failure();
             }
         }
@@ -151,16 +161,25 @@ impl Upload {
             crc32c,
         };
         resumable.parts.lock().insert(number, part);
-        resumable.write_journal();
+        resumable.write_journal(false);
     }
 
     /// The finalizer of a pausing upload: the token instead of Complete.
     pub(super) fn pause_here(&self) {
         let token = self.resumable.get().map(|r| {
-            r.write_journal();
+            r.write_journal(true);
             r.token()
         });
         self.ctx.coordinator.finish_paused(token);
+    }
+
+    /// The upload stopped (failed or cancelled): a journal kept for a resume gets the
+    /// parts its coalesced writes had not carried yet (a cancelled one is removed by
+    /// the failure cleanup, which runs after this).
+    pub(super) fn flush_journal(&self) {
+        if let Some(resumable) = self.resumable.get() {
+            resumable.write_journal(true);
+        }
     }
 
     /// The upload completed: its journal has nothing left to continue.
@@ -206,6 +225,9 @@ impl Upload {
             }
             upload.plan_file(root, multipart, &path)
         };
+        // Before any recorded number is used to read the source: a tampered token is
+        // refused here, not turned into an enormous read or an overflow.
+        check_shape(&token).map_err(|reason| ResumeError::Corrupt { path: None, reason })?;
         if let Some(reason) = source_change(&file, &metadata, &token) {
             return start_over(
                 self,
@@ -254,8 +276,9 @@ impl Upload {
             .parts
             .iter()
             .filter(|p| {
+                // Numbers are 1..=count and count * part_size fits (check_shape).
                 let expected_size =
-                    part_size.min(size.saturating_sub((p.number as u64 - 1) * part_size));
+                    part_size.min(size.saturating_sub(u64::from(p.number - 1) * part_size));
                 let confirmed = listed.get(&p.number).is_some_and(|l| {
                     l.size == p.size
                         && l.etag.as_deref().map(etag::unquote) == Some(etag::unquote(&p.etag))
@@ -349,22 +372,35 @@ impl Upload {
             }
             .into());
         }
-        if token.part_size == 0 || token.size != token.source.size {
-            return Err(ResumeError::Corrupt {
-                path: None,
-                reason: "its part size or object size is impossible".into(),
-            }
-            .into());
-        }
-        if token.size.div_ceil(token.part_size) > crate::config::MAX_PARTS {
-            return Err(ResumeError::Corrupt {
-                path: None,
-                reason: "its part size makes more than 10,000 parts".into(),
-            }
-            .into());
-        }
-        Ok(())
+        check_shape(token).map_err(|reason| ResumeError::Corrupt { path: None, reason }.into())
     }
+}
+
+/// Why the numbers of `token` cannot describe a multipart upload, if they cannot: a part
+/// size of 0 or above S3's 5 GiB, more than 10,000 parts, a part numbered outside
+/// `1..=count` or longer than the part size. Checked before any is used to read the
+/// source or to compute an offset.
+fn check_shape(token: &UploadToken) -> Result<(), String> {
+    let part_size = token.part_size;
+    if part_size == 0 || part_size > crate::config::MAX_PART_SIZE {
+        return Err(format!("its part size {part_size} is impossible"));
+    }
+    if token.size != token.source.size {
+        return Err("its object size is not its source's".into());
+    }
+    let count = token.size.div_ceil(part_size);
+    if count > crate::config::MAX_PARTS {
+        return Err("its part size makes more than 10,000 parts".into());
+    }
+    for part in &token.parts {
+        if part.number < 1 || u64::from(part.number) > count.max(1) || part.size > part_size {
+            return Err(format!(
+                "its part {} (of {} bytes) cannot be",
+                part.number, part.size
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Why `file` is not the source `token` was made from, if it is not: another size or
@@ -384,10 +420,13 @@ fn source_change(file: &File, metadata: &Metadata, token: &UploadToken) -> Optio
         return Some("its modification time changed".into());
     }
     for part in &token.parts {
-        let offset = (part.number as u64).saturating_sub(1) * token.part_size;
-        let same = offset + part.size <= metadata.len()
-            && read_at(file, offset, part.size as usize)
-                .is_ok_and(|data| crc32c::crc32c(&data) == part.crc32c);
+        // The shape was checked, but a failure here is a difference, never a panic.
+        let offset = u64::from(part.number.saturating_sub(1)).checked_mul(token.part_size);
+        let end = offset.and_then(|o| o.checked_add(part.size));
+        let same = end.is_some_and(|end| end <= metadata.len())
+            && offset.is_some_and(|offset| {
+                crc32c_at(file, offset, part.size, |_| {}).is_ok_and(|crc| crc == part.crc32c)
+            });
         if !same {
             return Some(format!(
                 "the bytes of part {} (already uploaded) differ",

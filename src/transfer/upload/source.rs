@@ -115,6 +115,31 @@ pub(super) fn source_panicked(panic: &Box<dyn std::any::Any + Send>) -> io::Erro
     ))
 }
 
+/// The CRC32C of `len` bytes of `file` at `offset`, read in chunks of at most 1 MiB
+/// (a resume re-checks parts of up to 5 GiB, whose sizes come from a file that could
+/// have been edited: never one buffer of a recorded size), each chunk also given to
+/// `also`.
+pub(crate) fn crc32c_at(
+    file: &File,
+    offset: u64,
+    len: u64,
+    mut also: impl FnMut(&[u8]),
+) -> io::Result<u32> {
+    const CHUNK: u64 = 1024 * 1024;
+    let end = offset
+        .checked_add(len)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "range past 2^64"))?;
+    let mut crc = 0;
+    let mut at = offset;
+    while at < end {
+        let chunk = read_at(file, at, (end - at).min(CHUNK) as usize)?;
+        crc = crc32c::crc32c_append(crc, &chunk);
+        also(&chunk);
+        at += chunk.len() as u64;
+    }
+    Ok(crc)
+}
+
 /// Read `len` bytes of `file` at `offset` into a new buffer. On Unix the buffer is
 /// not zeroed first: `pread` fills it straight from the page cache (zeroing 8 MiB parts
 /// showed in the profile of a file upload; docs/benchmarks.md has the figures).
