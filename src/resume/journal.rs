@@ -7,12 +7,14 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::{ResumeError, ResumeToken};
+use crate::runtime::coordinator::Coordinator;
 
 /// A recorded part or range is written at the latest once this much time has passed
 /// since the last write, when the next one is recorded: a second of lag costs, after a
@@ -67,6 +69,19 @@ impl Pace {
 }
 
 impl JournalWriter {
+    /// The writer of a transfer's journal at `path`, if it asked for one, removed by the
+    /// transfer's failure cleanup (with the abort or the temporary file: a journal of an
+    /// aborted transfer could only mislead). A pause runs no cleanup, so it stays.
+    pub(crate) fn for_transfer(
+        coordinator: &Coordinator,
+        path: Option<PathBuf>,
+    ) -> Option<Arc<JournalWriter>> {
+        let journal = Arc::new(JournalWriter::new(path?));
+        let removed = journal.clone();
+        coordinator.add_cleanup(move || removed.remove());
+        Some(journal)
+    }
+
     pub(crate) fn new(path: PathBuf) -> JournalWriter {
         JournalWriter {
             path,

@@ -41,17 +41,8 @@ impl Download {
     /// The temporary file `temp` is open: from here the download can be paused, and its
     /// journal (if asked for) is kept, and removed again if the download fails.
     pub(super) fn make_resumable(&self, temp: &Path, destination: &Path, ranges: Vec<RangeDone>) {
-        let journal = self
-            .args
-            .journal
-            .clone()
-            .map(|p| Arc::new(JournalWriter::new(p)));
-        if let Some(journal) = &journal {
-            // Runs with the removal of the temporary file: one without the other is
-            // of no use.
-            let journal = journal.clone();
-            self.ctx.coordinator.add_cleanup(move || journal.remove());
-        }
+        // Removed with the temporary file: one without the other is of no use.
+        let journal = JournalWriter::for_transfer(&self.ctx.coordinator, self.args.journal.clone());
         let resumable = Resumable {
             temp: temp.to_path_buf(),
             destination: destination.to_path_buf(),

@@ -115,17 +115,7 @@ impl Upload {
             },
             parts: Vec::new(),
         };
-        let journal = self
-            .args
-            .journal
-            .clone()
-            .map(|p| Arc::new(JournalWriter::new(p)));
-        if let Some(journal) = &journal {
-            // Runs only if the upload fails or is cancelled (after the abort), never on
-            // a pause: a journal of an aborted upload could only mislead.
-            let journal = journal.clone();
-            self.ctx.coordinator.add_cleanup(move || journal.remove());
-        }
+        let journal = JournalWriter::for_transfer(&self.ctx.coordinator, self.args.journal.clone());
         let resumable = Resumable {
             base,
             parts: Mutex::new(parts.into_iter().map(|p| (p.number, p)).collect()),
