@@ -778,7 +778,6 @@ fn report(
             late_live / 1024
         ));
     }
-    let _ = (early, late);
     growth
 }
 

@@ -317,6 +317,7 @@ impl S3Api for CorruptUpload {
         delete_object,
         list_objects_v2,
         list_parts,
+        list_multipart_uploads,
         supports_checksums,
     );
 }
@@ -343,6 +344,7 @@ impl S3Api for CorruptDownload {
         delete_object,
         list_objects_v2,
         list_parts,
+        list_multipart_uploads,
         supports_checksums,
     );
 }
@@ -507,6 +509,7 @@ impl S3Api for NoChecksums {
         delete_object,
         list_objects_v2,
         list_parts,
+        list_multipart_uploads,
     );
 }
 

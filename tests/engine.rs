@@ -610,6 +610,7 @@ impl S3Api for Concurrency {
         delete_object,
         list_objects_v2,
         list_parts,
+        list_multipart_uploads,
     );
 }
 
@@ -2011,6 +2012,7 @@ impl S3Api for DiscardParts {
         delete_object,
         list_objects_v2,
         list_parts,
+        list_multipart_uploads,
     );
 }
 
@@ -2102,6 +2104,7 @@ impl S3Api for CountGets {
         delete_object,
         list_objects_v2,
         list_parts,
+        list_multipart_uploads,
         supports_checksums,
     );
 }

@@ -46,6 +46,12 @@ pub fn upload_journal_path(dir: &Path, source: &Path, bucket: &str, key: &str) -
     dir.join("uploads").join(format!("{hex}.json"))
 }
 
+/// How a download's temporary file name ends.
+const TEMP_SUFFIX: &str = ".s3tmp";
+
+/// How a download's journal name ends.
+const JOURNAL_SUFFIX: &str = ".s3resume";
+
 /// The journal of a download to `destination`: `.<name>.s3resume` beside it, where its
 /// temporary file is.
 pub fn download_journal_path(destination: &Path) -> PathBuf {
@@ -53,7 +59,7 @@ pub fn download_journal_path(destination: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "download".into());
-    destination.with_file_name(format!(".{name}.s3resume"))
+    destination.with_file_name(format!(".{name}{JOURNAL_SUFFIX}"))
 }
 
 /// The temporary file of a download to `destination`, told apart from other downloads'
@@ -61,7 +67,7 @@ pub fn download_journal_path(destination: &Path) -> PathBuf {
 /// name, so a resume can check a token's `temp_path` against it.
 pub(crate) fn download_temp_path(destination: &Path, unique: u64) -> PathBuf {
     let name = temp_name_stem(destination);
-    destination.with_file_name(format!(".{name}.{unique:016x}.s3tmp"))
+    destination.with_file_name(format!(".{name}.{unique:016x}{TEMP_SUFFIX}"))
 }
 
 /// Whether `temp` is a name [`download_temp_path`] could give for `destination`: in the
@@ -80,7 +86,7 @@ pub(crate) fn is_download_temp_path(destination: &Path, temp: &Path) -> bool {
         .strip_prefix('.')
         .and_then(|n| n.strip_prefix(stem.as_str()))
         .and_then(|n| n.strip_prefix('.'))
-        .and_then(|n| n.strip_suffix(".s3tmp"))
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
     else {
         return false;
     };
@@ -108,15 +114,20 @@ fn temp_name_stem(destination: &Path) -> String {
 
 /// Whether a file name is one a download keeps beside its destination while it runs
 /// or for a resume: its temporary file (`.<name>.<hex>.s3tmp`), its journal
-/// (`.<name>.s3resume`, and the journal's own `.tmp` and set-aside `.unusable` forms).
-/// A directory walk leaves these out: they are not the user's files, and a sync with
-/// `--delete` must not remove a download's working file from under it.
+/// (`.<name>.s3resume`), the journal's set-aside `.unusable` form and the temporary
+/// files it is written through (`.<name>.s3resume.<pid>.<n>.tmp`, see
+/// `journal::write_atomically`). A directory walk leaves these out: they are not the
+/// user's files, and a sync with `--delete` must not remove a download's working file
+/// from under it.
 pub(crate) fn is_download_working_file(name: &str) -> bool {
-    let base = name
+    let journal_temp = name
         .strip_suffix(".tmp")
-        .or_else(|| name.strip_suffix(".unusable"))
-        .unwrap_or(name);
-    name.starts_with('.') && (base.ends_with(".s3tmp") || base.ends_with(".s3resume"))
+        .is_some_and(|rest| rest.contains(&format!("{JOURNAL_SUFFIX}.")));
+    name.starts_with('.')
+        && (name.ends_with(TEMP_SUFFIX)
+            || name.ends_with(JOURNAL_SUFFIX)
+            || name.ends_with(&format!("{JOURNAL_SUFFIX}.unusable"))
+            || journal_temp)
 }
 
 #[cfg(test)]

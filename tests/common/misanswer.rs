@@ -76,6 +76,7 @@ impl S3Api for Misanswer {
         delete_object,
         list_objects_v2,
         list_parts,
+        list_multipart_uploads,
         supports_checksums,
     );
 }

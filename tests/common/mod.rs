@@ -45,6 +45,27 @@ pub fn unique_bucket(prefix: &str) -> String {
     name
 }
 
+/// The `S3Api` behind a test wrapper's `inner`: a `FakeS3` has inherent methods that
+/// share some trait methods' names (`list_multipart_uploads`), which method-call
+/// syntax would pick instead of the trait's.
+pub trait InnerApi {
+    /// `self` as the trait object.
+    fn api(&self) -> &dyn s3transfer::S3Api;
+}
+
+impl InnerApi for std::sync::Arc<dyn s3transfer::S3Api> {
+    fn api(&self) -> &dyn s3transfer::S3Api {
+        &**self
+    }
+}
+
+#[cfg(feature = "testing")]
+impl InnerApi for s3transfer::testing::FakeS3 {
+    fn api(&self) -> &dyn s3transfer::S3Api {
+        self
+    }
+}
+
 /// Implements the named `S3Api` methods by passing them to `self.inner`, so a test
 /// wrapper writes out only the calls it changes. The request and response types must be
 /// in scope (`use s3transfer::client::*;`).
@@ -136,6 +157,14 @@ macro_rules! delegate_to_inner {
             r: &s3transfer::client::ListPartsRequest,
         ) -> Result<s3transfer::client::ListPartsOutput, S3Error> {
             self.inner.list_parts(r)
+        }
+    };
+    (@one list_multipart_uploads) => {
+        fn list_multipart_uploads(
+            &self,
+            r: &s3transfer::client::ListMultipartUploadsRequest,
+        ) -> Result<s3transfer::client::ListMultipartUploadsOutput, S3Error> {
+            $crate::common::InnerApi::api(&self.inner).list_multipart_uploads(r)
         }
     };
     (@one supports_checksums) => {

@@ -1190,7 +1190,7 @@ fn a_downloads_working_files_are_neither_deleted_nor_uploaded() {
     let working = [
         ".big.bin.0123456789abcdef.s3tmp",
         ".big.bin.s3resume",
-        ".big.bin.s3resume.tmp",
+        ".big.bin.s3resume.4242.0.tmp",
         ".big.bin.s3resume.unusable",
     ];
     for name in working {
