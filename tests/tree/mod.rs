@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use s3transfer::client::{ListObjectsV2Output, ListObjectsV2Request, ListedObject};
 use s3transfer::testing::{FakeS3, InjectedError, Operation, RecordedCall};
@@ -1157,8 +1157,17 @@ fn a_panicking_predicate_stops_the_tree_with_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.txt", b"a");
     write(dir.path(), "b.txt", b"b");
+    let stored = fake.clone();
     let args = TreeArgs::builder()
-        .filter(|entry| {
+        .filter(move |entry| {
+            if entry.relative == "b.txt" {
+                // a.txt's upload runs beside the walk; let it land first, so the stop
+                // this panic causes does not cancel it (the check below is then exact).
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while stored.object("b", "p/a.txt").is_none() && Instant::now() < deadline {
+                    std::thread::yield_now();
+                }
+            }
             assert_ne!(entry.relative, "b.txt", "no b here");
             true
         })
