@@ -60,7 +60,10 @@ PEERS = ["s3transfer-rs", "boto3-default", "boto3-16x16MiB", "crt", "awscli", "r
 # This repository's CLI with another checksum setting than its default (CRC32 sent on
 # uploads, the stored checksum checked on downloads): what each algorithm costs. Only run
 # when named with --peers (see docs/benchmarks.md, "Checksum cost").
-CHECKSUM_PEERS = {
+VARIANT_PEERS = {
+    # The same CLI on its second backend, aws-sdk-s3 (feature `aws-sdk`, in `cli`).
+    "s3transfer-rs-aws-sdk": ["--backend", "aws-sdk"],
+
     "s3transfer-rs-nochecksum": ["--request-checksum-calculation", "when_required",
                                  "--response-checksum-validation", "when_required"],
     "s3transfer-rs-crc32c": ["--checksum-algorithm", "CRC32C"],
@@ -68,6 +71,11 @@ CHECKSUM_PEERS = {
     "s3transfer-rs-sha1": ["--checksum-algorithm", "SHA1"],
     "s3transfer-rs-sha256": ["--checksum-algorithm", "SHA256"],
 }
+# The test suite's self-signed CA and the server certificate it signed for 127.0.0.1
+# (tests/data/tls): with --tls, SeaweedFS serves S3 over HTTPS with them and every peer is
+# given the CA, never told to skip verification.
+TLS_DIR = os.path.join(REPO, "tests", "data", "tls")
+TLS_CA = os.path.join(TLS_DIR, "ca.pem")
 BASELINE = "boto3-default"
 # What a peer cannot do at all, and why (shown in the table instead of figures).
 UNSUPPORTED = {
@@ -227,8 +235,9 @@ def free_port_block(offsets):
 class Server:
     """One S3 server on 127.0.0.1 with its own data directory under workdir."""
 
-    def __init__(self, name, workdir):
+    def __init__(self, name, workdir, tls=False):
         self.name = name
+        self.tls = tls
         self.data = tempfile.mkdtemp(prefix=f"{name}-", dir=workdir)
         self.proc = None
         self.endpoint = None
@@ -237,7 +246,7 @@ class Server:
     def start(self):
         deadline = time.monotonic() + 90
         self._spawn()
-        client = s3_client(self.endpoint)
+        client = s3_client(self.endpoint, self.tls)
         last = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -280,9 +289,9 @@ class SeaweedFs(Server):
     flags of the test suite (tests/common/seaweed.rs; docs in shared test-servers notes)."""
 
     def _spawn(self):
-        p = free_port_block([0, 1, 2, 3, 10000, 10001, 10002, 10003])
+        p = free_port_block([0, 1, 2, 3, 4, 10000, 10001, 10002, 10003])
         self.master = f"http://127.0.0.1:{p + 1}"
-        self.endpoint = f"http://127.0.0.1:{p}"
+        self.endpoint = f"https://127.0.0.1:{p + 4}" if self.tls else f"http://127.0.0.1:{p}"
         d = self.data
         os.makedirs(f"{d}/log")
         identity = {"name": "bench", "credentials": [{"accessKey": ACCESS_KEY,
@@ -309,6 +318,9 @@ class SeaweedFs(Server):
             # Both default to fixed ports: off, so that nothing else can clash with them.
             "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]
+        if self.tls:
+            cmd += [f"-s3.port.https={p + 4}", f"-s3.cert.file={TLS_DIR}/server.pem",
+                    f"-s3.key.file={TLS_DIR}/server.key"]
         env = dict(os.environ, WEED_MASTER_VOLUME_GROWTH_COPY_1="1")
         with open(f"{d}/server.log", "wb") as log:
             self.proc = spawn(cmd, cwd=d, env=env, stdin=subprocess.DEVNULL, stdout=log,
@@ -328,6 +340,8 @@ class S3sFs(Server):
     """s3s-fs 0.14.1: the s3s crate's file-system-backed S3 server."""
 
     def _spawn(self):
+        if self.tls:
+            raise RuntimeError("s3s-fs's server has no TLS: --tls runs on seaweedfs only")
         p = free_port_block([0])
         self.endpoint = f"http://127.0.0.1:{p}"
         store = os.path.join(self.data, "store")
@@ -342,10 +356,10 @@ class S3sFs(Server):
 SERVER_CLASSES = {"seaweedfs": SeaweedFs, "s3s-fs": S3sFs}
 
 
-def s3_client(endpoint):
+def s3_client(endpoint, tls=False):
     return boto3.session.Session(
         aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
-    ).client("s3", endpoint_url=endpoint,
+    ).client("s3", endpoint_url=endpoint, verify=TLS_CA if tls else None,
              config=Config(s3={"addressing_style": "path"}, max_pool_connections=16,
                            retries={"max_attempts": 10, "mode": "standard"}))
 
@@ -353,8 +367,9 @@ def s3_client(endpoint):
 # ---------------------------------------------------------------------------------------------
 # Peers: each is one command line per operation.
 
-def peer_env(workdir):
-    """Same credentials, region and plain http for everyone; nothing from ~/.aws or rclone's
+def peer_env(workdir, tls=False):
+    """Same credentials and region for everyone, and with tls the CA (AWS_CA_BUNDLE, which
+    botocore, the AWS CLI and this repository's CLI read); nothing from ~/.aws or rclone's
     own config file can change a peer's settings."""
     env = dict(os.environ)
     for var in ["AWS_PROFILE", "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"]:
@@ -370,6 +385,15 @@ def peer_env(workdir):
         RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=SECRET_KEY,
         RCLONE_CONFIG_BENCH_REGION=REGION, RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE="true",
     )
+    if tls:
+        env["AWS_CA_BUNDLE"] = TLS_CA
+    return env
+
+
+def rclone_env(env):
+    """rclone 1.60 fails when AWS_CA_BUNDLE is set: it is given the CA by --ca-cert instead."""
+    env = dict(env)
+    env.pop("AWS_CA_BUNDLE", None)
     return env
 
 
@@ -380,10 +404,10 @@ def peer_command(peer, op, src, dst, endpoint):
         return None
     py = os.environ["BENCH_VENV_PYTHON"]
     many = op in ("upload-dir", "download-dir")
-    if peer == "s3transfer-rs" or peer in CHECKSUM_PEERS:
+    if peer == "s3transfer-rs" or peer in VARIANT_PEERS:
         # The library's defaults (8 MiB parts and threshold, 10 requests in flight).
         cmd = [os.environ["BENCH_S3TRANSFER"], "--endpoint-url", endpoint, "--region", REGION,
-               "--quiet"] + CHECKSUM_PEERS.get(peer, []) + ["cp"]
+               "--quiet"] + VARIANT_PEERS.get(peer, []) + ["cp"]
         return cmd + (["--recursive"] if many else []) + ["-" if op == "upload-stdin" else src,
                                                           dst]
     if peer in ("boto3-default", "boto3-16x16MiB", "crt"):
@@ -403,7 +427,8 @@ def peer_command(peer, op, src, dst, endpoint):
         verb = {"upload": "copyto", "download": "copyto", "upload-stdin": "rcat",
                 "upload-dir": "copy", "download-dir": "copy"}[op]
         args = [remote(dst)] if op == "upload-stdin" else [remote(src), remote(dst)]
-        return ["rclone", "-q", "--s3-endpoint", endpoint, verb] + args
+        tls = ["--ca-cert", TLS_CA] if endpoint.startswith("https:") else []
+        return ["rclone", "-q", "--s3-endpoint", endpoint] + tls + [verb] + args
     raise ValueError(peer)
 
 
@@ -502,7 +527,8 @@ def one_run(server, client, fx, peer, workload, rep, workdir, env, timeout):
         record.update(na=UNSUPPORTED[(peer, op)], error=None)
         return record
     cpu_before = proc_tree_cpu(server.proc.pid)
-    status, wall, cpu, rss, err = run_measured(cmd, env, stdin_path, timeout)
+    status, wall, cpu, rss, err = run_measured(
+        cmd, rclone_env(env) if peer == "rclone" else env, stdin_path, timeout)
     server_cpu = proc_tree_cpu(server.proc.pid) - cpu_before
     record.update(wall=wall, cpu=cpu, rss_mib=rss, server_cpu=server_cpu, status=status)
     if status != 0:
@@ -524,7 +550,7 @@ def one_run(server, client, fx, peer, workload, rep, workdir, env, timeout):
 
 
 def run_server(name, args, fx, workdir, env, records):
-    server = SERVER_CLASSES[name](name, workdir)
+    server = SERVER_CLASSES[name](name, workdir, args.tls)
     try:
         t0 = time.monotonic()
         client = server.start()
@@ -646,7 +672,9 @@ def markdown(rows, meta):
     lines += [
         f"Run: {meta['date']}, mode **{meta['mode']}** (big file {meta['big_mib']} MiB, "
         f"{meta['small_count']} small files of {meta['small_kib']} KiB, {meta['reps']} "
-        f"repetitions), wall time {meta['wall_s'] / 60:.1f} min, data in {meta['workdir_fs']}.",
+        f"repetitions), wall time {meta['wall_s'] / 60:.1f} min, data in {meta['workdir_fs']}"
+        + ("; S3 over **HTTPS** (the test CA given to every peer)." if meta.get("tls")
+           else "; S3 over plain HTTP."),
         "",
         f"Machine: {meta['machine']['cpus']} CPUs ({meta['machine']['cpu_model']}), "
         f"{meta['machine']['ram_gib']} GiB RAM, kernel {meta['machine']['kernel']}; client "
@@ -696,6 +724,8 @@ def parse_args():
     p.add_argument("--small-count", type=int, help="number of small files (overrides mode)")
     p.add_argument("--small-kib", type=int, default=64, help="size of each small file, KiB")
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--tls", action="store_true",
+                   help="S3 over HTTPS (seaweedfs only), every peer given the test CA")
     p.add_argument("--servers", default=",".join(SERVERS))
     p.add_argument("--peers", default=",".join(PEERS))
     p.add_argument("--workloads", default=",".join(WORKLOADS),
@@ -713,7 +743,7 @@ def parse_args():
         "quick" if args.quick else "full")
     args.big_mib = args.big_mib or (64 if args.quick else 1024)
     args.small_count = args.small_count or (200 if args.quick else 1000)
-    for attr, known in [("servers", SERVERS), ("peers", PEERS + list(CHECKSUM_PEERS)),
+    for attr, known in [("servers", SERVERS), ("peers", PEERS + list(VARIANT_PEERS)),
                         ("workloads", list(WORKLOADS))]:
         chosen = [x.strip() for x in getattr(args, attr).split(",") if x.strip()]
         unknown = [x for x in chosen if x not in known]
@@ -747,7 +777,7 @@ def main():
         print(f"data in {workdir}; generating {args.big_mib} MiB + {args.small_count} × "
               f"{args.small_kib} KiB", flush=True)
         fx = Fixtures(workdir, args.big_mib * MIB, args.small_count, args.small_kib * 1024)
-        env = peer_env(workdir)
+        env = peer_env(workdir, args.tls)
         for name in args.servers:
             run_server(name, args, fx, workdir, env, records)
     finally:
@@ -760,7 +790,7 @@ def main():
             "mode": args.mode, "big_mib": args.big_mib,
             "small_count": args.small_count, "small_kib": args.small_kib, "reps": args.reps,
             "wall_s": time.monotonic() - started, "machine": machine(),
-            "versions": versions(args), "workdir_fs": (fs or ["?"])[0]}
+            "versions": versions(args), "workdir_fs": (fs or ["?"])[0], "tls": args.tls}
     rows = summarize([r for r in records if "fatal" not in r], args)
     table = markdown(rows, meta)
     fatal = [r for r in records if "fatal" in r]
