@@ -4,12 +4,15 @@ defaults (8 MiB parts, throughput target chosen by the CRT, one event-loop threa
 Built by hand because boto3's own switch (TransferConfig(preferred_transfer_client='crt'))
 ignores endpoint_url and would send every request to AWS over TLS. Here the botocore
 serializer carries the local endpoint and path-style addressing, and the CRT client is told
-to speak plain HTTP (use_ssl=False); it connects to the host:port of each serialized request.
+to speak plain HTTP (use_ssl=False) unless the endpoint is https, where it trusts the CA bundle
+of AWS_CA_BUNDLE (the driver's --tls); it connects to the host:port of each serialized request.
 
 Files are passed by name, so the CRT reads and writes them itself (its fast path); stdin is
 passed as a file object of unknown length.
 """
 
+
+import os
 
 import botocore.session
 from botocore.config import Config
@@ -34,8 +37,10 @@ def main():
     }
     serializer = BotocoreCRTRequestSerializer(session, dict(client_kwargs))
     credentials = BotocoreCRTCredentialsWrapper(session.get_credentials())
+    tls = args.endpoint_url.startswith("https:")
     crt_client = create_s3_crt_client(
-        region, credentials.to_crt_credentials_provider(), use_ssl=False
+        region, credentials.to_crt_credentials_provider(), use_ssl=tls,
+        verify=os.environ.get("AWS_CA_BUNDLE") if tls else None,
     )
     # A plain botocore client only to list the keys of a prefix (the CRT manager cannot list).
     lister = session.create_client("s3", **client_kwargs)
