@@ -23,7 +23,8 @@ pub enum ObjectAction {
     Download,
     /// An object copied within S3.
     Copy,
-    /// A destination entry deleted (sync with `delete`).
+    /// A destination entry deleted (sync with `delete`), or an object deleted by
+    /// [`delete_prefix`](crate::TransferManager::delete_prefix).
     Delete,
     /// Left alone: the destination is up to date.
     Skip,

@@ -16,21 +16,24 @@ use super::compare::{CompareOptions, Direction, Merge, Pair, needs_transfer};
 use super::entry::{EntryOrigin, TreeEntry};
 use super::handle::{ObjectAction, ObjectResult, TreeShared};
 use super::key_safety::{check_no_link_between, local_path};
-use super::listing::Listing;
+use super::listing::{Listing, ListingRequest};
 use super::local_walk::LocalWalk;
 use crate::client::CopySource;
 use crate::error::TransferError;
 use crate::future::TransferFuture;
 use crate::manager::TransferManager;
 use crate::subscriber::Subscriber;
+use crate::transfer::upload::UploadSource;
 
 type Entries = Box<dyn Iterator<Item = Result<TreeEntry, TransferError>> + Send>;
 
-/// `cp --recursive` (every source entry is sent) or `sync` (compared first).
+/// `cp --recursive` (every source entry is sent), `sync` (compared first) or `rm
+/// --recursive` (every source entry is deleted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     Copy,
     Sync,
+    Delete,
 }
 
 pub(crate) struct Plan {
@@ -66,18 +69,26 @@ impl Plan {
             }
             TreeLocation::S3 { bucket, prefix } => {
                 let engine = self.manager.engine();
-                let context = match self.direction() {
-                    Direction::Download => self.args.download.context.clone(),
-                    Direction::Copy => self.args.copy.context.clone(),
-                    Direction::Upload => self.args.upload.context.clone(),
+                let context = match (self.mode, self.direction()) {
+                    (Mode::Delete, _) => self.args.delete_args.context.clone(),
+                    (_, Direction::Download) => self.args.download.context.clone(),
+                    (_, Direction::Copy) => self.args.copy.context.clone(),
+                    (_, Direction::Upload) => self.args.upload.context.clone(),
                 };
-                Ok(Box::new(Listing::start(
+                let listing = Listing::start(
                     engine.client.clone(),
                     engine.retry.clone(),
-                    bucket.clone(),
-                    prefix.clone(),
-                    context,
-                )?))
+                    ListingRequest {
+                        bucket: bucket.clone(),
+                        prefix: prefix.clone(),
+                        delimiter: None,
+                        context,
+                    },
+                )?;
+                // `rm --recursive` deletes "directory markers" too, as the AWS CLI's
+                // does; every other tree leaves them out.
+                let keep_markers = self.mode == Mode::Delete;
+                Ok(Box::new(listing.entries(prefix.clone(), keep_markers)))
             }
         }
     }
@@ -103,7 +114,7 @@ impl Plan {
         let source = self.open(&self.source, true)?;
         let destination: Entries = match self.mode {
             Mode::Sync => self.open(&self.destination, false)?,
-            Mode::Copy => Box::new(std::iter::empty()),
+            Mode::Copy | Mode::Delete => Box::new(std::iter::empty()),
         };
         let options = CompareOptions {
             size_only: self.args.size_only,
@@ -134,7 +145,13 @@ impl Plan {
                     self.fail_walk(error);
                 }
                 Pair::Source(source) => {
-                    if self.accepts(&source)? {
+                    if !self.accepts(&source)? {
+                        continue;
+                    }
+                    if self.mode == Mode::Delete {
+                        // The destination is the source: what is listed goes.
+                        self.remove(seq, source);
+                    } else {
                         self.send(seq, source);
                     }
                 }
@@ -293,27 +310,54 @@ impl Plan {
         self.start(seq, result, mtime, |manager, subscribers| {
             match (&self.source, &self.destination, &entry.origin) {
                 (_, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => {
-                    super::resume::upload(
-                        manager,
-                        path,
-                        (bucket, &self.destination_key(&entry.relative)),
-                        self.args.upload.clone(),
-                        self.args.journal_dir.as_deref(),
-                        subscribers,
-                    )
+                    let key = self.destination_key(&entry.relative);
+                    let args = self.args.upload.clone();
+                    match self.args.journal_dir.as_deref() {
+                        // A journal of another transfer is set aside, never trusted.
+                        Some(dir) => manager
+                            .upload_file_journaled(
+                                path,
+                                (bucket, &key),
+                                args,
+                                dir,
+                                false,
+                                subscribers,
+                            )
+                            .map(|journaled| journaled.future),
+                        None => manager.upload(
+                            UploadSource::path(path),
+                            bucket,
+                            &key,
+                            args,
+                            subscribers,
+                        ),
+                    }
                 }
                 (
                     TreeLocation::S3 { bucket, .. },
                     TreeLocation::Local(_),
-                    EntryOrigin::S3 { key, .. },
-                ) => super::resume::download(
-                    manager,
-                    (bucket, key),
-                    local.as_deref().expect("a checked local path"),
-                    self.args.download.clone(),
-                    self.args.journal_dir.is_some(),
-                    subscribers,
-                ),
+                    EntryOrigin::S3 { key, etag },
+                ) => {
+                    let dest = local.as_deref().expect("a checked local path");
+                    let args = self.args.download.clone();
+                    // Pinned to the ETag listed: an object replaced since the decision
+                    // was made fails (412) instead of being written.
+                    let etag = etag.as_deref();
+                    if self.args.journal_dir.is_some() {
+                        manager
+                            .download_file_journaled(
+                                (bucket, key),
+                                dest,
+                                args,
+                                etag,
+                                false,
+                                subscribers,
+                            )
+                            .map(|journaled| journaled.future)
+                    } else {
+                        manager.download_pinned((bucket, key), dest, args, etag, subscribers)
+                    }
+                }
                 (
                     TreeLocation::S3 { bucket: from, .. },
                     TreeLocation::S3 { bucket, .. },

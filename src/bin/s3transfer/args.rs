@@ -160,6 +160,10 @@ pub(crate) enum Command {
         /// Delete every object under the prefix
         #[arg(short, long)]
         recursive: bool,
+        #[command(flatten)]
+        tree: TreeFlags,
+        #[command(flatten)]
+        object: ObjectFlags,
     },
     /// List buckets, or the objects and prefixes under s3://bucket[/prefix]
     Ls {
