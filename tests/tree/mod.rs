@@ -15,6 +15,7 @@ use s3transfer::{
 };
 
 mod bounded;
+mod prefix_ops;
 
 fn setup() -> (FakeS3, Arc<TransferManager>) {
     let fake = FakeS3::new();

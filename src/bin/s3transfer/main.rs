@@ -169,7 +169,7 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
             listing::ls(&client, &manager, target.as_deref(), *recursive, options)?;
             0
         }
-        Command::Uploads { action } => uploads::run(&client, action, options)?,
+        Command::Uploads { action } => uploads::run(&client, &manager, action, options)?,
     };
     manager.shutdown(false, "");
     if interrupted() {
