@@ -16,7 +16,7 @@ mod listing;
 mod local_walk;
 mod plan;
 
-pub use args::{FailurePolicy, ResultCallback, TreeArgs, TreeArgsBuilder};
+pub use args::{CaseConflict, FailurePolicy, ResultCallback, TreeArgs, TreeArgsBuilder};
 pub use entry::{EntryOrigin, TreeEntry};
 pub use filter::TreeFilter;
 pub use handle::{ObjectAction, ObjectResult, TreeHandle, TreeProgress, TreeReport};

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use super::TreeLocation;
-use super::args::TreeArgs;
+use super::args::{CaseConflict, TreeArgs};
 use super::compare::{CompareOptions, Direction, Merge, Pair, needs_transfer};
 use super::entry::{EntryOrigin, TreeEntry};
 use super::handle::{ObjectAction, ObjectResult, TreeShared};
@@ -152,7 +152,9 @@ impl Plan {
                         // The destination is the source: what is listed goes.
                         self.remove(seq, source);
                     } else {
-                        self.send(seq, source);
+                        // A sync's destination was listed: a file there under this
+                        // name would have paired with it.
+                        self.send(seq, source, self.mode == Mode::Sync);
                     }
                 }
                 Pair::Destination(destination) => {
@@ -168,12 +170,12 @@ impl Plan {
                     match (self.accepts(&source)?, self.accepts(&destination)?) {
                         (true, true) => {
                             if needs_transfer(self.direction(), &source, &destination, options) {
-                                self.send(seq, source);
+                                self.send(seq, source, false);
                             } else {
                                 self.skip(source, &destination);
                             }
                         }
-                        (true, false) => self.send(seq, source),
+                        (true, false) => self.send(seq, source, false),
                         // An entry the source has is never deleted, whatever a
                         // predicate says of either side: `--delete` removes only what
                         // the source lacks.
@@ -230,6 +232,7 @@ impl Plan {
             size: entry.size,
             dry_run: self.args.dry_run,
             outcome: Ok(None),
+            warning: None,
         }
     }
 
@@ -249,6 +252,7 @@ impl Plan {
             size: 0,
             dry_run: self.args.dry_run,
             outcome: Err(error),
+            warning: None,
         });
     }
 
@@ -263,8 +267,9 @@ impl Plan {
         self.shared.record(result);
     }
 
-    /// Send `entry` from the source to the destination.
-    fn send(&self, seq: u64, entry: TreeEntry) {
+    /// Send `entry` from the source to the destination. `unlisted`: the destination
+    /// was listed and has no entry of this exact name.
+    fn send(&self, seq: u64, entry: TreeEntry, unlisted: bool) {
         let source_name = Self::describe(&self.source, &entry);
         let direction = self.direction();
         let action = match direction {
@@ -289,8 +294,27 @@ impl Plan {
                 }
             },
         };
-        let result = self.result(action, &entry, source_name, destination_name);
+        let mut result = self.result(action, &entry, source_name, destination_name);
+        let case = match (&local, &entry.origin) {
+            (Some(path), EntryOrigin::S3 { key, .. })
+                if self.args.case_conflict != CaseConflict::Ignore =>
+            {
+                Some(CaseCheck {
+                    path: path.clone(),
+                    key: key.clone(),
+                    folded: entry.relative.to_lowercase(),
+                    unlisted,
+                })
+            }
+            _ => None,
+        };
         if self.args.dry_run {
+            // Nothing is in flight in a dry run: only a file on disk can conflict.
+            if let Some(check) = &case
+                && !self.case_verdict(&mut result, check)
+            {
+                return;
+            }
             self.shared.record(result);
             return;
         }
@@ -307,7 +331,7 @@ impl Plan {
             Direction::Download => local.clone().zip(entry.modified),
             _ => None,
         };
-        self.start(seq, result, mtime, |manager, subscribers| {
+        self.start(seq, result, mtime, case, |manager, subscribers| {
             match (&self.source, &self.destination, &entry.origin) {
                 (_, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => {
                     let key = self.destination_key(&entry.relative);
@@ -376,6 +400,58 @@ impl Plan {
         });
     }
 
+    /// Check a download for a case conflict (see [`CaseCheck`]) and act on it as the
+    /// tree's [`CaseConflict`] says: `false` when the result was recorded and nothing
+    /// is to be started (skipped, or failed and the tree stopped).
+    fn case_verdict(&self, result: &mut ObjectResult, check: &CaseCheck) -> bool {
+        let TreeLocation::S3 { bucket, .. } = &self.source else {
+            return true;
+        };
+        let in_flight = self
+            .shared
+            .case_name_in_flight(&check.folded)
+            .filter(|other| *other != check.key)
+            .map(|other| format!("s3://{bucket}/{other}"));
+        // A link the walk left out is not another case of the name.
+        let on_disk = || {
+            (check.unlisted
+                && std::fs::symlink_metadata(&check.path)
+                    .is_ok_and(|m| !m.file_type().is_symlink()))
+            .then(|| check.path.display().to_string())
+        };
+        let Some(other) = in_flight.or_else(on_disk) else {
+            return true;
+        };
+        let conflict = TransferError::CaseConflict {
+            bucket: bucket.clone(),
+            key: check.key.clone(),
+            path: check.path.clone(),
+            other,
+        };
+        match self.args.case_conflict {
+            CaseConflict::Error => {
+                let mut failed = result.clone();
+                failed.outcome = Err(conflict.clone());
+                self.shared.record(failed);
+                // As the AWS CLI: the command fails, the downloads running are
+                // cancelled.
+                self.shared.stop(conflict);
+                false
+            }
+            CaseConflict::Skip => {
+                let mut skipped = result.clone();
+                skipped.action = ObjectAction::Skip;
+                skipped.warning = Some(conflict);
+                self.shared.record(skipped);
+                false
+            }
+            _ => {
+                result.warning = Some(conflict);
+                true
+            }
+        }
+    }
+
     /// The checked local path of a download.
     fn local_target(&self, root: &Path, entry: &TreeEntry) -> Result<PathBuf, TransferError> {
         let (bucket, key) = match (&self.source, &entry.origin) {
@@ -437,7 +513,7 @@ impl Plan {
                 self.shared.record(result);
             }
             (TreeLocation::S3 { bucket, .. }, EntryOrigin::S3 { key, .. }) => {
-                self.start(seq, result, None, |manager, subscribers| {
+                self.start(seq, result, None, None, |manager, subscribers| {
                     manager.delete(bucket, key, self.args.delete_args.clone(), subscribers)
                 });
             }
@@ -445,12 +521,14 @@ impl Plan {
         }
     }
 
-    /// Start one transfer with the tree's completion attached.
+    /// Start one transfer with the tree's completion attached. `case`: a download to
+    /// check for a case conflict once it has its place, in flight until it ends.
     fn start(
         &self,
         seq: u64,
         result: ObjectResult,
         mtime: Option<(PathBuf, SystemTime)>,
+        case: Option<CaseCheck>,
         call: impl FnOnce(
             &TransferManager,
             &[Arc<dyn Subscriber>],
@@ -459,15 +537,34 @@ impl Plan {
         if !self.shared.reserve(seq) {
             return;
         }
+        // Checked once this download has its place: a download that ended meanwhile
+        // has left the names in flight.
+        let mut result = result;
+        if let Some(check) = &case {
+            if !self.case_verdict(&mut result, check) {
+                self.shared.attach(seq, None);
+                return;
+            }
+            self.shared
+                .case_name_started(check.folded.clone(), check.key.clone());
+        }
+        let folded = case.map(|check| check.folded);
         let completion: Arc<dyn Subscriber> = Arc::new(Completion {
             shared: self.shared.clone(),
             seq,
             result: parking_lot::Mutex::new(Some(result.clone())),
             mtime,
+            case_name: folded.clone(),
         });
         let mut subscribers = vec![completion];
         subscribers.extend(self.args.subscribers.iter().cloned());
-        match call(&self.manager, &subscribers) {
+        let outcome = call(&self.manager, &subscribers);
+        if outcome.is_err()
+            && let Some(folded) = &folded
+        {
+            self.shared.case_name_ended(folded);
+        }
+        match outcome {
             Ok(future) => self.shared.attach(seq, Some(future)),
             Err(TransferError::QueueShutdown) => {
                 // The manager was shut down (a Ctrl-C, say): every later entry would
@@ -483,6 +580,18 @@ impl Plan {
             }
         }
     }
+}
+
+/// A download to check for names that differ only by case: by name, as the AWS CLI
+/// checks, so it is the same on any file system. It conflicts with a download in
+/// flight whose lowercased relative name is `folded` too, or, when the destination was
+/// listed without this exact name (`unlisted`), with a file at `path` all the same: on
+/// a case-insensitive file system, another case of the name.
+pub(crate) struct CaseCheck {
+    path: PathBuf,
+    key: String,
+    folded: String,
+    unlisted: bool,
 }
 
 /// The message a panic was raised with (`panic!("...")` gives a `&str` or a
@@ -504,6 +613,8 @@ struct Completion {
     /// Taken by `on_done`, which runs once.
     result: parking_lot::Mutex<Option<ObjectResult>>,
     mtime: Option<(PathBuf, SystemTime)>,
+    /// A download's lowercased name, in flight until `on_done`.
+    case_name: Option<String>,
 }
 
 impl Subscriber for Completion {
@@ -521,6 +632,9 @@ impl Subscriber for Completion {
         let Some(mut result) = self.result.lock().take() else {
             return;
         };
+        if let Some(folded) = &self.case_name {
+            self.shared.case_name_ended(folded);
+        }
         result.outcome = future.result().map(Some);
         if result.outcome.is_ok()
             && let Some((path, time)) = &self.mtime

@@ -22,7 +22,15 @@ fn deleted_sources(report: &s3transfer::TreeReport) -> Vec<String> {
 fn delete_prefix_deletes_every_object_under_the_directory_markers_included_and_nothing_beside() {
     let (fake, manager) = setup();
     for key in ["p/a.txt", "p/sub/b.txt", "p/dir/", "pother/x", "q"] {
-        fake.put_object_bytes("b", key, if key.ends_with('/') { vec![] } else { vec![1u8] });
+        fake.put_object_bytes(
+            "b",
+            key,
+            if key.ends_with('/') {
+                vec![]
+            } else {
+                vec![1u8]
+            },
+        );
     }
     let report = manager
         .delete_prefix("b", "p", TreeArgs::default())
@@ -123,7 +131,10 @@ fn deleting_twenty_thousand_keys_lists_page_by_page_as_it_deletes() {
         .iter()
         .rposition(|c| c.operation() == Operation::ListObjectsV2)
         .unwrap();
-    assert!(first_delete < last_list, "every page was read before deleting");
+    assert!(
+        first_delete < last_list,
+        "every page was read before deleting"
+    );
 }
 
 #[test]
@@ -171,7 +182,10 @@ fn list_objects_asks_for_pages_only_as_they_are_consumed_and_reports_a_failure()
         assert!(store.pages.load(Ordering::SeqCst) <= allowed, "ran ahead");
     }
     drop(listing);
-    assert!(store.pages.load(Ordering::SeqCst) < 50, "the listing went on");
+    assert!(
+        store.pages.load(Ordering::SeqCst) < 50,
+        "the listing went on"
+    );
 
     let (fake, manager) = setup();
     fake.fail_always(Operation::ListObjectsV2, InjectedError::access_denied());
@@ -229,6 +243,10 @@ fn a_tree_download_of_an_object_replaced_after_the_listing_fails_naming_it() {
             TransferError::S3DownloadFailed { key, .. } => assert_eq!(key, "p/b.txt"),
             other => panic!("{other:?}"),
         }
-        assert_eq!(files_under(dest.path()), ["a.txt"], "no b.txt, no leftovers");
+        assert_eq!(
+            files_under(dest.path()),
+            ["a.txt"],
+            "no b.txt, no leftovers"
+        );
     }
 }

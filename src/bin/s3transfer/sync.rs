@@ -77,6 +77,9 @@ impl Output {
             });
             self.progress.println_stdout(&line.to_string());
         }
+        if let Some(warning) = &result.warning {
+            self.progress.println(&case_warning(result, warning));
+        }
         match &result.outcome {
             Ok(output) => {
                 if let Some(output) = output {
@@ -135,6 +138,34 @@ impl Output {
         } else {
             action.as_str()
         }
+    }
+}
+
+/// A result's warning as the AWS CLI words a case conflict (`--case-conflict warn` or
+/// `skip`): on stderr, and the exit code stays 0, as the AWS CLI's does.
+fn case_warning(result: &ObjectResult, warning: &TransferError) -> String {
+    let TransferError::CaseConflict {
+        bucket,
+        key,
+        path,
+        other,
+    } = warning
+    else {
+        return format!("warning: {warning}");
+    };
+    let (src, dst) = (format!("s3://{bucket}/{key}"), path.display());
+    if result.action == ObjectAction::Skip {
+        format!(
+            "warning: Skipping {src} -> {dst} because a file whose name differs only by case \
+             ({other}) either exists or is being downloaded."
+        )
+    } else {
+        format!(
+            "warning: Downloading {src} -> {dst} despite a file whose name differs only by \
+             case ({other}) either existing or being downloaded. This behavior is not defined \
+             on case-insensitive filesystems and may result in overwriting existing files or \
+             race conditions between concurrent downloads."
+        )
     }
 }
 

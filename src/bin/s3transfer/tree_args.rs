@@ -8,8 +8,8 @@ use base64::Engine as _;
 use clap::{ArgMatches, Args};
 use md5::Digest as _;
 use s3transfer::{
-    CopyArgs, DeleteArgs, Directive, DownloadArgs, ObjectAttributes, SseCustomerKey, TreeArgs,
-    TreeArgsBuilder, UploadArgs,
+    CaseConflict, CopyArgs, DeleteArgs, Directive, DownloadArgs, ObjectAttributes, SseCustomerKey,
+    TreeArgs, TreeArgsBuilder, UploadArgs,
 };
 
 use crate::args::Options;
@@ -40,6 +40,12 @@ pub(crate) struct TreeFlags {
     /// Print only errors and warnings
     #[arg(long)]
     pub(crate) only_show_errors: bool,
+    /// Downloads of a tree: what to do when two keys differ only by case (A.txt and
+    /// a.txt), which on a case-insensitive file system would overwrite each other:
+    /// error (stop), warn (download anyway), skip (leave the second out), ignore
+    #[arg(long, value_name = "MODE", default_value = "warn",
+          value_parser = ["error", "warn", "skip", "ignore"])]
+    pub(crate) case_conflict: String,
 }
 
 /// `sync` only.
@@ -225,7 +231,8 @@ impl TreeFlags {
     pub(crate) fn builder(&self, matches: Option<&ArgMatches>) -> TreeArgsBuilder {
         let mut builder = TreeArgs::builder()
             .dry_run(self.dryrun)
-            .follow_symlinks(!self.no_follow_symlinks);
+            .follow_symlinks(!self.no_follow_symlinks)
+            .case_conflict(CaseConflict::parse(&self.case_conflict).unwrap_or_default());
         for (include, pattern) in self.ordered_filters(matches) {
             builder = if include {
                 builder.include(pattern)
