@@ -135,10 +135,13 @@ impl Plan {
                 Pair::Error(error) => {
                     if matches!(
                         error,
-                        TransferError::S3ListFailed { .. } | TransferError::OutOfOrder { .. }
+                        TransferError::S3ListFailed { .. }
+                            | TransferError::RetriesExceeded { .. }
+                            | TransferError::OutOfOrder { .. }
                     ) {
-                        // Without the whole listing, or with a side whose entries
-                        // cannot be paired, no decision can be right.
+                        // Without the whole listing (it failed, or kept failing until
+                        // the retries ran out: only a listing retries), or with a side
+                        // whose entries cannot be paired, no decision can be right.
                         return Err(error);
                     }
                     read_failed = true;

@@ -250,3 +250,26 @@ fn a_tree_download_of_an_object_replaced_after_the_listing_fails_naming_it() {
         );
     }
 }
+
+/// A listing that keeps failing until the retries run out stops the tree as any
+/// failed listing does: it is not a local entry that could not be read.
+#[test]
+fn a_listing_whose_retries_run_out_stops_the_tree() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "p/a", vec![1u8]);
+    fake.fail_always(Operation::ListObjectsV2, InjectedError::internal_error());
+    let report = manager
+        .delete_prefix("b", "p", TreeArgs::default())
+        .unwrap()
+        .wait();
+    assert!(
+        matches!(
+            report.stopped_by,
+            Some(TransferError::RetriesExceeded { .. })
+        ),
+        "{:?}",
+        report.stopped_by
+    );
+    assert!(report.results.is_empty(), "{:?}", report.results);
+    assert_eq!(fake.keys("b"), ["p/a"]);
+}
