@@ -194,10 +194,12 @@ impl TransferManager {
     /// Abort a multipart upload a fresh start replaces; one already gone is fine, and
     /// a failure only leaves it for `uploads abort` (it is logged).
     fn abort_upload_quietly(&self, bucket: &str, key: &str, upload_id: &str) {
-        let mut request = AbortMultipartUploadRequest::default();
-        request.bucket = bucket.to_owned();
-        request.key = key.to_owned();
-        request.upload_id = upload_id.to_owned();
+        let request = AbortMultipartUploadRequest {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+            ..Default::default()
+        };
         if let Err(e) = self.abort_multipart_upload(&request) {
             tracing::warn!(error = %e, "the interrupted upload could not be aborted");
         }

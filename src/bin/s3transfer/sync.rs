@@ -74,6 +74,7 @@ impl Output {
                     Err(_) => "failed",
                 },
                 "error": result.outcome.as_ref().err().map(|e| e.to_string()),
+                "warning": result.warning.as_ref().map(|e| e.to_string()),
             });
             self.progress.println_stdout(&line.to_string());
         }
