@@ -144,26 +144,26 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
         Command::Rm {
             target,
             recursive: true,
-            tree,
-            object,
+            flags,
         } => {
-            let object = object.to_args(options)?;
             let command = sync::TreeCommand::Remove;
             let ends = (target.as_str(), target.as_str());
             let none = tree_args::SyncFlags::default();
             sync::run_tree(
-                command, &manager, ends, tree, &none, &object, options, matches,
+                command,
+                &manager,
+                ends,
+                &flags.tree(),
+                &none,
+                &flags.object(),
+                options,
+                matches,
             )?
         }
-        Command::Rm {
-            target,
-            tree,
-            object,
-            ..
-        } => {
-            let object = object.to_args(options)?;
+        Command::Rm { target, flags, .. } => {
             let job = plan::rm(target)?;
-            sync::run_single("rm", &manager, job, tree, &object, options)?
+            let (tree, object) = (flags.tree(), flags.object());
+            sync::run_single("rm", &manager, job, &tree, &object, options)?
         }
         Command::Ls { target, recursive } => {
             listing::ls(&client, &manager, target.as_deref(), *recursive, options)?;

@@ -48,6 +48,51 @@ pub(crate) struct TreeFlags {
     pub(crate) case_conflict: String,
 }
 
+/// `rm`'s options, the AWS CLI's: which objects `--recursive` deletes, a dry run, and
+/// who pays.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct RmFlags {
+    /// Include keys matching PATTERN (applied in order with --exclude; the last match wins)
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) include: Vec<String>,
+    /// Exclude keys matching PATTERN (`*` also matches `/`)
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) exclude: Vec<String>,
+    /// Show what would be deleted, without deleting it
+    #[arg(long)]
+    pub(crate) dryrun: bool,
+    /// Print only errors and warnings
+    #[arg(long)]
+    pub(crate) only_show_errors: bool,
+    /// Confirm that the requester pays: requester
+    #[arg(long, value_name = "requester", value_parser = ["requester"])]
+    pub(crate) request_payer: Option<String>,
+}
+
+impl RmFlags {
+    /// The tree flags they amount to (the filters keep their names, so their order
+    /// typed is found the same way).
+    pub(crate) fn tree(&self) -> TreeFlags {
+        TreeFlags {
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            dryrun: self.dryrun,
+            only_show_errors: self.only_show_errors,
+            ..TreeFlags::default()
+        }
+    }
+
+    /// What each DeleteObject is sent with.
+    pub(crate) fn object(&self) -> ObjectArgs {
+        let mut delete = DeleteArgs::default();
+        delete.context.request_payer = self.request_payer.clone();
+        ObjectArgs {
+            delete,
+            ..ObjectArgs::default()
+        }
+    }
+}
+
 /// `sync` only.
 #[derive(Args, Debug, Clone, Default)]
 pub(crate) struct SyncFlags {
