@@ -127,6 +127,29 @@ pub enum TransferError {
         reason: String,
     },
 
+    /// A tree download whose file name differs only by case from another object of the
+    /// tree being downloaded, or from a file already in the destination that the sync
+    /// did not list under that exact name (see
+    /// [`CaseConflict`](crate::CaseConflict)): on a case-insensitive file system one
+    /// would overwrite the other. Under `CaseConflict::Error` it fails the object and
+    /// stops the tree; under `Warn` and `Skip` it is the result's
+    /// [`warning`](crate::ObjectResult::warning).
+    #[error(
+        "s3://{bucket}/{key} -> {}: a file whose name differs only by case ({other}) either exists or is being downloaded",
+        path.display()
+    )]
+    CaseConflict {
+        /// Bucket.
+        bucket: String,
+        /// The key whose download conflicts.
+        key: String,
+        /// Where it would be written.
+        path: std::path::PathBuf,
+        /// What it conflicts with: `s3://bucket/key` of the object being downloaded, or
+        /// the local file already there.
+        other: String,
+    },
+
     /// One side of a sync did not come in the byte order of its keys (a store that
     /// does not list lexicographically, such as an S3 Express directory bucket, or a
     /// local walk out of order): the two sides cannot be paired, so an entry could be
@@ -276,6 +299,8 @@ pub enum ErrorKind {
     S3ListFailed,
     /// [`TransferError::UnsafeKey`].
     UnsafeKey,
+    /// [`TransferError::CaseConflict`].
+    CaseConflict,
     /// [`TransferError::OutOfOrder`].
     OutOfOrder,
     /// [`TransferError::DeleteSkipped`].
@@ -318,6 +343,7 @@ impl TransferError {
             TransferError::S3DeleteFailed { .. } => ErrorKind::S3DeleteFailed,
             TransferError::S3ListFailed { .. } => ErrorKind::S3ListFailed,
             TransferError::UnsafeKey { .. } => ErrorKind::UnsafeKey,
+            TransferError::CaseConflict { .. } => ErrorKind::CaseConflict,
             TransferError::OutOfOrder { .. } => ErrorKind::OutOfOrder,
             TransferError::DeleteSkipped { .. } => ErrorKind::DeleteSkipped,
             TransferError::PredicatePanicked { .. } => ErrorKind::PredicatePanicked,

@@ -202,9 +202,9 @@ pub use subscriber::Subscriber;
 pub use transfer::download::{DownloadTarget, SeekWrite};
 pub use transfer::upload::{SeekRead, UploadSource};
 pub use tree::{
-    EntryOrigin, FailurePolicy, LISTING_QUEUE_BOUND, ObjectAction, ObjectResult, ResultCallback,
-    TreeArgs, TreeArgsBuilder, TreeEntry, TreeFilter, TreeHandle, TreeLocation, TreeProgress,
-    TreeReport,
+    CaseConflict, EntryOrigin, FailurePolicy, LISTING_QUEUE_BOUND, ListedItem, ObjectAction,
+    ObjectListing, ObjectResult, ResultCallback, TreeArgs, TreeArgsBuilder, TreeEntry, TreeFilter,
+    TreeHandle, TreeLocation, TreeProgress, TreeReport,
 };
 
 // The S3 vocabulary transfers are described in; the rest of the seam is in `client`.

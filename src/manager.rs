@@ -61,6 +61,30 @@ impl TransferManager {
         &self.engine.client
     }
 
+    /// Abort the multipart upload `request` names (its parts are deleted) under the
+    /// manager's retry policy, as a transfer's own abort is sent: what `s3transfer
+    /// uploads abort` and a fresh start over a kept upload use. An upload already gone
+    /// is no failure.
+    pub fn abort_multipart_upload(
+        &self,
+        request: &crate::client::AbortMultipartUploadRequest,
+    ) -> Result<(), TransferError> {
+        let client = self.engine.client.as_ref();
+        crate::runtime::retry::with_retries(
+            &self.engine.retry,
+            &|| self.closed.load(Ordering::Acquire),
+            &mut |_| crate::transfer::multipart::abort_once(client, request),
+        )
+        .map_err(|e| {
+            e.into_transfer_error(|source| TransferError::S3UploadFailed {
+                bucket: request.bucket.clone(),
+                key: request.key.clone(),
+                upload_id: Some(request.upload_id.clone()),
+                source,
+            })
+        })
+    }
+
     /// The engine, for the directory operations of `tree/` (its client and retry
     /// policy serve their listings).
     pub(crate) fn engine(&self) -> &Arc<Engine> {

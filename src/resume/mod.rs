@@ -6,12 +6,14 @@
 //! `docs/resume.md`.
 
 mod error;
+mod file;
 mod journal;
 mod options;
 pub(crate) mod state_dir;
 mod token;
 
 pub use error::ResumeError;
+pub use file::{JournalStart, Journaled};
 pub(crate) use journal::JournalWriter;
 pub use journal::{read_journal, remove_journal};
 pub use options::{IfChanged, ResumeOptions};

@@ -14,7 +14,7 @@ use crate::client::etag;
 use crate::client::{
     AbortMultipartUploadRequest, CompleteMultipartUploadOutput, CompleteMultipartUploadRequest,
     CompletedPart, CreateMultipartUploadRequest, HeadObjectRequest, ListMultipartUploadsRequest,
-    ListPartsRequest, ListedPart, S3Error, S3ErrorKind,
+    ListPartsRequest, ListedPart, S3Api, S3Error, S3ErrorKind,
 };
 use crate::error::TransferError;
 use crate::runtime::retry::with_retries;
@@ -163,13 +163,7 @@ impl MultipartUpload {
         abort: &AbortMultipartUploadRequest,
         wrap: impl FnOnce(S3Error) -> TransferError,
     ) -> Result<(), TransferError> {
-        ctx.call(
-            |_| match ctx.engine.client.abort_multipart_upload(abort) {
-                Err(e) if e.kind() == S3ErrorKind::NotFound => Ok(()),
-                other => other,
-            },
-            wrap,
-        )
+        ctx.call(|_| abort_once(ctx.engine.client.as_ref(), abort), wrap)
     }
 
     /// The upload will hold `parts` parts and `bytes` bytes: known once planning ends.
@@ -279,6 +273,18 @@ const SWEEP_CLOCK_SLACK: Duration = Duration::from_secs(2);
 /// nothing is corrupted), which is why this runs only after a failed Create attempt. A backend
 /// that cannot list uploads, or a store that gives no dates, leaves them (see
 /// `s3transfer uploads ls`).
+/// One AbortMultipartUpload. An upload already gone (NoSuchUpload: aborted or
+/// completed by another run) is what an abort wants, so it is no failure.
+pub(crate) fn abort_once(
+    client: &dyn S3Api,
+    abort: &AbortMultipartUploadRequest,
+) -> Result<(), S3Error> {
+    match client.abort_multipart_upload(abort) {
+        Err(e) if e.kind() == S3ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
 fn abort_unanswered_creates(
     ctx: &TransferContext,
     request: &CreateMultipartUploadRequest,

@@ -26,6 +26,54 @@ pub enum FailurePolicy {
     StopOnFirst,
 }
 
+/// What a tree download does when an object's file name differs only by case from
+/// another object being downloaded (`A.txt` and `a.txt`), or, in a sync, from a file
+/// already in the destination that is not listed under that exact name: the AWS CLI
+/// v2's `--case-conflict`. On a case-insensitive file system (macOS, Windows) one of
+/// the two would overwrite the other. The check is by name, so it runs on any file
+/// system, and it is bounded: it remembers only the (lowercased) names of the
+/// downloads in flight, at most `max_objects_in_flight`, and asks the file system
+/// only whether the one path exists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CaseConflict {
+    /// Fail the object with [`TransferError::CaseConflict`] and stop the tree (the
+    /// downloads running are cancelled).
+    Error,
+    /// Download it anyway; its result carries the conflict as a
+    /// [`warning`](crate::ObjectResult::warning). The default, as the AWS CLI v2's.
+    #[default]
+    Warn,
+    /// Leave it out: its result is a [`Skip`](crate::ObjectAction::Skip) with the
+    /// conflict as its warning.
+    Skip,
+    /// No check (for a case-sensitive destination).
+    Ignore,
+}
+
+impl CaseConflict {
+    /// The AWS CLI's word for it (`error`, `warn`, `skip`, `ignore`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseConflict::Error => "error",
+            CaseConflict::Warn => "warn",
+            CaseConflict::Skip => "skip",
+            CaseConflict::Ignore => "ignore",
+        }
+    }
+
+    /// Parse the AWS CLI's word for it.
+    pub fn parse(text: &str) -> Option<CaseConflict> {
+        match text {
+            "error" => Some(CaseConflict::Error),
+            "warn" => Some(CaseConflict::Warn),
+            "skip" => Some(CaseConflict::Skip),
+            "ignore" => Some(CaseConflict::Ignore),
+            _ => None,
+        }
+    }
+}
+
 /// A callback for each object's outcome, as it is known.
 pub type ResultCallback = Arc<dyn Fn(&ObjectResult) + Send + Sync>;
 
@@ -70,6 +118,8 @@ pub struct TreeArgs {
     /// Where upload journals are kept; `Some` makes each file transfer of the tree
     /// resumable (see [`TreeArgsBuilder::resumable`]).
     pub journal_dir: Option<PathBuf>,
+    /// Downloads only: what to do about names that differ only by case.
+    pub case_conflict: CaseConflict,
 }
 
 impl Default for TreeArgs {
@@ -91,6 +141,7 @@ impl Default for TreeArgs {
             on_result: None,
             max_objects_in_flight: 1000,
             journal_dir: None,
+            case_conflict: CaseConflict::Warn,
         }
     }
 }
@@ -125,6 +176,7 @@ impl fmt::Debug for TreeArgs {
             .field("on_result", &self.on_result.is_some())
             .field("max_objects_in_flight", &self.max_objects_in_flight)
             .field("journal_dir", &self.journal_dir)
+            .field("case_conflict", &self.case_conflict)
             .finish()
     }
 }
@@ -274,6 +326,16 @@ impl TreeArgsBuilder {
     /// `--no-resume`.
     pub fn resumable(mut self, dir: impl Into<PathBuf>) -> Self {
         self.args.journal_dir = Some(dir.into());
+        self
+    }
+
+    /// Downloads only: what to do with an object whose file name differs only by case
+    /// from another being downloaded, or from a file a sync finds in the destination
+    /// under another case (`--case-conflict`; see [`CaseConflict`]). Default
+    /// [`CaseConflict::Warn`], as the AWS CLI v2: the download goes ahead and its
+    /// result says so.
+    pub fn case_conflict(mut self, mode: CaseConflict) -> Self {
+        self.args.case_conflict = mode;
         self
     }
 

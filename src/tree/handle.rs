@@ -23,7 +23,8 @@ pub enum ObjectAction {
     Download,
     /// An object copied within S3.
     Copy,
-    /// A destination entry deleted (sync with `delete`).
+    /// A destination entry deleted (sync with `delete`), or an object deleted by
+    /// [`delete_prefix`](crate::TransferManager::delete_prefix).
     Delete,
     /// Left alone: the destination is up to date.
     Skip,
@@ -66,6 +67,11 @@ pub struct ObjectResult {
     /// The transfer's output (`None` for a skip, a local delete or a dry run), or
     /// why it failed.
     pub outcome: Result<Option<TransferOutput>, TransferError>,
+    /// Something the caller should know though the entry did not fail: a download
+    /// whose name differs only by case from another
+    /// ([`TransferError::CaseConflict`], under
+    /// [`CaseConflict::Warn`](crate::CaseConflict::Warn) or `Skip`).
+    pub warning: Option<TransferError>,
 }
 
 impl ObjectResult {
@@ -223,6 +229,10 @@ pub(crate) struct TreeShared {
     bytes_planned: AtomicU64,
     pub(crate) bytes: AtomicU64,
     counts: Mutex<TreeReport>,
+    /// The downloads in flight by lowercased relative name, with the key of one and
+    /// how many: what a download whose name differs only by case is checked against.
+    /// At most `max_in_flight` entries; each leaves when its last download ends.
+    case_names: Mutex<HashMap<String, (String, usize)>>,
     results: Mutex<Vec<ObjectResult>>,
     failures: Mutex<Vec<ObjectResult>>,
     done: Mutex<bool>,
@@ -251,6 +261,7 @@ impl TreeShared {
             bytes_planned: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             counts: Mutex::new(TreeReport::default()),
+            case_names: Mutex::new(HashMap::new()),
             results: Mutex::new(Vec::new()),
             failures: Mutex::new(Vec::new()),
             done: Mutex::new(false),
@@ -367,6 +378,30 @@ impl TreeShared {
         }
         if self.keep_results {
             self.results.lock().push(result);
+        }
+    }
+
+    /// The key of the download in flight whose lowercased name is `folded`, if any.
+    pub(crate) fn case_name_in_flight(&self, folded: &str) -> Option<String> {
+        self.case_names
+            .lock()
+            .get(folded)
+            .map(|(key, _)| key.clone())
+    }
+
+    /// A download named `folded` (lowercased) of `key` starts.
+    pub(crate) fn case_name_started(&self, folded: String, key: String) {
+        self.case_names.lock().entry(folded).or_insert((key, 0)).1 += 1;
+    }
+
+    /// The download named `folded` ended (or never started).
+    pub(crate) fn case_name_ended(&self, folded: &str) {
+        let mut names = self.case_names.lock();
+        if let Some((_, count)) = names.get_mut(folded) {
+            *count -= 1;
+            if *count == 0 {
+                names.remove(folded);
+            }
         }
     }
 

@@ -15,13 +15,12 @@ mod key_safety;
 mod listing;
 mod local_walk;
 mod plan;
-mod resume;
 
-pub use args::{FailurePolicy, ResultCallback, TreeArgs, TreeArgsBuilder};
+pub use args::{CaseConflict, FailurePolicy, ResultCallback, TreeArgs, TreeArgsBuilder};
 pub use entry::{EntryOrigin, TreeEntry};
 pub use filter::TreeFilter;
 pub use handle::{ObjectAction, ObjectResult, TreeHandle, TreeProgress, TreeReport};
-pub use listing::LISTING_QUEUE_BOUND;
+pub use listing::{LISTING_QUEUE_BOUND, ListedItem, ObjectListing};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -149,6 +148,23 @@ impl TransferManager {
         self.start_tree(Mode::Sync, source, destination, args)
     }
 
+    /// Delete every object under `prefix` (`aws s3 rm --recursive s3://bucket/prefix`),
+    /// "directory markers" included, as the listing reads them: keys are deleted while
+    /// later pages are still being listed, so memory holds a bounded number of keys
+    /// however many there are. `args` filters (`include`, `exclude`, `filter`), plans
+    /// only (`dry_run`), sets the failure policy and what each DeleteObject is sent
+    /// with (`delete_args`); each result's action is [`ObjectAction::Delete`] and its
+    /// source `s3://bucket/key`.
+    pub fn delete_prefix(
+        self: &Arc<Self>,
+        bucket: &str,
+        prefix: &str,
+        args: TreeArgs,
+    ) -> Result<TreeHandle, TransferError> {
+        let location = TreeLocation::s3(bucket, prefix);
+        self.start_tree(Mode::Delete, location.clone(), location, args)
+    }
+
     fn start_tree(
         self: &Arc<Self>,
         mode: Mode,
@@ -160,13 +176,14 @@ impl TransferManager {
         // prefix: `photos` alone would list `photos-old/x` too, which a sync with
         // delete would then delete.
         let (source, destination) = (source.normalised(), destination.normalised());
-        if let (
-            TreeLocation::S3 {
-                bucket: from,
-                prefix: from_prefix,
-            },
-            TreeLocation::S3 { bucket, prefix },
-        ) = (&source, &destination)
+        if mode != Mode::Delete
+            && let (
+                TreeLocation::S3 {
+                    bucket: from,
+                    prefix: from_prefix,
+                },
+                TreeLocation::S3 { bucket, prefix },
+            ) = (&source, &destination)
             && from == bucket
             && (prefix.starts_with(from_prefix.as_str())
                 || from_prefix.starts_with(prefix.as_str()))

@@ -11,26 +11,29 @@ use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use super::TreeLocation;
-use super::args::TreeArgs;
+use super::args::{CaseConflict, TreeArgs};
 use super::compare::{CompareOptions, Direction, Merge, Pair, needs_transfer};
 use super::entry::{EntryOrigin, TreeEntry};
 use super::handle::{ObjectAction, ObjectResult, TreeShared};
 use super::key_safety::{check_no_link_between, local_path};
-use super::listing::Listing;
+use super::listing::{Listing, ListingRequest};
 use super::local_walk::LocalWalk;
 use crate::client::CopySource;
 use crate::error::TransferError;
 use crate::future::TransferFuture;
 use crate::manager::TransferManager;
 use crate::subscriber::Subscriber;
+use crate::transfer::upload::UploadSource;
 
 type Entries = Box<dyn Iterator<Item = Result<TreeEntry, TransferError>> + Send>;
 
-/// `cp --recursive` (every source entry is sent) or `sync` (compared first).
+/// `cp --recursive` (every source entry is sent), `sync` (compared first) or `rm
+/// --recursive` (every source entry is deleted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
     Copy,
     Sync,
+    Delete,
 }
 
 pub(crate) struct Plan {
@@ -66,18 +69,26 @@ impl Plan {
             }
             TreeLocation::S3 { bucket, prefix } => {
                 let engine = self.manager.engine();
-                let context = match self.direction() {
-                    Direction::Download => self.args.download.context.clone(),
-                    Direction::Copy => self.args.copy.context.clone(),
-                    Direction::Upload => self.args.upload.context.clone(),
+                let context = match (self.mode, self.direction()) {
+                    (Mode::Delete, _) => self.args.delete_args.context.clone(),
+                    (_, Direction::Download) => self.args.download.context.clone(),
+                    (_, Direction::Copy) => self.args.copy.context.clone(),
+                    (_, Direction::Upload) => self.args.upload.context.clone(),
                 };
-                Ok(Box::new(Listing::start(
+                let listing = Listing::start(
                     engine.client.clone(),
                     engine.retry.clone(),
-                    bucket.clone(),
-                    prefix.clone(),
-                    context,
-                )?))
+                    ListingRequest {
+                        bucket: bucket.clone(),
+                        prefix: prefix.clone(),
+                        delimiter: None,
+                        context,
+                    },
+                )?;
+                // `rm --recursive` deletes "directory markers" too, as the AWS CLI's
+                // does; every other tree leaves them out.
+                let keep_markers = self.mode == Mode::Delete;
+                Ok(Box::new(listing.entries(prefix.clone(), keep_markers)))
             }
         }
     }
@@ -103,7 +114,7 @@ impl Plan {
         let source = self.open(&self.source, true)?;
         let destination: Entries = match self.mode {
             Mode::Sync => self.open(&self.destination, false)?,
-            Mode::Copy => Box::new(std::iter::empty()),
+            Mode::Copy | Mode::Delete => Box::new(std::iter::empty()),
         };
         let options = CompareOptions {
             size_only: self.args.size_only,
@@ -124,18 +135,29 @@ impl Plan {
                 Pair::Error(error) => {
                     if matches!(
                         error,
-                        TransferError::S3ListFailed { .. } | TransferError::OutOfOrder { .. }
+                        TransferError::S3ListFailed { .. }
+                            | TransferError::RetriesExceeded { .. }
+                            | TransferError::OutOfOrder { .. }
                     ) {
-                        // Without the whole listing, or with a side whose entries
-                        // cannot be paired, no decision can be right.
+                        // Without the whole listing (it failed, or kept failing until
+                        // the retries ran out: only a listing retries), or with a side
+                        // whose entries cannot be paired, no decision can be right.
                         return Err(error);
                     }
                     read_failed = true;
                     self.fail_walk(error);
                 }
                 Pair::Source(source) => {
-                    if self.accepts(&source)? {
-                        self.send(seq, source);
+                    if !self.accepts(&source)? {
+                        continue;
+                    }
+                    if self.mode == Mode::Delete {
+                        // The destination is the source: what is listed goes.
+                        self.remove(seq, source);
+                    } else {
+                        // A sync's destination was listed: a file there under this
+                        // name would have paired with it.
+                        self.send(seq, source, self.mode == Mode::Sync);
                     }
                 }
                 Pair::Destination(destination) => {
@@ -151,12 +173,12 @@ impl Plan {
                     match (self.accepts(&source)?, self.accepts(&destination)?) {
                         (true, true) => {
                             if needs_transfer(self.direction(), &source, &destination, options) {
-                                self.send(seq, source);
+                                self.send(seq, source, false);
                             } else {
                                 self.skip(source, &destination);
                             }
                         }
-                        (true, false) => self.send(seq, source),
+                        (true, false) => self.send(seq, source, false),
                         // An entry the source has is never deleted, whatever a
                         // predicate says of either side: `--delete` removes only what
                         // the source lacks.
@@ -213,6 +235,7 @@ impl Plan {
             size: entry.size,
             dry_run: self.args.dry_run,
             outcome: Ok(None),
+            warning: None,
         }
     }
 
@@ -232,6 +255,7 @@ impl Plan {
             size: 0,
             dry_run: self.args.dry_run,
             outcome: Err(error),
+            warning: None,
         });
     }
 
@@ -246,8 +270,9 @@ impl Plan {
         self.shared.record(result);
     }
 
-    /// Send `entry` from the source to the destination.
-    fn send(&self, seq: u64, entry: TreeEntry) {
+    /// Send `entry` from the source to the destination. `unlisted`: the destination
+    /// was listed and has no entry of this exact name.
+    fn send(&self, seq: u64, entry: TreeEntry, unlisted: bool) {
         let source_name = Self::describe(&self.source, &entry);
         let direction = self.direction();
         let action = match direction {
@@ -272,8 +297,27 @@ impl Plan {
                 }
             },
         };
-        let result = self.result(action, &entry, source_name, destination_name);
+        let mut result = self.result(action, &entry, source_name, destination_name);
+        let case = match (&local, &entry.origin) {
+            (Some(path), EntryOrigin::S3 { key, .. })
+                if self.args.case_conflict != CaseConflict::Ignore =>
+            {
+                Some(CaseCheck {
+                    path: path.clone(),
+                    key: key.clone(),
+                    folded: entry.relative.to_lowercase(),
+                    unlisted,
+                })
+            }
+            _ => None,
+        };
         if self.args.dry_run {
+            // Nothing is in flight in a dry run: only a file on disk can conflict.
+            if let Some(check) = &case
+                && !self.case_verdict(&mut result, check)
+            {
+                return;
+            }
             self.shared.record(result);
             return;
         }
@@ -290,30 +334,57 @@ impl Plan {
             Direction::Download => local.clone().zip(entry.modified),
             _ => None,
         };
-        self.start(seq, result, mtime, |manager, subscribers| {
+        self.start(seq, result, mtime, case, |manager, subscribers| {
             match (&self.source, &self.destination, &entry.origin) {
                 (_, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => {
-                    super::resume::upload(
-                        manager,
-                        path,
-                        (bucket, &self.destination_key(&entry.relative)),
-                        self.args.upload.clone(),
-                        self.args.journal_dir.as_deref(),
-                        subscribers,
-                    )
+                    let key = self.destination_key(&entry.relative);
+                    let args = self.args.upload.clone();
+                    match self.args.journal_dir.as_deref() {
+                        // A journal of another transfer is set aside, never trusted.
+                        Some(dir) => manager
+                            .upload_file_journaled(
+                                path,
+                                (bucket, &key),
+                                args,
+                                dir,
+                                false,
+                                subscribers,
+                            )
+                            .map(|journaled| journaled.future),
+                        None => manager.upload(
+                            UploadSource::path(path),
+                            bucket,
+                            &key,
+                            args,
+                            subscribers,
+                        ),
+                    }
                 }
                 (
                     TreeLocation::S3 { bucket, .. },
                     TreeLocation::Local(_),
-                    EntryOrigin::S3 { key, .. },
-                ) => super::resume::download(
-                    manager,
-                    (bucket, key),
-                    local.as_deref().expect("a checked local path"),
-                    self.args.download.clone(),
-                    self.args.journal_dir.is_some(),
-                    subscribers,
-                ),
+                    EntryOrigin::S3 { key, etag },
+                ) => {
+                    let dest = local.as_deref().expect("a checked local path");
+                    let args = self.args.download.clone();
+                    // Pinned to the ETag listed: an object replaced since the decision
+                    // was made fails (412) instead of being written.
+                    let etag = etag.as_deref();
+                    if self.args.journal_dir.is_some() {
+                        manager
+                            .download_file_journaled(
+                                (bucket, key),
+                                dest,
+                                args,
+                                etag,
+                                false,
+                                subscribers,
+                            )
+                            .map(|journaled| journaled.future)
+                    } else {
+                        manager.download_pinned((bucket, key), dest, args, etag, subscribers)
+                    }
+                }
                 (
                     TreeLocation::S3 { bucket: from, .. },
                     TreeLocation::S3 { bucket, .. },
@@ -330,6 +401,58 @@ impl Plan {
                 )),
             }
         });
+    }
+
+    /// Check a download for a case conflict (see [`CaseCheck`]) and act on it as the
+    /// tree's [`CaseConflict`] says: `false` when the result was recorded and nothing
+    /// is to be started (skipped, or failed and the tree stopped).
+    fn case_verdict(&self, result: &mut ObjectResult, check: &CaseCheck) -> bool {
+        let TreeLocation::S3 { bucket, .. } = &self.source else {
+            return true;
+        };
+        let in_flight = self
+            .shared
+            .case_name_in_flight(&check.folded)
+            .filter(|other| *other != check.key)
+            .map(|other| format!("s3://{bucket}/{other}"));
+        // A link the walk left out is not another case of the name.
+        let on_disk = || {
+            (check.unlisted
+                && std::fs::symlink_metadata(&check.path)
+                    .is_ok_and(|m| !m.file_type().is_symlink()))
+            .then(|| check.path.display().to_string())
+        };
+        let Some(other) = in_flight.or_else(on_disk) else {
+            return true;
+        };
+        let conflict = TransferError::CaseConflict {
+            bucket: bucket.clone(),
+            key: check.key.clone(),
+            path: check.path.clone(),
+            other,
+        };
+        match self.args.case_conflict {
+            CaseConflict::Error => {
+                let mut failed = result.clone();
+                failed.outcome = Err(conflict.clone());
+                self.shared.record(failed);
+                // As the AWS CLI: the command fails, the downloads running are
+                // cancelled.
+                self.shared.stop(conflict);
+                false
+            }
+            CaseConflict::Skip => {
+                let mut skipped = result.clone();
+                skipped.action = ObjectAction::Skip;
+                skipped.warning = Some(conflict);
+                self.shared.record(skipped);
+                false
+            }
+            _ => {
+                result.warning = Some(conflict);
+                true
+            }
+        }
     }
 
     /// The checked local path of a download.
@@ -393,7 +516,7 @@ impl Plan {
                 self.shared.record(result);
             }
             (TreeLocation::S3 { bucket, .. }, EntryOrigin::S3 { key, .. }) => {
-                self.start(seq, result, None, |manager, subscribers| {
+                self.start(seq, result, None, None, |manager, subscribers| {
                     manager.delete(bucket, key, self.args.delete_args.clone(), subscribers)
                 });
             }
@@ -401,12 +524,14 @@ impl Plan {
         }
     }
 
-    /// Start one transfer with the tree's completion attached.
+    /// Start one transfer with the tree's completion attached. `case`: a download to
+    /// check for a case conflict once it has its place, in flight until it ends.
     fn start(
         &self,
         seq: u64,
         result: ObjectResult,
         mtime: Option<(PathBuf, SystemTime)>,
+        case: Option<CaseCheck>,
         call: impl FnOnce(
             &TransferManager,
             &[Arc<dyn Subscriber>],
@@ -415,15 +540,34 @@ impl Plan {
         if !self.shared.reserve(seq) {
             return;
         }
+        // Checked once this download has its place: a download that ended meanwhile
+        // has left the names in flight.
+        let mut result = result;
+        if let Some(check) = &case {
+            if !self.case_verdict(&mut result, check) {
+                self.shared.attach(seq, None);
+                return;
+            }
+            self.shared
+                .case_name_started(check.folded.clone(), check.key.clone());
+        }
+        let folded = case.map(|check| check.folded);
         let completion: Arc<dyn Subscriber> = Arc::new(Completion {
             shared: self.shared.clone(),
             seq,
             result: parking_lot::Mutex::new(Some(result.clone())),
             mtime,
+            case_name: folded.clone(),
         });
         let mut subscribers = vec![completion];
         subscribers.extend(self.args.subscribers.iter().cloned());
-        match call(&self.manager, &subscribers) {
+        let outcome = call(&self.manager, &subscribers);
+        if outcome.is_err()
+            && let Some(folded) = &folded
+        {
+            self.shared.case_name_ended(folded);
+        }
+        match outcome {
             Ok(future) => self.shared.attach(seq, Some(future)),
             Err(TransferError::QueueShutdown) => {
                 // The manager was shut down (a Ctrl-C, say): every later entry would
@@ -439,6 +583,18 @@ impl Plan {
             }
         }
     }
+}
+
+/// A download to check for names that differ only by case: by name, as the AWS CLI
+/// checks, so it is the same on any file system. It conflicts with a download in
+/// flight whose lowercased relative name is `folded` too, or, when the destination was
+/// listed without this exact name (`unlisted`), with a file at `path` all the same: on
+/// a case-insensitive file system, another case of the name.
+pub(crate) struct CaseCheck {
+    path: PathBuf,
+    key: String,
+    folded: String,
+    unlisted: bool,
 }
 
 /// The message a panic was raised with (`panic!("...")` gives a `&str` or a
@@ -460,6 +616,8 @@ struct Completion {
     /// Taken by `on_done`, which runs once.
     result: parking_lot::Mutex<Option<ObjectResult>>,
     mtime: Option<(PathBuf, SystemTime)>,
+    /// A download's lowercased name, in flight until `on_done`.
+    case_name: Option<String>,
 }
 
 impl Subscriber for Completion {
@@ -477,6 +635,9 @@ impl Subscriber for Completion {
         let Some(mut result) = self.result.lock().take() else {
             return;
         };
+        if let Some(folded) = &self.case_name {
+            self.shared.case_name_ended(folded);
+        }
         result.outcome = future.result().map(Some);
         if result.outcome.is_ok()
             && let Some((path, time)) = &self.mtime

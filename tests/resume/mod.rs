@@ -17,6 +17,8 @@ use s3transfer::{
 
 use super::common::random_bytes;
 
+mod journaled;
+
 const MIB: usize = 1024 * 1024;
 
 /// 5 MiB parts, one request thread: parts go one after the other, so which are done

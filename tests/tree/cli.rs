@@ -497,3 +497,144 @@ fn a_sync_into_its_own_prefix_is_refused_before_anything_is_copied() {
     }
     assert_eq!(keys(&b), ["a/x.txt"]);
 }
+
+#[test]
+fn single_cp_mv_and_rm_print_the_aws_cli_line_on_stdout_when_done() {
+    let b = bucket("single-lines");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    let file = dir.path().join("a.txt");
+    let src = path_str(&file);
+    let key = format!("s3://{b}/a.txt");
+    let out = run_ok(&["cp", src, &key]);
+    assert_eq!(stdout(&out), format!("upload: {src} to {key}\n"));
+    let copy = format!("s3://{b}/c.txt");
+    let out = run_ok(&["cp", &key, &copy]);
+    assert_eq!(stdout(&out), format!("copy: {key} to {copy}\n"));
+    let back = dir.path().join("back.txt");
+    let out = run_ok(&["cp", &key, path_str(&back)]);
+    assert_eq!(
+        stdout(&out),
+        format!("download: {key} to {}\n", back.display())
+    );
+
+    let moved = format!("s3://{b}/m.txt");
+    let out = run_ok(&["mv", "--dryrun", &copy, &moved]);
+    assert_eq!(stdout(&out), format!("(dryrun) move: {copy} to {moved}\n"));
+    let out = run_ok(&["mv", &copy, &moved]);
+    assert_eq!(stdout(&out), format!("move: {copy} to {moved}\n"));
+    assert_eq!(keys(&b), ["a.txt", "m.txt"]);
+
+    let out = run_ok(&["rm", "--dryrun", &moved]);
+    assert_eq!(stdout(&out), format!("(dryrun) delete: {moved}\n"));
+    assert_eq!(keys(&b), ["a.txt", "m.txt"]);
+    let out = run_ok(&["rm", &moved]);
+    assert_eq!(stdout(&out), format!("delete: {moved}\n"));
+    assert_eq!(keys(&b), ["a.txt"]);
+}
+
+#[test]
+fn a_failed_single_transfer_says_so_as_the_aws_cli_on_stderr() {
+    let b = bucket("single-failed");
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("never.txt");
+    let missing = format!("s3://{b}/no-such-key");
+    let out = run(&["cp", &missing, path_str(&target)]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(stdout(&out), "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!("download failed: {missing} to {} ", target.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!target.exists());
+}
+
+#[test]
+fn rm_recursive_prints_each_delete_and_honours_the_filters_and_dryrun() {
+    let b = bucket("rm-tree");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    write(dir.path(), "b.log", b"b");
+    write(dir.path(), "sub/c.txt", b"c");
+    run_ok(&[
+        "cp",
+        "-r",
+        "-q",
+        path_str(dir.path()),
+        &format!("s3://{b}/p"),
+    ]);
+    run_ok(&[
+        "cp",
+        "-q",
+        &format!("{}/a.txt", path_str(dir.path())),
+        &format!("s3://{b}/keep"),
+    ]);
+    let prefix = format!("s3://{b}/p");
+    let out = run_ok(&[
+        "rm",
+        "--recursive",
+        "--dryrun",
+        "--exclude",
+        "*.log",
+        &prefix,
+    ]);
+    assert_eq!(
+        sorted_lines(&stdout(&out)),
+        [
+            format!("(dryrun) delete: s3://{b}/p/a.txt"),
+            format!("(dryrun) delete: s3://{b}/p/sub/c.txt"),
+        ]
+    );
+    assert_eq!(keys(&b), ["keep", "p/a.txt", "p/b.log", "p/sub/c.txt"]);
+    let out = run_ok(&["rm", "--recursive", "--exclude", "*.log", &prefix]);
+    assert_eq!(
+        sorted_lines(&stdout(&out)),
+        [
+            format!("delete: s3://{b}/p/a.txt"),
+            format!("delete: s3://{b}/p/sub/c.txt"),
+        ]
+    );
+    assert_eq!(keys(&b), ["keep", "p/b.log"]);
+}
+
+#[test]
+fn ls_prints_one_level_with_prefixes_and_json_as_one_document() {
+    let b = bucket("ls-level");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    write(dir.path(), "sub/c.txt", b"c");
+    run_ok(&[
+        "cp",
+        "-r",
+        "-q",
+        path_str(dir.path()),
+        &format!("s3://{b}/"),
+    ]);
+    let out = run_ok(&["ls", &format!("s3://{b}/")]);
+    let lines: Vec<String> = stdout(&out)
+        .lines()
+        .map(|line| line.trim_start().to_owned())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].ends_with(" 1 a.txt"), "{lines:?}");
+    assert_eq!(lines[1], "PRE sub/");
+    let out = run_ok(&["--json", "ls", &format!("s3://{b}/")]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["objects"][0]["key"], "a.txt");
+    assert_eq!(doc["prefixes"], serde_json::json!(["sub/"]));
+}
+
+#[test]
+fn case_conflict_takes_the_aws_cli_values_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "cp",
+        "-r",
+        "--case-conflict",
+        "sometimes",
+        "s3://any-bucket/p",
+        path_str(dir.path()),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error, warn, skip, ignore"), "{stderr}");
+}

@@ -15,6 +15,8 @@ use s3transfer::{
 };
 
 mod bounded;
+mod case_conflict;
+mod prefix_ops;
 
 fn setup() -> (FakeS3, Arc<TransferManager>) {
     let fake = FakeS3::new();

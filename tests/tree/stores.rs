@@ -468,3 +468,72 @@ fn a_cancel_in_the_middle_leaves_no_open_upload_and_no_partial_file_on_seaweedfs
         assert_eq!(bytes, original, "{name} is partial");
     }
 }
+
+/// Replaces `key` (once) when its download is queued: after the listing, before its
+/// first GET.
+struct ReplaceWhenQueued {
+    client: Arc<dyn S3Api>,
+    bucket: String,
+    key: String,
+    done: AtomicBool,
+}
+
+impl Subscriber for ReplaceWhenQueued {
+    fn on_queued(&self, future: &TransferFuture) {
+        if future.meta().call_args().key != self.key || self.done.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let mut put = PutObjectRequest::default();
+        put.bucket = self.bucket.clone();
+        put.key = self.key.clone();
+        let body = b"replaced after the listing".to_vec();
+        self.client
+            .put_object(&put, &mut RequestBody::new(body))
+            .expect("replace the object");
+    }
+}
+
+/// A tree download is pinned to the ETag its listing saw: SeaweedFS answers the
+/// If-Match with 412, and the object is a failure naming its key, no file written.
+/// SeaweedFS only: s3s-fs lists no ETags, so there is nothing to pin a download to.
+#[test]
+fn an_object_replaced_between_the_listing_and_its_download_is_not_written_on_seaweedfs() {
+    for store in stores().into_iter().filter(|s| s.name == "seaweedfs") {
+        let bucket = store.bucket("pinned");
+        let manager = store.manager(TransferConfig::default());
+        for (key, data) in [("p/a.txt", &b"a"[..]), ("p/b.txt", b"listed b")] {
+            let mut put = PutObjectRequest::default();
+            put.bucket = bucket.clone();
+            put.key = key.into();
+            store
+                .client
+                .put_object(&put, &mut RequestBody::new(data.to_vec()))
+                .unwrap();
+        }
+        let replace = Arc::new(ReplaceWhenQueued {
+            client: store.client.clone(),
+            bucket: bucket.clone(),
+            key: "p/b.txt".into(),
+            done: AtomicBool::new(false),
+        });
+        let args = TreeArgs::builder().subscriber(replace).build().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let report = manager
+            .download_prefix(&bucket, "p", dest.path(), args)
+            .unwrap()
+            .wait();
+        assert_eq!((report.downloaded, report.failed), (1, 1), "{}", store.name);
+        match report.failures[0].outcome.as_ref().unwrap_err() {
+            TransferError::S3DownloadFailed { key, reason, .. } => {
+                assert_eq!(key, "p/b.txt", "{}", store.name);
+                assert!(reason.contains("changed"), "{}: {reason}", store.name);
+            }
+            other => panic!("{}: {other:?}", store.name),
+        }
+        let files: Vec<_> = tree_of(dest.path())
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(files, ["a.txt"], "{}", store.name);
+    }
+}

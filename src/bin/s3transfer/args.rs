@@ -7,7 +7,7 @@ use s3transfer::ChecksumWhen;
 
 use crate::location::parse_size;
 use crate::report::EXIT_CODES;
-use crate::tree_args::{ObjectFlags, SyncFlags, TreeFlags};
+use crate::tree_args::{ObjectFlags, RmFlags, SyncFlags, TreeFlags};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -160,6 +160,8 @@ pub(crate) enum Command {
         /// Delete every object under the prefix
         #[arg(short, long)]
         recursive: bool,
+        #[command(flatten)]
+        flags: RmFlags,
     },
     /// List buckets, or the objects and prefixes under s3://bucket[/prefix]
     Ls {

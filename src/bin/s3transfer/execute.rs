@@ -23,61 +23,75 @@ pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Submit every job to the one manager (so they run concurrently), wait for all, and
-/// report. Returns the exit code.
+/// What a single-object command does once its transfer succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Single {
+    /// `cp`, `rm`: nothing more.
+    Copy,
+    /// `mv`: delete the source (the file, or the object).
+    Move,
+}
+
+/// Run one job (a single-object `cp`, `mv` or `rm`) and report it as the AWS CLI does:
+/// `upload: ./a to s3://b/a` (`move: ...` for `mv`) on stdout once it is done, or
+/// `upload failed: ./a to s3://b/a <error>` on stderr. Returns the exit code.
 pub(crate) fn execute(
     command: &str,
     manager: &TransferManager,
-    jobs: Vec<Job>,
+    job: Job,
+    single: Single,
     options: &Options,
     object: &ObjectArgs,
 ) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let to_stdout = jobs.iter().any(|j| {
-        matches!(
-            j.kind,
-            JobKind::Download {
-                to_stdout: true,
-                ..
-            }
-        )
-    });
-    let known: u64 = jobs.iter().filter_map(|j| j.size).sum();
-    let endless = jobs.iter().any(|j| {
-        matches!(
-            j.kind,
-            JobKind::Upload {
-                source: UploadSource::Stream(_),
-                ..
-            }
-        )
-    });
-    let progress = Progress::new(options.quiet, jobs.len() as u64, known, endless);
-    let running: Vec<_> = jobs
-        .into_iter()
-        .map(|job| submit(manager, job, options, object, &progress))
-        .collect();
+    let to_stdout = matches!(
+        job.kind,
+        JobKind::Download {
+            to_stdout: true,
+            ..
+        }
+    );
+    let endless = matches!(
+        job.kind,
+        JobKind::Upload {
+            source: UploadSource::Stream(_),
+            ..
+        }
+    );
+    let source = JobSource::of(&job);
+    let line = match single {
+        Single::Copy => job.label.clone(),
+        Single::Move => as_move(&job.label),
+    };
+    let progress = Progress::new(options.quiet, 1, job.size.unwrap_or(0), endless);
+    let (_, submitted) = submit(manager, job, options, object, &progress);
     let mut summary = Summary::default();
-    for (label, submitted) in running {
-        match submitted.and_then(|future| future.result()) {
-            Ok(output) => {
-                summary.succeeded(&output);
-                if !options.quiet && !options.json && !to_stdout {
-                    progress.println(&label);
-                }
+    let outcome = submitted
+        .and_then(|future| future.result())
+        .and_then(|output| {
+            if single == Single::Move {
+                source.remove(manager, object)?;
             }
-            Err(error) if error.is_paused() => {
-                crate::resume::note_paused();
-                progress.println(&format!("{label} paused"));
-            }
-            Err(error) => {
-                crate::resume::note_failed(&error, options);
-                progress.println(&format!("{label} failed: {error}"));
-                summary.failed(label, error);
+            Ok(output)
+        });
+    progress.finish();
+    match outcome {
+        Ok(output) => {
+            summary.succeeded(&output);
+            if !options.quiet && !options.json && !to_stdout {
+                println!("{line}");
             }
         }
+        Err(error) if error.is_paused() => {
+            crate::resume::note_paused();
+            progress.println(&format!("{line} paused"));
+        }
+        Err(error) => {
+            crate::resume::note_failed(&error, options);
+            progress.println(&failed_line(&line, &error));
+            summary.failed(line, error);
+        }
     }
-    progress.finish();
     if to_stdout {
         std::io::stdout().flush()?;
     }
@@ -88,6 +102,60 @@ pub(crate) fn execute(
         eprintln!("{hint}");
     }
     Ok(code)
+}
+
+/// `upload: a to s3://b/a` as `mv` says it: `move: a to s3://b/a`.
+pub(crate) fn as_move(label: &str) -> String {
+    match label.split_once(": ") {
+        Some((_, rest)) => format!("move: {rest}"),
+        None => label.to_owned(),
+    }
+}
+
+/// The AWS CLI's failure line: `upload failed: a to s3://b/a <the error>`.
+pub(crate) fn failed_line(line: &str, error: &TransferError) -> String {
+    match line.split_once(": ") {
+        Some((verb, rest)) => format!("{verb} failed: {rest} {error}"),
+        None => format!("{line} failed: {error}"),
+    }
+}
+
+/// What `mv` deletes once its copy is written.
+enum JobSource {
+    File(std::path::PathBuf),
+    Object(String, String),
+    Other,
+}
+
+impl JobSource {
+    fn of(job: &Job) -> JobSource {
+        match &job.kind {
+            JobKind::Upload {
+                source: UploadSource::Path(path),
+                ..
+            } => JobSource::File(path.clone()),
+            JobKind::Download { bucket, key, .. } => JobSource::Object(bucket.clone(), key.clone()),
+            JobKind::Copy { source, .. } => {
+                JobSource::Object(source.bucket.clone(), source.key.clone())
+            }
+            _ => JobSource::Other,
+        }
+    }
+
+    fn remove(&self, manager: &TransferManager, object: &ObjectArgs) -> Result<(), TransferError> {
+        match self {
+            JobSource::File(path) => std::fs::remove_file(path).map_err(|e| TransferError::Io {
+                action: "removing",
+                path: Some(path.clone()),
+                source: Arc::new(e),
+            }),
+            JobSource::Object(bucket, key) => manager
+                .delete(bucket, key, object.delete.clone(), &[])?
+                .result()
+                .map(|_| ()),
+            JobSource::Other => Ok(()),
+        }
+    }
 }
 
 /// Hand one job to the manager with its progress bar. Returns the job's label with the

@@ -1,66 +1,19 @@
-//! Listing keys (ListObjectsV2, through the library's `S3Api`) and buckets (which it
-//! does not cover: straight through rusoto_s3 on the backend's runtime); and the `ls`
-//! command, which prints them.
+//! The `ls` command: the keys under a prefix (streamed through the library's
+//! `TransferManager::list_objects`, each line printed as its page arrives) or the
+//! buckets (which the library does not cover: straight through rusoto_s3 on the
+//! backend's runtime).
+
+use std::io::Write;
 
 use rusoto_core::RusotoError;
 use rusoto_s3::S3;
-use s3transfer::client::ListObjectsV2Request;
-use s3transfer::{RusotoS3, S3Api, S3ErrorKind};
+use s3transfer::{
+    ListedItem, RequestContext, RusotoS3, S3ErrorKind, TransferError, TransferManager,
+};
 
 use crate::args::Options;
 use crate::location::Location;
 use crate::report::{CliError, EXIT_ACCESS_DENIED, EXIT_NOT_FOUND, EXIT_OTHER};
-
-/// One object of a listing.
-pub struct Entry {
-    /// Its key.
-    pub key: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// When it was last written (UTC, `2024-01-01 00:00:00`).
-    pub last_modified: String,
-}
-
-/// What a listing found: objects, and with a delimiter the common prefixes.
-#[derive(Default)]
-pub struct Listing {
-    /// The objects, in key order.
-    pub objects: Vec<Entry>,
-    /// The "directories" one level down (only with a delimiter).
-    pub prefixes: Vec<String>,
-}
-
-/// Every object of `bucket` under `prefix`, page after page (through the library's
-/// `S3Api`); with `delimiter`, one level only.
-pub fn list(
-    client: &RusotoS3,
-    bucket: &str,
-    prefix: &str,
-    delimiter: Option<&str>,
-) -> Result<Listing, CliError> {
-    let mut listing = Listing::default();
-    let mut request = ListObjectsV2Request::default();
-    request.bucket = bucket.to_owned();
-    request.prefix = (!prefix.is_empty()).then(|| prefix.to_owned());
-    request.delimiter = delimiter.map(str::to_owned);
-    loop {
-        let page = client
-            .list_objects_v2(&request)
-            .map_err(|e| s3_failure(&format!("listing s3://{bucket}/{prefix}"), &e))?;
-        for object in page.objects {
-            listing.objects.push(Entry {
-                key: object.key,
-                size: object.size,
-                last_modified: object.last_modified.map(display_time).unwrap_or_default(),
-            });
-        }
-        listing.prefixes.extend(page.common_prefixes);
-        match page.next_continuation_token {
-            Some(next) => request.continuation_token = Some(next),
-            None => return Ok(listing),
-        }
-    }
-}
 
 /// A time as `aws s3 ls` prints it (UTC, to the second).
 pub(crate) fn display_time(time: std::time::SystemTime) -> String {
@@ -93,9 +46,13 @@ pub fn buckets(client: &RusotoS3) -> Result<Vec<String>, CliError> {
 }
 
 /// `ls`: the buckets, or the objects and prefixes under `target` (all of them with
-/// `recursive`), as columns or as `--json`.
+/// `recursive`), as columns or as `--json`. Objects are printed as the listing reads
+/// them, so memory stays flat however many keys there are; under `--json` the
+/// prefixes (one level's "directories", none with `recursive`) are held until the end,
+/// where the document lists them.
 pub(crate) fn ls(
     client: &RusotoS3,
+    manager: &TransferManager,
     target: Option<&str>,
     recursive: bool,
     options: &Options,
@@ -115,28 +72,40 @@ pub(crate) fn ls(
         return Err(CliError::usage("ls takes s3://bucket[/prefix]").into());
     };
     let delimiter = (!recursive).then_some("/");
-    let found = list(client, &bucket, &key, delimiter)?;
-    if options.json {
-        let objects: Vec<_> = found
-            .objects
-            .iter()
-            .map(|o| serde_json::json!({"key": o.key, "size": o.size, "last_modified": o.last_modified}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({ "objects": objects, "prefixes": found.prefixes })
-        );
-    } else {
-        for prefix in &found.prefixes {
-            println!("{:>30} PRE {prefix}", "");
+    let listing = manager.list_objects(&bucket, &key, delimiter, RequestContext::default())?;
+    let failed = |e: TransferError| -> anyhow::Error {
+        match e.s3_error() {
+            Some(s3) => s3_failure(&format!("listing s3://{bucket}/{key}"), s3).into(),
+            None => e.into(),
         }
-        for object in &found.objects {
-            println!(
-                "{:>19} {:>10} {}",
-                object.last_modified, object.size, object.key
-            );
+    };
+    let mut out = std::io::stdout().lock();
+    let mut prefixes = Vec::new();
+    let mut first = true;
+    if options.json {
+        write!(out, "{{\"objects\":[")?;
+    }
+    for item in listing {
+        match item.map_err(failed)? {
+            ListedItem::Object(object) => {
+                let time = object.last_modified.map(display_time).unwrap_or_default();
+                if options.json {
+                    let line = serde_json::json!({"key": object.key, "size": object.size, "last_modified": time});
+                    write!(out, "{}{line}", if first { "" } else { "," })?;
+                    first = false;
+                } else {
+                    writeln!(out, "{time:>19} {:>10} {}", object.size, object.key)?;
+                }
+            }
+            ListedItem::Prefix(prefix) if options.json => prefixes.push(prefix),
+            ListedItem::Prefix(prefix) => writeln!(out, "{:>30} PRE {prefix}", "")?,
+            _ => {}
         }
     }
+    if options.json {
+        writeln!(out, "],\"prefixes\":{}}}", serde_json::json!(prefixes))?;
+    }
+    out.flush()?;
     Ok(())
 }
 

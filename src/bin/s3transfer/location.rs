@@ -45,26 +45,6 @@ impl Location {
     }
 }
 
-/// `prefix` and a relative key joined with exactly one `/` between them (none when the
-/// prefix is empty).
-pub fn join_key(prefix: &str, rel: &str) -> String {
-    if prefix.is_empty() || prefix.ends_with('/') {
-        format!("{prefix}{rel}")
-    } else {
-        format!("{prefix}/{rel}")
-    }
-}
-
-/// The prefix to list for a recursive operation on `key`: `photos` means the
-/// "directory" `photos/`, not also `photos-old/...`.
-pub fn dir_prefix(key: &str) -> String {
-    if key.is_empty() || key.ends_with('/') {
-        key.to_owned()
-    } else {
-        format!("{key}/")
-    }
-}
-
 /// The last path segment of a key (`a/b/c.txt` -> `c.txt`).
 pub fn key_basename(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
@@ -141,10 +121,6 @@ mod tests {
             Location::parse("dir/f"),
             Ok(Location::Local(PathBuf::from("dir/f")))
         );
-        assert_eq!(join_key("", "a"), "a");
-        assert_eq!(join_key("p", "a"), "p/a");
-        assert_eq!(join_key("p/", "a"), "p/a");
-        assert_eq!(dir_prefix("p"), "p/");
         assert_eq!(key_basename("a/b/c"), "c");
     }
 

@@ -24,7 +24,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use s3transfer::{RetryConfig, RusotoS3, TransferConfig, TransferManager};
 
 use args::{Cli, Command, Options};
-use execute::{execute, install_ctrl_c, interrupted};
+use execute::{install_ctrl_c, interrupted};
 use report::{CliError, EXIT_CANCELLED, exit_code};
 
 fn main() -> ExitCode {
@@ -73,6 +73,10 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
             recursive: true,
             ..
         } | Command::Sync { .. }
+            | Command::Rm {
+                recursive: true,
+                ..
+            }
     );
     install_ctrl_c(manager.clone(), cli.options.resumable && !tree)?;
     let options = &cli.options;
@@ -100,8 +104,8 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
             ..
         } => {
             let object = object.to_args(options)?;
-            let jobs = plan::cp(&client, src, dst, false)?;
-            sync::run_single("cp", &manager, jobs, tree, &object, options)?
+            let job = plan::cp(src, dst)?;
+            sync::run_single("cp", &manager, job, tree, &object, options)?
         }
         Command::Mv {
             src,
@@ -119,8 +123,8 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
                     command, &manager, ends, tree, &none, &object, options, matches,
                 )?
             } else {
-                let jobs = plan::cp(&client, src, dst, false)?;
-                sync::run_mv(&manager, jobs, tree, &object, options)?
+                let job = plan::cp(src, dst)?;
+                sync::run_single("mv", &manager, job, tree, &object, options)?
             }
         }
         Command::Sync {
@@ -137,15 +141,35 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
                 command, &manager, ends, tree, flags, &object, options, matches,
             )?
         }
-        Command::Rm { target, recursive } => {
-            let jobs = plan::rm(&client, target, *recursive)?;
-            execute("rm", &manager, jobs, options, &Default::default())?
+        Command::Rm {
+            target,
+            recursive: true,
+            flags,
+        } => {
+            let command = sync::TreeCommand::Remove;
+            let ends = (target.as_str(), target.as_str());
+            let none = tree_args::SyncFlags::default();
+            sync::run_tree(
+                command,
+                &manager,
+                ends,
+                &flags.tree(),
+                &none,
+                &flags.object(),
+                options,
+                matches,
+            )?
+        }
+        Command::Rm { target, flags, .. } => {
+            let job = plan::rm(target)?;
+            let (tree, object) = (flags.tree(), flags.object());
+            sync::run_single("rm", &manager, job, &tree, &object, options)?
         }
         Command::Ls { target, recursive } => {
-            listing::ls(&client, target.as_deref(), *recursive, options)?;
+            listing::ls(&client, &manager, target.as_deref(), *recursive, options)?;
             0
         }
-        Command::Uploads { action } => uploads::run(&client, action, options)?,
+        Command::Uploads { action } => uploads::run(&client, &manager, action, options)?,
     };
     manager.shutdown(false, "");
     if interrupted() {

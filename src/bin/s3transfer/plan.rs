@@ -1,14 +1,13 @@
-//! Turning a command into the transfers it makes: which files, objects or keys, and
-//! where each goes (`cp a.txt s3://b/dir/` keeps the file's name, a prefix's objects
-//! land under the destination directory, never outside it).
+//! Turning a single-object command into the transfer it makes: which file, object or
+//! key, and where it goes (`cp a.txt s3://b/dir/` keeps the file's name). Trees
+//! (`--recursive`, `sync`) are the library's, run by `sync.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use s3transfer::{CopySource, DownloadTarget, RusotoS3, UploadSource};
+use s3transfer::{CopySource, DownloadTarget, UploadSource};
 
-use crate::listing;
-use crate::location::{Location, dir_prefix, join_key, key_basename};
-use crate::report::{CliError, EXIT_NOT_FOUND, EXIT_OTHER, EXIT_USAGE};
+use crate::location::{Location, key_basename};
+use crate::report::{CliError, EXIT_NOT_FOUND, EXIT_OTHER};
 
 /// One transfer to run.
 pub(crate) struct Job {
@@ -47,49 +46,27 @@ pub(crate) fn s3_url(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
 }
 
-/// `cp src dst`: one job, or with `recursive` one for each file or object.
-pub(crate) fn cp(
-    client: &RusotoS3,
-    src: &str,
-    dst: &str,
-    recursive: bool,
-) -> anyhow::Result<Vec<Job>> {
+/// `cp src dst` or `mv src dst` of one file, stream or object (a tree goes through
+/// the library's trees, see `sync.rs`).
+pub(crate) fn cp(src: &str, dst: &str) -> anyhow::Result<Job> {
     let src = Location::parse(src).map_err(CliError::usage)?;
     let dst = Location::parse(dst).map_err(CliError::usage)?;
-    if recursive {
-        plan_recursive(client, &src, &dst)
-    } else {
-        Ok(vec![plan_single(src, dst)?])
-    }
+    plan_single(src, dst)
 }
 
-/// `rm target`: the object, or with `recursive` every object under the prefix.
-pub(crate) fn rm(client: &RusotoS3, target: &str, recursive: bool) -> anyhow::Result<Vec<Job>> {
+/// `rm s3://bucket/key` (`rm --recursive` is a library tree, see `sync.rs`).
+pub(crate) fn rm(target: &str) -> anyhow::Result<Job> {
     let Location::S3 { bucket, key } = Location::parse(target).map_err(CliError::usage)? else {
         return Err(CliError::usage("rm takes s3://bucket/key").into());
     };
-    let keys = if recursive {
-        listing::list(client, &bucket, &dir_prefix(&key), None)?
-            .objects
-            .into_iter()
-            .map(|o| o.key)
-            .collect()
-    } else if key.is_empty() {
+    if key.is_empty() {
         return Err(CliError::usage("rm needs a key (or --recursive)").into());
-    } else {
-        vec![key]
-    };
-    Ok(keys
-        .into_iter()
-        .map(|key| Job {
-            label: format!("delete: s3://{bucket}/{key}"),
-            size: None,
-            kind: JobKind::Delete {
-                bucket: bucket.clone(),
-                key,
-            },
-        })
-        .collect())
+    }
+    Ok(Job {
+        label: format!("delete: s3://{bucket}/{key}"),
+        size: None,
+        kind: JobKind::Delete { bucket, key },
+    })
 }
 
 fn plan_single(src: Location, dst: Location) -> anyhow::Result<Job> {
@@ -228,183 +205,5 @@ fn require_key(key: &str) -> Result<(), CliError> {
         ))
     } else {
         Ok(())
-    }
-}
-
-fn plan_recursive(client: &RusotoS3, src: &Location, dst: &Location) -> anyhow::Result<Vec<Job>> {
-    match (src, dst) {
-        (Location::Local(dir), Location::S3 { bucket, key }) => upload_dir(dir, bucket, key),
-        (Location::S3 { bucket, key }, Location::Local(dir)) => {
-            download_prefix(client, bucket, key, dir)
-        }
-        (
-            Location::S3 {
-                bucket: src_bucket,
-                key: src_key,
-            },
-            Location::S3 { bucket, key },
-        ) => copy_prefix(client, (src_bucket, src_key), bucket, key),
-        _ => Err(CliError::usage(
-            "cp --recursive copies a directory to s3://bucket/prefix, a prefix to a directory, or a prefix to a prefix",
-        )
-        .into()),
-    }
-}
-
-/// `cp --recursive dir s3://bucket/prefix`: every file under `dir`.
-fn upload_dir(dir: &Path, bucket: &str, key: &str) -> anyhow::Result<Vec<Job>> {
-    if !dir.is_dir() {
-        let code = if dir.exists() {
-            EXIT_USAGE
-        } else {
-            EXIT_NOT_FOUND
-        };
-        return Err(CliError::new(code, format!("{} is not a directory", dir.display())).into());
-    }
-    let mut files = Vec::new();
-    walk(dir, String::new(), &mut files)?;
-    Ok(files
-        .into_iter()
-        .map(|(rel, path, size)| {
-            let key = join_key(key, &rel);
-            Job {
-                label: format!("upload: {} to {}", path.display(), s3_url(bucket, &key)),
-                size: Some(size),
-                kind: JobKind::Upload {
-                    source: UploadSource::path(path),
-                    bucket: bucket.to_owned(),
-                    key,
-                },
-            }
-        })
-        .collect())
-}
-
-/// `cp --recursive s3://bucket/prefix dir`: every object under the prefix, into the
-/// directories its key names (created here).
-fn download_prefix(
-    client: &RusotoS3,
-    bucket: &str,
-    key: &str,
-    dir: &Path,
-) -> anyhow::Result<Vec<Job>> {
-    let prefix = dir_prefix(key);
-    let mut jobs = Vec::new();
-    for object in listing::list(client, bucket, &prefix, None)?.objects {
-        let Some(rel) = relative_path(&object.key[prefix.len()..]) else {
-            continue; // a "directory" marker, or a key that would escape the target
-        };
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| anyhow::anyhow!("creating {}: {e}", parent.display()))?;
-        }
-        jobs.push(Job {
-            label: format!(
-                "download: {} to {}",
-                s3_url(bucket, &object.key),
-                path.display()
-            ),
-            size: Some(object.size),
-            kind: JobKind::Download {
-                bucket: bucket.to_owned(),
-                key: object.key,
-                target: DownloadTarget::path(path),
-                to_stdout: false,
-            },
-        });
-    }
-    Ok(jobs)
-}
-
-/// `cp --recursive s3://bucket/prefix s3://bucket/prefix`: every object under the
-/// source prefix but "directory" markers.
-fn copy_prefix(
-    client: &RusotoS3,
-    (src_bucket, src_key): (&str, &str),
-    bucket: &str,
-    key: &str,
-) -> anyhow::Result<Vec<Job>> {
-    let prefix = dir_prefix(src_key);
-    Ok(listing::list(client, src_bucket, &prefix, None)?
-        .objects
-        .into_iter()
-        .filter(|o| !o.key.ends_with('/'))
-        .map(|object| {
-            let dst_key = join_key(key, &object.key[prefix.len()..]);
-            Job {
-                label: format!(
-                    "copy: {} to {}",
-                    s3_url(src_bucket, &object.key),
-                    s3_url(bucket, &dst_key)
-                ),
-                size: Some(object.size),
-                kind: JobKind::Copy {
-                    source: CopySource::new(src_bucket, object.key),
-                    bucket: bucket.to_owned(),
-                    key: dst_key,
-                },
-            }
-        })
-        .collect())
-}
-
-/// The regular files under `dir` (following symbolic links), as (key relative to the
-/// walk's root, path, size), sorted by key.
-fn walk(dir: &Path, rel: String, out: &mut Vec<(String, PathBuf, u64)>) -> anyhow::Result<()> {
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?
-        .collect::<Result<Vec<_>, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let name = entry
-            .file_name()
-            .into_string()
-            .map_err(|n| CliError::usage(format!("{n:?}: file names must be UTF-8 to be keys")))?;
-        let child = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
-        let meta = std::fs::metadata(&path)
-            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        if meta.is_dir() {
-            walk(&path, child, out)?;
-        } else if meta.is_file() {
-            out.push((child, path, meta.len()));
-        }
-    }
-    Ok(())
-}
-
-/// A key's remainder as a safe relative path: no empty, `.` or `..` segments, so no
-/// object can write outside the destination directory.
-fn relative_path(rel: &str) -> Option<PathBuf> {
-    let rel = rel.trim_start_matches('/');
-    if rel.is_empty() || rel.ends_with('/') {
-        return None;
-    }
-    let mut path = PathBuf::new();
-    for segment in rel.split('/') {
-        if segment.is_empty() || segment == "." || segment == ".." {
-            return None;
-        }
-        path.push(segment);
-    }
-    Some(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_stay_inside() {
-        assert_eq!(relative_path("a/b"), Some(PathBuf::from("a/b")));
-        assert_eq!(relative_path("/a"), Some(PathBuf::from("a")));
-        assert_eq!(relative_path("a/../../x"), None);
-        assert_eq!(relative_path("dir/"), None);
-        assert_eq!(relative_path(""), None);
     }
 }

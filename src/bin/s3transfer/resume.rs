@@ -8,11 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
-use s3transfer::client::AbortMultipartUploadRequest;
-use s3transfer::resume::{
-    IfChanged, ResumeError, ResumeOptions, ResumeToken, download_journal_path, read_journal,
-    remove_journal, state_dir, upload_journal_path,
-};
+use s3transfer::resume::{JournalStart, ResumeError, state_dir};
 use s3transfer::{
     DownloadArgs, Subscriber, TransferError, TransferFuture, TransferManager, UploadArgs,
 };
@@ -76,7 +72,8 @@ fn say(progress: &Progress, options: &Options, line: &str) {
 }
 
 /// Upload the file at `path`, continuing an interrupted upload of it to the same key
-/// when its journal says there is one (unless `--no-resume`).
+/// when its journal says there is one (unless `--no-resume`), through the library's
+/// one implementation of a journaled file transfer; this only says what it found.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn upload_file(
     manager: &TransferManager,
@@ -92,38 +89,18 @@ pub(crate) fn upload_file(
         // Nowhere to keep a journal: a plain upload, as before.
         return manager.upload(path, bucket, key, args, subscribers);
     };
-    let journal = upload_journal_path(&dir, &path, bucket, key);
-    args.journal = Some(journal.clone());
     // Under --resumable a lost network keeps the upload for the rerun, like Ctrl-C.
     args.keep_for_resume = options.resumable;
-    let token = match found(&journal, progress, options) {
-        Some(token) => token,
-        None => return manager.upload(path, bucket, key, args, subscribers),
-    };
-    let upload = match token.expect_upload(&path, bucket, key) {
-        Ok(upload) => upload.clone(),
-        Err(e) => {
-            set_aside(&journal, &e, progress, options);
-            return manager.upload(path, bucket, key, args, subscribers);
-        }
-    };
-    if options.no_resume {
-        abort_quietly(manager, &upload.bucket, &upload.key, &upload.upload_id);
-        let _ = remove_journal(&journal);
-        return manager.upload(path, bucket, key, args, subscribers);
-    }
-    let (done, total) = token.progress();
-    say(
-        progress,
-        options,
-        &format!(
-            "resuming: {done} of {total} parts already uploaded ({})",
-            path.display()
-        ),
-    );
-    // A file edited since is uploaded as it is now, as a fresh `cp` would.
-    let resume = ResumeOptions::new().if_changed(IfChanged::StartOver);
-    manager.resume_upload(&token, args, resume, subscribers)
+    let journaled = manager.upload_file_journaled(
+        &path,
+        (bucket, key),
+        args,
+        &dir,
+        options.no_resume,
+        subscribers,
+    )?;
+    tell(&journaled.start, "uploaded", &path, progress, options);
+    Ok(journaled.future)
 }
 
 /// Download to the file at `dest`, continuing an interrupted download of the same
@@ -139,80 +116,41 @@ pub(crate) fn download_file(
     options: &Options,
     progress: &Progress,
 ) -> Result<TransferFuture, TransferError> {
-    let journal = download_journal_path(&dest);
-    args.journal = Some(journal.clone());
     args.keep_for_resume = options.resumable;
-    let token = match found(&journal, progress, options) {
-        Some(token) => token,
-        None => return manager.download(bucket, key, dest, args, subscribers),
-    };
-    let download = match token.expect_download(bucket, key, &dest) {
-        Ok(download) => download.clone(),
-        Err(e) => {
-            set_aside(&journal, &e, progress, options);
-            return manager.download(bucket, key, dest, args, subscribers);
-        }
-    };
-    if options.no_resume {
-        let _ = std::fs::remove_file(&download.temp_path);
-        let _ = remove_journal(&journal);
-        return manager.download(bucket, key, dest, args, subscribers);
-    }
-    let (done, total) = token.progress();
-    say(
-        progress,
-        options,
-        &format!(
-            "resuming: {done} of {total} parts already downloaded ({})",
-            dest.display()
+    let journaled = manager.download_file_journaled(
+        (bucket, key),
+        &dest,
+        args,
+        None,
+        options.no_resume,
+        subscribers,
+    )?;
+    tell(&journaled.start, "downloaded", &dest, progress, options);
+    Ok(journaled.future)
+}
+
+/// Say what became of the journal found for `path`: continued, or set aside (an
+/// unusable journal, cut short or of another transfer, is never trusted nor silently
+/// overwritten).
+fn tell(start: &JournalStart, moved: &str, path: &Path, progress: &Progress, options: &Options) {
+    match start {
+        JournalStart::Resumed { done, total } => say(
+            progress,
+            options,
+            &format!(
+                "resuming: {done} of {total} parts already {moved} ({})",
+                path.display()
+            ),
         ),
-    );
-    // An object overwritten since is fetched afresh: never a mix of two versions.
-    let resume = ResumeOptions::new().if_changed(IfChanged::StartOver);
-    manager.resume_download(&token, args, resume, subscribers)
-}
-
-/// The token of `journal`, if there is a usable one. An unusable journal (cut short, of
-/// another format version) is said and set aside, never trusted; the transfer then
-/// starts afresh and writes a new one.
-fn found(journal: &Path, progress: &Progress, options: &Options) -> Option<ResumeToken> {
-    if !journal.exists() {
-        return None;
-    }
-    match read_journal(journal) {
-        Ok(token) => Some(token),
-        Err(e) => {
-            set_aside(journal, &e, progress, options);
-            None
-        }
-    }
-}
-
-/// Move an unusable journal (cut short, of another format version, of another transfer)
-/// out of the way as `<journal>.unusable`, and say so: it is never trusted, and never
-/// silently overwritten either.
-fn set_aside(journal: &Path, why: &ResumeError, progress: &Progress, options: &Options) {
-    let mut aside = journal.as_os_str().to_owned();
-    aside.push(".unusable");
-    let _ = std::fs::rename(journal, &aside);
-    say(
-        progress,
-        options,
-        &format!(
-            "s3transfer: starting afresh: {why} (kept as {}; `s3transfer uploads ls` shows \
-             any upload it left open)",
-            Path::new(&aside).display()
+        JournalStart::SetAside { aside, reason } => say(
+            progress,
+            options,
+            &format!(
+                "s3transfer: starting afresh: {reason} (kept as {}; `s3transfer uploads ls` shows \
+                 any upload it left open)",
+                aside.display()
+            ),
         ),
-    );
-}
-
-/// Abort an interrupted upload that `--no-resume` replaces; one already gone is fine.
-fn abort_quietly(manager: &TransferManager, bucket: &str, key: &str, upload_id: &str) {
-    let mut request = AbortMultipartUploadRequest::default();
-    request.bucket = bucket.to_owned();
-    request.key = key.to_owned();
-    request.upload_id = upload_id.to_owned();
-    if let Err(e) = manager.client().abort_multipart_upload(&request) {
-        tracing::warn!(error = %e, "the interrupted upload could not be aborted");
+        _ => {}
     }
 }

@@ -18,9 +18,9 @@ use s3transfer::{
 };
 
 use crate::args::Options;
-use crate::execute::interrupted;
+use crate::execute::{Single, as_move, failed_line, interrupted};
 use crate::location::Location;
-use crate::plan::{Job, JobKind};
+use crate::plan::Job;
 use crate::progress::Progress;
 use crate::report::{CliError, EXIT_CANCELLED, EXIT_USAGE, Summary, transfer_exit_code};
 use crate::tree_args::{ObjectArgs, SyncFlags, TreeFlags};
@@ -34,6 +34,8 @@ pub(crate) enum TreeCommand {
     Sync,
     /// `mv --recursive`: every file, then its source is deleted.
     Move,
+    /// `rm --recursive`: every object under the prefix is deleted.
+    Remove,
 }
 
 /// Exit code: some files were skipped with a warning (a refused key, an unreadable
@@ -72,8 +74,12 @@ impl Output {
                     Err(_) => "failed",
                 },
                 "error": result.outcome.as_ref().err().map(|e| e.to_string()),
+                "warning": result.warning.as_ref().map(|e| e.to_string()),
             });
             self.progress.println_stdout(&line.to_string());
+        }
+        if let Some(warning) = &result.warning {
+            self.progress.println(&case_warning(result, warning));
         }
         match &result.outcome {
             Ok(output) => {
@@ -107,7 +113,7 @@ impl Output {
                 code.get_or_insert(transfer_exit_code(error));
                 drop(code);
                 self.progress
-                    .println(&format!("{} failed: {error}", self.line(result)));
+                    .println(&failed_line(&self.line(result), error));
                 self.summary.lock().failed(self.line(result), error.clone());
             }
         }
@@ -133,6 +139,34 @@ impl Output {
         } else {
             action.as_str()
         }
+    }
+}
+
+/// A result's warning as the AWS CLI words a case conflict (`--case-conflict warn` or
+/// `skip`): on stderr, and the exit code stays 0, as the AWS CLI's does.
+fn case_warning(result: &ObjectResult, warning: &TransferError) -> String {
+    let TransferError::CaseConflict {
+        bucket,
+        key,
+        path,
+        other,
+    } = warning
+    else {
+        return format!("warning: {warning}");
+    };
+    let (src, dst) = (format!("s3://{bucket}/{key}"), path.display());
+    if result.action == ObjectAction::Skip {
+        format!(
+            "warning: Skipping {src} -> {dst} because a file whose name differs only by case \
+             ({other}) either exists or is being downloaded."
+        )
+    } else {
+        format!(
+            "warning: Downloading {src} -> {dst} despite a file whose name differs only by \
+             case ({other}) either existing or being downloaded. This behavior is not defined \
+             on case-insensitive filesystems and may result in overwriting existing files or \
+             race conditions between concurrent downloads."
+        )
     }
 }
 
@@ -250,6 +284,10 @@ pub(crate) fn run_tree(
         .map_err(|e| CliError::usage(e.to_string()))?;
     let handle = match command {
         TreeCommand::Sync => manager.sync(source, destination, args)?,
+        TreeCommand::Remove => match source {
+            TreeLocation::S3 { bucket, prefix } => manager.delete_prefix(&bucket, &prefix, args)?,
+            _ => return Err(CliError::usage("rm takes s3://bucket/prefix").into()),
+        },
         TreeCommand::Copy | TreeCommand::Move => match (source, destination) {
             (TreeLocation::Local(dir), TreeLocation::S3 { bucket, prefix }) => {
                 manager.upload_dir(dir, &bucket, &prefix, args)?
@@ -303,6 +341,7 @@ pub(crate) fn run_tree(
             TreeCommand::Copy => "cp",
             TreeCommand::Sync => "sync",
             TreeCommand::Move => "mv",
+            TreeCommand::Remove => "rm",
         },
         seconds,
         code,
@@ -349,83 +388,28 @@ fn remove_source(
     }
 }
 
-/// `cp` of one file or object: the planned job, or with `--dryrun` its line only.
+/// `cp`, `mv` or `rm` of one file or object: the planned job, or with `--dryrun` its
+/// line only (`(dryrun) upload: a to s3://b/a`, on stdout as the AWS CLI prints it).
 pub(crate) fn run_single(
     command: &str,
     manager: &TransferManager,
-    jobs: Vec<Job>,
+    job: Job,
     tree: &TreeFlags,
     object: &ObjectArgs,
     options: &Options,
 ) -> anyhow::Result<u8> {
+    let single = if command == "mv" {
+        Single::Move
+    } else {
+        Single::Copy
+    };
     if tree.dryrun {
-        for job in &jobs {
-            println!("(dryrun) {}", job.label);
-        }
+        let line = match single {
+            Single::Move => as_move(&job.label),
+            Single::Copy => job.label,
+        };
+        println!("(dryrun) {line}");
         return Ok(0);
     }
-    crate::execute::execute(command, manager, jobs, options, object)
-}
-
-/// `mv` of one file or object: the copy, then, once it succeeded, the source's delete.
-pub(crate) fn run_mv(
-    manager: &TransferManager,
-    jobs: Vec<Job>,
-    tree: &TreeFlags,
-    object: &ObjectArgs,
-    options: &Options,
-) -> anyhow::Result<u8> {
-    let sources: Vec<JobSource> = jobs.iter().map(JobSource::of).collect();
-    if tree.dryrun {
-        for job in &jobs {
-            println!(
-                "(dryrun) {}",
-                job.label
-                    .replacen("upload:", "move:", 1)
-                    .replacen("download:", "move:", 1)
-                    .replacen("copy:", "move:", 1)
-            );
-        }
-        return Ok(0);
-    }
-    let code = crate::execute::execute("mv", manager, jobs, options, object)?;
-    if code != 0 {
-        return Ok(code);
-    }
-    for source in sources {
-        match source {
-            JobSource::File(path) => std::fs::remove_file(&path)
-                .map_err(|e| anyhow::anyhow!("removing {}: {e}", path.display()))?,
-            JobSource::Object(bucket, key) => {
-                manager
-                    .delete(&bucket, &key, object.delete.clone(), &[])?
-                    .result()?;
-            }
-            JobSource::Other => {}
-        }
-    }
-    Ok(0)
-}
-
-/// What `mv` deletes once a job has succeeded.
-enum JobSource {
-    File(std::path::PathBuf),
-    Object(String, String),
-    Other,
-}
-
-impl JobSource {
-    fn of(job: &Job) -> JobSource {
-        match &job.kind {
-            JobKind::Upload {
-                source: s3transfer::UploadSource::Path(path),
-                ..
-            } => JobSource::File(path.clone()),
-            JobKind::Download { bucket, key, .. } => JobSource::Object(bucket.clone(), key.clone()),
-            JobKind::Copy { source, .. } => {
-                JobSource::Object(source.bucket.clone(), source.key.clone())
-            }
-            _ => JobSource::Other,
-        }
-    }
+    crate::execute::execute(command, manager, job, single, options, object)
 }

@@ -8,8 +8,8 @@ use base64::Engine as _;
 use clap::{ArgMatches, Args};
 use md5::Digest as _;
 use s3transfer::{
-    CopyArgs, DeleteArgs, Directive, DownloadArgs, ObjectAttributes, SseCustomerKey, TreeArgs,
-    TreeArgsBuilder, UploadArgs,
+    CaseConflict, CopyArgs, DeleteArgs, Directive, DownloadArgs, ObjectAttributes, SseCustomerKey,
+    TreeArgs, TreeArgsBuilder, UploadArgs,
 };
 
 use crate::args::Options;
@@ -40,6 +40,57 @@ pub(crate) struct TreeFlags {
     /// Print only errors and warnings
     #[arg(long)]
     pub(crate) only_show_errors: bool,
+    /// Downloads of a tree: what to do when two keys differ only by case (A.txt and
+    /// a.txt), which on a case-insensitive file system would overwrite each other:
+    /// error (stop), warn (download anyway), skip (leave the second out), ignore
+    #[arg(long, value_name = "MODE", default_value = "warn",
+          value_parser = ["error", "warn", "skip", "ignore"])]
+    pub(crate) case_conflict: String,
+}
+
+/// `rm`'s options, the AWS CLI's: which objects `--recursive` deletes, a dry run, and
+/// who pays.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct RmFlags {
+    /// Include keys matching PATTERN (applied in order with --exclude; the last match wins)
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) include: Vec<String>,
+    /// Exclude keys matching PATTERN (`*` also matches `/`)
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) exclude: Vec<String>,
+    /// Show what would be deleted, without deleting it
+    #[arg(long)]
+    pub(crate) dryrun: bool,
+    /// Print only errors and warnings
+    #[arg(long)]
+    pub(crate) only_show_errors: bool,
+    /// Confirm that the requester pays: requester
+    #[arg(long, value_name = "requester", value_parser = ["requester"])]
+    pub(crate) request_payer: Option<String>,
+}
+
+impl RmFlags {
+    /// The tree flags they amount to (the filters keep their names, so their order
+    /// typed is found the same way).
+    pub(crate) fn tree(&self) -> TreeFlags {
+        TreeFlags {
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            dryrun: self.dryrun,
+            only_show_errors: self.only_show_errors,
+            ..TreeFlags::default()
+        }
+    }
+
+    /// What each DeleteObject is sent with.
+    pub(crate) fn object(&self) -> ObjectArgs {
+        let mut delete = DeleteArgs::default();
+        delete.context.request_payer = self.request_payer.clone();
+        ObjectArgs {
+            delete,
+            ..ObjectArgs::default()
+        }
+    }
 }
 
 /// `sync` only.
@@ -225,7 +276,8 @@ impl TreeFlags {
     pub(crate) fn builder(&self, matches: Option<&ArgMatches>) -> TreeArgsBuilder {
         let mut builder = TreeArgs::builder()
             .dry_run(self.dryrun)
-            .follow_symlinks(!self.no_follow_symlinks);
+            .follow_symlinks(!self.no_follow_symlinks)
+            .case_conflict(CaseConflict::parse(&self.case_conflict).unwrap_or_default());
         for (include, pattern) in self.ordered_filters(matches) {
             builder = if include {
                 builder.include(pattern)

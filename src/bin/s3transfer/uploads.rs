@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use clap::Subcommand;
 use s3transfer::client::{AbortMultipartUploadRequest, ListMultipartUploadsRequest, ListedUpload};
 use s3transfer::resume::{read_journal, remove_journal, state_dir};
-use s3transfer::{RusotoS3, S3Api};
+use s3transfer::{RusotoS3, S3Api, TransferManager};
 
 use crate::args::Options;
 use crate::listing::{display_time, s3_failure};
@@ -63,6 +63,7 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 /// Run `uploads ls` or `uploads abort`; the exit code.
 pub(crate) fn run(
     client: &RusotoS3,
+    manager: &TransferManager,
     command: &UploadsCommand,
     options: &Options,
 ) -> anyhow::Result<u8> {
@@ -117,7 +118,9 @@ pub(crate) fn run(
                 request.bucket = bucket.clone();
                 request.key = upload.key.clone();
                 request.upload_id = upload.upload_id.clone();
-                match client.abort_multipart_upload(&request) {
+                // Under the library's retry policy: a throttled or flaky store does
+                // not leave the upload (and its storage cost) behind.
+                match manager.abort_multipart_upload(&request) {
                     Ok(()) => {
                         if !options.quiet && !options.json {
                             println!(
@@ -129,10 +132,11 @@ pub(crate) fn run(
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!(
-                            "s3transfer: {}",
-                            s3_failure(&format!("aborting s3://{bucket}/{}", upload.key), &e)
-                        );
+                        let what = format!("aborting s3://{bucket}/{}", upload.key);
+                        match e.s3_error() {
+                            Some(s3) => eprintln!("s3transfer: {}", s3_failure(&what, s3)),
+                            None => eprintln!("s3transfer: {what}: {e}"),
+                        }
                     }
                 }
             }

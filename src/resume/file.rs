@@ -1,0 +1,218 @@
+//! A file transfer that keeps a journal and continues the one an earlier run left: find
+//! the journal, check it is this very transfer's, and resume it, or set it aside and
+//! start afresh. The one implementation behind the CLI's `cp`/`mv` of a file and every
+//! file of a resumable tree.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{
+    IfChanged, ResumeError, ResumeOptions, ResumeToken, download_journal_path, read_journal,
+    remove_journal, upload_journal_path,
+};
+use crate::args::{DownloadArgs, UploadArgs};
+use crate::client::{AbortMultipartUploadRequest, etag};
+use crate::error::TransferError;
+use crate::future::TransferFuture;
+use crate::manager::TransferManager;
+use crate::subscriber::Subscriber;
+use crate::transfer::download::DownloadTarget;
+use crate::transfer::upload::UploadSource;
+
+/// What a journaled file transfer did with the journal it found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JournalStart {
+    /// There was none: the transfer starts afresh (and journals as it goes).
+    Fresh,
+    /// It continues the interrupted transfer: `done` of `total` parts (or ranges) were
+    /// already moved.
+    Resumed {
+        /// Parts or ranges already moved.
+        done: u64,
+        /// Parts or ranges in all.
+        total: u64,
+    },
+    /// The journal could not be used (cut short, of another format version, of another
+    /// transfer): it was moved to `aside` (`<journal>.unusable`), never trusted nor
+    /// silently overwritten, and the transfer starts afresh.
+    SetAside {
+        /// Where the journal now is.
+        aside: PathBuf,
+        /// Why it could not be used.
+        reason: ResumeError,
+    },
+    /// The journal was usable but not wanted (`start_over`, or a download whose object
+    /// no longer has the ETag asked for): what it kept was dropped (the multipart
+    /// upload aborted, the partial download removed) and the transfer starts afresh.
+    Discarded,
+}
+
+/// A journaled file transfer: its future, and what became of the journal it found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Journaled {
+    /// The transfer.
+    pub future: TransferFuture,
+    /// What was found and done with it.
+    pub start: JournalStart,
+}
+
+/// A rerun takes a file as it is now: one edited since (an object overwritten since) is
+/// sent afresh, as a fresh copy would, rather than failing.
+fn resume_options() -> ResumeOptions {
+    ResumeOptions::new().if_changed(IfChanged::StartOver)
+}
+
+/// The token in `journal`, or why it cannot be used (`Ok(None)`: there is none).
+fn found(journal: &Path) -> Result<Option<ResumeToken>, ResumeError> {
+    if !journal.exists() {
+        return Ok(None);
+    }
+    read_journal(journal).map(Some)
+}
+
+/// Move an unusable journal out of the way as `<journal>.unusable`.
+fn set_aside(journal: &Path, reason: ResumeError) -> JournalStart {
+    let mut aside = journal.as_os_str().to_owned();
+    aside.push(".unusable");
+    let aside = PathBuf::from(aside);
+    let _ = std::fs::rename(journal, &aside);
+    JournalStart::SetAside { aside, reason }
+}
+
+impl TransferManager {
+    /// Upload the file at `path` to `bucket`/`key` with a journal in `journal_dir` (see
+    /// [`upload_journal_path`]), continuing the upload a journal there describes when
+    /// it is one of this very file to this very key (after the re-checks of
+    /// [`resume_upload`](Self::resume_upload); a file edited since is uploaded afresh).
+    /// With `start_over`, a usable journal's upload is aborted instead and the file
+    /// uploaded afresh (`--no-resume`). The returned [`JournalStart`] says which.
+    pub fn upload_file_journaled(
+        &self,
+        path: &Path,
+        (bucket, key): (&str, &str),
+        mut args: UploadArgs,
+        journal_dir: &Path,
+        start_over: bool,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<Journaled, TransferError> {
+        let journal = upload_journal_path(journal_dir, path, bucket, key);
+        args.journal = Some(journal.clone());
+        let fresh = |args: UploadArgs, start: JournalStart| {
+            let future = self.upload(UploadSource::path(path), bucket, key, args, subscribers)?;
+            Ok(Journaled { future, start })
+        };
+        let token = match found(&journal) {
+            Ok(Some(token)) => token,
+            Ok(None) => return fresh(args, JournalStart::Fresh),
+            Err(reason) => return fresh(args, set_aside(&journal, reason)),
+        };
+        let upload = match token.expect_upload(path, bucket, key) {
+            Ok(upload) => upload.clone(),
+            Err(reason) => return fresh(args, set_aside(&journal, reason)),
+        };
+        if start_over {
+            self.abort_upload_quietly(&upload.bucket, &upload.key, &upload.upload_id);
+            let _ = remove_journal(&journal);
+            return fresh(args, JournalStart::Discarded);
+        }
+        let (done, total) = token.progress();
+        let future = self.resume_upload(&token, args, resume_options(), subscribers)?;
+        Ok(Journaled {
+            future,
+            start: JournalStart::Resumed { done, total },
+        })
+    }
+
+    /// Download `bucket`/`key` to the file `dest` with a journal beside it (see
+    /// [`download_journal_path`]), continuing the download that journal describes when
+    /// it is one of this very object to this very file (after the re-checks of
+    /// [`resume_download`](Self::resume_download); an object overwritten since is
+    /// fetched afresh). With `etag`, the download is of the object with that ETag only
+    /// (every GET is pinned to it with If-Match; another is a failed download naming
+    /// the key) and a journal of another ETag is discarded. With `start_over`, a usable
+    /// journal's partial download is removed instead (`--no-resume`).
+    pub fn download_file_journaled(
+        &self,
+        (bucket, key): (&str, &str),
+        dest: &Path,
+        mut args: DownloadArgs,
+        etag: Option<&str>,
+        start_over: bool,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<Journaled, TransferError> {
+        let journal = download_journal_path(dest);
+        args.journal = Some(journal.clone());
+        let fresh = |args: DownloadArgs, start: JournalStart| {
+            let future = self.download_pinned((bucket, key), dest, args, etag, subscribers)?;
+            Ok(Journaled { future, start })
+        };
+        let token = match found(&journal) {
+            Ok(Some(token)) => token,
+            Ok(None) => return fresh(args, JournalStart::Fresh),
+            Err(reason) => return fresh(args, set_aside(&journal, reason)),
+        };
+        let download = match token.expect_download(bucket, key, dest) {
+            Ok(download) => download.clone(),
+            Err(reason) => return fresh(args, set_aside(&journal, reason)),
+        };
+        let other_object = etag.is_some_and(|e| etag::unquote(e) != etag::unquote(&download.etag));
+        if start_over || other_object {
+            // `expect_download` checked that the temporary file is one of ours beside
+            // `dest`.
+            let _ = std::fs::remove_file(&download.temp_path);
+            let _ = remove_journal(&journal);
+            return fresh(args, JournalStart::Discarded);
+        }
+        let (done, total) = token.progress();
+        let future = self.resume_download(&token, args, resume_options(), subscribers)?;
+        Ok(Journaled {
+            future,
+            start: JournalStart::Resumed { done, total },
+        })
+    }
+
+    /// Download to `dest`; with `etag`, of the object with that ETag only.
+    pub(crate) fn download_pinned(
+        &self,
+        (bucket, key): (&str, &str),
+        dest: &Path,
+        args: DownloadArgs,
+        etag: Option<&str>,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        let Some(etag) = etag else {
+            return self.download(bucket, key, DownloadTarget::path(dest), args, subscribers);
+        };
+        // First, so the ETag is known before the download plans its first GET.
+        let mut all: Vec<Arc<dyn Subscriber>> = vec![Arc::new(PinEtag(etag.to_owned()))];
+        all.extend(subscribers.iter().cloned());
+        self.download(bucket, key, DownloadTarget::path(dest), args, &all)
+    }
+
+    /// Abort a multipart upload a fresh start replaces; one already gone is fine, and
+    /// a failure only leaves it for `uploads abort` (it is logged).
+    fn abort_upload_quietly(&self, bucket: &str, key: &str, upload_id: &str) {
+        let request = AbortMultipartUploadRequest {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+            ..Default::default()
+        };
+        if let Err(e) = self.abort_multipart_upload(&request) {
+            tracing::warn!(error = %e, "the interrupted upload could not be aborted");
+        }
+    }
+}
+
+/// Pins a download to the ETag a decision was made on (a tree's listing): every GET
+/// then carries If-Match, and an object replaced since fails with 412 instead of being
+/// written.
+struct PinEtag(String);
+
+impl Subscriber for PinEtag {
+    fn on_queued(&self, future: &TransferFuture) {
+        future.meta().provide_object_etag(self.0.clone());
+    }
+}
