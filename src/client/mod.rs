@@ -20,6 +20,8 @@ pub(crate) mod etag;
 pub(crate) mod model;
 #[cfg(feature = "rusoto")]
 pub(crate) mod rusoto;
+#[cfg(feature = "rusoto")]
+pub(crate) mod transport;
 mod types;
 
 #[cfg(feature = "testing")]

@@ -15,9 +15,10 @@ use super::errors::EmbeddedErrorDispatcher;
 use super::proxy::{Proxies, Proxy};
 use super::runtime::new_runtime;
 use super::signed::Endpoint;
-use super::{Inner, RusotoS3, Timeouts};
+use super::{Inner, RusotoS3};
 use crate::client::aws::addressing::Addressing;
 use crate::client::aws::partition;
+use crate::client::transport::Timeouts;
 use crate::client::{S3Error, S3ErrorKind};
 
 /// Default for `RusotoS3Builder::request_timeout`: 60 s. Long enough for a
@@ -410,7 +411,9 @@ impl RusotoS3Builder {
             credentials: provider,
             region_from_imds: self.endpoint.is_none(),
         };
-        let config = super::runtime::off_async(|| handle.block_on(chain::load(&options)))?;
+        let config = crate::client::transport::runtime::off_async(|| {
+            handle.block_on(chain::load(&options))
+        })?;
         let credentials = match config.credentials_provider() {
             Some(p) if wants_credentials => Some(super::credentials::ChainCredentials::new(p)),
             _ => None,

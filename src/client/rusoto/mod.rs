@@ -28,7 +28,6 @@ pub(crate) mod fuzz;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rusoto_core::param::{Params, ServiceParams};
 use rusoto_core::request::BufferedHttpResponse;
@@ -36,9 +35,10 @@ use rusoto_s3::S3Client;
 use tokio::runtime::{Handle, Runtime};
 
 pub use builder::RusotoS3Builder;
-use errors::missing_etag;
 use send::{dispatch, dispatch_buffered};
 
+use crate::client::transport::Timeouts;
+use crate::client::transport::answers::{missing_etag, not_an_object_answer};
 use crate::client::{
     AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
     CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
@@ -69,13 +69,6 @@ impl fmt::Debug for RusotoS3 {
             .field("timeouts", &self.inner.timeouts)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Timeouts {
-    request: Duration,
-    body_read: Duration,
-    body_send: Duration,
 }
 
 struct Inner {
@@ -152,7 +145,7 @@ impl RusotoS3 {
         let out = self.call(OP, bucket, key, dispatch(&self.inner.raw, req))?;
         let h = &out.headers;
         let etag = signed::header(h, "etag")
-            .ok_or_else(|| errors::not_an_object_answer(OP).with_object(bucket, key))?;
+            .ok_or_else(|| not_an_object_answer(OP).with_object(bucket, key))?;
         Ok(HeadObjectOutput {
             content_length: signed::header_number(h, "content-length").unwrap_or(0),
             etag: Some(etag),
