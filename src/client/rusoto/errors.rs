@@ -11,6 +11,7 @@ use rusoto_core::{ByteStream, DispatchSignedRequest, RusotoError};
 
 use super::connector::Transport;
 use super::signed;
+use crate::client::aws::redirect;
 use crate::client::{S3Error, S3ErrorKind};
 
 /// Response header our dispatcher adds when it turned a 200 carrying an `<Error>` body
@@ -127,8 +128,8 @@ pub(super) fn from_http_response(op: &'static str, response: &BufferedHttpRespon
     });
     let error = S3Error::from_response(op, Some(status), code, message);
     match response.headers.get("x-amz-bucket-region") {
-        Some(region) if !embedded && super::redirect::is_redirect_status(status) => {
-            error.with_source(super::redirect::BucketRegion(region.trim().to_owned()))
+        Some(region) if !embedded && redirect::is_redirect_status(status) => {
+            error.with_source(redirect::BucketRegion(region.trim().to_owned()))
         }
         _ => error,
     }

@@ -81,8 +81,8 @@ struct Inner {
     /// Where requests go, and how they name their bucket.
     endpoint: signed::Endpoint,
     /// The endpoint of each bucket found in another region than `endpoint`'s (see
-    /// `redirect`). Protects only the map; never held across a request.
-    bucket_endpoints: parking_lot::Mutex<std::collections::HashMap<String, signed::Endpoint>>,
+    /// `redirect`).
+    bucket_endpoints: crate::client::aws::redirect::BucketPlaces<signed::Endpoint>,
     timeouts: Timeouts,
 }
 
