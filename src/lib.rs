@@ -209,6 +209,8 @@ pub use tree::{
 
 // The S3 vocabulary transfers are described in; the rest of the seam is in `client`.
 pub use client::api::S3Api;
+#[cfg(feature = "aws-sdk")]
+pub use client::aws_sdk::{AwsSdkS3, AwsSdkS3Builder};
 pub use client::error::{S3Error, S3ErrorKind};
 pub use client::model::{
     ChecksumAlgorithm, ChecksumType, Checksums, CopySource, CopySourceConditions, Directive,

@@ -14,6 +14,8 @@
 pub(crate) mod api;
 #[cfg(feature = "rusoto")]
 pub(crate) mod aws;
+#[cfg(feature = "aws-sdk")]
+pub(crate) mod aws_sdk;
 mod body;
 pub(crate) mod error;
 pub(crate) mod etag;

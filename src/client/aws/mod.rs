@@ -10,5 +10,6 @@
 pub(crate) mod addressing;
 #[cfg(feature = "aws-config")]
 pub(crate) mod chain;
+pub(crate) mod copy_source;
 pub(crate) mod partition;
 pub(crate) mod redirect;

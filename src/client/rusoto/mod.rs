@@ -37,6 +37,7 @@ use tokio::runtime::{Handle, Runtime};
 pub use builder::RusotoS3Builder;
 use send::{dispatch, dispatch_buffered};
 
+use crate::client::aws::copy_source::copy_source_header;
 use crate::client::transport::Timeouts;
 use crate::client::transport::answers::{missing_etag, not_an_object_answer};
 use crate::client::{
@@ -309,7 +310,7 @@ impl RusotoS3 {
         let mut req = signed::object_request(endpoint, "PUT", bucket, key);
         signed::add_copy_source(
             &mut req,
-            &signed::copy_source_header(&request.source),
+            &copy_source_header(&request.source),
             &request.conditions,
             request.copy_source_sse_customer.as_ref(),
         );
@@ -349,7 +350,7 @@ impl RusotoS3 {
         req.set_params(params);
         signed::add_copy_source(
             &mut req,
-            &signed::copy_source_header(&request.source),
+            &copy_source_header(&request.source),
             &request.conditions,
             request.copy_source_sse_customer.as_ref(),
         );

@@ -26,3 +26,24 @@ pub(crate) struct Timeouts {
     /// The longest wait for the transport to take the next chunk of an upload body.
     pub(crate) body_send: Duration,
 }
+
+/// Default for the builders' `request_timeout`: 60 s. Long enough for a
+/// CompleteMultipartUpload of a large object (S3 may take tens of seconds before it
+/// answers), short enough that a dead server does not hold a worker for minutes.
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// A TCP connect that takes longer than this is not going to succeed: the host is down
+/// or the packets are dropped. Well above a cross-region round trip, well below the
+/// minutes an OS may otherwise wait.
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default for the builders' `body_read_timeout`: 30 s without a single byte of a
+/// GetObject body means the connection is stuck; a retry on a fresh one is faster.
+pub(crate) const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for the builders' `body_send_timeout`: 30 s during which the transport
+/// accepted no chunk of an upload body (the server stopped reading, or never connected).
+pub(crate) const DEFAULT_BODY_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for the builders' `worker_threads`: 2. Measured: one or two workers
+/// drive hyper at full loopback speed; the work is I/O, not CPU.
+pub(crate) const DEFAULT_WORKER_THREADS: usize = 2;
+/// Region used when none is set and the chain finds none: the SDKs' global default,
+/// and the region whose endpoint redirects a bucket elsewhere to the right one.
+pub(crate) const DEFAULT_REGION: &str = "us-east-1";
