@@ -5,9 +5,10 @@
 use rusoto_core::RusotoError;
 use rusoto_s3::S3;
 use s3transfer::client::ListObjectsV2Request;
-use s3transfer::{RusotoS3, S3Api, S3ErrorKind};
+use s3transfer::{S3Api, S3ErrorKind};
 
 use crate::args::Options;
+use crate::backend::Backend;
 use crate::location::Location;
 use crate::report::{CliError, EXIT_ACCESS_DENIED, EXIT_NOT_FOUND, EXIT_OTHER};
 
@@ -33,7 +34,7 @@ pub struct Listing {
 /// Every object of `bucket` under `prefix`, page after page (through the library's
 /// `S3Api`); with `delimiter`, one level only.
 pub fn list(
-    client: &RusotoS3,
+    client: &Backend,
     bucket: &str,
     prefix: &str,
     delimiter: Option<&str>,
@@ -80,7 +81,11 @@ pub(crate) fn s3_failure(what: &str, error: &s3transfer::S3Error) -> CliError {
 }
 
 /// The names of the buckets the credentials can see.
-pub fn buckets(client: &RusotoS3) -> Result<Vec<String>, CliError> {
+pub fn buckets(client: &Backend) -> Result<Vec<String>, CliError> {
+    let client = match client {
+        Backend::Rusoto(client) => client,
+        Backend::AwsSdk(client) => return crate::backend::sdk_bucket_names(client),
+    };
     let output = client
         .block_on(client.rusoto_client().list_buckets())
         .map_err(|e| rusoto_failure("listing buckets", e))?;
@@ -95,7 +100,7 @@ pub fn buckets(client: &RusotoS3) -> Result<Vec<String>, CliError> {
 /// `ls`: the buckets, or the objects and prefixes under `target` (all of them with
 /// `recursive`), as columns or as `--json`.
 pub(crate) fn ls(
-    client: &RusotoS3,
+    client: &Backend,
     target: Option<&str>,
     recursive: bool,
     options: &Options,

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use s3transfer::{CopySource, DownloadTarget, RusotoS3, UploadSource};
+use s3transfer::{CopySource, DownloadTarget, UploadSource};
 
+use crate::backend::Backend;
 use crate::listing;
 use crate::location::{Location, dir_prefix, join_key, key_basename};
 use crate::report::{CliError, EXIT_NOT_FOUND, EXIT_OTHER, EXIT_USAGE};
@@ -49,7 +50,7 @@ pub(crate) fn s3_url(bucket: &str, key: &str) -> String {
 
 /// `cp src dst`: one job, or with `recursive` one for each file or object.
 pub(crate) fn cp(
-    client: &RusotoS3,
+    client: &Backend,
     src: &str,
     dst: &str,
     recursive: bool,
@@ -64,7 +65,7 @@ pub(crate) fn cp(
 }
 
 /// `rm target`: the object, or with `recursive` every object under the prefix.
-pub(crate) fn rm(client: &RusotoS3, target: &str, recursive: bool) -> anyhow::Result<Vec<Job>> {
+pub(crate) fn rm(client: &Backend, target: &str, recursive: bool) -> anyhow::Result<Vec<Job>> {
     let Location::S3 { bucket, key } = Location::parse(target).map_err(CliError::usage)? else {
         return Err(CliError::usage("rm takes s3://bucket/key").into());
     };
@@ -231,7 +232,7 @@ fn require_key(key: &str) -> Result<(), CliError> {
     }
 }
 
-fn plan_recursive(client: &RusotoS3, src: &Location, dst: &Location) -> anyhow::Result<Vec<Job>> {
+fn plan_recursive(client: &Backend, src: &Location, dst: &Location) -> anyhow::Result<Vec<Job>> {
     match (src, dst) {
         (Location::Local(dir), Location::S3 { bucket, key }) => upload_dir(dir, bucket, key),
         (Location::S3 { bucket, key }, Location::Local(dir)) => {
@@ -283,7 +284,7 @@ fn upload_dir(dir: &Path, bucket: &str, key: &str) -> anyhow::Result<Vec<Job>> {
 /// `cp --recursive s3://bucket/prefix dir`: every object under the prefix, into the
 /// directories its key names (created here).
 fn download_prefix(
-    client: &RusotoS3,
+    client: &Backend,
     bucket: &str,
     key: &str,
     dir: &Path,
@@ -320,7 +321,7 @@ fn download_prefix(
 /// `cp --recursive s3://bucket/prefix s3://bucket/prefix`: every object under the
 /// source prefix but "directory" markers.
 fn copy_prefix(
-    client: &RusotoS3,
+    client: &Backend,
     (src_bucket, src_key): (&str, &str),
     bucket: &str,
     key: &str,

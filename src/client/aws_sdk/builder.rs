@@ -352,7 +352,7 @@ impl AwsSdkS3 {
     /// stalled bodies with the default body timeouts of [`AwsSdkS3Builder`]). Calls
     /// run on a runtime of the backend's own (two threads), with the default request
     /// timeout of 60 s on top of the client's.
-    pub fn from_client(client: &aws_sdk_s3::Client) -> Result<AwsSdkS3, S3Error> {
+    pub fn from_client(client: aws_sdk_s3::Client) -> Result<AwsSdkS3, S3Error> {
         Self::from_config_builder(client.config().to_builder())
     }
 

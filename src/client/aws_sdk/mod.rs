@@ -56,7 +56,30 @@ use crate::client::{
 /// task.
 ///
 /// Build one with [`AwsSdkS3::builder`], or wrap an SDK client of your own with
-/// [`AwsSdkS3::from_client`] or [`AwsSdkS3::from_sdk_config`].
+/// [`AwsSdkS3::from_client`] or [`AwsSdkS3::from_sdk_config`]:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use s3transfer::{AwsSdkS3, TransferConfig, TransferManager, UploadArgs};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = AwsSdkS3::builder()
+///     .endpoint("http://127.0.0.1:9000")
+///     .static_credentials("access-key", "secret-key")
+///     .build()?;
+/// let manager = TransferManager::new(Arc::new(client), TransferConfig::default());
+/// manager
+///     .upload("data.bin", "bucket", "data.bin", UploadArgs::default(), &[])?
+///     .result()?;
+///
+/// // Or an SDK client configured elsewhere (its retries and checksums are turned off).
+/// # let sdk_config: aws_types::SdkConfig = unimplemented!();
+/// let own = aws_sdk_s3::Client::new(&sdk_config);
+/// let client = AwsSdkS3::from_client(own)?;
+/// # let _ = client;
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// Sends and returns flexible checksums ([`S3Api::supports_checksums`] is true): the
 /// engine's values are sent as given, and the SDK computes and validates none of its
