@@ -133,7 +133,7 @@ fn a_callers_own_sdk_client_and_sdk_config_are_wrapped_and_work() {
     let path = dir.path().join("src");
     std::fs::write(&path, &data).unwrap();
     manager
-        .upload(&path, &bucket, "own", UploadArgs::default(), &[])
+        .upload(path.as_path(), &bucket, "own", UploadArgs::default(), &[])
         .unwrap()
         .result()
         .unwrap();
