@@ -423,9 +423,11 @@ impl AwsSdkS3 {
 /// validate response checksums (the engine validates; the GET's checksum mode is sent
 /// as a plain header so the SDK does not read the body twice), and give up on a slow
 /// body (the engine's bandwidth limit may pause a body for longer than the SDK's grace
-/// period; the backend's body timeouts bound real stalls).
+/// period; the backend's body timeouts bound real stalls). And take a header a store
+/// repeated with one value as S3's other clients do (`quirks.rs`).
 fn engine_owned(config: aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder {
     config
+        .interceptor(super::quirks::RepeatedHeaders)
         .retry_config(RetryConfig::disabled())
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)

@@ -6,7 +6,7 @@
 //!
 //! This file holds the backend type and how a call is sent and placed in its bucket's
 //! region; configuration is in `builder` and `http`, the calls in `objects`,
-//! `multipart` and `listing`, bodies in `body`, the vocabulary in `convert` and error
+//! `multipart` and `listing`, bodies in `body`, store quirks in `quirks`, the vocabulary in `convert` and error
 //! classification in `errors`. The runtime, the upload and download plumbing and the
 //! redirect rule are the ones the rusoto backend uses (`client/transport`,
 //! `client/aws/redirect.rs`).
@@ -19,6 +19,7 @@ mod http;
 mod listing;
 mod multipart;
 mod objects;
+mod quirks;
 
 use std::fmt;
 use std::future::Future;
