@@ -12,7 +12,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::client::aws::redirect::{BucketRegion, is_redirect_status};
-use crate::client::transport::answers::chain_has_tls_refusal;
+use crate::client::transport::answers::is_permanent_tls_refusal;
 use crate::client::{S3Error, S3ErrorKind};
 
 /// Turn any SDK failure into a classified [`S3Error`] (without bucket and key).
@@ -82,6 +82,28 @@ fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {
         if e.downcast_ref::<CredentialsError>().is_some() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// Whether `err` or anything in its chain is a permanent TLS refusal. `io::Error`s are
+/// looked into (`get_ref`): their `source()` skips the error they wrap, which is where
+/// tokio-rustls puts the `rustls::Error`.
+fn chain_has_tls_refusal(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<rustls::Error>()
+            .is_some_and(is_permanent_tls_refusal)
+        {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && chain_has_tls_refusal(inner)
+        {
             return true;
         }
         next = e.source();

@@ -52,25 +52,3 @@ pub(crate) fn is_permanent_tls_refusal(err: &rustls::Error) -> bool {
             | rustls::Error::UnsupportedNameType
     )
 }
-
-/// Whether `err` or anything in its chain is a permanent TLS refusal. `io::Error`s are
-/// looked into (`get_ref`): their `source()` skips the error they wrap, which is where
-/// tokio-rustls puts the `rustls::Error`.
-pub(crate) fn chain_has_tls_refusal(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if e.downcast_ref::<rustls::Error>()
-            .is_some_and(is_permanent_tls_refusal)
-        {
-            return true;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && chain_has_tls_refusal(inner)
-        {
-            return true;
-        }
-        next = e.source();
-    }
-    false
-}
