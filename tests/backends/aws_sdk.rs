@@ -2,14 +2,15 @@
 //! SeaweedFS, a client of the caller's, and what it must (not) put on the wire, seen by
 //! a recording server: the engine's checksums as given with no second computation, no
 //! retries of the SDK's own, error documents inside a 200, answers without an ETag, a
-//! short body, a refused certificate, HTTPS with a CA bundle.
+//! short body, a refused certificate, HTTPS with a CA bundle; and the fault proxy's
+//! faults in front of s3s-fs, each reaching the caller as the kind retries branch on.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use s3transfer::client::{
-    CompleteMultipartUploadRequest, CompletedPart, CopyObjectRequest, GetObjectRequest,
-    HeadObjectRequest, PutObjectRequest, RequestBody, UploadPartRequest,
+    CompleteMultipartUploadRequest, CompletedPart, CopyObjectRequest, CreateMultipartUploadRequest,
+    GetObjectRequest, HeadObjectRequest, PutObjectRequest, RequestBody, UploadPartRequest,
 };
 use s3transfer::testing::contract::{self, Capability, Fixture};
 use s3transfer::{
@@ -17,6 +18,7 @@ use s3transfer::{
     TransferManager, UploadArgs,
 };
 
+use super::common::fault_proxy::{Fault, FaultProxy, Match, Rule};
 use super::common::http_recorder::{Emulator, Seen};
 use super::common::s3s_server::LocalS3;
 use super::common::seaweed::SeaweedFs;
@@ -407,4 +409,120 @@ fn anonymous_requests_carry_no_signature() {
     let seen = store.seen();
     assert_eq!(seen.len(), 1);
     assert!(!seen[0].headers.contains_key("authorization"), "{seen:?}");
+}
+
+// --- faults injected between the backend and a real store ------------------------
+
+/// A fault proxy in front of the shared s3s-fs, the SDK backend talking to it with
+/// short timeouts, and a fresh bucket.
+fn behind_fault_proxy() -> (FaultProxy, AwsSdkS3, String) {
+    let server = LocalS3::shared();
+    let bucket = unique_bucket("sdk-fault");
+    server.create_bucket(&bucket);
+    let proxy = FaultProxy::start(&server.endpoint());
+    let s3 = AwsSdkS3::builder()
+        .endpoint(proxy.endpoint())
+        .region("us-east-1")
+        .static_credentials(server.access_key(), server.secret_key())
+        .request_timeout(Duration::from_secs(1))
+        .body_read_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    (proxy, s3, bucket)
+}
+
+#[test]
+fn faults_reach_the_sdk_backend_as_the_kinds_retry_logic_branches_on() {
+    let (proxy, s3, bucket) = behind_fault_proxy();
+    let data = random_bytes(300_000, 21);
+    put(&s3, &bucket, "k", &data);
+
+    // Throttling and a server error on the multipart calls.
+    proxy.add(Rule::new(
+        Match::create_multipart_upload(),
+        Fault::InternalError,
+    ));
+    let mut create = CreateMultipartUploadRequest::default();
+    create.bucket = bucket.clone();
+    create.key = "mp".into();
+    let err = s3.create_multipart_upload(&create).unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Transient, "{err}");
+    assert_eq!(err.status, Some(500));
+    let id = s3.create_multipart_upload(&create).unwrap().upload_id;
+    proxy.add(Rule::new(Match::upload_part(), Fault::SlowDown));
+    let mut part = UploadPartRequest::default();
+    part.bucket = bucket.clone();
+    part.key = "mp".into();
+    part.upload_id = id.clone();
+    part.part_number = 1;
+    let err = s3
+        .upload_part(&part, &mut RequestBody::new(data.clone()))
+        .unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Throttled, "{err}");
+    assert_eq!(err.code.as_deref(), Some("SlowDown"));
+    let etag = s3
+        .upload_part(&part, &mut RequestBody::new(data.clone()))
+        .unwrap()
+        .etag
+        .unwrap();
+    // An error document inside a 200 on Complete, through a real connection.
+    proxy.add(Rule::new(
+        Match::complete_multipart_upload(),
+        Fault::ErrorIn200,
+    ));
+    let mut complete = CompleteMultipartUploadRequest::default();
+    complete.bucket = bucket.clone();
+    complete.key = "mp".into();
+    complete.upload_id = id;
+    complete.parts = vec![CompletedPart::new(1, etag)];
+    let err = s3.complete_multipart_upload(&complete).unwrap_err();
+    assert_eq!(
+        (err.kind(), err.status),
+        (S3ErrorKind::Transient, Some(200)),
+        "{err}"
+    );
+    s3.complete_multipart_upload(&complete).unwrap();
+
+    // A body reset part way, one closed short, one that stalls: a short body is
+    // TruncatedBody with what arrived delivered, a stall times out.
+    let mut req = GetObjectRequest::default();
+    req.bucket = bucket.clone();
+    req.key = "k".into();
+    proxy.add(Rule::new(Match::get_object(), Fault::ResetAfter(16 * 1024)));
+    let mut partial = Vec::new();
+    let err = s3.get_object(&req, &mut partial).unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::TruncatedBody, "{err}");
+    assert!(partial.len() <= 16 * 1024);
+    assert_eq!(partial[..], data[..partial.len()]);
+    proxy.add(Rule::new(Match::get_object(), Fault::ShortBody(100_000)));
+    let mut partial = Vec::new();
+    let err = s3.get_object(&req, &mut partial).unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::TruncatedBody, "{err}");
+    assert_eq!(partial, data[..100_000]);
+    proxy.add(Rule::new(
+        Match::get_object(),
+        Fault::Stall {
+            after_body_bytes: Some(1000),
+            duration: Duration::from_secs(60),
+        },
+    ));
+    let mut partial = Vec::new();
+    let err = s3.get_object(&req, &mut partial).unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Timeout, "{err}");
+    assert_eq!(partial, data[..1000]);
+    proxy.add(Rule::new(
+        Match::head_object(),
+        Fault::Stall {
+            after_body_bytes: None,
+            duration: Duration::from_secs(60),
+        },
+    ));
+    let err = head(&s3, &bucket, "k").unwrap_err();
+    assert_eq!(err.kind(), S3ErrorKind::Timeout, "{err}");
+
+    // Each fault was used once; after them the calls pass.
+    let mut back = Vec::new();
+    s3.get_object(&req, &mut back).unwrap();
+    assert_eq!(back, data);
+    assert_eq!(get(&s3, &bucket, "mp").unwrap().0, data);
 }
