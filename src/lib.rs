@@ -25,6 +25,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `RusotoS3` (feature `rusoto`, the default) is one backend; `AwsSdkS3` (feature
+//! `aws-sdk`) is the same on the AWS SDK for Rust's aws-sdk-s3, built the same way or
+//! from an `aws_sdk_s3::Client` of your own (`AwsSdkS3::from_client`).
+//!
 //! The same with the in-memory fake of feature `testing`, which is how to unit-test
 //! code that transfers (this one runs as a doc test):
 //!
@@ -209,6 +213,8 @@ pub use tree::{
 
 // The S3 vocabulary transfers are described in; the rest of the seam is in `client`.
 pub use client::api::S3Api;
+#[cfg(feature = "aws-sdk")]
+pub use client::aws_sdk::{AwsSdkS3, AwsSdkS3Builder};
 pub use client::error::{S3Error, S3ErrorKind};
 pub use client::model::{
     ChecksumAlgorithm, ChecksumType, Checksums, CopySource, CopySourceConditions, Directive,

@@ -2,9 +2,12 @@
 //! (`s3transfer::testing::contract`) run with the rusoto backend against s3s-fs and
 //! SeaweedFS, then what only the rusoto backend has to get right: credentials, calls
 //! from async code, and tiny raw-TCP servers that misbehave on purpose (truncate,
-//! stall, never answer).
+//! stall, never answer). The aws-sdk-s3 backend's own checks are in `backends/aws_sdk.rs`.
 #![cfg(feature = "rusoto")]
 
+#[cfg(feature = "aws-sdk")]
+#[path = "backends/aws_sdk.rs"]
+mod aws_sdk;
 mod common;
 #[path = "backends/credentials.rs"]
 mod credentials;

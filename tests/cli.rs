@@ -3,6 +3,8 @@
 
 #[path = "cli/aws_chain.rs"]
 mod aws_chain;
+#[path = "cli/aws_sdk_backend.rs"]
+mod aws_sdk_backend;
 #[path = "common/fault_proxy.rs"]
 mod fault_proxy;
 #[path = "common/http_recorder.rs"]
@@ -83,6 +85,7 @@ fn cli_to(endpoint: &str, secret: &str) -> Command {
         .env_remove("AWS_REQUEST_CHECKSUM_CALCULATION")
         .env_remove("AWS_RESPONSE_CHECKSUM_VALIDATION")
         .env_remove("S3TRANSFER_RESUMABLE")
+        .env_remove("S3TRANSFER_BACKEND")
         // Upload journals go to a directory of this test process, not the user's.
         .env(
             "XDG_STATE_HOME",

@@ -14,12 +14,16 @@
 pub(crate) mod api;
 #[cfg(feature = "rusoto")]
 pub(crate) mod aws;
+#[cfg(feature = "aws-sdk")]
+pub(crate) mod aws_sdk;
 mod body;
 pub(crate) mod error;
 pub(crate) mod etag;
 pub(crate) mod model;
 #[cfg(feature = "rusoto")]
 pub(crate) mod rusoto;
+#[cfg(feature = "rusoto")]
+pub(crate) mod transport;
 mod types;
 
 #[cfg(feature = "testing")]

@@ -70,6 +70,23 @@ mod seaweedfs {
     );
 }
 
+/// The aws-sdk-s3 backend on the same stores, with the same cases.
+#[cfg(feature = "aws-sdk")]
+mod s3s_fs_aws_sdk {
+    conformance!(s3s_fs_sdk;);
+}
+
+#[cfg(feature = "aws-sdk")]
+mod seaweedfs_aws_sdk {
+    conformance!(seaweedfs_sdk;
+        delete_with_version_id,
+        copy_from_sse_c_source_single,
+        copy_source_changed_mid_multipart_fails_precondition,
+        if_match_pins_every_range,
+        cancelled_multipart_upload_is_aborted,
+    );
+}
+
 /// The in-memory fake, which models the S3 behaviours the engine relies on.
 mod fake {
     conformance!(fake;

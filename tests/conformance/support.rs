@@ -95,6 +95,53 @@ pub fn seaweedfs() -> Target {
     }
 }
 
+/// [`s3s_fs`] through the aws-sdk-s3 backend.
+#[cfg(feature = "aws-sdk")]
+pub fn s3s_fs_sdk() -> Target {
+    static CLIENT: OnceLock<Arc<s3transfer::AwsSdkS3>> = OnceLock::new();
+    let server = LocalS3::shared();
+    let client = CLIENT
+        .get_or_init(|| {
+            Arc::new(
+                s3transfer::AwsSdkS3::builder()
+                    .endpoint(server.endpoint())
+                    .static_credentials(server.access_key(), server.secret_key())
+                    .build()
+                    .expect("aws-sdk client for s3s-fs"),
+            )
+        })
+        .clone();
+    Target {
+        name: "s3s-fs (aws-sdk)",
+        client,
+        ..s3s_fs()
+    }
+}
+
+/// [`seaweedfs`] through the aws-sdk-s3 backend.
+#[cfg(feature = "aws-sdk")]
+pub fn seaweedfs_sdk() -> Target {
+    static CLIENT: OnceLock<Arc<s3transfer::AwsSdkS3>> = OnceLock::new();
+    let server = SeaweedFs::shared();
+    let client = CLIENT
+        .get_or_init(|| {
+            Arc::new(
+                s3transfer::AwsSdkS3::builder()
+                    .endpoint(server.endpoint())
+                    .region(server.region())
+                    .static_credentials(server.access_key(), server.secret_key())
+                    .build()
+                    .expect("aws-sdk client for SeaweedFS"),
+            )
+        })
+        .clone();
+    Target {
+        name: "seaweedfs (aws-sdk)",
+        client,
+        ..seaweedfs()
+    }
+}
+
 pub fn fake() -> Target {
     let fake = FakeS3::new();
     let bucket = "fake-bucket".to_owned();

@@ -40,6 +40,16 @@ pub(crate) struct Options {
     /// Attempts per request and per download range before giving up
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) attempts: Option<u32>,
+    /// The S3 client library requests go through: rusoto or aws-sdk (the AWS SDK for
+    /// Rust) [default: rusoto]
+    #[arg(
+        long,
+        global = true,
+        env = "S3TRANSFER_BACKEND",
+        value_enum,
+        default_value_t
+    )]
+    pub(crate) backend: crate::backend::BackendKind,
     /// Send requests to this endpoint instead of AWS (http://127.0.0.1:9000)
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub(crate) endpoint_url: Option<String>,

@@ -7,11 +7,10 @@ use std::io::Write;
 
 use rusoto_core::RusotoError;
 use rusoto_s3::S3;
-use s3transfer::{
-    ListedItem, RequestContext, RusotoS3, S3ErrorKind, TransferError, TransferManager,
-};
+use s3transfer::{ListedItem, RequestContext, S3ErrorKind, TransferError, TransferManager};
 
 use crate::args::Options;
+use crate::backend::Backend;
 use crate::location::Location;
 use crate::report::{CliError, EXIT_ACCESS_DENIED, EXIT_NOT_FOUND, EXIT_OTHER};
 
@@ -33,7 +32,11 @@ pub(crate) fn s3_failure(what: &str, error: &s3transfer::S3Error) -> CliError {
 }
 
 /// The names of the buckets the credentials can see.
-pub fn buckets(client: &RusotoS3) -> Result<Vec<String>, CliError> {
+pub fn buckets(client: &Backend) -> Result<Vec<String>, CliError> {
+    let client = match client {
+        Backend::Rusoto(client) => client,
+        Backend::AwsSdk(client) => return crate::backend::sdk_bucket_names(client),
+    };
     let output = client
         .block_on(client.rusoto_client().list_buckets())
         .map_err(|e| rusoto_failure("listing buckets", e))?;
@@ -51,7 +54,7 @@ pub fn buckets(client: &RusotoS3) -> Result<Vec<String>, CliError> {
 /// prefixes (one level's "directories", none with `recursive`) are held until the end,
 /// where the document lists them.
 pub(crate) fn ls(
-    client: &RusotoS3,
+    client: &Backend,
     manager: &TransferManager,
     target: Option<&str>,
     recursive: bool,

@@ -6,6 +6,7 @@
 //! outcome becomes a summary and an exit code ([`report`]).
 
 mod args;
+mod backend;
 mod execute;
 mod listing;
 mod location;
@@ -21,9 +22,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
-use s3transfer::{RetryConfig, RusotoS3, TransferConfig, TransferManager};
+use s3transfer::{AwsSdkS3, RetryConfig, RusotoS3, TransferConfig, TransferManager};
 
 use args::{Cli, Command, Options};
+use backend::{Backend, BackendKind};
 use execute::{install_ctrl_c, interrupted};
 use report::{CliError, EXIT_CANCELLED, exit_code};
 
@@ -178,28 +180,37 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-fn build_client(options: &Options) -> anyhow::Result<Arc<RusotoS3>> {
-    let mut builder = RusotoS3::builder();
-    if let Some(endpoint) = &options.endpoint_url {
-        builder = builder.endpoint(endpoint);
+fn build_client(options: &Options) -> anyhow::Result<Arc<Backend>> {
+    // The same options for either backend; the region and credentials otherwise come
+    // from the SDK's chain (environment, profile, web identity, container, instance
+    // metadata), in the library.
+    macro_rules! configure {
+        ($builder:expr) => {{
+            let mut builder = $builder;
+            if let Some(endpoint) = &options.endpoint_url {
+                builder = builder.endpoint(endpoint);
+            }
+            if let Some(region) = options.region.as_ref().filter(|r| !r.is_empty()) {
+                builder = builder.region(region);
+            }
+            if let Some(profile) = &options.profile {
+                builder = builder.profile(profile);
+            }
+            if options.no_sign_request {
+                builder = builder.anonymous();
+            }
+            if let Some(path) = &options.ca_bundle {
+                builder = builder.ca_bundle(path);
+            }
+            builder
+                .build()
+                .map_err(|e| CliError::usage(format!("cannot set up the S3 client: {e}")))?
+        }};
     }
-    // The region and credentials otherwise come from the SDK's chain (environment,
-    // profile, web identity, container, instance metadata), in the library.
-    if let Some(region) = options.region.as_ref().filter(|r| !r.is_empty()) {
-        builder = builder.region(region);
-    }
-    if let Some(profile) = &options.profile {
-        builder = builder.profile(profile);
-    }
-    if options.no_sign_request {
-        builder = builder.anonymous();
-    }
-    if let Some(path) = &options.ca_bundle {
-        builder = builder.ca_bundle(path);
-    }
-    let client = builder
-        .build()
-        .map_err(|e| CliError::usage(format!("cannot set up the S3 client: {e}")))?;
+    let client = match options.backend {
+        BackendKind::Rusoto => Backend::Rusoto(configure!(RusotoS3::builder())),
+        BackendKind::AwsSdk => Backend::AwsSdk(configure!(AwsSdkS3::builder())),
+    };
     Ok(Arc::new(client))
 }
 

@@ -5,11 +5,13 @@
 use std::time::{Duration, SystemTime};
 
 use clap::Subcommand;
+use s3transfer::S3Api;
+use s3transfer::TransferManager;
 use s3transfer::client::{AbortMultipartUploadRequest, ListMultipartUploadsRequest, ListedUpload};
 use s3transfer::resume::{read_journal, remove_journal, state_dir};
-use s3transfer::{RusotoS3, S3Api, TransferManager};
 
 use crate::args::Options;
+use crate::backend::Backend;
 use crate::listing::{display_time, s3_failure};
 use crate::location::Location;
 use crate::report::{CliError, EXIT_OTHER};
@@ -62,7 +64,7 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 
 /// Run `uploads ls` or `uploads abort`; the exit code.
 pub(crate) fn run(
-    client: &RusotoS3,
+    client: &Backend,
     manager: &TransferManager,
     command: &UploadsCommand,
     options: &Options,
@@ -170,7 +172,7 @@ fn bucket_and_prefix(target: &str) -> Result<(String, String), CliError> {
 }
 
 /// Every upload open under `prefix`, all pages.
-fn list(client: &RusotoS3, bucket: &str, prefix: &str) -> Result<Vec<ListedUpload>, CliError> {
+fn list(client: &Backend, bucket: &str, prefix: &str) -> Result<Vec<ListedUpload>, CliError> {
     let mut request = ListMultipartUploadsRequest::default();
     request.bucket = bucket.to_owned();
     request.prefix = (!prefix.is_empty()).then(|| prefix.to_owned());

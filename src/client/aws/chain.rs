@@ -95,8 +95,9 @@ pub(crate) async fn load(options: &ChainOptions) -> Result<SdkConfig, S3Error> {
     Ok(loader.load().await)
 }
 
-/// The chain's TLS trust: the system's CAs, or only `ca_bundle`'s.
-fn tls_context(ca_bundle: Option<&Path>) -> Result<TlsContext, S3Error> {
+/// The TLS trust of an aws-smithy-http-client (the chain's, the aws-sdk-s3 backend's):
+/// the system's CAs, or only `ca_bundle`'s.
+pub(crate) fn tls_context(ca_bundle: Option<&Path>) -> Result<TlsContext, S3Error> {
     let fail = |msg: String| S3Error::new(S3ErrorKind::Other, "Configure", msg);
     let store = match ca_bundle {
         None => TrustStore::empty().with_native_roots(true),

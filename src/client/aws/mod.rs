@@ -1,7 +1,8 @@
 //! What every backend needs to reach AWS itself, independent of the HTTP stack that
 //! sends the requests: the credential and region chain of the AWS SDK (`chain`, feature
-//! `aws-config`), the S3 endpoint of any region name (`partition`) and the choice
-//! between virtual-hosted and path-style addressing (`addressing`).
+//! `aws-config`), the S3 endpoint of any region name (`partition`), the choice
+//! between virtual-hosted and path-style addressing (`addressing`), and following a
+//! bucket to its region once (`redirect`).
 //!
 //! A backend turns these answers into its own requests; the rusoto backend adapts the
 //! chain's credentials to rusoto's signer (`client/rusoto/credentials.rs`).
@@ -9,4 +10,6 @@
 pub(crate) mod addressing;
 #[cfg(feature = "aws-config")]
 pub(crate) mod chain;
+pub(crate) mod copy_source;
 pub(crate) mod partition;
+pub(crate) mod redirect;

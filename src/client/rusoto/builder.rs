@@ -15,31 +15,14 @@ use super::errors::EmbeddedErrorDispatcher;
 use super::proxy::{Proxies, Proxy};
 use super::runtime::new_runtime;
 use super::signed::Endpoint;
-use super::{Inner, RusotoS3, Timeouts};
+use super::{Inner, RusotoS3};
 use crate::client::aws::addressing::Addressing;
 use crate::client::aws::partition;
+use crate::client::transport::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_BODY_SEND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REGION,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_WORKER_THREADS, Timeouts,
+};
 use crate::client::{S3Error, S3ErrorKind};
-
-/// Default for `RusotoS3Builder::request_timeout`: 60 s. Long enough for a
-/// CompleteMultipartUpload of a large object (S3 may take tens of seconds before it
-/// answers), short enough that a dead server does not hold a worker for minutes.
-const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// A TCP connect that takes longer than this is not going to succeed: the host is down
-/// or the packets are dropped. Well above a cross-region round trip, well below the
-/// minutes an OS may otherwise wait.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default for `RusotoS3Builder::body_read_timeout`: 30 s without a single byte of a
-/// GetObject body means the connection is stuck; a retry on a fresh one is faster.
-const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default for `RusotoS3Builder::body_send_timeout`: 30 s during which the transport
-/// accepted no chunk of an upload body (the server stopped reading, or never connected).
-const DEFAULT_BODY_SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default for `RusotoS3Builder::worker_threads`: 2. Measured: one or two workers
-/// drive hyper at full loopback speed; the work is I/O, not CPU.
-const DEFAULT_WORKER_THREADS: usize = 2;
-/// Region used when none is set and the chain finds none: the SDKs' global default,
-/// and the region whose endpoint redirects a bucket elsewhere to the right one.
-const DEFAULT_REGION: &str = "us-east-1";
 
 /// Where the signing keys come from.
 #[derive(Clone)]
@@ -410,7 +393,9 @@ impl RusotoS3Builder {
             credentials: provider,
             region_from_imds: self.endpoint.is_none(),
         };
-        let config = super::runtime::off_async(|| handle.block_on(chain::load(&options)))?;
+        let config = crate::client::transport::runtime::off_async(|| {
+            handle.block_on(chain::load(&options))
+        })?;
         let credentials = match config.credentials_provider() {
             Some(p) if wants_credentials => Some(super::credentials::ChainCredentials::new(p)),
             _ => None,

@@ -369,16 +369,7 @@ fn handshake_error(err: io::Error) -> ConnectError {
     let permanent = err
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|tls| {
-            matches!(
-                tls,
-                rustls::Error::InvalidCertificate(_)
-                    | rustls::Error::NoCertificatesPresented
-                    | rustls::Error::PeerIncompatible(_)
-                    | rustls::Error::InvalidCertRevocationList(_)
-                    | rustls::Error::UnsupportedNameType
-            )
-        });
+        .is_some_and(crate::client::transport::answers::is_permanent_tls_refusal);
     if permanent {
         format!("{TLS_REFUSED}: {err}").into()
     } else {

@@ -11,6 +11,7 @@ use rusoto_core::{ByteStream, DispatchSignedRequest, RusotoError};
 
 use super::connector::Transport;
 use super::signed;
+use crate::client::aws::redirect;
 use crate::client::{S3Error, S3ErrorKind};
 
 /// Response header our dispatcher adds when it turned a 200 carrying an `<Error>` body
@@ -57,37 +58,6 @@ impl ServiceError for rusoto_s3::AbortMultipartUploadError {
             rusoto_s3::AbortMultipartUploadError::NoSuchUpload(m) => ("NoSuchUpload", m.clone()),
         }
     }
-}
-
-pub(super) fn request_timed_out(op: &'static str, limit: Duration) -> S3Error {
-    S3Error::new(
-        S3ErrorKind::Timeout,
-        op,
-        format!("no response within {limit:?}"),
-    )
-}
-
-/// A 2xx answer to HeadObject or GetObject without an ETag. S3 and every compatible
-/// store send one with each object; an answer without it is something else in the way
-/// (a captive portal's page, a proxy's error document inside a 200), and taking its body
-/// for the object would "download" that page. Retryable: the next attempt may reach
-/// the store.
-pub(super) fn not_an_object_answer(op: &'static str) -> S3Error {
-    S3Error::new(
-        S3ErrorKind::Transient,
-        op,
-        "the 2xx answer carried no ETag, so it is not the store's answer about an object",
-    )
-}
-
-pub(super) fn missing_etag(op: &'static str) -> S3Error {
-    // Retryable: S3 documents that these calls can fail inside a 200 response; an
-    // answer without the result's ETag is treated as such a failure.
-    S3Error::new(
-        S3ErrorKind::Transient,
-        op,
-        "the 200 response carried no ETag (S3 may have sent an error inside a 200)",
-    )
 }
 
 /// Turn any rusoto failure into a classified [`S3Error`] (without bucket and key).
@@ -158,8 +128,8 @@ pub(super) fn from_http_response(op: &'static str, response: &BufferedHttpRespon
     });
     let error = S3Error::from_response(op, Some(status), code, message);
     match response.headers.get("x-amz-bucket-region") {
-        Some(region) if !embedded && super::redirect::is_redirect_status(status) => {
-            error.with_source(super::redirect::BucketRegion(region.trim().to_owned()))
+        Some(region) if !embedded && redirect::is_redirect_status(status) => {
+            error.with_source(redirect::BucketRegion(region.trim().to_owned()))
         }
         _ => error,
     }

@@ -28,7 +28,6 @@ pub(crate) mod fuzz;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rusoto_core::param::{Params, ServiceParams};
 use rusoto_core::request::BufferedHttpResponse;
@@ -36,9 +35,11 @@ use rusoto_s3::S3Client;
 use tokio::runtime::{Handle, Runtime};
 
 pub use builder::RusotoS3Builder;
-use errors::missing_etag;
 use send::{dispatch, dispatch_buffered};
 
+use crate::client::aws::copy_source::copy_source_header;
+use crate::client::transport::Timeouts;
+use crate::client::transport::answers::{missing_etag, not_an_object_answer};
 use crate::client::{
     AbortMultipartUploadRequest, Checksums, CompleteMultipartUploadOutput,
     CompleteMultipartUploadRequest, CopyObjectOutput, CopyObjectRequest,
@@ -71,13 +72,6 @@ impl fmt::Debug for RusotoS3 {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Timeouts {
-    request: Duration,
-    body_read: Duration,
-    body_send: Duration,
-}
-
 struct Inner {
     // An Option only so Drop can take it for `shutdown_background`.
     runtime: Option<Runtime>,
@@ -88,8 +82,8 @@ struct Inner {
     /// Where requests go, and how they name their bucket.
     endpoint: signed::Endpoint,
     /// The endpoint of each bucket found in another region than `endpoint`'s (see
-    /// `redirect`). Protects only the map; never held across a request.
-    bucket_endpoints: parking_lot::Mutex<std::collections::HashMap<String, signed::Endpoint>>,
+    /// `redirect`).
+    bucket_endpoints: crate::client::aws::redirect::BucketPlaces<signed::Endpoint>,
     timeouts: Timeouts,
 }
 
@@ -152,7 +146,7 @@ impl RusotoS3 {
         let out = self.call(OP, bucket, key, dispatch(&self.inner.raw, req))?;
         let h = &out.headers;
         let etag = signed::header(h, "etag")
-            .ok_or_else(|| errors::not_an_object_answer(OP).with_object(bucket, key))?;
+            .ok_or_else(|| not_an_object_answer(OP).with_object(bucket, key))?;
         Ok(HeadObjectOutput {
             content_length: signed::header_number(h, "content-length").unwrap_or(0),
             etag: Some(etag),
@@ -316,7 +310,7 @@ impl RusotoS3 {
         let mut req = signed::object_request(endpoint, "PUT", bucket, key);
         signed::add_copy_source(
             &mut req,
-            &signed::copy_source_header(&request.source),
+            &copy_source_header(&request.source),
             &request.conditions,
             request.copy_source_sse_customer.as_ref(),
         );
@@ -356,7 +350,7 @@ impl RusotoS3 {
         req.set_params(params);
         signed::add_copy_source(
             &mut req,
-            &signed::copy_source_header(&request.source),
+            &copy_source_header(&request.source),
             &request.conditions,
             request.copy_source_sse_customer.as_ref(),
         );

@@ -1,29 +1,20 @@
-//! The tokio runtime the rusoto backend owns, and how blocking callers use it: straight
-//! `block_on` from the library's worker threads, a scoped helper thread from inside
-//! async code (where `block_on` would panic).
+//! The rusoto backend's use of the shared owned runtime (`transport::runtime`): its
+//! threads' name, stopping it without waiting, and `block_on` for callers of the raw
+//! rusoto client.
 
 use std::future::Future;
 
-use tokio::runtime::{Handle, Runtime};
-
 use super::{Inner, RusotoS3};
+use crate::client::transport::runtime::{self, off_async};
 
 /// The backend's multi-thread runtime, with `worker_threads` workers.
-pub(super) fn new_runtime(worker_threads: usize) -> std::io::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(worker_threads)
-        .thread_name("s3transfer-rusoto")
-        .enable_all()
-        .build()
+pub(super) fn new_runtime(worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    runtime::new_runtime(worker_threads, "s3transfer-rusoto")
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // A plain drop waits for the runtime's tasks, which can hang on a stuck
-        // connection, and panics when dropped inside async code.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+        runtime::shut_down(self.runtime.take());
     }
 }
 
@@ -36,30 +27,6 @@ impl RusotoS3 {
         F::Output: Send,
     {
         let handle = &self.inner.handle;
-        self.off_async(move || handle.block_on(future))
-    }
-
-    /// Run `f` here, or, when this thread is inside a tokio runtime (where
-    /// `Handle::block_on` panics with "Cannot start a runtime from within a runtime"),
-    /// on a scoped helper thread that is joined before returning.
-    pub(super) fn off_async<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        off_async(f)
-    }
-}
-
-/// [`RusotoS3::off_async`] for code without a backend yet (the builder).
-pub(super) fn off_async<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if Handle::try_current().is_ok() {
-        std::thread::scope(|s| join(s.spawn(f)))
-    } else {
-        f()
-    }
-}
-
-/// Wait for a scoped thread, and go on with its panic if it panicked.
-pub(super) fn join<R>(thread: std::thread::ScopedJoinHandle<'_, R>) -> R {
-    match thread.join() {
-        Ok(r) => r,
-        Err(panic) => std::panic::resume_unwind(panic),
+        off_async(move || handle.block_on(future))
     }
 }

@@ -1,27 +1,21 @@
 //! Sending one request and waiting for its answer from a blocking caller: whole-response
 //! calls under the request timeout, the signed requests this backend builds, and upload
-//! bodies pulled on the calling thread and streamed to the transport.
+//! bodies (pulled on the calling thread by the shared `transport::upload`).
 
 use std::future::Future;
 use std::io;
-use std::time::Duration;
 
-use bytes::Bytes;
 use hyper::HeaderMap;
 use rusoto_core::request::{BufferedHttpResponse, HttpResponse};
 use rusoto_core::signature::SignedRequest;
 use rusoto_core::{ByteStream, RusotoError};
-use tokio::runtime::Handle;
-use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 use super::RusotoS3;
-use super::errors::{ServiceError, Untyped, map_rusoto_error, request_timed_out};
+use super::errors::{ServiceError, Untyped, map_rusoto_error};
+use crate::client::transport::answers::request_timed_out;
+use crate::client::transport::upload::{BodyChunks, send_body};
 use crate::client::{RequestBody, S3Error, S3ErrorKind};
-
-/// Chunks of an upload body buffered between the calling thread and the transport:
-/// small, so memory stays bounded and progress reflects what the transport took.
-const UPLOAD_CHANNEL_CAPACITY: usize = 4;
 
 impl RusotoS3 {
     /// Run a whole-response call (no streamed body) under the request timeout and
@@ -59,122 +53,32 @@ impl RusotoS3 {
         body: &mut RequestBody,
     ) -> Result<HeaderMap<String>, S3Error> {
         tracing::trace!(operation = op, bucket, key, bytes = body.len(), "request");
-        let raw = self.inner.raw.clone();
-        self.send_body(op, bucket, key, body, move |stream| {
-            request.set_payload_stream(stream);
-            tokio::spawn(async move { dispatch(&raw, request).await.map(|r| r.headers) })
-        })
-    }
-
-    /// PutObject and UploadPart: stream `body` to the request `start` spawns.
-    ///
-    /// The chunks are pulled on the calling thread (progress, throttling, cancellation)
-    /// and handed to the transport through a small bounded channel, without copying.
-    fn send_body<T, E>(
-        &self,
-        op: &'static str,
-        bucket: &str,
-        key: &str,
-        body: &mut RequestBody,
-        start: impl FnOnce(ByteStream) -> JoinHandle<Result<T, RusotoError<E>>> + Send,
-    ) -> Result<T, S3Error>
-    where
-        T: Send + 'static,
-        E: ServiceError + Send + 'static,
-    {
-        // Always send the whole body, also when a failed attempt consumed part of it.
-        body.rewind();
-        let len = body.len();
-        let len = usize::try_from(len).map_err(|_| {
+        let len = usize::try_from(body.len()).map_err(|_| {
             S3Error::new(S3ErrorKind::Other, op, "body too large for this platform")
                 .with_object(bucket, key)
         })?;
-        let handle = &self.inner.handle;
-        let t = self.inner.timeouts;
-        self.off_async(move || {
-            let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(UPLOAD_CHANNEL_CAPACITY);
-            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let raw = self.inner.raw.clone();
+        let start = move |chunks: BodyChunks, _| {
+            let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
                 rx.recv().await.map(|chunk| (Ok::<_, io::Error>(chunk), rx))
             });
             // The size makes hyper send Content-Length; without it hyper would send
             // chunked encoding, which S3 rejects (411 MissingContentLength).
-            let mut join = {
-                let _enter = handle.enter();
-                start(ByteStream::new_with_size(stream, len))
-            };
-            let request_ended_early = match feed_transport(body, &tx, handle, t.body_send) {
-                Ok(ended_early) => ended_early,
-                Err(stop) => {
-                    // Kill the request so the server sees a broken upload, never a
-                    // short one, and report why.
-                    join.abort();
-                    return Err(match stop {
-                        FeedStopped::ByCaller(e) => e,
-                        FeedStopped::Stalled => S3Error::new(
-                            S3ErrorKind::Timeout,
-                            op,
-                            format!("the transport took no body bytes for {:?}", t.body_send),
-                        )
-                        .with_object(bucket, key),
-                    });
-                }
-            };
-            drop(tx);
-            let result = handle.block_on(async { timeout(t.request, &mut join).await });
-            match result {
-                Err(_) => {
-                    join.abort();
-                    Err(request_timed_out(op, t.request).with_object(bucket, key))
-                }
-                Ok(Err(join_error)) => Err(S3Error::new(
-                    S3ErrorKind::Transient,
-                    op,
-                    format!("request task failed: {join_error}"),
-                )
-                .with_source(join_error)
-                .with_object(bucket, key)),
-                Ok(Ok(Err(e))) => Err(map_rusoto_error(op, e).with_object(bucket, key)),
-                Ok(Ok(Ok(_))) if request_ended_early => Err(S3Error::new(
-                    S3ErrorKind::Transient,
-                    op,
-                    "the server answered before the whole body was sent",
-                )
-                .with_object(bucket, key)),
-                Ok(Ok(Ok(out))) => Ok(out),
-            }
-        })
-    }
-}
-
-/// Why [`feed_transport`] stopped before the body's end.
-enum FeedStopped {
-    /// The body's own error (the caller cancelled, a read failed), returned unchanged.
-    ByCaller(S3Error),
-    /// The transport took no chunk within the body send timeout.
-    Stalled,
-}
-
-/// Pull `body`'s chunks on this thread and hand each to the transport. Returns whether
-/// the request finished before the whole body went (the server answered early, or the
-/// connection failed; the request's result says why).
-fn feed_transport(
-    body: &mut RequestBody,
-    tx: &tokio::sync::mpsc::Sender<Bytes>,
-    handle: &Handle,
-    send_timeout: Duration,
-) -> Result<bool, FeedStopped> {
-    loop {
-        let chunk = match body.next_chunk() {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => return Ok(false),
-            Err(e) => return Err(FeedStopped::ByCaller(e)),
+            request.set_payload_stream(ByteStream::new_with_size(stream, len));
+            tokio::spawn(async move {
+                dispatch(&raw, request)
+                    .await
+                    .map(|r| r.headers)
+                    .map_err(|e| map_rusoto_error(op, e))
+            })
         };
-        let sent = handle.block_on(async { timeout(send_timeout, tx.send(chunk)).await });
-        match sent {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Ok(true),
-            Err(_) => return Err(FeedStopped::Stalled),
-        }
+        send_body(
+            &self.inner.handle,
+            self.inner.timeouts,
+            (op, bucket, key),
+            body,
+            start,
+        )
     }
 }
 
