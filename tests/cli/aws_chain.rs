@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::http_recorder::Emulator;
+use super::http_recorder::{Answer, Emulator, Seen};
 use super::{MIB, bucket, data, path_str, server};
 
 const SESSION_TOKEN: &str = "session-token-from-the-emulator";
@@ -20,7 +20,12 @@ const GOOD_WEB_TOKEN: &str = "good-web-identity-token";
 /// AssumeRole, both issuing the local store's keys with a session token (s3s-fs checks
 /// the signature, not the token, so the issued keys must be the store's own).
 fn sts() -> Emulator {
-    Emulator::start(|req| {
+    Emulator::start(sts_answer)
+}
+
+/// The STS emulator's answer to one request.
+fn sts_answer(req: &Seen) -> Answer {
+    {
         let form = req.body.clone();
         let action = if form.contains("Action=AssumeRoleWithWebIdentity") {
             "AssumeRoleWithWebIdentity"
@@ -48,7 +53,7 @@ fn sts() -> Emulator {
             rfc3339(SystemTime::now() + Duration::from_secs(3600)),
         );
         (200, vec![("Content-Type", "text/xml".into())], body)
-    })
+    }
 }
 
 fn sts_error(code: &str, message: &str) -> String {
@@ -397,6 +402,75 @@ fn http_proxy_from_the_environment_carries_the_requests() {
             .starts_with("http://store.invalid:9000/via-proxy?"),
         "{seen:?}"
     );
+}
+
+/// Behind a proxy, the credential chain's own calls go through it too: here STS is a
+/// name only the proxy can reach, and so is the store; for each backend.
+#[test]
+fn the_credential_chains_sts_call_goes_through_the_proxy_as_the_s3_requests_do() {
+    for backend in ["rusoto", "aws-sdk"] {
+        // A forward proxy that is also both hosts behind it: STS's answers for
+        // sts.invalid, an empty listing for the store.
+        let proxy = Emulator::start(|req| {
+            if req.target.starts_with("http://sts.invalid:9000") {
+                sts_answer(req)
+            } else {
+                (
+                    200,
+                    vec![("Content-Type", "application/xml".into())],
+                    "<ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated>\
+                     </ListBucketResult>"
+                        .into(),
+                )
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("web-token");
+        std::fs::write(&token_file, GOOD_WEB_TOKEN).unwrap();
+        let env = [
+            (
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                path_str(&token_file).to_owned(),
+            ),
+            (
+                "AWS_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/test".to_owned(),
+            ),
+            ("AWS_ROLE_SESSION_NAME", "s3transfer-test".to_owned()),
+            ("AWS_ENDPOINT_URL_STS", "http://sts.invalid:9000".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ENDPOINT_URL", "http://store.invalid:9000".to_owned()),
+            ("http_proxy", proxy.url()),
+            ("S3TRANSFER_BACKEND", backend.to_owned()),
+        ];
+        let out = bare_cli(dir.path(), &env)
+            .args(["ls", "s3://via-proxy/"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{backend}: {out:?}");
+        let seen = proxy.seen();
+        let sts_call = seen
+            .iter()
+            .position(|r| r.target.starts_with("http://sts.invalid:9000"))
+            .unwrap_or_else(|| panic!("{backend}: no STS call through the proxy: {seen:?}"));
+        assert!(
+            seen[sts_call].body.contains("AssumeRoleWithWebIdentity"),
+            "{backend}: {seen:?}"
+        );
+        let listing = seen
+            .iter()
+            .find(|r| r.target.starts_with("http://store.invalid:9000/via-proxy"))
+            .unwrap_or_else(|| panic!("{backend}: no listing through the proxy: {seen:?}"));
+        // Signed with the keys STS issued, with its session token.
+        assert!(
+            listing.headers["authorization"].contains(server().access_key()),
+            "{backend}: {listing:?}"
+        );
+        assert_eq!(
+            listing.headers["x-amz-security-token"], SESSION_TOKEN,
+            "{backend}: {listing:?}"
+        );
+    }
 }
 
 #[test]

@@ -10,8 +10,6 @@
 //! `AWS_EC2_METADATA_SERVICE_ENDPOINT`); endpoints such as STS's follow
 //! `AWS_ENDPOINT_URL_STS`. Region: `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile, IMDS.
 
-use std::path::Path;
-
 use aws_config::BehaviorVersion;
 use aws_config::SdkConfig;
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
@@ -21,9 +19,9 @@ use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
-use crate::client::{S3Error, S3ErrorKind};
+use super::smithy_http::{self, ProxyOptions};
+use crate::client::S3Error;
 
 /// What the caller fixed; everything else comes from the chain.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +33,8 @@ pub(crate) struct ChainOptions {
     pub(crate) region: Option<String>,
     /// The only CAs the chain's own HTTPS calls (STS, SSO, container endpoints) trust.
     pub(crate) ca_bundle: Option<std::path::PathBuf>,
+    /// The proxies the chain's own HTTP calls go through: the backend's.
+    pub(crate) proxy: ProxyOptions,
     /// A credentials provider of the caller's, instead of the chain's.
     pub(crate) credentials: Option<SharedCredentialsProvider>,
     /// Whether the region may come from the instance metadata service, the chain's last
@@ -48,12 +48,8 @@ pub(crate) struct ChainOptions {
 /// Must run inside a tokio runtime that stays alive as long as the provider is used:
 /// its HTTP calls and sleeps run on it.
 pub(crate) async fn load(options: &ChainOptions) -> Result<SdkConfig, S3Error> {
-    // aws-smithy-http-client on rustls with ring, the same TLS stack as the backend's
-    // S3 connections.
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .tls_context(tls_context(options.ca_bundle.as_deref())?)
-        .build_https();
+    // The same TLS stack, trust and proxies as the backend's S3 connections.
+    let http = smithy_http::http_client(options.ca_bundle.as_deref(), &options.proxy)?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
@@ -93,26 +89,6 @@ pub(crate) async fn load(options: &ChainOptions) -> Result<SdkConfig, S3Error> {
         loader = loader.credentials_provider(provider);
     }
     Ok(loader.load().await)
-}
-
-/// The TLS trust of an aws-smithy-http-client (the chain's, the aws-sdk-s3 backend's):
-/// the system's CAs, or only `ca_bundle`'s.
-pub(crate) fn tls_context(ca_bundle: Option<&Path>) -> Result<TlsContext, S3Error> {
-    let fail = |msg: String| S3Error::new(S3ErrorKind::Other, "Configure", msg);
-    let store = match ca_bundle {
-        None => TrustStore::empty().with_native_roots(true),
-        Some(path) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| fail(format!("cannot read the CA bundle {}: {e}", path.display())))?;
-            TrustStore::empty()
-                .with_native_roots(false)
-                .with_pem_certificate(pem)
-        }
-    };
-    TlsContext::builder()
-        .with_trust_store(store)
-        .build()
-        .map_err(|e| fail(format!("TLS setup for the credential chain: {e}")))
 }
 
 /// The region the chain found (`None`: nowhere).

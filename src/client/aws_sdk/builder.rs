@@ -18,8 +18,9 @@ use aws_sdk_s3::config::{
     StalledStreamProtectionConfig,
 };
 
-use super::{AwsSdkS3, Inner, http};
+use super::{AwsSdkS3, Inner};
 use crate::client::aws::addressing::Addressing;
+use crate::client::aws::smithy_http::{self, ProxyOptions};
 use crate::client::aws::{chain, partition};
 use crate::client::transport::runtime::{new_runtime, off_async};
 use crate::client::transport::{
@@ -45,9 +46,7 @@ enum Credentials {
 }
 
 /// Builder for [`AwsSdkS3`]. The options and their defaults are those of
-/// [`RusotoS3Builder`](crate::RusotoS3Builder), minus the proxy (the SDK's HTTP client
-/// is built without one; a caller who needs one passes a client of their own to
-/// [`AwsSdkS3::from_client`]).
+/// [`RusotoS3Builder`](crate::RusotoS3Builder).
 #[derive(Clone)]
 pub struct AwsSdkS3Builder {
     endpoint: Option<String>,
@@ -59,6 +58,7 @@ pub struct AwsSdkS3Builder {
     connect_timeout: Duration,
     worker_threads: usize,
     ca_bundle: Option<PathBuf>,
+    proxy: ProxyOptions,
 }
 
 impl fmt::Debug for AwsSdkS3Builder {
@@ -82,6 +82,7 @@ impl fmt::Debug for AwsSdkS3Builder {
             .field("connect_timeout", &self.connect_timeout)
             .field("worker_threads", &self.worker_threads)
             .field("ca_bundle", &self.ca_bundle)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -102,6 +103,7 @@ impl Default for AwsSdkS3Builder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             worker_threads: DEFAULT_WORKER_THREADS,
             ca_bundle: None,
+            proxy: ProxyOptions::default(),
         }
     }
 }
@@ -257,6 +259,24 @@ impl AwsSdkS3Builder {
         self
     }
 
+    /// Send every request (S3's and the credential chain's) through this HTTP proxy
+    /// (`http://[user:password@]host:port`): https through a CONNECT tunnel. Default:
+    /// the environment's, as for [`RusotoS3Builder::proxy`](crate::RusotoS3Builder::proxy)
+    /// (`HTTPS_PROXY` for https, `HTTP_PROXY` for http, either case), none when unset.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy.url = Some(url.into());
+        self
+    }
+
+    /// Hosts that bypass the proxy (comma-separated names, `.domain` suffixes, IP
+    /// addresses or `*`). Default: `NO_PROXY` from the environment. Given without
+    /// [`proxy`](Self::proxy), it applies to the environment's `HTTPS_PROXY` (else
+    /// `HTTP_PROXY`), which then serves every scheme's requests.
+    pub fn no_proxy(mut self, list: impl Into<String>) -> Self {
+        self.proxy.no_proxy = Some(list.into());
+        self
+    }
+
     /// Build the backend: its runtime, HTTP client, credentials and SDK client.
     ///
     /// Fails with [`S3ErrorKind::Other`] on a malformed region name (without an
@@ -283,6 +303,7 @@ impl AwsSdkS3Builder {
                     _ => None,
                 },
                 region_from_imds: self.endpoint.is_none(),
+                proxy: self.proxy.clone(),
             };
             Some(off_async(|| handle.block_on(chain::load(&options)))?)
         } else {
@@ -302,7 +323,10 @@ impl AwsSdkS3Builder {
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
-            .http_client(http::http_client(self.ca_bundle.as_deref())?)
+            .http_client(smithy_http::http_client(
+                self.ca_bundle.as_deref(),
+                &self.proxy,
+            )?)
             // The SDKs' rule, the rusoto backend's too: virtual-hosted on AWS,
             // path-style on a custom endpoint (most stores serve no bucket subdomains).
             .force_path_style(match self.addressing {
@@ -363,7 +387,7 @@ impl AwsSdkS3 {
     pub fn from_sdk_config(sdk_config: &aws_types::SdkConfig) -> Result<AwsSdkS3, S3Error> {
         let mut config = aws_sdk_s3::config::Builder::from(sdk_config);
         if sdk_config.http_client().is_none() {
-            config = config.http_client(http::http_client(None)?);
+            config = config.http_client(smithy_http::http_client(None, &ProxyOptions::default())?);
         }
         if sdk_config.behavior_version().is_none() {
             config = config.behavior_version(BehaviorVersion::latest());

@@ -15,7 +15,6 @@ mod body;
 mod builder;
 pub(crate) mod convert;
 mod errors;
-mod http;
 mod listing;
 mod multipart;
 mod objects;

@@ -392,6 +392,10 @@ impl RusotoS3Builder {
             ca_bundle: self.ca_bundle.clone().filter(|_| wants_credentials),
             credentials: provider,
             region_from_imds: self.endpoint.is_none(),
+            proxy: crate::client::aws::smithy_http::ProxyOptions {
+                url: self.proxy.clone(),
+                no_proxy: self.no_proxy.clone(),
+            },
         };
         let config = crate::client::transport::runtime::off_async(|| {
             handle.block_on(chain::load(&options))
