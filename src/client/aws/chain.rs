@@ -33,6 +33,11 @@ pub(crate) struct ChainOptions {
     pub(crate) region: Option<String>,
     /// The only CAs the chain's own HTTPS calls (STS, SSO, container endpoints) trust.
     pub(crate) ca_bundle: Option<std::path::PathBuf>,
+    /// Whether credentials come from the chain (or the caller's provider). When not
+    /// (static keys, anonymous), the chain builds no credential provider at all: the
+    /// SDK's default one would look its region up from the instance metadata as it is
+    /// built, a call to 169.254.169.254 that nothing needs.
+    pub(crate) wants_credentials: bool,
     /// The proxies the chain's own HTTP calls go through: the backend's.
     pub(crate) proxy: ProxyOptions,
     /// A credentials provider of the caller's, instead of the chain's.
@@ -73,8 +78,19 @@ pub(crate) async fn load(options: &ChainOptions) -> Result<SdkConfig, S3Error> {
             chain.region().await
         }
     };
+    // Without a region of its own, the SDK's credential chain would look one up for its
+    // STS calls, from the instance metadata too; where that lookup is not wanted (a
+    // custom endpoint), it gets the region the backends sign with when none is found.
+    let region = match region {
+        None if !options.region_from_imds => Some(aws_config::Region::new(
+            crate::client::transport::DEFAULT_REGION,
+        )),
+        region => region,
+    };
     loader = loader.region(region.clone());
-    if let Some(provider) = &options.credentials {
+    if !options.wants_credentials {
+        loader = loader.no_credentials();
+    } else if let Some(provider) = &options.credentials {
         loader = loader.credentials_provider(provider.clone());
     } else if let Some(profile) = &options.profile {
         // An explicit profile: the environment's keys must not win over it (the

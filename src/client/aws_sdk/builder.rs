@@ -303,6 +303,7 @@ impl AwsSdkS3Builder {
                     _ => None,
                 },
                 region_from_imds: self.endpoint.is_none(),
+                wants_credentials: wants_chain,
                 proxy: self.proxy.clone(),
             };
             Some(off_async(|| handle.block_on(chain::load(&options)))?)

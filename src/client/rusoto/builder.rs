@@ -391,6 +391,7 @@ impl RusotoS3Builder {
             // lookup alone must not read, or fail on, the bundle.
             ca_bundle: self.ca_bundle.clone().filter(|_| wants_credentials),
             credentials: provider,
+            wants_credentials,
             region_from_imds: self.endpoint.is_none(),
             proxy: crate::client::aws::smithy_http::ProxyOptions {
                 url: self.proxy.clone(),
