@@ -208,6 +208,21 @@ pub(crate) fn run_tree(
     let started = Instant::now();
     let source = tree_location(src)?;
     let destination = tree_location(dst)?;
+    // The library refuses any overlap; a move onto its own prefix gets the AWS CLI's
+    // words for it.
+    if command == TreeCommand::Move
+        && let (
+            TreeLocation::S3 { bucket, prefix },
+            TreeLocation::S3 {
+                bucket: to_bucket,
+                prefix: to_prefix,
+            },
+        ) = (&source, &destination)
+        && bucket == to_bucket
+        && prefix.trim_end_matches('/') == to_prefix.trim_end_matches('/')
+    {
+        return Err(crate::plan::onto_itself(src, dst).into());
+    }
     let errors_only = options.quiet || tree.only_show_errors;
     let hidden = errors_only || tree.no_progress || options.json || tree.dryrun;
     let progress = Progress::for_tree(hidden);
@@ -397,12 +412,21 @@ pub(crate) fn run_single(
     tree: &TreeFlags,
     object: &ObjectArgs,
     options: &Options,
+    matches: Option<&ArgMatches>,
 ) -> anyhow::Result<u8> {
     let single = if command == "mv" {
         Single::Move
     } else {
         Single::Copy
     };
+    // The AWS CLI filters a single file or object too (`rm s3://b/k --exclude k`
+    // deletes nothing): left out, nothing is done or printed and the exit code is 0.
+    let filter = tree.filter(matches)?;
+    if let Some(name) = job.filtered_name()
+        && !filter.matches_path(&name)
+    {
+        return Ok(0);
+    }
     if tree.dryrun {
         let line = match single {
             Single::Move => as_move(&job.label),
@@ -411,5 +435,10 @@ pub(crate) fn run_single(
         println!("(dryrun) {line}");
         return Ok(0);
     }
-    crate::execute::execute(command, manager, job, single, options, object)
+    let errors_only = options.quiet || tree.only_show_errors;
+    let shown = crate::execute::Shown {
+        lines: !errors_only,
+        progress: !errors_only && !tree.no_progress,
+    };
+    crate::execute::execute(command, manager, job, single, options, object, shown)
 }

@@ -9,7 +9,7 @@ use clap::{ArgMatches, Args};
 use md5::Digest as _;
 use s3transfer::{
     CaseConflict, CopyArgs, DeleteArgs, Directive, DownloadArgs, ObjectAttributes, SseCustomerKey,
-    TreeArgs, TreeArgsBuilder, UploadArgs,
+    TreeArgs, TreeArgsBuilder, TreeFilter, UploadArgs,
 };
 
 use crate::args::Options;
@@ -286,6 +286,21 @@ impl TreeFlags {
             };
         }
         builder
+    }
+
+    /// The --include/--exclude rules alone, for a single file or object (which the
+    /// AWS CLI filters too); a usage error for a pattern that does not compile.
+    pub(crate) fn filter(&self, matches: Option<&ArgMatches>) -> Result<TreeFilter, CliError> {
+        let mut filter = TreeFilter::new();
+        for (include, pattern) in self.ordered_filters(matches) {
+            filter = if include {
+                filter.include(&pattern)
+            } else {
+                filter.exclude(&pattern)
+            }
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        }
+        Ok(filter)
     }
 
     /// --include and --exclude interleaved as typed (clap keeps each list apart; the
