@@ -166,7 +166,14 @@ impl TransferManager {
             return fresh(args, JournalStart::Discarded);
         }
         let (done, total) = token.progress();
-        let future = self.resume_download(&token, args, resume_options(), subscribers)?;
+        // Pinned, the decision to fetch was made on the journal's ETag (checked equal
+        // above): an object changed since must fail as a fresh pinned GET would, not
+        // be fetched afresh unpinned.
+        let options = match etag {
+            Some(_) => ResumeOptions::new().if_changed(IfChanged::Fail),
+            None => resume_options(),
+        };
+        let future = self.resume_download(&token, args, options, subscribers)?;
         Ok(Journaled {
             future,
             start: JournalStart::Resumed { done, total },

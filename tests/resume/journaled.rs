@@ -145,6 +145,49 @@ fn a_download_journal_of_another_etag_than_the_one_asked_for_is_discarded() {
     assert_eq!(left, ["out.bin"], "no temporary file or journal is left");
 }
 
+/// The tree listed the object with the ETag of the interrupted run's journal, and the
+/// object was replaced after the listing: the resume keeps the pin and fails naming
+/// the key, never fetching the new object under a decision made on the old one.
+#[test]
+fn a_resumed_download_keeps_the_listed_etag_pin_when_the_object_changed_since() {
+    let fake = fake();
+    let manager = manager(&fake);
+    fake.put_object_bytes("b", "k", random_bytes(26 * MIB, 5));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out.bin");
+    let listed = fake.object("b", "k").unwrap().etag.clone();
+    let start = || {
+        manager
+            .download_file_journaled(
+                ("b", "k"),
+                &dest,
+                DownloadArgs::default(),
+                Some(&listed),
+                false,
+                &[],
+            )
+            .unwrap()
+    };
+    pause_at(&fake, Operation::GetObject, 3, || start().future);
+    assert!(download_journal_path(&dest).exists());
+    fake.replace_object("b", "k", random_bytes(26 * MIB, 6));
+    fake.clear_calls();
+    let journaled = start();
+    assert!(
+        matches!(journaled.start, JournalStart::Resumed { .. }),
+        "{:?}",
+        journaled.start
+    );
+    let error = journaled.future.result().unwrap_err();
+    assert!(error.to_string().contains("k"), "{error}");
+    assert!(!dest.exists(), "nothing is written at the destination");
+    assert_eq!(
+        fake.count(Operation::GetObject),
+        0,
+        "no GET once the resume found the object changed"
+    );
+}
+
 #[test]
 fn aborting_an_upload_retries_a_transient_failure_and_one_already_gone_is_no_failure() {
     let fake = fake();
