@@ -46,6 +46,19 @@ pub enum JournalStart {
     /// no longer has the ETag asked for): what it kept was dropped (the multipart
     /// upload aborted, the partial download removed) and the transfer starts afresh.
     Discarded,
+    /// The journal was not wanted (`start_over`) but the multipart upload it names
+    /// could not be aborted: the journal was moved to `aside`
+    /// (`<journal>.unaborted`), so the upload's id is not lost, and the transfer starts
+    /// afresh. The upload is still open (and billed) until aborted, e.g. with
+    /// [`TransferManager::abort_multipart_upload`].
+    Orphaned {
+        /// Where the journal now is.
+        aside: PathBuf,
+        /// The upload left open.
+        upload_id: String,
+        /// Why the abort failed.
+        error: TransferError,
+    },
 }
 
 /// A journaled file transfer: its future, and what became of the journal it found.
@@ -74,11 +87,17 @@ fn found(journal: &Path) -> Result<Option<ResumeToken>, ResumeError> {
 
 /// Move an unusable journal out of the way as `<journal>.unusable`.
 fn set_aside(journal: &Path, reason: ResumeError) -> JournalStart {
+    let aside = move_aside(journal, ".unusable");
+    JournalStart::SetAside { aside, reason }
+}
+
+/// Rename `journal` to itself plus `suffix`, out of the way of the fresh transfer's.
+fn move_aside(journal: &Path, suffix: &str) -> PathBuf {
     let mut aside = journal.as_os_str().to_owned();
-    aside.push(".unusable");
+    aside.push(suffix);
     let aside = PathBuf::from(aside);
     let _ = std::fs::rename(journal, &aside);
-    JournalStart::SetAside { aside, reason }
+    aside
 }
 
 impl TransferManager {
@@ -113,9 +132,33 @@ impl TransferManager {
             Err(reason) => return fresh(args, set_aside(&journal, reason)),
         };
         if start_over {
-            self.abort_upload_quietly(&upload.bucket, &upload.key, &upload.upload_id);
-            let _ = remove_journal(&journal);
-            return fresh(args, JournalStart::Discarded);
+            let request = AbortMultipartUploadRequest {
+                bucket: upload.bucket.clone(),
+                key: upload.key.clone(),
+                upload_id: upload.upload_id.clone(),
+                ..Default::default()
+            };
+            // One already gone counts as aborted (`abort_multipart_upload`). On a
+            // failure the journal is the only record of the upload's id: kept aside.
+            return match self.abort_multipart_upload(&request) {
+                Ok(()) => {
+                    let _ = remove_journal(&journal);
+                    fresh(args, JournalStart::Discarded)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the interrupted upload could not be aborted");
+                    let aside = move_aside(&journal, ".unaborted");
+                    let upload_id = upload.upload_id;
+                    fresh(
+                        args,
+                        JournalStart::Orphaned {
+                            aside,
+                            upload_id,
+                            error,
+                        },
+                    )
+                }
+            };
         }
         let (done, total) = token.progress();
         let future = self.resume_upload(&token, args, resume_options(), subscribers)?;
@@ -196,20 +239,6 @@ impl TransferManager {
         let mut all: Vec<Arc<dyn Subscriber>> = vec![Arc::new(PinEtag(etag.to_owned()))];
         all.extend(subscribers.iter().cloned());
         self.download(bucket, key, DownloadTarget::path(dest), args, &all)
-    }
-
-    /// Abort a multipart upload a fresh start replaces; one already gone is fine, and
-    /// a failure only leaves it for `uploads abort` (it is logged).
-    fn abort_upload_quietly(&self, bucket: &str, key: &str, upload_id: &str) {
-        let request = AbortMultipartUploadRequest {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            upload_id: upload_id.to_owned(),
-            ..Default::default()
-        };
-        if let Err(e) = self.abort_multipart_upload(&request) {
-            tracing::warn!(error = %e, "the interrupted upload could not be aborted");
-        }
     }
 }
 

@@ -65,6 +65,59 @@ fn a_journaled_upload_starts_fresh_resumes_its_journal_or_discards_it_on_request
     assert!(!upload_journal_path(state.path(), &path, "b", "k").exists());
 }
 
+/// `--no-resume` on an upload whose abort fails: the journal, the only record of the
+/// upload's id, is kept aside and the start says the upload was orphaned.
+#[test]
+fn a_start_over_whose_abort_fails_keeps_the_journal_aside_and_says_orphaned() {
+    let fake = fake();
+    let manager = manager(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let data = random_bytes(26 * MIB, 7);
+    let path = write_file(dir.path(), "src", &data);
+    let start = |start_over: bool| {
+        manager
+            .upload_file_journaled(
+                &path,
+                ("b", "k"),
+                UploadArgs::default(),
+                state.path(),
+                start_over,
+                &[],
+            )
+            .unwrap()
+    };
+    pause_at(&fake, Operation::UploadPart, 2, || start(false).future);
+    let journal = upload_journal_path(state.path(), &path, "b", "k");
+    let kept = std::fs::read(&journal).unwrap();
+    let open_id = fake.list_multipart_uploads("b")[0].1.clone();
+    fake.fail_always(
+        Operation::AbortMultipartUpload,
+        InjectedError::access_denied(),
+    );
+    let over = start(true);
+    let JournalStart::Orphaned {
+        aside, upload_id, ..
+    } = &over.start
+    else {
+        panic!("{:?}", over.start);
+    };
+    assert_eq!(upload_id, &open_id);
+    assert_eq!(
+        std::fs::read(aside).unwrap(),
+        kept,
+        "the journal is kept aside"
+    );
+    over.future.result().unwrap();
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
+    let open: Vec<_> = fake
+        .list_multipart_uploads("b")
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(open, [open_id], "the old upload is still open, and said so");
+}
+
 #[test]
 fn an_unusable_journal_is_set_aside_never_trusted_and_the_upload_starts_afresh() {
     let fake = fake();
