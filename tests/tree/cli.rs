@@ -748,3 +748,44 @@ fn mv_onto_itself_is_refused_before_anything_is_copied_or_deleted() {
     run_ok(&["cp", "-q", &key, path_str(&back)]);
     assert_eq!(std::fs::read(&back).unwrap(), big);
 }
+
+/// `mv --recursive` of two keys that differ only by case: on a case-insensitive file
+/// system they would be written to one file and both sources deleted. The first key's
+/// GET is held (a stall at the proxy) so the second is decided while it is in flight.
+#[test]
+fn mv_recursive_leaves_a_key_differing_only_by_case_in_place_with_the_warning() {
+    use super::fault_proxy::{Fault, FaultProxy, Match, Rule};
+    let b = bucket("mv-case");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "A.txt", b"upper");
+    write(dir.path(), "a.txt", b"lower");
+    run_ok(&[
+        "cp",
+        "-r",
+        "-q",
+        path_str(dir.path()),
+        &format!("s3://{b}/p"),
+    ]);
+    let proxy = FaultProxy::start(&server().endpoint());
+    proxy.add(
+        Rule::new(
+            Match::get_object().target_contains("/p/A.txt"),
+            Fault::Stall {
+                after_body_bytes: None,
+                duration: std::time::Duration::from_secs(5),
+            },
+        )
+        .times(1),
+    );
+    let dest = tempfile::tempdir().unwrap();
+    let out = super::cli_to(&proxy.endpoint(), server().secret_key())
+        .args(["mv", "-r", &format!("s3://{b}/p"), path_str(dest.path())])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("differs only by case"), "{stderr}");
+    assert_eq!(keys(&b), ["p/a.txt"], "the second key is not moved");
+    assert_eq!(std::fs::read(dest.path().join("A.txt")).unwrap(), b"upper");
+    assert!(!dest.path().join("a.txt").exists());
+}

@@ -80,6 +80,10 @@ impl Output {
         }
         if let Some(warning) = &result.warning {
             self.progress.println(&case_warning(result, warning));
+            if self.verb == "move" {
+                // Skipped by a move: its source was not moved.
+                self.warnings.fetch_add(1, Ordering::Relaxed);
+            }
         }
         match &result.outcome {
             Ok(output) => {
@@ -268,7 +272,16 @@ pub(crate) fn run_tree(
     let on_result = move |result: &ObjectResult| {
         let mut result = result.clone();
         if command == TreeCommand::Move && !result.dry_run && result.outcome.is_ok() {
-            remove_source(&callback_manager, &mut result, &delete_args, &deletes_tx);
+            if result.action == ObjectAction::Download && result.warning.is_some() {
+                // Written despite a case conflict: the file may hold the other key's
+                // bytes, so the source stays, said as a warning (exit code 2).
+                result.outcome = Err(TransferError::DeleteSkipped {
+                    target: result.source.clone(),
+                    reason: "a key differing only by case was downloaded to the same name".into(),
+                });
+            } else {
+                remove_source(&callback_manager, &mut result, &delete_args, &deletes_tx);
+            }
         }
         callback_output.report(&result);
     };
@@ -283,6 +296,12 @@ pub(crate) fn run_tree(
         .delete_args(object.delete.clone())
         .keep_results(false)
         .on_result(on_result);
+    // A move must not download two keys onto one file (on a case-insensitive file
+    // system) and then delete both sources: one object would be lost. Its `warn`
+    // leaves the second key where it is, with the warning (`skip`).
+    if command == TreeCommand::Move && tree.case_conflict == "warn" {
+        builder = builder.case_conflict(s3transfer::CaseConflict::Skip);
+    }
     if !hidden {
         builder = builder.subscriber(progress.tree_subscriber());
     }

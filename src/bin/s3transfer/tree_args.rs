@@ -42,7 +42,8 @@ pub(crate) struct TreeFlags {
     pub(crate) only_show_errors: bool,
     /// Downloads of a tree: what to do when two keys differ only by case (A.txt and
     /// a.txt), which on a case-insensitive file system would overwrite each other:
-    /// error (stop), warn (download anyway), skip (leave the second out), ignore
+    /// error (stop), warn (download anyway; `mv` leaves the second key in place, as
+    /// skip, so no object is lost), skip (leave the second out), ignore
     #[arg(long, value_name = "MODE", default_value = "warn",
           value_parser = ["error", "warn", "skip", "ignore"])]
     pub(crate) case_conflict: String,
