@@ -263,6 +263,24 @@ fn aborting_an_upload_retries_a_transient_failure_and_one_already_gone_is_no_fai
     assert!(fake.list_multipart_uploads("b").is_empty());
     manager.abort_multipart_upload(&abort).unwrap();
 
+    // Only NoSuchUpload says the upload is gone: another 404 says nothing of it.
+    for code in ["NoSuchBucket", "NoSuchKey", "NotFound"] {
+        fake.fail_nth(
+            Operation::AbortMultipartUpload,
+            1,
+            InjectedError::new(404, code),
+        );
+        let error = manager.abort_multipart_upload(&abort).unwrap_err();
+        assert!(error.to_string().contains(code), "{code}: {error}");
+        fake.clear_faults();
+    }
+    fake.fail_nth(
+        Operation::AbortMultipartUpload,
+        1,
+        InjectedError::new(404, "NoSuchUpload"),
+    );
+    manager.abort_multipart_upload(&abort).unwrap();
+
     fake.fail_always(
         Operation::AbortMultipartUpload,
         InjectedError::access_denied(),
