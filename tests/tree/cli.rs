@@ -614,9 +614,34 @@ fn ls_prints_one_level_with_prefixes_and_json_as_one_document() {
         .lines()
         .map(|line| line.trim_start().to_owned())
         .collect();
+    // As `aws s3 ls`: the page's prefixes, then its objects.
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(lines[0].ends_with(" 1 a.txt"), "{lines:?}");
-    assert_eq!(lines[1], "PRE sub/");
+    assert_eq!(lines[0], "PRE sub/");
+    assert!(lines[1].ends_with(" 1 a.txt"), "{lines:?}");
+    // Names relative to the prefix listed; --recursive prints keys.
+    write(dir.path(), "sub/deeper/d.txt", b"d");
+    run_ok(&[
+        "cp",
+        "-r",
+        "-q",
+        path_str(dir.path()),
+        &format!("s3://{b}/"),
+    ]);
+    let out = run_ok(&["ls", &format!("s3://{b}/sub/")]);
+    let lines: Vec<String> = stdout(&out)
+        .lines()
+        .map(|line| line.trim_start().to_owned())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], "PRE deeper/");
+    assert!(lines[1].ends_with(" 1 c.txt"), "{lines:?}");
+    let out = run_ok(&["ls", "--recursive", &format!("s3://{b}/sub/")]);
+    let text = stdout(&out);
+    let names: Vec<&str> = text
+        .lines()
+        .map(|line| line.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(names, ["sub/c.txt", "sub/deeper/d.txt"]);
     let out = run_ok(&["--json", "ls", &format!("s3://{b}/")]);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["objects"][0]["key"], "a.txt");
@@ -788,4 +813,24 @@ fn mv_recursive_leaves_a_key_differing_only_by_case_in_place_with_the_warning() 
     assert_eq!(keys(&b), ["p/a.txt"], "the second key is not moved");
     assert_eq!(std::fs::read(dest.path().join("A.txt")).unwrap(), b"upper");
     assert!(!dest.path().join("a.txt").exists());
+}
+
+#[test]
+fn ls_json_is_one_valid_document_even_when_the_listing_fails() {
+    use super::fault_proxy::{Fault, FaultProxy, Match, Rule};
+    let b = bucket("ls-json-fail");
+    let proxy = FaultProxy::start(&server().endpoint());
+    proxy.add(Rule::new(
+        Match::any().method("GET").target_contains("list-type=2"),
+        Fault::InternalError,
+    ));
+    let out = super::cli_to(&proxy.endpoint(), server().secret_key())
+        .args(["--json", "--attempts", "1", "ls", &format!("s3://{b}/")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", stdout(&out)));
+    assert_eq!(doc["objects"], serde_json::json!([]));
+    assert!(doc["error"].is_string(), "{doc}");
 }

@@ -199,6 +199,28 @@ fn list_objects_asks_for_pages_only_as_they_are_consumed_and_reports_a_failure()
     assert!(listing.next().is_none());
 }
 
+#[test]
+fn list_objects_gives_each_page_apart_when_asked() {
+    let store = Arc::new(Synthetic {
+        total: 2_500,
+        pages: AtomicUsize::new(0),
+    });
+    let manager = TransferManager::new(store, TransferConfig::default());
+    let mut listing = manager
+        .list_objects("b", "p/", None, RequestContext::default())
+        .unwrap();
+    let mut sizes = Vec::new();
+    while let Some(page) = listing.next_page() {
+        sizes.push(page.unwrap().len());
+    }
+    assert_eq!(sizes, [1000, 1000, 500]);
+    // Read item by item, the page ends are not items.
+    let listing = manager
+        .list_objects("b", "p/", None, RequestContext::default())
+        .unwrap();
+    assert_eq!(listing.map(Result::unwrap).count(), 2_500);
+}
+
 /// An object replaced between the listing and its download is not written with bytes
 /// the decision was not made on: its GET is pinned to the listed ETag, the store
 /// answers 412, and the result is a failure naming the key; the others go on.
