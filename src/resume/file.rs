@@ -200,7 +200,7 @@ impl TransferManager {
             Ok(download) => download.clone(),
             Err(reason) => return fresh(args, set_aside(&journal, reason)),
         };
-        let other_object = etag.is_some_and(|e| etag::unquote(e) != etag::unquote(&download.etag));
+        let other_object = etag.is_some_and(|e| !etag::same(e, &download.etag));
         if start_over || other_object {
             // `expect_download` checked that the temporary file is one of ours beside
             // `dest`.

@@ -198,6 +198,45 @@ fn a_download_journal_of_another_etag_than_the_one_asked_for_is_discarded() {
     assert_eq!(left, ["out.bin"], "no temporary file or journal is left");
 }
 
+/// A pin given without the quotes a store puts around ETags is the same ETag: the
+/// download neither fails as "changed" nor discards a journal of it.
+#[test]
+fn a_pinned_etag_is_compared_without_its_quotes() {
+    let fake = fake();
+    let manager = manager(&fake);
+    let data = random_bytes(26 * MIB, 8);
+    fake.put_object_bytes("b", "k", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out.bin");
+    let quoted = fake.object("b", "k").unwrap().etag.clone();
+    assert!(quoted.starts_with('"'), "{quoted}");
+    let bare = quoted.trim_matches('"').to_owned();
+    let start = |etag: &str| {
+        manager
+            .download_file_journaled(
+                ("b", "k"),
+                &dest,
+                DownloadArgs::default(),
+                Some(etag),
+                false,
+                &[],
+            )
+            .unwrap()
+    };
+    pause_at(&fake, Operation::GetObject, 3, || start(&quoted).future);
+    let journaled = start(&bare);
+    assert!(
+        matches!(journaled.start, JournalStart::Resumed { .. }),
+        "{:?}",
+        journaled.start
+    );
+    journaled.future.result().unwrap();
+    assert!(std::fs::read(&dest).unwrap() == data);
+    std::fs::remove_file(&dest).unwrap();
+    start(&bare).future.result().unwrap();
+    assert!(std::fs::read(&dest).unwrap() == data);
+}
+
 /// The tree listed the object with the ETag of the interrupted run's journal, and the
 /// object was replaced after the listing: the resume keeps the pin and fails naming
 /// the key, never fetching the new object under a decision made on the old one.

@@ -279,7 +279,7 @@ impl Download {
         // `head_for_checksum` keeps a pinned ETag, so compare what the store said.
         let same_etag = found_etag
             .as_deref()
-            .is_some_and(|e| etag::unquote(e) == etag::unquote(&token.etag));
+            .is_some_and(|e| etag::same(e, &token.etag));
         if !same_etag {
             return Ok(Err(format!(
                 "its ETag was {} and is now {}",
