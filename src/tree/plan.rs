@@ -442,12 +442,11 @@ impl Plan {
             .case_name_in_flight(&check.folded)
             .filter(|other| *other != check.key)
             .map(|other| format!("s3://{bucket}/{other}"));
-        // A link the walk left out is not another case of the name.
         let on_disk = || {
-            (check.unlisted
-                && std::fs::symlink_metadata(&check.path)
-                    .is_ok_and(|m| !m.file_type().is_symlink()))
-            .then(|| check.path.display().to_string())
+            check
+                .unlisted
+                .then(|| case_variant_on_disk(&check.path))
+                .flatten()
         };
         let Some(other) = in_flight.or_else(on_disk) else {
             return true;
@@ -625,6 +624,30 @@ pub(crate) struct CaseCheck {
     key: String,
     folded: String,
     unlisted: bool,
+}
+
+/// A regular file beside `path` whose name differs from `path`'s only by case (as
+/// `A.txt` is to `a.txt`): what a download to `path` would overwrite on a
+/// case-insensitive file system. Looked for (in the directory's entries) only when
+/// something answers to `path`, as the AWS CLI asks whether the path exists: on a
+/// case-sensitive file system nothing is overwritten. The same name, a directory, a
+/// link and a download's working file are never one.
+fn case_variant_on_disk(path: &Path) -> Option<String> {
+    std::fs::symlink_metadata(path).ok()?;
+    let wanted = path.file_name()?.to_str()?;
+    let folded = wanted.to_lowercase();
+    std::fs::read_dir(path.parent()?)
+        .ok()?
+        .filter_map(Result::ok)
+        .find_map(|entry| {
+            let name = entry.file_name();
+            let name = name.to_str()?;
+            (name != wanted
+                && name.to_lowercase() == folded
+                && entry.file_type().is_ok_and(|t| t.is_file())
+                && !crate::resume::state_dir::is_download_working_file(name))
+            .then(|| entry.path().display().to_string())
+        })
 }
 
 /// The message a panic was raised with (`panic!("...")` gives a `&str` or a
