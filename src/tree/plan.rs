@@ -22,6 +22,7 @@ use crate::client::CopySource;
 use crate::error::TransferError;
 use crate::future::TransferFuture;
 use crate::manager::TransferManager;
+use crate::resume::file::Prepared;
 use crate::subscriber::Subscriber;
 use crate::transfer::upload::UploadSource;
 
@@ -337,6 +338,34 @@ impl Plan {
             self.shared.record(result);
             return;
         }
+        // A journal found for the file is looked at before the transfer starts, so the
+        // result can say what became of it (set aside, discarded) as its warning.
+        let mut prepared = match (
+            self.args.journal_dir.as_deref(),
+            &self.source,
+            &self.destination,
+            &entry.origin,
+        ) {
+            (Some(dir), _, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => {
+                let key = self.destination_key(&entry.relative);
+                Some(
+                    self.manager
+                        .prepare_upload(path, (bucket, &key), dir, false),
+                )
+            }
+            (Some(_), TreeLocation::S3 { bucket, .. }, _, EntryOrigin::S3 { key, etag })
+                if let Some(dest) = &local =>
+            {
+                Some(
+                    self.manager
+                        .prepare_download((bucket, key), dest, etag.as_deref(), false),
+                )
+            }
+            _ => None,
+        };
+        if let Some(warning) = prepared.as_ref().and_then(Prepared::warning) {
+            result.warning = Some(warning);
+        }
         let mtime = match direction {
             Direction::Download => local.clone().zip(entry.modified),
             _ => None,
@@ -366,18 +395,11 @@ impl Plan {
                 (_, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => {
                     let key = self.destination_key(&entry.relative);
                     let args = self.args.upload.clone();
-                    match self.args.journal_dir.as_deref() {
-                        // A journal of another transfer is set aside, never trusted.
-                        Some(dir) => manager
-                            .upload_file_journaled(
-                                path,
-                                (bucket, &key),
-                                args,
-                                dir,
-                                false,
-                                subscribers,
-                            )
-                            .map(|journaled| journaled.future),
+                    match prepared.as_mut() {
+                        // A journal of another transfer was set aside, never trusted.
+                        Some(prepared) => {
+                            manager.begin_upload(prepared, path, (bucket, &key), args, subscribers)
+                        }
                         None => manager.upload(
                             UploadSource::path(path),
                             bucket,
@@ -397,19 +419,18 @@ impl Plan {
                     // Pinned to the ETag listed: an object replaced since the decision
                     // was made fails (412) instead of being written.
                     let etag = etag.as_deref();
-                    if self.args.journal_dir.is_some() {
-                        manager
-                            .download_file_journaled(
-                                (bucket, key),
-                                dest,
-                                args,
-                                etag,
-                                false,
-                                subscribers,
-                            )
-                            .map(|journaled| journaled.future)
-                    } else {
-                        manager.download_pinned((bucket, key), dest, args, etag, subscribers)
+                    match prepared.as_mut() {
+                        Some(prepared) => manager.begin_download(
+                            prepared,
+                            (bucket, key),
+                            dest,
+                            args,
+                            etag,
+                            subscribers,
+                        ),
+                        None => {
+                            manager.download_pinned((bucket, key), dest, args, etag, subscribers)
+                        }
                     }
                 }
                 (

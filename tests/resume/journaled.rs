@@ -280,6 +280,70 @@ fn a_resumed_download_keeps_the_listed_etag_pin_when_the_object_changed_since() 
     );
 }
 
+/// In a resumable tree, a download journal left beside the file by a download of
+/// another object to it is set aside, its partial download removed with it, and the
+/// result says so as its warning.
+#[test]
+fn a_tree_sets_aside_another_objects_journal_with_its_partial_file_and_warns() {
+    let fake = fake();
+    let manager = Arc::new(manager(&fake));
+    fake.put_object_bytes("b", "p/x.bin", random_bytes(26 * MIB, 9));
+    let data = random_bytes(MIB, 10);
+    fake.put_object_bytes("b", "q/x.bin", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("x.bin");
+    pause_at(&fake, Operation::GetObject, 3, || {
+        manager
+            .download_file_journaled(
+                ("b", "p/x.bin"),
+                &dest,
+                DownloadArgs::default(),
+                None,
+                false,
+                &[],
+            )
+            .unwrap()
+            .future
+    });
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(
+        names().iter().any(|n| n.ends_with(".s3tmp")),
+        "{:?}",
+        names()
+    );
+    let state = tempfile::tempdir().unwrap();
+    let args = s3transfer::TreeArgs::builder()
+        .resumable(state.path())
+        .build()
+        .unwrap();
+    let report = manager
+        .download_prefix("b", "q", dir.path(), args)
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    let result = &report.results[0];
+    match &result.warning {
+        Some(TransferError::Resume(ResumeError::JournalNotContinued { journal, what })) => {
+            assert_eq!(journal, &download_journal_path(&dest));
+            assert!(what.contains("set aside"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(std::fs::read(&dest).unwrap() == data);
+    assert_eq!(
+        names(),
+        [".x.bin.s3resume.unusable".to_owned(), "x.bin".to_owned()],
+        "the partial file went with its journal"
+    );
+}
+
 #[test]
 fn aborting_an_upload_retries_a_transient_failure_and_one_already_gone_is_no_failure() {
     let fake = fake();

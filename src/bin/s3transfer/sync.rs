@@ -80,7 +80,7 @@ impl Output {
         }
         if let Some(warning) = &result.warning {
             self.progress.println(&case_warning(result, warning));
-            if self.verb == "move" {
+            if self.verb == "move" && matches!(warning, TransferError::CaseConflict { .. }) {
                 // Skipped by a move: its source was not moved.
                 self.warnings.fetch_add(1, Ordering::Relaxed);
             }
@@ -272,7 +272,9 @@ pub(crate) fn run_tree(
     let on_result = move |result: &ObjectResult| {
         let mut result = result.clone();
         if command == TreeCommand::Move && !result.dry_run && result.outcome.is_ok() {
-            if result.action == ObjectAction::Download && result.warning.is_some() {
+            if result.action == ObjectAction::Download
+                && matches!(result.warning, Some(TransferError::CaseConflict { .. }))
+            {
                 // Written despite a case conflict: the file may hold the other key's
                 // bytes, so the source stays, said as a warning (exit code 2).
                 result.outcome = Err(TransferError::DeleteSkipped {
