@@ -291,7 +291,6 @@ const SWEEP_CLOCK_SLACK: Duration = Duration::from_secs(2);
 /// nothing is corrupted), which is why this runs only after a failed Create attempt. A backend
 /// that cannot list uploads, or a store that gives no dates, leaves them (see
 /// `s3transfer uploads ls`).
-
 fn abort_unanswered_creates(
     ctx: &TransferContext,
     request: &CreateMultipartUploadRequest,
