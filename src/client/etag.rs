@@ -7,6 +7,12 @@ pub(crate) fn unquote(etag: &str) -> &str {
     etag.trim().trim_matches('"')
 }
 
+/// Whether two ETags name the same object: compared without their quotes, as stores
+/// and callers differ in quoting them. The one comparison of ETags.
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    unquote(a) == unquote(b)
+}
+
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -101,6 +101,18 @@ pub enum ResumeError {
     #[error("the transfer finished before it could be paused")]
     AlreadyFinished,
 
+    /// A journaled file transfer did not continue the journal it found: set aside
+    /// (unusable), discarded (of another object) or kept because the upload it names
+    /// could not be aborted. The transfer itself went ahead afresh; a tree gives this
+    /// as its result's warning.
+    #[error("{}: {what}", .journal.display())]
+    JournalNotContinued {
+        /// The journal as it was found.
+        journal: PathBuf,
+        /// What became of it, and why.
+        what: String,
+    },
+
     /// A journal could not be read, written or removed.
     #[error("{action} {}: {source}", .path.display())]
     Io {

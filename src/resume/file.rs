@@ -46,6 +46,19 @@ pub enum JournalStart {
     /// no longer has the ETag asked for): what it kept was dropped (the multipart
     /// upload aborted, the partial download removed) and the transfer starts afresh.
     Discarded,
+    /// The journal was not wanted (`start_over`) but the multipart upload it names
+    /// could not be aborted: the journal was moved to `aside`
+    /// (`<journal>.unaborted`), so the upload's id is not lost, and the transfer starts
+    /// afresh. The upload is still open (and billed) until aborted, e.g. with
+    /// [`TransferManager::abort_multipart_upload`].
+    Orphaned {
+        /// Where the journal now is.
+        aside: PathBuf,
+        /// The upload left open.
+        upload_id: String,
+        /// Why the abort failed.
+        error: TransferError,
+    },
 }
 
 /// A journaled file transfer: its future, and what became of the journal it found.
@@ -74,11 +87,87 @@ fn found(journal: &Path) -> Result<Option<ResumeToken>, ResumeError> {
 
 /// Move an unusable journal out of the way as `<journal>.unusable`.
 fn set_aside(journal: &Path, reason: ResumeError) -> JournalStart {
+    let aside = move_aside(journal, ".unusable");
+    JournalStart::SetAside { aside, reason }
+}
+
+/// A download journal set aside (of another object to this very file) may name a
+/// temporary file beside it, the partial download it kept: removed with it when that
+/// is one of our working files in the journal's own directory. A journal of another
+/// destination, or naming anything else, leaves everything as it is: that file may be
+/// another download's.
+fn remove_own_temp(token: &ResumeToken, journal: &Path, dest: &Path) {
+    let ResumeToken::Download(download) = token else {
+        return;
+    };
+    let temp = &download.temp_path;
+    let ours = temp
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(super::state_dir::is_download_working_file);
+    if ours
+        && download.destination == dest
+        && temp.parent() == journal.parent()
+        && std::fs::symlink_metadata(temp).is_ok_and(|m| m.is_file())
+    {
+        let _ = std::fs::remove_file(temp);
+    }
+}
+
+/// Rename `journal` to itself plus `suffix`, out of the way of the fresh transfer's.
+fn move_aside(journal: &Path, suffix: &str) -> PathBuf {
     let mut aside = journal.as_os_str().to_owned();
-    aside.push(".unusable");
+    aside.push(suffix);
     let aside = PathBuf::from(aside);
     let _ = std::fs::rename(journal, &aside);
-    JournalStart::SetAside { aside, reason }
+    aside
+}
+
+/// What a journaled file transfer found before it starts: what [`JournalStart`] says,
+/// and the token to continue when it is one to resume. The tree decides this before
+/// it starts the transfer, so a result's warning can say it.
+pub(crate) struct Prepared {
+    pub(crate) start: JournalStart,
+    journal: PathBuf,
+    token: Option<ResumeToken>,
+}
+
+impl Prepared {
+    /// [`JournalStart::warning`] of what was found.
+    pub(crate) fn warning(&self) -> Option<TransferError> {
+        self.start.warning(&self.journal)
+    }
+}
+
+impl JournalStart {
+    /// What a tree reports of this start as a result's warning: a journal set aside,
+    /// discarded or whose upload was orphaned (a fresh start or a resume is none).
+    pub(crate) fn warning(&self, journal: &Path) -> Option<TransferError> {
+        let reason = match self {
+            JournalStart::Fresh | JournalStart::Resumed { .. } => return None,
+            JournalStart::SetAside { aside, reason } => format!(
+                "its journal could not be used ({reason}) and was set aside as {}; \
+                 transferred afresh",
+                aside.display()
+            ),
+            JournalStart::Discarded => {
+                "its journal was of another object and was discarded; transferred afresh".to_owned()
+            }
+            JournalStart::Orphaned {
+                aside,
+                upload_id,
+                error,
+            } => format!(
+                "the interrupted upload {upload_id} could not be aborted ({error}); it is \
+                 still open and its journal is kept as {}",
+                aside.display()
+            ),
+        };
+        Some(TransferError::Resume(ResumeError::JournalNotContinued {
+            journal: journal.to_owned(),
+            what: reason,
+        }))
+    }
 }
 
 impl TransferManager {
@@ -92,37 +181,89 @@ impl TransferManager {
         &self,
         path: &Path,
         (bucket, key): (&str, &str),
-        mut args: UploadArgs,
+        args: UploadArgs,
         journal_dir: &Path,
         start_over: bool,
         subscribers: &[Arc<dyn Subscriber>],
     ) -> Result<Journaled, TransferError> {
+        let mut prepared = self.prepare_upload(path, (bucket, key), journal_dir, start_over);
+        let future = self.begin_upload(&mut prepared, path, (bucket, key), args, subscribers)?;
+        Ok(Journaled {
+            future,
+            start: prepared.start,
+        })
+    }
+
+    /// The journal part of [`upload_file_journaled`](Self::upload_file_journaled).
+    pub(crate) fn prepare_upload(
+        &self,
+        path: &Path,
+        (bucket, key): (&str, &str),
+        journal_dir: &Path,
+        start_over: bool,
+    ) -> Prepared {
         let journal = upload_journal_path(journal_dir, path, bucket, key);
-        args.journal = Some(journal.clone());
-        let fresh = |args: UploadArgs, start: JournalStart| {
-            let future = self.upload(UploadSource::path(path), bucket, key, args, subscribers)?;
-            Ok(Journaled { future, start })
+        let fresh = |start: JournalStart| Prepared {
+            start,
+            journal: journal.clone(),
+            token: None,
         };
         let token = match found(&journal) {
             Ok(Some(token)) => token,
-            Ok(None) => return fresh(args, JournalStart::Fresh),
-            Err(reason) => return fresh(args, set_aside(&journal, reason)),
+            Ok(None) => return fresh(JournalStart::Fresh),
+            Err(reason) => return fresh(set_aside(&journal, reason)),
         };
         let upload = match token.expect_upload(path, bucket, key) {
             Ok(upload) => upload.clone(),
-            Err(reason) => return fresh(args, set_aside(&journal, reason)),
+            Err(reason) => return fresh(set_aside(&journal, reason)),
         };
         if start_over {
-            self.abort_upload_quietly(&upload.bucket, &upload.key, &upload.upload_id);
-            let _ = remove_journal(&journal);
-            return fresh(args, JournalStart::Discarded);
+            let request = AbortMultipartUploadRequest {
+                bucket: upload.bucket.clone(),
+                key: upload.key.clone(),
+                upload_id: upload.upload_id.clone(),
+                ..Default::default()
+            };
+            // One already gone counts as aborted (`abort_multipart_upload`). On a
+            // failure the journal is the only record of the upload's id: kept aside.
+            return match self.abort_multipart_upload(&request) {
+                Ok(()) => {
+                    let _ = remove_journal(&journal);
+                    fresh(JournalStart::Discarded)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the interrupted upload could not be aborted");
+                    let aside = move_aside(&journal, ".unaborted");
+                    fresh(JournalStart::Orphaned {
+                        aside,
+                        upload_id: upload.upload_id,
+                        error,
+                    })
+                }
+            };
         }
         let (done, total) = token.progress();
-        let future = self.resume_upload(&token, args, resume_options(), subscribers)?;
-        Ok(Journaled {
-            future,
+        Prepared {
             start: JournalStart::Resumed { done, total },
-        })
+            journal,
+            token: Some(token),
+        }
+    }
+
+    /// Start the upload `prepared` decided on.
+    pub(crate) fn begin_upload(
+        &self,
+        prepared: &mut Prepared,
+        path: &Path,
+        (bucket, key): (&str, &str),
+        mut args: UploadArgs,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        args.journal = Some(prepared.journal.clone());
+        match prepared.token.take() {
+            Some(token) => self.resume_upload(&token, args, resume_options(), subscribers),
+            None => self.upload(UploadSource::path(path), bucket, key, args, subscribers),
+        }
     }
 
     /// Download `bucket`/`key` to the file `dest` with a journal beside it (see
@@ -131,46 +272,92 @@ impl TransferManager {
     /// [`resume_download`](Self::resume_download); an object overwritten since is
     /// fetched afresh). With `etag`, the download is of the object with that ETag only
     /// (every GET is pinned to it with If-Match; another is a failed download naming
-    /// the key) and a journal of another ETag is discarded. With `start_over`, a usable
-    /// journal's partial download is removed instead (`--no-resume`).
+    /// the key, a resume included) and a journal of another ETag is discarded. With
+    /// `start_over`, a usable journal's partial download is removed instead
+    /// (`--no-resume`). A journal set aside takes the temporary file it names with it
+    /// when that is a download's working file beside `dest`.
     pub fn download_file_journaled(
         &self,
         (bucket, key): (&str, &str),
         dest: &Path,
-        mut args: DownloadArgs,
+        args: DownloadArgs,
         etag: Option<&str>,
         start_over: bool,
         subscribers: &[Arc<dyn Subscriber>],
     ) -> Result<Journaled, TransferError> {
+        let mut prepared = self.prepare_download((bucket, key), dest, etag, start_over);
+        let future =
+            self.begin_download(&mut prepared, (bucket, key), dest, args, etag, subscribers)?;
+        Ok(Journaled {
+            future,
+            start: prepared.start,
+        })
+    }
+
+    /// The journal part of [`download_file_journaled`](Self::download_file_journaled).
+    pub(crate) fn prepare_download(
+        &self,
+        (bucket, key): (&str, &str),
+        dest: &Path,
+        etag: Option<&str>,
+        start_over: bool,
+    ) -> Prepared {
         let journal = download_journal_path(dest);
-        args.journal = Some(journal.clone());
-        let fresh = |args: DownloadArgs, start: JournalStart| {
-            let future = self.download_pinned((bucket, key), dest, args, etag, subscribers)?;
-            Ok(Journaled { future, start })
+        let fresh = |start: JournalStart| Prepared {
+            start,
+            journal: journal.clone(),
+            token: None,
         };
         let token = match found(&journal) {
             Ok(Some(token)) => token,
-            Ok(None) => return fresh(args, JournalStart::Fresh),
-            Err(reason) => return fresh(args, set_aside(&journal, reason)),
+            Ok(None) => return fresh(JournalStart::Fresh),
+            Err(reason) => return fresh(set_aside(&journal, reason)),
         };
         let download = match token.expect_download(bucket, key, dest) {
             Ok(download) => download.clone(),
-            Err(reason) => return fresh(args, set_aside(&journal, reason)),
+            Err(reason) => {
+                remove_own_temp(&token, &journal, dest);
+                return fresh(set_aside(&journal, reason));
+            }
         };
-        let other_object = etag.is_some_and(|e| etag::unquote(e) != etag::unquote(&download.etag));
+        let other_object = etag.is_some_and(|e| !etag::same(e, &download.etag));
         if start_over || other_object {
             // `expect_download` checked that the temporary file is one of ours beside
             // `dest`.
             let _ = std::fs::remove_file(&download.temp_path);
             let _ = remove_journal(&journal);
-            return fresh(args, JournalStart::Discarded);
+            return fresh(JournalStart::Discarded);
         }
         let (done, total) = token.progress();
-        let future = self.resume_download(&token, args, resume_options(), subscribers)?;
-        Ok(Journaled {
-            future,
+        Prepared {
             start: JournalStart::Resumed { done, total },
-        })
+            journal,
+            token: Some(token),
+        }
+    }
+
+    /// Start the download `prepared` decided on.
+    pub(crate) fn begin_download(
+        &self,
+        prepared: &mut Prepared,
+        (bucket, key): (&str, &str),
+        dest: &Path,
+        mut args: DownloadArgs,
+        etag: Option<&str>,
+        subscribers: &[Arc<dyn Subscriber>],
+    ) -> Result<TransferFuture, TransferError> {
+        args.journal = Some(prepared.journal.clone());
+        let Some(token) = prepared.token.take() else {
+            return self.download_pinned((bucket, key), dest, args, etag, subscribers);
+        };
+        // Pinned, the decision to fetch was made on the journal's ETag (checked equal
+        // above): an object changed since must fail as a fresh pinned GET would, not
+        // be fetched afresh unpinned.
+        let options = match etag {
+            Some(_) => ResumeOptions::new().if_changed(IfChanged::Fail),
+            None => resume_options(),
+        };
+        self.resume_download(&token, args, options, subscribers)
     }
 
     /// Download to `dest`; with `etag`, of the object with that ETag only.
@@ -189,20 +376,6 @@ impl TransferManager {
         let mut all: Vec<Arc<dyn Subscriber>> = vec![Arc::new(PinEtag(etag.to_owned()))];
         all.extend(subscribers.iter().cloned());
         self.download(bucket, key, DownloadTarget::path(dest), args, &all)
-    }
-
-    /// Abort a multipart upload a fresh start replaces; one already gone is fine, and
-    /// a failure only leaves it for `uploads abort` (it is logged).
-    fn abort_upload_quietly(&self, bucket: &str, key: &str, upload_id: &str) {
-        let request = AbortMultipartUploadRequest {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            upload_id: upload_id.to_owned(),
-            ..Default::default()
-        };
-        if let Err(e) = self.abort_multipart_upload(&request) {
-            tracing::warn!(error = %e, "the interrupted upload could not be aborted");
-        }
     }
 }
 

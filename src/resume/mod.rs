@@ -6,7 +6,7 @@
 //! `docs/resume.md`.
 
 mod error;
-mod file;
+pub(crate) mod file;
 mod journal;
 mod options;
 pub(crate) mod state_dir;

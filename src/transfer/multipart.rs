@@ -248,6 +248,24 @@ impl MultipartUpload {
     }
 }
 
+/// One AbortMultipartUpload. An upload already gone (NoSuchUpload: aborted or
+/// completed by another run) is what an abort wants, so it is no failure; any other
+/// 404 (NoSuchBucket, NoSuchKey from a store that routes the request elsewhere) says
+/// nothing of the upload, which may still be open, and is one.
+pub(crate) fn abort_once(
+    client: &dyn S3Api,
+    abort: &AbortMultipartUploadRequest,
+) -> Result<(), S3Error> {
+    match client.abort_multipart_upload(abort) {
+        Err(e)
+            if e.kind() == S3ErrorKind::NotFound && e.code.as_deref() == Some("NoSuchUpload") =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// Uploads of one key listed at most, when looking for those a lost Create answer left
 /// open: a key with more open uploads than this is not ours to tidy.
 const SWEEP_LISTED_MAX: usize = 10_000;
@@ -273,18 +291,6 @@ const SWEEP_CLOCK_SLACK: Duration = Duration::from_secs(2);
 /// nothing is corrupted), which is why this runs only after a failed Create attempt. A backend
 /// that cannot list uploads, or a store that gives no dates, leaves them (see
 /// `s3transfer uploads ls`).
-/// One AbortMultipartUpload. An upload already gone (NoSuchUpload: aborted or
-/// completed by another run) is what an abort wants, so it is no failure.
-pub(crate) fn abort_once(
-    client: &dyn S3Api,
-    abort: &AbortMultipartUploadRequest,
-) -> Result<(), S3Error> {
-    match client.abort_multipart_upload(abort) {
-        Err(e) if e.kind() == S3ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
-}
-
 fn abort_unanswered_creates(
     ctx: &TransferContext,
     request: &CreateMultipartUploadRequest,

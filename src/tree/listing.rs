@@ -30,6 +30,13 @@ pub enum ListedItem {
     Prefix(String),
 }
 
+/// What the listing thread sends: an item, or the end of one page's items (which
+/// `aws s3 ls` prints apart: a page's prefixes, then its objects).
+enum Piece {
+    Item(ListedItem),
+    PageEnd,
+}
+
 /// What a listing asks for.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ListingRequest {
@@ -44,7 +51,7 @@ pub(crate) struct ListingRequest {
 /// The items under a prefix, in key order; or the listing's error, after which nothing
 /// more comes.
 pub(crate) struct Listing {
-    receiver: Receiver<Result<ListedItem, TransferError>>,
+    receiver: Receiver<Result<Piece, TransferError>>,
     /// Set when the consumer goes away, so the thread stops at its next page even if
     /// it is not blocked on the channel.
     stop: Arc<AtomicBool>,
@@ -110,9 +117,14 @@ impl Listing {
                         let Some(item) = item else { break };
                         // Blocks while the channel is full; fails once the consumer
                         // is gone, which ends the listing.
-                        if sender.send(Ok(item)).is_err() || stopped.load(Ordering::Relaxed) {
+                        if sender.send(Ok(Piece::Item(item))).is_err()
+                            || stopped.load(Ordering::Relaxed)
+                        {
                             return;
                         }
+                    }
+                    if sender.send(Ok(Piece::PageEnd)).is_err() {
+                        return;
                     }
                     match page.next_continuation_token {
                         Some(token) => request.continuation_token = Some(token),
@@ -161,7 +173,13 @@ impl Iterator for Listing {
     type Item = Result<ListedItem, TransferError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.receiver.recv().ok()
+        loop {
+            match self.receiver.recv().ok()? {
+                Ok(Piece::PageEnd) => continue,
+                Ok(Piece::Item(item)) => return Some(Ok(item)),
+                Err(error) => return Some(Err(error)),
+            }
+        }
     }
 }
 
@@ -184,6 +202,26 @@ impl Iterator for ObjectListing {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.inner.next()
+    }
+}
+
+impl ObjectListing {
+    /// The items of the next page S3 returned, in key order (`None` once the listing
+    /// is done; an error ends it): for a caller that shows pages apart, as `aws s3 ls`
+    /// prints each page's prefixes before its objects. Holds one page (at most 1,000
+    /// items). Mixed with [`Iterator::next`], the page is what remains of the current
+    /// one.
+    pub fn next_page(&mut self) -> Option<Result<Vec<ListedItem>, TransferError>> {
+        let mut page = Vec::new();
+        loop {
+            match self.inner.receiver.recv() {
+                Ok(Ok(Piece::Item(item))) => page.push(item),
+                Ok(Ok(Piece::PageEnd)) => return Some(Ok(page)),
+                Ok(Err(error)) => return Some(Err(error)),
+                // The thread ended without a page end: only after an error was sent.
+                Err(_) => return (!page.is_empty()).then_some(Ok(page)),
+            }
+        }
     }
 }
 

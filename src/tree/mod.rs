@@ -150,8 +150,13 @@ impl TransferManager {
 
     /// Delete every object under `prefix` (`aws s3 rm --recursive s3://bucket/prefix`),
     /// "directory markers" included, as the listing reads them: keys are deleted while
-    /// later pages are still being listed, so memory holds a bounded number of keys
-    /// however many there are. `args` filters (`include`, `exclude`, `filter`), plans
+    /// later pages are still being listed, so the listing and the deletes in flight
+    /// hold a bounded number of keys however many there are. The report, though, keeps
+    /// every key's result by default ([`TreeArgsBuilder::keep_results`] is `true`),
+    /// which grows with the prefix: for a huge one, give `keep_results(false)` and take
+    /// each result from [`TreeArgsBuilder::on_result`] (as the CLI's `rm --recursive`
+    /// does), and memory stays bounded but for the failures, which the report always
+    /// keeps. `args` filters (`include`, `exclude`, `filter`), plans
     /// only (`dry_run`), sets the failure policy and what each DeleteObject is sent
     /// with (`delete_args`); each result's action is [`ObjectAction::Delete`] and its
     /// source `s3://bucket/key`.

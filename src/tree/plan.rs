@@ -22,6 +22,7 @@ use crate::client::CopySource;
 use crate::error::TransferError;
 use crate::future::TransferFuture;
 use crate::manager::TransferManager;
+use crate::resume::file::Prepared;
 use crate::subscriber::Subscriber;
 use crate::transfer::upload::UploadSource;
 
@@ -157,7 +158,7 @@ impl Plan {
                     } else {
                         // A sync's destination was listed: a file there under this
                         // name would have paired with it.
-                        self.send(seq, source, self.mode == Mode::Sync);
+                        self.send(seq, source, self.mode == Mode::Sync, None);
                     }
                 }
                 Pair::Destination(destination) => {
@@ -173,12 +174,12 @@ impl Plan {
                     match (self.accepts(&source)?, self.accepts(&destination)?) {
                         (true, true) => {
                             if needs_transfer(self.direction(), &source, &destination, options) {
-                                self.send(seq, source, false);
+                                self.send(seq, source, false, Some((destination, options)));
                             } else {
                                 self.skip(source, &destination);
                             }
                         }
-                        (true, false) => self.send(seq, source, false),
+                        (true, false) => self.send(seq, source, false, None),
                         // An entry the source has is never deleted, whatever a
                         // predicate says of either side: `--delete` removes only what
                         // the source lacks.
@@ -271,8 +272,15 @@ impl Plan {
     }
 
     /// Send `entry` from the source to the destination. `unlisted`: the destination
-    /// was listed and has no entry of this exact name.
-    fn send(&self, seq: u64, entry: TreeEntry, unlisted: bool) {
+    /// was listed and has no entry of this exact name. `compared`: the destination's
+    /// entry a sync compared it with, to decide again should the object change.
+    fn send(
+        &self,
+        seq: u64,
+        entry: TreeEntry,
+        unlisted: bool,
+        compared: Option<(TreeEntry, CompareOptions)>,
+    ) {
         let source_name = Self::describe(&self.source, &entry);
         let direction = self.direction();
         let action = match direction {
@@ -330,27 +338,68 @@ impl Plan {
             self.shared.record(result);
             return;
         }
+        // A journal found for the file is looked at before the transfer starts, so the
+        // result can say what became of it (set aside, discarded) as its warning.
+        let mut prepared = match (
+            self.args.journal_dir.as_deref(),
+            &self.source,
+            &self.destination,
+            &entry.origin,
+        ) {
+            (Some(dir), _, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => {
+                let key = self.destination_key(&entry.relative);
+                Some(
+                    self.manager
+                        .prepare_upload(path, (bucket, &key), dir, false),
+                )
+            }
+            (Some(_), TreeLocation::S3 { bucket, .. }, _, EntryOrigin::S3 { key, etag })
+                if let Some(dest) = &local =>
+            {
+                Some(
+                    self.manager
+                        .prepare_download((bucket, key), dest, etag.as_deref(), false),
+                )
+            }
+            _ => None,
+        };
+        if let Some(warning) = prepared.as_ref().and_then(Prepared::warning) {
+            result.warning = Some(warning);
+        }
         let mtime = match direction {
             Direction::Download => local.clone().zip(entry.modified),
             _ => None,
         };
-        self.start(seq, result, mtime, case, |manager, subscribers| {
+        // A download pinned to the listed ETag is fetched once more should the object
+        // be replaced since the listing (see `Refetch`).
+        let refetch = match (&self.source, &entry.origin, &local) {
+            (
+                TreeLocation::S3 { bucket, .. },
+                EntryOrigin::S3 { key, etag: Some(_) },
+                Some(dest),
+            ) => Some(Refetch {
+                manager: self.manager.clone(),
+                bucket: bucket.clone(),
+                key: key.clone(),
+                relative: entry.relative.clone(),
+                dest: dest.clone(),
+                args: self.args.download.clone(),
+                journal_dir: self.args.journal_dir.clone(),
+                subscribers: self.args.subscribers.clone(),
+                compared,
+            }),
+            _ => None,
+        };
+        self.start(seq, result, mtime, case, refetch, |manager, subscribers| {
             match (&self.source, &self.destination, &entry.origin) {
                 (_, TreeLocation::S3 { bucket, .. }, EntryOrigin::Local(path)) => {
                     let key = self.destination_key(&entry.relative);
                     let args = self.args.upload.clone();
-                    match self.args.journal_dir.as_deref() {
-                        // A journal of another transfer is set aside, never trusted.
-                        Some(dir) => manager
-                            .upload_file_journaled(
-                                path,
-                                (bucket, &key),
-                                args,
-                                dir,
-                                false,
-                                subscribers,
-                            )
-                            .map(|journaled| journaled.future),
+                    match prepared.as_mut() {
+                        // A journal of another transfer was set aside, never trusted.
+                        Some(prepared) => {
+                            manager.begin_upload(prepared, path, (bucket, &key), args, subscribers)
+                        }
                         None => manager.upload(
                             UploadSource::path(path),
                             bucket,
@@ -370,19 +419,18 @@ impl Plan {
                     // Pinned to the ETag listed: an object replaced since the decision
                     // was made fails (412) instead of being written.
                     let etag = etag.as_deref();
-                    if self.args.journal_dir.is_some() {
-                        manager
-                            .download_file_journaled(
-                                (bucket, key),
-                                dest,
-                                args,
-                                etag,
-                                false,
-                                subscribers,
-                            )
-                            .map(|journaled| journaled.future)
-                    } else {
-                        manager.download_pinned((bucket, key), dest, args, etag, subscribers)
+                    match prepared.as_mut() {
+                        Some(prepared) => manager.begin_download(
+                            prepared,
+                            (bucket, key),
+                            dest,
+                            args,
+                            etag,
+                            subscribers,
+                        ),
+                        None => {
+                            manager.download_pinned((bucket, key), dest, args, etag, subscribers)
+                        }
                     }
                 }
                 (
@@ -415,12 +463,11 @@ impl Plan {
             .case_name_in_flight(&check.folded)
             .filter(|other| *other != check.key)
             .map(|other| format!("s3://{bucket}/{other}"));
-        // A link the walk left out is not another case of the name.
         let on_disk = || {
-            (check.unlisted
-                && std::fs::symlink_metadata(&check.path)
-                    .is_ok_and(|m| !m.file_type().is_symlink()))
-            .then(|| check.path.display().to_string())
+            check
+                .unlisted
+                .then(|| case_variant_on_disk(&check.path))
+                .flatten()
         };
         let Some(other) = in_flight.or_else(on_disk) else {
             return true;
@@ -516,7 +563,7 @@ impl Plan {
                 self.shared.record(result);
             }
             (TreeLocation::S3 { bucket, .. }, EntryOrigin::S3 { key, .. }) => {
-                self.start(seq, result, None, None, |manager, subscribers| {
+                self.start(seq, result, None, None, None, |manager, subscribers| {
                     manager.delete(bucket, key, self.args.delete_args.clone(), subscribers)
                 });
             }
@@ -526,12 +573,14 @@ impl Plan {
 
     /// Start one transfer with the tree's completion attached. `case`: a download to
     /// check for a case conflict once it has its place, in flight until it ends.
+    #[allow(clippy::too_many_arguments)]
     fn start(
         &self,
         seq: u64,
         result: ObjectResult,
         mtime: Option<(PathBuf, SystemTime)>,
         case: Option<CaseCheck>,
+        refetch: Option<Refetch>,
         call: impl FnOnce(
             &TransferManager,
             &[Arc<dyn Subscriber>],
@@ -558,6 +607,7 @@ impl Plan {
             result: parking_lot::Mutex::new(Some(result.clone())),
             mtime,
             case_name: folded.clone(),
+            refetch: parking_lot::Mutex::new(refetch),
         });
         let mut subscribers = vec![completion];
         subscribers.extend(self.args.subscribers.iter().cloned());
@@ -597,6 +647,30 @@ pub(crate) struct CaseCheck {
     unlisted: bool,
 }
 
+/// A regular file beside `path` whose name differs from `path`'s only by case (as
+/// `A.txt` is to `a.txt`): what a download to `path` would overwrite on a
+/// case-insensitive file system. Looked for (in the directory's entries) only when
+/// something answers to `path`, as the AWS CLI asks whether the path exists: on a
+/// case-sensitive file system nothing is overwritten. The same name, a directory, a
+/// link and a download's working file are never one.
+fn case_variant_on_disk(path: &Path) -> Option<String> {
+    std::fs::symlink_metadata(path).ok()?;
+    let wanted = path.file_name()?.to_str()?;
+    let folded = wanted.to_lowercase();
+    std::fs::read_dir(path.parent()?)
+        .ok()?
+        .filter_map(Result::ok)
+        .find_map(|entry| {
+            let name = entry.file_name();
+            let name = name.to_str()?;
+            (name != wanted
+                && name.to_lowercase() == folded
+                && entry.file_type().is_ok_and(|t| t.is_file())
+                && !crate::resume::state_dir::is_download_working_file(name))
+            .then(|| entry.path().display().to_string())
+        })
+}
+
 /// The message a panic was raised with (`panic!("...")` gives a `&str` or a
 /// `String`), or a placeholder.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -618,6 +692,8 @@ struct Completion {
     mtime: Option<(PathBuf, SystemTime)>,
     /// A download's lowercased name, in flight until `on_done`.
     case_name: Option<String>,
+    /// A pinned download's second chance, taken once (see [`Refetch`]).
+    refetch: parking_lot::Mutex<Option<Refetch>>,
 }
 
 impl Subscriber for Completion {
@@ -635,10 +711,27 @@ impl Subscriber for Completion {
         let Some(mut result) = self.result.lock().take() else {
             return;
         };
+        result.outcome = future.result().map(Some);
+        if let Err(error) = &result.outcome
+            && replaced_since_listed(error)
+            && let Some(refetch) = self.refetch.lock().take()
+        {
+            // Its place in flight (and its name's) stays until the refetch ends; the
+            // HEAD it starts with is not made on a thread a transfer's callback runs on.
+            let (shared, seq, case_name) = (self.shared.clone(), self.seq, self.case_name.clone());
+            let spawned = std::thread::Builder::new()
+                .name("s3transfer-refetch".into())
+                .spawn({
+                    let result = result.clone();
+                    move || refetch.run(shared, seq, result, case_name)
+                });
+            if spawned.is_ok() {
+                return;
+            }
+        }
         if let Some(folded) = &self.case_name {
             self.shared.case_name_ended(folded);
         }
-        result.outcome = future.result().map(Some);
         if result.outcome.is_ok()
             && let Some((path, time)) = &self.mtime
         {
@@ -651,5 +744,134 @@ impl Subscriber for Completion {
             }
         }
         self.shared.transfer_done(self.seq, result);
+    }
+}
+
+/// Whether a pinned download failed because the object is no longer the one listed:
+/// the store answered 412 to the pin, or a resumed download found another ETag.
+fn replaced_since_listed(error: &TransferError) -> bool {
+    error.is_precondition_failed()
+        || matches!(
+            error,
+            TransferError::Resume(crate::resume::ResumeError::ObjectChanged { .. })
+        )
+}
+
+/// A tree's download pinned to the listed ETag whose object was replaced since the
+/// listing (a busy bucket): rather than fail the sync, the object is looked at again
+/// (HeadObject) and, once, fetched pinned to its new ETag, the file then dated with
+/// its own LastModified. A sync first decides again against the destination file it
+/// compared (the new object may be up to date there). Replaced once more, it fails as
+/// before, naming the key.
+struct Refetch {
+    manager: Arc<TransferManager>,
+    bucket: String,
+    key: String,
+    relative: String,
+    dest: PathBuf,
+    args: crate::args::DownloadArgs,
+    journal_dir: Option<PathBuf>,
+    /// The caller's subscribers (the tree's completion is made anew).
+    subscribers: Vec<Arc<dyn Subscriber>>,
+    compared: Option<(TreeEntry, CompareOptions)>,
+}
+
+impl Refetch {
+    /// On a thread of its own: HEAD, decide, start the download (or record the
+    /// result). `failed` is the first download's result, recorded as it is if the
+    /// object cannot be looked at again.
+    fn run(
+        self,
+        shared: Arc<TreeShared>,
+        seq: u64,
+        failed: ObjectResult,
+        case_name: Option<String>,
+    ) {
+        let end = |result: ObjectResult| {
+            if let Some(folded) = &case_name {
+                shared.case_name_ended(folded);
+            }
+            shared.transfer_done(seq, result);
+        };
+        let request = crate::client::HeadObjectRequest {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            sse_customer: self.args.sse_customer.clone(),
+            context: self.args.context.clone(),
+            ..Default::default()
+        };
+        let engine = self.manager.engine();
+        let head = crate::runtime::retry::with_retries(
+            &engine.retry,
+            &|| shared.is_stopped(),
+            &mut |_| engine.client.head_object(&request),
+        );
+        let (Ok(head), false) = (head, shared.is_stopped()) else {
+            return end(failed);
+        };
+        let Some(etag) = head.etag.clone() else {
+            return end(failed);
+        };
+        let modified = head
+            .last_modified
+            .as_deref()
+            .and_then(|date| httpdate::parse_http_date(date).ok());
+        let now = TreeEntry {
+            relative: self.relative.clone(),
+            size: head.content_length,
+            modified,
+            origin: EntryOrigin::S3 {
+                key: self.key.clone(),
+                etag: Some(etag.clone()),
+            },
+        };
+        let mut result = failed;
+        result.size = now.size;
+        if let Some((destination, options)) = &self.compared
+            && !needs_transfer(Direction::Download, &now, destination, *options)
+        {
+            result.action = ObjectAction::Skip;
+            result.outcome = Ok(None);
+            return end(result);
+        }
+        result.outcome = Ok(None);
+        let completion: Arc<dyn Subscriber> = Arc::new(Completion {
+            shared: shared.clone(),
+            seq,
+            result: parking_lot::Mutex::new(Some(result.clone())),
+            mtime: modified.map(|time| (self.dest.clone(), time)),
+            case_name: case_name.clone(),
+            refetch: parking_lot::Mutex::new(None),
+        });
+        let mut subscribers = vec![completion];
+        subscribers.extend(self.subscribers.iter().cloned());
+        let key = (self.bucket.as_str(), self.key.as_str());
+        let started = match &self.journal_dir {
+            Some(_) => self
+                .manager
+                .download_file_journaled(
+                    key,
+                    &self.dest,
+                    self.args.clone(),
+                    Some(&etag),
+                    false,
+                    &subscribers,
+                )
+                .map(|journaled| journaled.future),
+            None => self.manager.download_pinned(
+                key,
+                &self.dest,
+                self.args.clone(),
+                Some(&etag),
+                &subscribers,
+            ),
+        };
+        match started {
+            Ok(future) => shared.attach(seq, Some(future)),
+            Err(error) => {
+                result.outcome = Err(error);
+                end(result);
+            }
+        }
     }
 }

@@ -379,6 +379,66 @@ fn no_resume_aborts_the_interrupted_upload_and_starts_afresh() {
     assert!(upload_journal(&state).is_none());
 }
 
+/// `--no-resume` whose abort of the interrupted upload fails: the journal, the only
+/// record of that upload, is kept aside, the upload is still open, and the CLI says so.
+#[test]
+fn no_resume_whose_abort_fails_keeps_the_journal_aside_and_says_the_upload_is_open() {
+    let weed = seaweed::SeaweedFs::shared();
+    let b = bucket("orphan");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let body = data(3 * PART, 25);
+    let src = dir.path().join("orphan.bin");
+    std::fs::write(&src, &body).unwrap();
+    let dst = format!("s3://{b}/orphan.bin");
+    let proxy = FaultProxy::start(&weed.endpoint());
+    let stall = proxy.add(Rule::new(
+        Match::upload_part().target_contains("partNumber=2"),
+        Fault::Stall {
+            after_body_bytes: None,
+            duration: Duration::from_secs(300),
+        },
+    ));
+    let mut child = cli(&proxy, &state)
+        .args(["cp", "-q"])
+        .arg(&src)
+        .arg(&dst)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    kill_when_journaled(&mut child, &proxy, stall, || upload_journal(&state), 1);
+    let journal = upload_journal(&state).unwrap();
+    let old_id = read_journal(&journal)
+        .unwrap()
+        .as_upload()
+        .unwrap()
+        .upload_id
+        .clone();
+    proxy.add(Rule::new(
+        Match::abort_multipart_upload(),
+        Fault::InternalError,
+    ));
+    let rerun = cli(&proxy, &state)
+        .args(["--attempts", "1", "--no-resume", "cp"])
+        .arg(&src)
+        .arg(&dst)
+        .output()
+        .unwrap();
+    assert_ok(&rerun, &["cp --no-resume"]);
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    assert!(stderr.contains("could not be aborted"), "{stderr}");
+    assert!(stderr.contains(&old_id), "{stderr}");
+    assert_eq!(weed.get_object(&b, "orphan.bin"), body);
+    let mut aside = journal.into_os_string();
+    aside.push(".unaborted");
+    let kept = read_journal(Path::new(&aside)).unwrap();
+    assert_eq!(kept.as_upload().unwrap().upload_id, old_id);
+    let open = weed.list_multipart_uploads(&b);
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(format!("{open:?}").contains(&old_id), "{open:?}");
+}
+
 #[test]
 fn an_unusable_or_foreign_journal_is_set_aside_and_the_copy_starts_afresh() {
     let b = super::bucket("journals");

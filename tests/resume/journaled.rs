@@ -65,6 +65,59 @@ fn a_journaled_upload_starts_fresh_resumes_its_journal_or_discards_it_on_request
     assert!(!upload_journal_path(state.path(), &path, "b", "k").exists());
 }
 
+/// `--no-resume` on an upload whose abort fails: the journal, the only record of the
+/// upload's id, is kept aside and the start says the upload was orphaned.
+#[test]
+fn a_start_over_whose_abort_fails_keeps_the_journal_aside_and_says_orphaned() {
+    let fake = fake();
+    let manager = manager(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let data = random_bytes(26 * MIB, 7);
+    let path = write_file(dir.path(), "src", &data);
+    let start = |start_over: bool| {
+        manager
+            .upload_file_journaled(
+                &path,
+                ("b", "k"),
+                UploadArgs::default(),
+                state.path(),
+                start_over,
+                &[],
+            )
+            .unwrap()
+    };
+    pause_at(&fake, Operation::UploadPart, 2, || start(false).future);
+    let journal = upload_journal_path(state.path(), &path, "b", "k");
+    let kept = std::fs::read(&journal).unwrap();
+    let open_id = fake.list_multipart_uploads("b")[0].1.clone();
+    fake.fail_always(
+        Operation::AbortMultipartUpload,
+        InjectedError::access_denied(),
+    );
+    let over = start(true);
+    let JournalStart::Orphaned {
+        aside, upload_id, ..
+    } = &over.start
+    else {
+        panic!("{:?}", over.start);
+    };
+    assert_eq!(upload_id, &open_id);
+    assert_eq!(
+        std::fs::read(aside).unwrap(),
+        kept,
+        "the journal is kept aside"
+    );
+    over.future.result().unwrap();
+    assert_eq!(fake.object("b", "k").unwrap().bytes(), &data[..]);
+    let open: Vec<_> = fake
+        .list_multipart_uploads("b")
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(open, [open_id], "the old upload is still open, and said so");
+}
+
 #[test]
 fn an_unusable_journal_is_set_aside_never_trusted_and_the_upload_starts_afresh() {
     let fake = fake();
@@ -145,6 +198,152 @@ fn a_download_journal_of_another_etag_than_the_one_asked_for_is_discarded() {
     assert_eq!(left, ["out.bin"], "no temporary file or journal is left");
 }
 
+/// A pin given without the quotes a store puts around ETags is the same ETag: the
+/// download neither fails as "changed" nor discards a journal of it.
+#[test]
+fn a_pinned_etag_is_compared_without_its_quotes() {
+    let fake = fake();
+    let manager = manager(&fake);
+    let data = random_bytes(26 * MIB, 8);
+    fake.put_object_bytes("b", "k", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out.bin");
+    let quoted = fake.object("b", "k").unwrap().etag.clone();
+    assert!(quoted.starts_with('"'), "{quoted}");
+    let bare = quoted.trim_matches('"').to_owned();
+    let start = |etag: &str| {
+        manager
+            .download_file_journaled(
+                ("b", "k"),
+                &dest,
+                DownloadArgs::default(),
+                Some(etag),
+                false,
+                &[],
+            )
+            .unwrap()
+    };
+    pause_at(&fake, Operation::GetObject, 3, || start(&quoted).future);
+    let journaled = start(&bare);
+    assert!(
+        matches!(journaled.start, JournalStart::Resumed { .. }),
+        "{:?}",
+        journaled.start
+    );
+    journaled.future.result().unwrap();
+    assert!(std::fs::read(&dest).unwrap() == data);
+    std::fs::remove_file(&dest).unwrap();
+    start(&bare).future.result().unwrap();
+    assert!(std::fs::read(&dest).unwrap() == data);
+}
+
+/// The tree listed the object with the ETag of the interrupted run's journal, and the
+/// object was replaced after the listing: the resume keeps the pin and fails naming
+/// the key, never fetching the new object under a decision made on the old one.
+#[test]
+fn a_resumed_download_keeps_the_listed_etag_pin_when_the_object_changed_since() {
+    let fake = fake();
+    let manager = manager(&fake);
+    fake.put_object_bytes("b", "k", random_bytes(26 * MIB, 5));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out.bin");
+    let listed = fake.object("b", "k").unwrap().etag.clone();
+    let start = || {
+        manager
+            .download_file_journaled(
+                ("b", "k"),
+                &dest,
+                DownloadArgs::default(),
+                Some(&listed),
+                false,
+                &[],
+            )
+            .unwrap()
+    };
+    pause_at(&fake, Operation::GetObject, 3, || start().future);
+    assert!(download_journal_path(&dest).exists());
+    fake.replace_object("b", "k", random_bytes(26 * MIB, 6));
+    fake.clear_calls();
+    let journaled = start();
+    assert!(
+        matches!(journaled.start, JournalStart::Resumed { .. }),
+        "{:?}",
+        journaled.start
+    );
+    let error = journaled.future.result().unwrap_err();
+    assert!(error.to_string().contains("k"), "{error}");
+    assert!(!dest.exists(), "nothing is written at the destination");
+    assert_eq!(
+        fake.count(Operation::GetObject),
+        0,
+        "no GET once the resume found the object changed"
+    );
+}
+
+/// In a resumable tree, a download journal left beside the file by a download of
+/// another object to it is set aside, its partial download removed with it, and the
+/// result says so as its warning.
+#[test]
+fn a_tree_sets_aside_another_objects_journal_with_its_partial_file_and_warns() {
+    let fake = fake();
+    let manager = Arc::new(manager(&fake));
+    fake.put_object_bytes("b", "p/x.bin", random_bytes(26 * MIB, 9));
+    let data = random_bytes(MIB, 10);
+    fake.put_object_bytes("b", "q/x.bin", data.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("x.bin");
+    pause_at(&fake, Operation::GetObject, 3, || {
+        manager
+            .download_file_journaled(
+                ("b", "p/x.bin"),
+                &dest,
+                DownloadArgs::default(),
+                None,
+                false,
+                &[],
+            )
+            .unwrap()
+            .future
+    });
+    let names = || {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(
+        names().iter().any(|n| n.ends_with(".s3tmp")),
+        "{:?}",
+        names()
+    );
+    let state = tempfile::tempdir().unwrap();
+    let args = s3transfer::TreeArgs::builder()
+        .resumable(state.path())
+        .build()
+        .unwrap();
+    let report = manager
+        .download_prefix("b", "q", dir.path(), args)
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    let result = &report.results[0];
+    match &result.warning {
+        Some(TransferError::Resume(ResumeError::JournalNotContinued { journal, what })) => {
+            assert_eq!(journal, &download_journal_path(&dest));
+            assert!(what.contains("set aside"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(std::fs::read(&dest).unwrap() == data);
+    assert_eq!(
+        names(),
+        [".x.bin.s3resume.unusable".to_owned(), "x.bin".to_owned()],
+        "the partial file went with its journal"
+    );
+}
+
 #[test]
 fn aborting_an_upload_retries_a_transient_failure_and_one_already_gone_is_no_failure() {
     let fake = fake();
@@ -165,6 +364,24 @@ fn aborting_an_upload_retries_a_transient_failure_and_one_already_gone_is_no_fai
     manager.abort_multipart_upload(&abort).unwrap();
     assert_eq!(fake.count(Operation::AbortMultipartUpload), 2);
     assert!(fake.list_multipart_uploads("b").is_empty());
+    manager.abort_multipart_upload(&abort).unwrap();
+
+    // Only NoSuchUpload says the upload is gone: another 404 says nothing of it.
+    for code in ["NoSuchBucket", "NoSuchKey", "NotFound"] {
+        fake.fail_nth(
+            Operation::AbortMultipartUpload,
+            1,
+            InjectedError::new(404, code),
+        );
+        let error = manager.abort_multipart_upload(&abort).unwrap_err();
+        assert!(error.to_string().contains(code), "{code}: {error}");
+        fake.clear_faults();
+    }
+    fake.fail_nth(
+        Operation::AbortMultipartUpload,
+        1,
+        InjectedError::new(404, "NoSuchUpload"),
+    );
     manager.abort_multipart_upload(&abort).unwrap();
 
     fake.fail_always(

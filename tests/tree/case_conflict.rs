@@ -135,4 +135,32 @@ fn names_are_remembered_only_while_their_download_runs() {
         .wait();
     assert!(report.is_success(), "{:?}", report.error());
     assert_eq!(report.downloaded, 3);
+    // The same keys with `A.txt` still running when `a.txt` comes: a conflict.
+    let (report, _dest) = download_both(CaseConflict::Error);
+    assert_names_both(report.stopped_by.as_ref().expect("stopped by the conflict"));
+}
+
+/// Only a regular file whose name differs only by case is a conflict on disk: not a
+/// directory (nor a file) of the very name the walk did not list.
+#[test]
+fn a_directory_of_the_same_name_on_disk_is_no_case_conflict() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "p/a.txt", b"lower".to_vec());
+    fake.put_object_bytes("b", "p/c.txt", b"c".to_vec());
+    let dest = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dest.path().join("a.txt")).unwrap();
+    let report = manager
+        .sync(
+            TreeLocation::s3("b", "p"),
+            TreeLocation::local(dest.path()),
+            TreeArgs::default(),
+        )
+        .unwrap()
+        .wait();
+    assert!(
+        report.results.iter().all(|r| r.warning.is_none()),
+        "{:?}",
+        report.results
+    );
+    assert_eq!(result_of(&report, "c.txt").action, ObjectAction::Download);
 }

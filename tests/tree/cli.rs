@@ -614,9 +614,34 @@ fn ls_prints_one_level_with_prefixes_and_json_as_one_document() {
         .lines()
         .map(|line| line.trim_start().to_owned())
         .collect();
+    // As `aws s3 ls`: the page's prefixes, then its objects.
     assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(lines[0].ends_with(" 1 a.txt"), "{lines:?}");
-    assert_eq!(lines[1], "PRE sub/");
+    assert_eq!(lines[0], "PRE sub/");
+    assert!(lines[1].ends_with(" 1 a.txt"), "{lines:?}");
+    // Names relative to the prefix listed; --recursive prints keys.
+    write(dir.path(), "sub/deeper/d.txt", b"d");
+    run_ok(&[
+        "cp",
+        "-r",
+        "-q",
+        path_str(dir.path()),
+        &format!("s3://{b}/"),
+    ]);
+    let out = run_ok(&["ls", &format!("s3://{b}/sub/")]);
+    let lines: Vec<String> = stdout(&out)
+        .lines()
+        .map(|line| line.trim_start().to_owned())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], "PRE deeper/");
+    assert!(lines[1].ends_with(" 1 c.txt"), "{lines:?}");
+    let out = run_ok(&["ls", "--recursive", &format!("s3://{b}/sub/")]);
+    let text = stdout(&out);
+    let names: Vec<&str> = text
+        .lines()
+        .map(|line| line.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(names, ["sub/c.txt", "sub/deeper/d.txt"]);
     let out = run_ok(&["--json", "ls", &format!("s3://{b}/")]);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["objects"][0]["key"], "a.txt");
@@ -637,4 +662,175 @@ fn case_conflict_takes_the_aws_cli_values_only() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("error, warn, skip, ignore"), "{stderr}");
+}
+
+#[test]
+fn a_single_rm_cp_or_mv_left_out_by_the_filters_does_nothing() {
+    let b = bucket("single-filters");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "k.txt", b"k");
+    let file = dir.path().join("k.txt");
+    let key = format!("s3://{b}/dir/k.txt");
+    run_ok(&["cp", "-q", path_str(&file), &key]);
+    // As the AWS CLI: the patterns are rooted at the key's "directory" (s3://b/dir/),
+    // so `k.txt` and `*` name the object, `dir/k.txt` does not.
+    for exclude in ["k.txt", "*", "*.txt"] {
+        let out = run_ok(&["rm", &key, "--exclude", exclude]);
+        assert_eq!(stdout(&out), "", "--exclude {exclude}");
+        let copy = format!("s3://{b}/copy.txt");
+        let out = run_ok(&["cp", &key, &copy, "--exclude", exclude]);
+        assert_eq!(stdout(&out), "", "--exclude {exclude}");
+        let out = run_ok(&["mv", &key, &copy, "--exclude", exclude]);
+        assert_eq!(stdout(&out), "", "--exclude {exclude}");
+        let back = dir.path().join("back.txt");
+        run_ok(&["cp", &key, path_str(&back), "--exclude", exclude]);
+        assert!(!back.exists(), "--exclude {exclude}");
+        run_ok(&["cp", path_str(&file), &copy, "--exclude", exclude]);
+        assert_eq!(keys(&b), ["dir/k.txt"], "--exclude {exclude}");
+    }
+    // The last matching rule wins, and a pattern with the directory matches nothing.
+    run_ok(&[
+        "cp",
+        "-q",
+        &key,
+        &format!("s3://{b}/c1"),
+        "--exclude",
+        "dir/k.txt",
+    ]);
+    run_ok(&[
+        "cp",
+        "-q",
+        &key,
+        &format!("s3://{b}/c2"),
+        "--exclude",
+        "*",
+        "--include",
+        "k.*",
+    ]);
+    assert_eq!(keys(&b), ["c1", "c2", "dir/k.txt"]);
+    let out = run_ok(&["rm", &key, "--exclude", "*", "--include", "k.txt"]);
+    assert_eq!(stdout(&out), format!("delete: {key}\n"));
+    assert_eq!(keys(&b), ["c1", "c2"]);
+}
+
+#[test]
+fn only_show_errors_silences_a_single_transfer_but_not_its_failure() {
+    let b = bucket("single-quiet");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    let key = format!("s3://{b}/a.txt");
+    let out = run_ok(&[
+        "cp",
+        "--only-show-errors",
+        path_str(&dir.path().join("a.txt")),
+        &key,
+    ]);
+    assert_eq!(stdout(&out), "");
+    let out = run_ok(&["mv", "--only-show-errors", &key, &format!("s3://{b}/b.txt")]);
+    assert_eq!(stdout(&out), "");
+    let out = run_ok(&["rm", "--only-show-errors", &format!("s3://{b}/b.txt")]);
+    assert_eq!(stdout(&out), "");
+    assert!(keys(&b).is_empty());
+    let target = dir.path().join("never.txt");
+    let out = run(&["cp", "--only-show-errors", &key, path_str(&target)]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("download failed: "), "{stderr}");
+}
+
+#[test]
+fn mv_onto_itself_is_refused_before_anything_is_copied_or_deleted() {
+    let b = bucket("mv-itself");
+    let dir = tempfile::tempdir().unwrap();
+    // Above the multipart threshold: a multipart copy onto itself is allowed by S3,
+    // and the delete after it would remove the only copy.
+    let big = vec![7u8; 6 * 1024 * 1024];
+    write(dir.path(), "big", &big);
+    let key = format!("s3://{b}/d/big");
+    run_ok(&["cp", "-q", path_str(&dir.path().join("big")), &key]);
+    for dst in [key.clone(), format!("s3://{b}/d/")] {
+        for dryrun in [false, true] {
+            let mut args = vec!["--multipart-threshold", "5MB", "mv", &key, &dst];
+            if dryrun {
+                args.push("--dryrun");
+            }
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let expected = format!("Cannot mv a file onto itself: '{key}' - '{dst}'");
+            assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+            assert_eq!(stdout(&out), "");
+        }
+    }
+    for (from, to) in [("d", "d"), ("d/", "d"), ("d", "d/")] {
+        let (from, to) = (format!("s3://{b}/{from}"), format!("s3://{b}/{to}"));
+        let out = run(&["mv", "--recursive", &from, &to]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("Cannot mv a file onto itself"), "{stderr}");
+    }
+    let back = dir.path().join("back");
+    run_ok(&["cp", "-q", &key, path_str(&back)]);
+    assert_eq!(std::fs::read(&back).unwrap(), big);
+}
+
+/// `mv --recursive` of two keys that differ only by case: on a case-insensitive file
+/// system they would be written to one file and both sources deleted. The first key's
+/// GET is held (a stall at the proxy) so the second is decided while it is in flight.
+#[test]
+fn mv_recursive_leaves_a_key_differing_only_by_case_in_place_with_the_warning() {
+    use super::fault_proxy::{Fault, FaultProxy, Match, Rule};
+    let b = bucket("mv-case");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "A.txt", b"upper");
+    write(dir.path(), "a.txt", b"lower");
+    run_ok(&[
+        "cp",
+        "-r",
+        "-q",
+        path_str(dir.path()),
+        &format!("s3://{b}/p"),
+    ]);
+    let proxy = FaultProxy::start(&server().endpoint());
+    proxy.add(
+        Rule::new(
+            Match::get_object().target_contains("/p/A.txt"),
+            Fault::Stall {
+                after_body_bytes: None,
+                duration: std::time::Duration::from_secs(5),
+            },
+        )
+        .times(1),
+    );
+    let dest = tempfile::tempdir().unwrap();
+    let out = super::cli_to(&proxy.endpoint(), server().secret_key())
+        .args(["mv", "-r", &format!("s3://{b}/p"), path_str(dest.path())])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("differs only by case"), "{stderr}");
+    assert_eq!(keys(&b), ["p/a.txt"], "the second key is not moved");
+    assert_eq!(std::fs::read(dest.path().join("A.txt")).unwrap(), b"upper");
+    assert!(!dest.path().join("a.txt").exists());
+}
+
+#[test]
+fn ls_json_is_one_valid_document_even_when_the_listing_fails() {
+    use super::fault_proxy::{Fault, FaultProxy, Match, Rule};
+    let b = bucket("ls-json-fail");
+    let proxy = FaultProxy::start(&server().endpoint());
+    proxy.add(Rule::new(
+        Match::any().method("GET").target_contains("list-type=2"),
+        Fault::InternalError,
+    ));
+    let out = super::cli_to(&proxy.endpoint(), server().secret_key())
+        .args(["--json", "--attempts", "1", "ls", &format!("s3://{b}/")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", stdout(&out)));
+    assert_eq!(doc["objects"], serde_json::json!([]));
+    assert!(doc["error"].is_string(), "{doc}");
 }

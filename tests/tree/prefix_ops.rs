@@ -199,33 +199,62 @@ fn list_objects_asks_for_pages_only_as_they_are_consumed_and_reports_a_failure()
     assert!(listing.next().is_none());
 }
 
-/// An object replaced between the listing and its download is not written with bytes
-/// the decision was not made on: its GET is pinned to the listed ETag, the store
-/// answers 412, and the result is a failure naming the key; the others go on.
 #[test]
-fn a_tree_download_of_an_object_replaced_after_the_listing_fails_naming_it() {
-    let (fake, manager) = setup();
-    fake.put_object_bytes("b", "p/a.txt", b"old a".to_vec());
-    fake.put_object_bytes("b", "p/b.txt", b"old b".to_vec());
+fn list_objects_gives_each_page_apart_when_asked() {
+    let store = Arc::new(Synthetic {
+        total: 2_500,
+        pages: AtomicUsize::new(0),
+    });
+    let manager = TransferManager::new(store, TransferConfig::default());
+    let mut listing = manager
+        .list_objects("b", "p/", None, RequestContext::default())
+        .unwrap();
+    let mut sizes = Vec::new();
+    while let Some(page) = listing.next_page() {
+        sizes.push(page.unwrap().len());
+    }
+    assert_eq!(sizes, [1000, 1000, 500]);
+    // Read item by item, the page ends are not items.
+    let listing = manager
+        .list_objects("b", "p/", None, RequestContext::default())
+        .unwrap();
+    assert_eq!(listing.map(Result::unwrap).count(), 2_500);
+}
+
+/// Replace `p/b.txt` with new bytes before each of its GETs (`times`: at most that
+/// many times): the listing is over, the decision made.
+fn replace_b_before_its_gets(
+    fake: &FakeS3,
+    times: usize,
+    data: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static,
+) {
     let replacer = fake.clone();
-    let replaced = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let once = replaced.clone();
     let generation = AtomicUsize::new(0);
     fake.on_call(move |call| {
-        // Before the first GET of b.txt: the listing is over, the decision made.
-        if call.operation() == Operation::GetObject
-            && call.key() == "p/b.txt"
-            && !once.swap(true, Ordering::SeqCst)
-        {
-            // New bytes each time: the same bytes would keep the same ETag.
+        if call.operation() == Operation::GetObject && call.key() == "p/b.txt" {
             let n = generation.fetch_add(1, Ordering::SeqCst);
-            let data = format!("new b {n}, not what was listed");
-            replacer.replace_object("b", "p/b.txt", data.into_bytes());
+            if n < times {
+                replacer.replace_object("b", "p/b.txt", data(n));
+            }
         }
         None
     });
+}
+
+/// An object replaced between the listing and its download is not written with bytes
+/// the decision was not made on: its GET is pinned to the listed ETag and the store
+/// answers 412; looked at again, it is fetched once more pinned to its new ETag, and
+/// replaced once more it is a failure naming the key; the others go on.
+#[test]
+fn a_tree_download_of_an_object_replaced_again_and_again_fails_naming_it() {
     for journals in [false, true] {
-        replaced.store(false, Ordering::SeqCst);
+        let (fake, manager) = setup();
+        fake.put_object_bytes("b", "p/a.txt", b"old a".to_vec());
+        fake.put_object_bytes("b", "p/b.txt", b"old b".to_vec());
+        // New bytes each time: the same bytes would keep the same ETag.
+        replace_b_before_its_gets(&fake, usize::MAX, |n| {
+            format!("new b {n}, not what was listed").into_bytes()
+        });
         let dest = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
         let mut builder = TreeArgs::builder();
@@ -243,12 +272,92 @@ fn a_tree_download_of_an_object_replaced_after_the_listing_fails_naming_it() {
             TransferError::S3DownloadFailed { key, .. } => assert_eq!(key, "p/b.txt"),
             other => panic!("{other:?}"),
         }
+        let gets = fake
+            .calls_of(Operation::GetObject)
+            .iter()
+            .filter(|call| call.key() == "p/b.txt")
+            .count();
+        assert_eq!(gets, 2, "fetched once more, pinned to the new ETag");
         assert_eq!(
             files_under(dest.path()),
             ["a.txt"],
             "no b.txt, no leftovers"
         );
     }
+}
+
+/// Replaced once after the listing (a busy bucket), the object is fetched as it now
+/// is, pinned to its new ETag, and the file gets the new object's LastModified.
+#[test]
+fn a_tree_download_of_an_object_replaced_once_fetches_the_new_one_dated_as_it() {
+    for journals in [false, true] {
+        let (fake, manager) = setup();
+        fake.put_object_bytes("b", "p/a.txt", b"old a".to_vec());
+        fake.put_object_bytes("b", "p/b.txt", b"old b".to_vec());
+        replace_b_before_its_gets(&fake, 1, |_| b"the new b".to_vec());
+        let dest = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let mut builder = TreeArgs::builder();
+        if journals {
+            builder = builder.resumable(state.path());
+        }
+        let report = manager
+            .download_prefix("b", "p", dest.path(), builder.build().unwrap())
+            .unwrap()
+            .wait();
+        assert!(report.is_success(), "{journals}: {:?}", report.error());
+        assert_eq!(report.downloaded, 2);
+        assert_eq!(
+            std::fs::read(dest.path().join("b.txt")).unwrap(),
+            b"the new b"
+        );
+        let stored = fake.object("b", "p/b.txt").unwrap();
+        let dated = httpdate::parse_http_date(&stored.last_modified).unwrap();
+        let mtime = std::fs::metadata(dest.path().join("b.txt"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(mtime, dated);
+        assert_eq!(files_under(dest.path()), ["a.txt", "b.txt"]);
+    }
+}
+
+/// A sync decides again on the object as it now is: replaced after the listing by
+/// one the destination file already matches, it is skipped, the file untouched.
+#[test]
+fn a_sync_whose_object_was_replaced_by_one_already_up_to_date_skips_it() {
+    let (fake, manager) = setup();
+    fake.put_object_bytes("b", "p/b.txt", b"old, longer b".to_vec());
+    let dest = tempfile::tempdir().unwrap();
+    let file = dest.path().join("b.txt");
+    std::fs::write(&file, b"mine!").unwrap();
+    // Older than anything the fake stores (its clock is its own).
+    let long_ago = UNIX_EPOCH + Duration::from_secs(86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    // The same size as the file, and newer: what a sync leaves alone.
+    replace_b_before_its_gets(&fake, 1, |_| b"new b".to_vec());
+    let report = manager
+        .sync(
+            TreeLocation::s3("b", "p"),
+            TreeLocation::local(dest.path()),
+            TreeArgs::default(),
+        )
+        .unwrap()
+        .wait();
+    assert!(report.is_success(), "{:?}", report.error());
+    assert_eq!(
+        (report.downloaded, report.skipped),
+        (0, 1),
+        "{:?}",
+        report.results
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine!");
+    assert_eq!(fake.count(Operation::GetObject), 1, "only the GET refused");
 }
 
 /// A listing that keeps failing until the retries run out stops the tree as any

@@ -4,7 +4,7 @@
 //! and a cancel in the middle.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -469,24 +469,30 @@ fn a_cancel_in_the_middle_leaves_no_open_upload_and_no_partial_file_on_seaweedfs
     }
 }
 
-/// Replaces `key` (once) when its download is queued: after the listing, before its
-/// first GET.
+/// Replaces `key` when its download is queued (after the listing, before its first
+/// GET), `times` times at most, with new bytes each time.
 struct ReplaceWhenQueued {
     client: Arc<dyn S3Api>,
     bucket: String,
     key: String,
-    done: AtomicBool,
+    times: AtomicUsize,
 }
 
 impl Subscriber for ReplaceWhenQueued {
     fn on_queued(&self, future: &TransferFuture) {
-        if future.meta().call_args().key != self.key || self.done.swap(true, Ordering::SeqCst) {
+        if future.meta().call_args().key != self.key {
             return;
         }
+        let Ok(before) = self
+            .times
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        else {
+            return;
+        };
         let mut put = PutObjectRequest::default();
         put.bucket = self.bucket.clone();
         put.key = self.key.clone();
-        let body = b"replaced after the listing".to_vec();
+        let body = format!("replaced after the listing ({} more)", before - 1).into_bytes();
         self.client
             .put_object(&put, &mut RequestBody::new(body))
             .expect("replace the object");
@@ -494,46 +500,58 @@ impl Subscriber for ReplaceWhenQueued {
 }
 
 /// A tree download is pinned to the ETag its listing saw: SeaweedFS answers the
-/// If-Match with 412, and the object is a failure naming its key, no file written.
+/// If-Match with 412; the object is looked at again and fetched once more pinned to
+/// its new ETag, and replaced again it is a failure naming its key, no file written.
 /// SeaweedFS only: s3s-fs lists no ETags, so there is nothing to pin a download to.
 #[test]
 fn an_object_replaced_between_the_listing_and_its_download_is_not_written_on_seaweedfs() {
     for store in stores().into_iter().filter(|s| s.name == "seaweedfs") {
-        let bucket = store.bucket("pinned");
-        let manager = store.manager(TransferConfig::default());
-        for (key, data) in [("p/a.txt", &b"a"[..]), ("p/b.txt", b"listed b")] {
-            let mut put = PutObjectRequest::default();
-            put.bucket = bucket.clone();
-            put.key = key.into();
-            store
-                .client
-                .put_object(&put, &mut RequestBody::new(data.to_vec()))
-                .unwrap();
-        }
-        let replace = Arc::new(ReplaceWhenQueued {
-            client: store.client.clone(),
-            bucket: bucket.clone(),
-            key: "p/b.txt".into(),
-            done: AtomicBool::new(false),
-        });
-        let args = TreeArgs::builder().subscriber(replace).build().unwrap();
-        let dest = tempfile::tempdir().unwrap();
-        let report = manager
-            .download_prefix(&bucket, "p", dest.path(), args)
-            .unwrap()
-            .wait();
-        assert_eq!((report.downloaded, report.failed), (1, 1), "{}", store.name);
-        match report.failures[0].outcome.as_ref().unwrap_err() {
-            TransferError::S3DownloadFailed { key, reason, .. } => {
-                assert_eq!(key, "p/b.txt", "{}", store.name);
-                assert!(reason.contains("changed"), "{}: {reason}", store.name);
+        for times in [1usize, 2] {
+            let bucket = store.bucket("pinned");
+            let manager = store.manager(TransferConfig::default());
+            for (key, data) in [("p/a.txt", &b"a"[..]), ("p/b.txt", b"listed b")] {
+                let mut put = PutObjectRequest::default();
+                put.bucket = bucket.clone();
+                put.key = key.into();
+                store
+                    .client
+                    .put_object(&put, &mut RequestBody::new(data.to_vec()))
+                    .unwrap();
             }
-            other => panic!("{}: {other:?}", store.name),
+            let replace = Arc::new(ReplaceWhenQueued {
+                client: store.client.clone(),
+                bucket: bucket.clone(),
+                key: "p/b.txt".into(),
+                times: AtomicUsize::new(times),
+            });
+            let args = TreeArgs::builder().subscriber(replace).build().unwrap();
+            let dest = tempfile::tempdir().unwrap();
+            let report = manager
+                .download_prefix(&bucket, "p", dest.path(), args)
+                .unwrap()
+                .wait();
+            if times == 1 {
+                // Replaced once: the object as it now is.
+                assert!(report.is_success(), "{:?}", report.error());
+                let files = tree_of(dest.path());
+                assert_eq!(files.len(), 2);
+                assert!(files.iter().any(|(name, bytes)| name == "b.txt"
+                    && bytes.as_slice() == b"replaced after the listing (0 more)"));
+                continue;
+            }
+            assert_eq!((report.downloaded, report.failed), (1, 1), "{}", store.name);
+            match report.failures[0].outcome.as_ref().unwrap_err() {
+                TransferError::S3DownloadFailed { key, reason, .. } => {
+                    assert_eq!(key, "p/b.txt", "{}", store.name);
+                    assert!(reason.contains("changed"), "{}: {reason}", store.name);
+                }
+                other => panic!("{}: {other:?}", store.name),
+            }
+            let files: Vec<_> = tree_of(dest.path())
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            assert_eq!(files, ["a.txt"], "{}", store.name);
         }
-        let files: Vec<_> = tree_of(dest.path())
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect();
-        assert_eq!(files, ["a.txt"], "{}", store.name);
     }
 }

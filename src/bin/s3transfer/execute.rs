@@ -32,6 +32,15 @@ pub(crate) enum Single {
     Move,
 }
 
+/// What a single-object command shows besides its errors.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shown {
+    /// The line saying what was done (not with --quiet or --only-show-errors).
+    pub(crate) lines: bool,
+    /// The progress bar (not with those, nor with --no-progress).
+    pub(crate) progress: bool,
+}
+
 /// Run one job (a single-object `cp`, `mv` or `rm`) and report it as the AWS CLI does:
 /// `upload: ./a to s3://b/a` (`move: ...` for `mv`) on stdout once it is done, or
 /// `upload failed: ./a to s3://b/a <error>` on stderr. Returns the exit code.
@@ -42,6 +51,7 @@ pub(crate) fn execute(
     single: Single,
     options: &Options,
     object: &ObjectArgs,
+    shown: Shown,
 ) -> anyhow::Result<u8> {
     let started = Instant::now();
     let to_stdout = matches!(
@@ -63,7 +73,7 @@ pub(crate) fn execute(
         Single::Copy => job.label.clone(),
         Single::Move => as_move(&job.label),
     };
-    let progress = Progress::new(options.quiet, 1, job.size.unwrap_or(0), endless);
+    let progress = Progress::new(!shown.progress, 1, job.size.unwrap_or(0), endless);
     let (_, submitted) = submit(manager, job, options, object, &progress);
     let mut summary = Summary::default();
     let outcome = submitted
@@ -78,7 +88,7 @@ pub(crate) fn execute(
     match outcome {
         Ok(output) => {
             summary.succeeded(&output);
-            if !options.quiet && !options.json && !to_stdout {
+            if shown.lines && !options.json && !to_stdout {
                 println!("{line}");
             }
         }

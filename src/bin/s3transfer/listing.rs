@@ -11,7 +11,7 @@ use s3transfer::{ListedItem, RequestContext, S3ErrorKind, TransferError, Transfe
 
 use crate::args::Options;
 use crate::backend::Backend;
-use crate::location::Location;
+use crate::location::{Location, key_basename};
 use crate::report::{CliError, EXIT_ACCESS_DENIED, EXIT_NOT_FOUND, EXIT_OTHER};
 
 /// A time as `aws s3 ls` prints it (UTC, to the second).
@@ -75,7 +75,7 @@ pub(crate) fn ls(
         return Err(CliError::usage("ls takes s3://bucket[/prefix]").into());
     };
     let delimiter = (!recursive).then_some("/");
-    let listing = manager.list_objects(&bucket, &key, delimiter, RequestContext::default())?;
+    let mut listing = manager.list_objects(&bucket, &key, delimiter, RequestContext::default())?;
     let failed = |e: TransferError| -> anyhow::Error {
         match e.s3_error() {
             Some(s3) => s3_failure(&format!("listing s3://{bucket}/{key}"), s3).into(),
@@ -88,28 +88,70 @@ pub(crate) fn ls(
     if options.json {
         write!(out, "{{\"objects\":[")?;
     }
-    for item in listing {
-        match item.map_err(failed)? {
-            ListedItem::Object(object) => {
-                let time = object.last_modified.map(display_time).unwrap_or_default();
-                if options.json {
-                    let line = serde_json::json!({"key": object.key, "size": object.size, "last_modified": time});
-                    write!(out, "{}{line}", if first { "" } else { "," })?;
-                    first = false;
-                } else {
-                    writeln!(out, "{time:>19} {:>10} {}", object.size, object.key)?;
+    let mut error = None;
+    while let Some(page) = listing.next_page() {
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        if options.json {
+            for item in page {
+                match item {
+                    ListedItem::Object(object) => {
+                        let time = object.last_modified.map(display_time).unwrap_or_default();
+                        let line = serde_json::json!({"key": object.key, "size": object.size, "last_modified": time});
+                        write!(out, "{}{line}", if first { "" } else { "," })?;
+                        first = false;
+                    }
+                    ListedItem::Prefix(prefix) => prefixes.push(prefix),
+                    _ => {}
                 }
             }
-            ListedItem::Prefix(prefix) if options.json => prefixes.push(prefix),
-            ListedItem::Prefix(prefix) => writeln!(out, "{:>30} PRE {prefix}", "")?,
-            _ => {}
+            continue;
+        }
+        // As `aws s3 ls`: a page's prefixes first, then its objects; one level is
+        // shown by names relative to it (`PRE sub/`, `file.txt`), --recursive by keys.
+        for item in &page {
+            if let ListedItem::Prefix(prefix) = item {
+                let name = prefix
+                    .strip_suffix('/')
+                    .unwrap_or(prefix)
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("");
+                writeln!(out, "{:>30} PRE {name}/", "")?;
+            }
+        }
+        for item in &page {
+            if let ListedItem::Object(object) = item {
+                let time = object.last_modified.map(display_time).unwrap_or_default();
+                let name = if recursive {
+                    object.key.as_str()
+                } else {
+                    key_basename(&object.key)
+                };
+                writeln!(out, "{time:>19} {:>10} {name}", object.size)?;
+            }
         }
     }
     if options.json {
-        writeln!(out, "],\"prefixes\":{}}}", serde_json::json!(prefixes))?;
+        // Closed even when the listing failed part way, so stdout stays one valid
+        // document (saying the error); the exit code says it too.
+        let mut tail = serde_json::json!({ "prefixes": prefixes });
+        if let Some(e) = &error {
+            tail["error"] = serde_json::json!(e.to_string());
+        }
+        let tail = tail.to_string();
+        writeln!(out, "],{}", &tail[1..])?;
     }
     out.flush()?;
-    Ok(())
+    match error {
+        Some(e) => Err(failed(e)),
+        None => Ok(()),
+    }
 }
 
 /// A rusoto error as a [`CliError`] with the exit code of its kind, classified the

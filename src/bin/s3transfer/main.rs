@@ -107,7 +107,7 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
         } => {
             let object = object.to_args(options)?;
             let job = plan::cp(src, dst)?;
-            sync::run_single("cp", &manager, job, tree, &object, options)?
+            sync::run_single("cp", &manager, job, tree, &object, options, matches)?
         }
         Command::Mv {
             src,
@@ -125,8 +125,8 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
                     command, &manager, ends, tree, &none, &object, options, matches,
                 )?
             } else {
-                let job = plan::cp(src, dst)?;
-                sync::run_single("mv", &manager, job, tree, &object, options)?
+                let job = plan::mv(src, dst)?;
+                sync::run_single("mv", &manager, job, tree, &object, options, matches)?
             }
         }
         Command::Sync {
@@ -165,7 +165,7 @@ fn run(cli: Cli, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
         Command::Rm { target, flags, .. } => {
             let job = plan::rm(target)?;
             let (tree, object) = (flags.tree(), flags.object());
-            sync::run_single("rm", &manager, job, &tree, &object, options)?
+            sync::run_single("rm", &manager, job, &tree, &object, options, matches)?
         }
         Command::Ls { target, recursive } => {
             listing::ls(&client, &manager, target.as_deref(), *recursive, options)?;

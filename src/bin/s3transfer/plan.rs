@@ -42,6 +42,39 @@ pub(crate) enum JobKind {
     },
 }
 
+impl Job {
+    /// The name `--include`/`--exclude` see for a single file or object: as the AWS
+    /// CLI roots the patterns at the source's directory (its `dirname`, or the key up
+    /// to its last `/`), what is matched is the file's or key's last component. A
+    /// stream (`-`) has none and is never filtered out.
+    pub(crate) fn filtered_name(&self) -> Option<String> {
+        match &self.kind {
+            JobKind::Upload {
+                source: UploadSource::Path(path),
+                ..
+            } => Some(path.file_name()?.to_string_lossy().into_owned()),
+            JobKind::Upload { .. } => None,
+            JobKind::Download { key, .. } | JobKind::Delete { key, .. } => {
+                Some(key_basename(key).to_owned())
+            }
+            JobKind::Copy { source, .. } => Some(key_basename(&source.key).to_owned()),
+        }
+    }
+
+    /// Whether the job copies an object onto itself (same bucket, key and version):
+    /// a `mv` of it would delete the only copy.
+    pub(crate) fn onto_itself(&self) -> bool {
+        match &self.kind {
+            JobKind::Copy {
+                source,
+                bucket,
+                key,
+            } => source.bucket == *bucket && source.key == *key && source.version_id.is_none(),
+            _ => false,
+        }
+    }
+}
+
 pub(crate) fn s3_url(bucket: &str, key: &str) -> String {
     format!("s3://{bucket}/{key}")
 }
@@ -52,6 +85,22 @@ pub(crate) fn cp(src: &str, dst: &str) -> anyhow::Result<Job> {
     let src = Location::parse(src).map_err(CliError::usage)?;
     let dst = Location::parse(dst).map_err(CliError::usage)?;
     plan_single(src, dst)
+}
+
+/// `mv src dst` of one file or object: [`cp`]'s job, refused before any request when
+/// it would copy an object onto itself and then delete the only copy (with the AWS
+/// CLI's words: `mv s3://b/k s3://b/k`, or `s3://b/k s3://b/`).
+pub(crate) fn mv(src: &str, dst: &str) -> anyhow::Result<Job> {
+    let job = cp(src, dst)?;
+    if job.onto_itself() {
+        return Err(onto_itself(src, dst).into());
+    }
+    Ok(job)
+}
+
+/// The AWS CLI's refusal of a `mv` whose source is its destination.
+pub(crate) fn onto_itself(src: &str, dst: &str) -> CliError {
+    CliError::usage(format!("Cannot mv a file onto itself: '{src}' - '{dst}'"))
 }
 
 /// `rm s3://bucket/key` (`rm --recursive` is a library tree, see `sync.rs`).

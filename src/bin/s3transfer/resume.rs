@@ -151,6 +151,17 @@ fn tell(start: &JournalStart, moved: &str, path: &Path, progress: &Progress, opt
                 aside.display()
             ),
         ),
+        // A warning even under --quiet: the open upload is billed until aborted.
+        JournalStart::Orphaned {
+            aside,
+            upload_id,
+            error,
+        } => progress.println(&format!(
+            "warning: the interrupted upload (upload id {upload_id}) could not be aborted: \
+             {error}; it is still open (its journal is kept as {}; `s3transfer uploads ls` \
+             shows it, `s3transfer uploads abort` ends it)",
+            aside.display()
+        )),
         _ => {}
     }
 }

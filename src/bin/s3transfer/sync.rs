@@ -80,6 +80,10 @@ impl Output {
         }
         if let Some(warning) = &result.warning {
             self.progress.println(&case_warning(result, warning));
+            if self.verb == "move" && matches!(warning, TransferError::CaseConflict { .. }) {
+                // Skipped by a move: its source was not moved.
+                self.warnings.fetch_add(1, Ordering::Relaxed);
+            }
         }
         match &result.outcome {
             Ok(output) => {
@@ -208,6 +212,21 @@ pub(crate) fn run_tree(
     let started = Instant::now();
     let source = tree_location(src)?;
     let destination = tree_location(dst)?;
+    // The library refuses any overlap; a move onto its own prefix gets the AWS CLI's
+    // words for it.
+    if command == TreeCommand::Move
+        && let (
+            TreeLocation::S3 { bucket, prefix },
+            TreeLocation::S3 {
+                bucket: to_bucket,
+                prefix: to_prefix,
+            },
+        ) = (&source, &destination)
+        && bucket == to_bucket
+        && prefix.trim_end_matches('/') == to_prefix.trim_end_matches('/')
+    {
+        return Err(crate::plan::onto_itself(src, dst).into());
+    }
     let errors_only = options.quiet || tree.only_show_errors;
     let hidden = errors_only || tree.no_progress || options.json || tree.dryrun;
     let progress = Progress::for_tree(hidden);
@@ -253,7 +272,18 @@ pub(crate) fn run_tree(
     let on_result = move |result: &ObjectResult| {
         let mut result = result.clone();
         if command == TreeCommand::Move && !result.dry_run && result.outcome.is_ok() {
-            remove_source(&callback_manager, &mut result, &delete_args, &deletes_tx);
+            if result.action == ObjectAction::Download
+                && matches!(result.warning, Some(TransferError::CaseConflict { .. }))
+            {
+                // Written despite a case conflict: the file may hold the other key's
+                // bytes, so the source stays, said as a warning (exit code 2).
+                result.outcome = Err(TransferError::DeleteSkipped {
+                    target: result.source.clone(),
+                    reason: "a key differing only by case was downloaded to the same name".into(),
+                });
+            } else {
+                remove_source(&callback_manager, &mut result, &delete_args, &deletes_tx);
+            }
         }
         callback_output.report(&result);
     };
@@ -268,6 +298,12 @@ pub(crate) fn run_tree(
         .delete_args(object.delete.clone())
         .keep_results(false)
         .on_result(on_result);
+    // A move must not download two keys onto one file (on a case-insensitive file
+    // system) and then delete both sources: one object would be lost. Its `warn`
+    // leaves the second key where it is, with the warning (`skip`).
+    if command == TreeCommand::Move && tree.case_conflict == "warn" {
+        builder = builder.case_conflict(s3transfer::CaseConflict::Skip);
+    }
     if !hidden {
         builder = builder.subscriber(progress.tree_subscriber());
     }
@@ -397,12 +433,21 @@ pub(crate) fn run_single(
     tree: &TreeFlags,
     object: &ObjectArgs,
     options: &Options,
+    matches: Option<&ArgMatches>,
 ) -> anyhow::Result<u8> {
     let single = if command == "mv" {
         Single::Move
     } else {
         Single::Copy
     };
+    // The AWS CLI filters a single file or object too (`rm s3://b/k --exclude k`
+    // deletes nothing): left out, nothing is done or printed and the exit code is 0.
+    let filter = tree.filter(matches)?;
+    if let Some(name) = job.filtered_name()
+        && !filter.matches_path(&name)
+    {
+        return Ok(0);
+    }
     if tree.dryrun {
         let line = match single {
             Single::Move => as_move(&job.label),
@@ -411,5 +456,10 @@ pub(crate) fn run_single(
         println!("(dryrun) {line}");
         return Ok(0);
     }
-    crate::execute::execute(command, manager, job, single, options, object)
+    let errors_only = options.quiet || tree.only_show_errors;
+    let shown = crate::execute::Shown {
+        lines: !errors_only,
+        progress: !errors_only && !tree.no_progress,
+    };
+    crate::execute::execute(command, manager, job, single, options, object, shown)
 }

@@ -9,7 +9,7 @@ use clap::{ArgMatches, Args};
 use md5::Digest as _;
 use s3transfer::{
     CaseConflict, CopyArgs, DeleteArgs, Directive, DownloadArgs, ObjectAttributes, SseCustomerKey,
-    TreeArgs, TreeArgsBuilder, UploadArgs,
+    TreeArgs, TreeArgsBuilder, TreeFilter, UploadArgs,
 };
 
 use crate::args::Options;
@@ -42,7 +42,8 @@ pub(crate) struct TreeFlags {
     pub(crate) only_show_errors: bool,
     /// Downloads of a tree: what to do when two keys differ only by case (A.txt and
     /// a.txt), which on a case-insensitive file system would overwrite each other:
-    /// error (stop), warn (download anyway), skip (leave the second out), ignore
+    /// error (stop), warn (download anyway; `mv` leaves the second key in place, as
+    /// skip, so no object is lost), skip (leave the second out), ignore
     #[arg(long, value_name = "MODE", default_value = "warn",
           value_parser = ["error", "warn", "skip", "ignore"])]
     pub(crate) case_conflict: String,
@@ -286,6 +287,21 @@ impl TreeFlags {
             };
         }
         builder
+    }
+
+    /// The --include/--exclude rules alone, for a single file or object (which the
+    /// AWS CLI filters too); a usage error for a pattern that does not compile.
+    pub(crate) fn filter(&self, matches: Option<&ArgMatches>) -> Result<TreeFilter, CliError> {
+        let mut filter = TreeFilter::new();
+        for (include, pattern) in self.ordered_filters(matches) {
+            filter = if include {
+                filter.include(&pattern)
+            } else {
+                filter.exclude(&pattern)
+            }
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        }
+        Ok(filter)
     }
 
     /// --include and --exclude interleaved as typed (clap keeps each list apart; the

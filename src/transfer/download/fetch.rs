@@ -357,7 +357,7 @@ impl Download {
         if let Some(etag) = &head.etag {
             let mut pinned = self.etag.lock();
             match pinned.as_deref() {
-                Some(p) if p != etag => {
+                Some(p) if !crate::client::etag::same(p, etag) => {
                     return Err(format!(
                         "the object changed during the download (ETag {p} became {etag})"
                     ));

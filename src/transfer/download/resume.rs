@@ -182,14 +182,17 @@ impl Download {
                 return Err(changed(reason).into());
             }
             tracing::info!(reason, "the object changed: starting the download over");
-            return self.start_over(root, &token);
+            return self.start_over(root, &token, None);
         }
         if unresumable {
             // Checked part by part, or by the MD5 of its one GET: those checks need
             // every byte to pass in one go, so the bytes on disk cannot be reused.
             tracing::info!("this download is checked in one pass: starting it over");
             self.discard(&token);
-            return self.start_over(root, &token);
+            // The HEAD just found the journal's ETag: the fresh GETs stay pinned to
+            // it, so a replacement in between fails rather than mixing in.
+            let pin = token.etag.clone();
+            return self.start_over(root, &token, Some(pin));
         }
         let file = open_temp(&token.temp_path)
             .map_err(|e| TransferError::io("opening", Some(&token.temp_path), e))?;
@@ -276,7 +279,7 @@ impl Download {
         // `head_for_checksum` keeps a pinned ETag, so compare what the store said.
         let same_etag = found_etag
             .as_deref()
-            .is_some_and(|e| etag::unquote(e) == etag::unquote(&token.etag));
+            .is_some_and(|e| etag::same(e, &token.etag));
         if !same_etag {
             return Ok(Err(format!(
                 "its ETag was {} and is now {}",
@@ -343,13 +346,14 @@ impl Download {
     }
 
     /// Fetch the object afresh into a new temporary file (the recorded state was
-    /// thrown away).
+    /// thrown away); with `pin`, of the object with that ETag only.
     fn start_over(
         self: &Arc<Self>,
         root: &WorkGuard,
         token: &DownloadToken,
+        pin: Option<String>,
     ) -> Result<(), TransferError> {
-        *self.etag.lock() = None;
+        *self.etag.lock() = pin;
         self.size.store(UNKNOWN, Ordering::Release);
         *self.expected.lock() = None;
         self.range_sums.lock().clear();

@@ -270,8 +270,7 @@ impl Upload {
                 let expected_size =
                     part_size.min(size.saturating_sub(u64::from(p.number - 1) * part_size));
                 let confirmed = listed.get(&p.number).is_some_and(|l| {
-                    l.size == p.size
-                        && l.etag.as_deref().map(etag::unquote) == Some(etag::unquote(&p.etag))
+                    l.size == p.size && l.etag.as_deref().is_some_and(|e| etag::same(e, &p.etag))
                 });
                 let crc_known = match plan {
                     Some(plan) if plan.combine_full_object => {
