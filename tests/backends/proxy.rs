@@ -1,6 +1,8 @@
 //! Proxies: an http endpoint through an HTTP proxy in absolute form (with the proxy's
 //! credentials), `NO_PROXY` hosts direct, and an https endpoint through a CONNECT
-//! tunnel with TLS end to end to the store. Proxies are set on the builder: the
+//! tunnel with TLS end to end to the store, and (through a recording proxy, so that no
+//! bucket subdomain has to resolve) the Host and path of virtual-hosted and path-style
+//! requests on both backends. Proxies are set on the builder: the
 //! environment of a multi-threaded test binary is not ours to change.
 
 use std::io::{BufRead, BufReader, Write};
@@ -135,4 +137,81 @@ fn https_goes_through_a_connect_tunnel_with_tls_to_the_store() {
         !tls.handshakes().is_empty(),
         "TLS ran end to end with the store"
     );
+}
+
+/// Each backend, built for a store only an HTTP proxy can reach, with the given
+/// addressing: the proxy (a recorder) sees each request's absolute URL and Host header,
+/// which no DNS name for a bucket subdomain is needed for.
+fn through_recorder(
+    recorder: &Emulator,
+    virtual_hosted: bool,
+) -> Vec<(&'static str, Box<dyn S3Api>)> {
+    let proxy = format!("http://127.0.0.1:{}", recorder.port);
+    let rusoto = RusotoS3::builder()
+        .endpoint("http://s3.store.invalid:9000")
+        .region("us-east-1")
+        .static_credentials("AKIDTEST", "secret")
+        .proxy(&proxy)
+        .no_proxy("");
+    let rusoto = if virtual_hosted {
+        rusoto.virtual_hosted(true)
+    } else {
+        rusoto.force_path_style(true)
+    };
+    #[allow(unused_mut)]
+    let mut backends: Vec<(&'static str, Box<dyn S3Api>)> =
+        vec![("rusoto", Box::new(rusoto.build().unwrap()))];
+    #[cfg(feature = "aws-sdk")]
+    {
+        let sdk = s3transfer::AwsSdkS3::builder()
+            .endpoint("http://s3.store.invalid:9000")
+            .region("us-east-1")
+            .static_credentials("AKIDTEST", "secret")
+            .proxy(&proxy)
+            .no_proxy("");
+        let sdk = if virtual_hosted {
+            sdk.virtual_hosted(true)
+        } else {
+            sdk.force_path_style(true)
+        };
+        backends.push(("aws-sdk", Box::new(sdk.build().unwrap())));
+    }
+    backends
+}
+
+#[test]
+fn virtual_hosted_requests_name_the_bucket_in_the_host_and_path_style_ones_in_the_path() {
+    for virtual_hosted in [true, false] {
+        let recorder = empty_listing_server();
+        for (name, s3) in through_recorder(&recorder, virtual_hosted) {
+            let mut list = ListObjectsV2Request::default();
+            list.bucket = "my-bucket".into();
+            list.prefix = Some("dir/".into());
+            s3.list_objects_v2(&list)
+                .unwrap_or_else(|e| panic!("{name}: listing: {e}"));
+            let seen = recorder.seen();
+            let last = seen.last().unwrap();
+            let (host, path) = if virtual_hosted {
+                ("my-bucket.s3.store.invalid:9000", "/")
+            } else {
+                ("s3.store.invalid:9000", "/my-bucket")
+            };
+            assert_eq!(last.headers["host"], host, "{name}: {last:?}");
+            // A bucket's root with or without its slash (the SDK adds one path-style).
+            let url = format!("http://{host}{path}");
+            let rest = last.target.strip_prefix(&url);
+            assert!(
+                rest.is_some_and(|r| r.starts_with('?') || r.starts_with("/?")),
+                "{name}: {url} {last:?}"
+            );
+            assert!(last.target.contains("list-type=2"), "{name}: {last:?}");
+            assert!(last.target.contains("prefix=dir%2F"), "{name}: {last:?}");
+            // The signature covers the host the request went to.
+            assert!(
+                last.headers["authorization"].contains("SignedHeaders=")
+                    && last.headers["authorization"].contains("host"),
+                "{name}: {last:?}"
+            );
+        }
+    }
 }
