@@ -202,6 +202,40 @@ macro_rules! send_in {
 }
 pub(crate) use send_in;
 
+/// Send the fluent call `$fluent` (PutObject, UploadPart) placed in `$region` with
+/// `$body` streamed as it is read (the shared transport's feeding, with its timeouts);
+/// evaluates to the SDK's output or the mapped error. A macro: the two calls' fluent
+/// builders are different types with the same methods.
+macro_rules! send_streamed {
+    ($s:expr, $op:expr, $region:expr, $fluent:expr, ($bucket:expr, $key:expr), $body:expr) => {{
+        let fluent = $fluent;
+        let placed = $s.region_override($region);
+        let start = move |chunks, len: u64| {
+            let fluent = fluent
+                .body(super::body::ChannelBody::new(chunks, len).into_byte_stream())
+                .content_length(len as i64);
+            let op = fluent.customize();
+            let op = match placed {
+                Some(config) => op.config_override(config),
+                None => op,
+            };
+            tokio::spawn(async move {
+                op.send()
+                    .await
+                    .map_err(|e| super::errors::map_sdk_error($op, e))
+            })
+        };
+        crate::client::transport::upload::send_body(
+            &$s.inner.handle,
+            $s.inner.timeouts,
+            ($op, $bucket, $key),
+            $body,
+            start,
+        )
+    }};
+}
+pub(crate) use send_streamed;
+
 impl S3Api for AwsSdkS3 {
     fn head_object(&self, request: &HeadObjectRequest) -> Result<HeadObjectOutput, S3Error> {
         self.in_bucket_region(&request.bucket, |region| {

@@ -3,17 +3,14 @@
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
-use super::body::ChannelBody;
 use super::convert::{
     self, read_checksums, read_typed_checksums, set_attributes, set_checksums, set_context,
     set_sse_customer,
 };
-use super::errors::map_sdk_error;
 use super::objects::dated;
-use super::{AwsSdkS3, send_in};
+use super::{AwsSdkS3, send_in, send_streamed};
 use crate::client::aws::copy_source::copy_source_header;
 use crate::client::transport::answers::missing_etag;
-use crate::client::transport::upload::send_body;
 use crate::client::{
     AbortMultipartUploadRequest, CompleteMultipartUploadOutput, CompleteMultipartUploadRequest,
     CreateMultipartUploadOutput, CreateMultipartUploadRequest, RequestBody, S3Error, S3ErrorKind,
@@ -73,25 +70,7 @@ impl AwsSdkS3 {
         let fluent = set_checksums!(fluent, &r.checksums);
         let fluent = set_sse_customer!(fluent, r.sse_customer.as_ref());
         let fluent = set_context!(fluent, &r.context);
-        let placed = self.region_override(region);
-        let start = move |chunks, len: u64| {
-            let fluent = fluent
-                .body(ChannelBody::new(chunks, len).into_byte_stream())
-                .content_length(len as i64);
-            let op = fluent.customize();
-            let op = match placed {
-                Some(config) => op.config_override(config),
-                None => op,
-            };
-            tokio::spawn(async move { op.send().await.map_err(|e| map_sdk_error(OP, e)) })
-        };
-        let out = send_body(
-            &self.inner.handle,
-            self.inner.timeouts,
-            (OP, &r.bucket, &r.key),
-            body,
-            start,
-        )?;
+        let out = send_streamed!(self, OP, region, fluent, (&r.bucket, &r.key), body)?;
         let etag = out
             .e_tag()
             .ok_or_else(|| missing_etag(OP).with_object(&r.bucket, &r.key))?;

@@ -4,16 +4,15 @@
 use aws_sdk_s3::types::{ChecksumMode, MetadataDirective, TaggingDirective};
 use tokio::time::timeout;
 
-use super::body::{ChannelBody, download_stream};
+use super::body::download_stream;
 use super::convert::{
     self, read_typed_checksums, set_attributes, set_checksums, set_context, set_sse_customer,
 };
 use super::errors::map_sdk_error;
-use super::{AwsSdkS3, send_in};
+use super::{AwsSdkS3, send_in, send_streamed};
 use crate::client::aws::copy_source::copy_source_header;
 use crate::client::transport::answers::{missing_etag, not_an_object_answer, request_timed_out};
 use crate::client::transport::download::{Opened, get_into_sink};
-use crate::client::transport::upload::send_body;
 use crate::client::{
     ContentRange, CopyObjectOutput, CopyObjectRequest, DeleteObjectOutput, DeleteObjectRequest,
     GetObjectOutput, GetObjectRequest, HeadObjectOutput, HeadObjectRequest, ObjectAttributes,
@@ -185,25 +184,7 @@ impl AwsSdkS3 {
         let fluent = set_attributes!(OP, fluent, &r.attributes);
         let fluent = set_sse_customer!(fluent, r.sse_customer.as_ref());
         let fluent = set_context!(fluent, &r.context);
-        let placed = self.region_override(region);
-        let start = move |chunks, len: u64| {
-            let fluent = fluent
-                .body(ChannelBody::new(chunks, len).into_byte_stream())
-                .content_length(len as i64);
-            let op = fluent.customize();
-            let op = match placed {
-                Some(config) => op.config_override(config),
-                None => op,
-            };
-            tokio::spawn(async move { op.send().await.map_err(|e| map_sdk_error(OP, e)) })
-        };
-        let out = send_body(
-            &self.inner.handle,
-            self.inner.timeouts,
-            (OP, &r.bucket, &r.key),
-            body,
-            start,
-        )?;
+        let out = send_streamed!(self, OP, region, fluent, (&r.bucket, &r.key), body)?;
         // S3 answers every stored object with its ETag: a 2xx without one is no proof
         // that anything was stored, and reporting it as an upload would lose the data.
         let etag = out
