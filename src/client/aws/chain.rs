@@ -21,7 +21,7 @@ use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
 use super::smithy_http::{self, ProxyOptions};
-use crate::client::S3Error;
+use crate::client::{S3Error, S3ErrorKind};
 
 /// What the caller fixed; everything else comes from the chain.
 #[derive(Clone, Debug, Default)]
@@ -110,4 +110,87 @@ pub(crate) async fn load(options: &ChainOptions) -> Result<SdkConfig, S3Error> {
 /// The region the chain found (`None`: nowhere).
 pub(crate) fn region_name(config: &SdkConfig) -> Option<String> {
     config.region().map(|r| r.as_ref().to_owned())
+}
+
+/// What a failure of the chain's credential provider means for a transfer: the same
+/// [`S3ErrorKind`] for both backends. Credentials that could not be found, a profile that
+/// cannot be used or a role the source refused are [`S3ErrorKind::AccessDenied`] (the
+/// next attempt gets the same answer); a source that did not answer in time is a
+/// [`S3ErrorKind::Timeout`], and one that could not be reached (a refused or reset
+/// connection to STS, SSO, the container endpoint or the instance metadata, once the
+/// provider's own client has retried) [`S3ErrorKind::Transient`], so that the engine's
+/// retries try it again instead of failing the transfer at the first hiccup.
+pub(crate) fn credentials_failure_kind(
+    error: &aws_credential_types::provider::error::CredentialsError,
+) -> S3ErrorKind {
+    use aws_credential_types::provider::error::CredentialsError as E;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    match error {
+        E::ProviderTimedOut(_) => S3ErrorKind::Timeout,
+        E::ProviderError(_) | E::Unhandled(_) => {
+            let mut next = std::error::Error::source(error);
+            while let Some(e) = next {
+                if let Some(c) = e.downcast_ref::<ConnectorError>() {
+                    return if c.is_timeout() {
+                        S3ErrorKind::Timeout
+                    } else if c.is_user() {
+                        S3ErrorKind::AccessDenied
+                    } else {
+                        S3ErrorKind::Transient
+                    };
+                }
+                if e.downcast_ref::<std::io::Error>().is_some() {
+                    return S3ErrorKind::Transient;
+                }
+                next = e.source();
+            }
+            S3ErrorKind::AccessDenied
+        }
+        _ => S3ErrorKind::AccessDenied,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+
+    use super::*;
+
+    #[test]
+    fn missing_or_refused_credentials_are_access_denied_and_unreachable_sources_are_retried() {
+        assert_eq!(
+            credentials_failure_kind(&CredentialsError::not_loaded("no keys anywhere")),
+            S3ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            credentials_failure_kind(&CredentialsError::invalid_configuration("bad profile")),
+            S3ErrorKind::AccessDenied
+        );
+        // STS answered and refused (its error is not a connection's).
+        assert_eq!(
+            credentials_failure_kind(&CredentialsError::provider_error(
+                "AccessDenied: not a valid token"
+            )),
+            S3ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            credentials_failure_kind(&CredentialsError::provider_timed_out(
+                std::time::Duration::from_secs(5)
+            )),
+            S3ErrorKind::Timeout
+        );
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(
+            credentials_failure_kind(&CredentialsError::provider_error(ConnectorError::io(
+                refused.into()
+            ))),
+            S3ErrorKind::Transient
+        );
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert_eq!(
+            credentials_failure_kind(&CredentialsError::unhandled(reset)),
+            S3ErrorKind::Transient
+        );
+    }
 }

@@ -21,6 +21,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let described = DisplayErrorContext(&err).to_string();
+    // A failure of the credential provider arrives as a construction or a dispatch
+    // failure (the SDK resolves the identity while sending): the provider's kind decides
+    // whether a retry can help, not the wrapper's.
+    if let Some(credentials) = credentials_error(&err) {
+        let kind = crate::client::aws::chain::credentials_failure_kind(credentials);
+        return S3Error::new(kind, op, described).with_source(err);
+    }
     let error = match &err {
         SdkError::ServiceError(service) => {
             let raw = service.raw();
@@ -66,9 +73,6 @@ where
                 ..S3Error::new(S3ErrorKind::Transient, op, described)
             }
         }
-        SdkError::ConstructionFailure(_) if has_credentials_error(&err) => {
-            S3Error::new(S3ErrorKind::AccessDenied, op, described)
-        }
         // ConstructionFailure (the request could not be built) and what later versions
         // of the SDK add: sending it again would not help.
         _ => S3Error::new(S3ErrorKind::Other, op, described),
@@ -76,17 +80,19 @@ where
     error.with_source(err)
 }
 
-/// Whether the failure is the credential provider's (no credentials found, a profile
-/// that cannot be used, a refused role): reported like a refused signature.
-fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {
+/// The credential provider's failure inside `err`, if that is what it is (classified by
+/// `chain::credentials_failure_kind`, the rusoto backend's rule too).
+fn credentials_error<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a CredentialsError> {
     let mut next = Some(err);
     while let Some(e) = next {
-        if e.downcast_ref::<CredentialsError>().is_some() {
-            return true;
+        if let Some(c) = e.downcast_ref::<CredentialsError>() {
+            return Some(c);
         }
         next = e.source();
     }
-    false
+    None
 }
 
 /// Whether `err` or anything in its chain is a permanent TLS refusal. `io::Error`s are

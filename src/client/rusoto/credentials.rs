@@ -13,6 +13,8 @@ use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use rusoto_core::credential::{AwsCredentials, CredentialsError, ProvideAwsCredentials};
 
+use crate::client::S3ErrorKind;
+
 /// Credentials this close to their expiry are fetched anew before a request is signed:
 /// what is signed now must still be valid when a slow upload's last byte arrives. The
 /// SDKs and IMDS use the same order of margin (IMDS rotates role credentials at least
@@ -68,7 +70,18 @@ impl ProvideAwsCredentials for ChainCredentials {
                     tracing::warn!(error = %chain_message(&e), "credential refresh failed; using the current credentials until they expire");
                     Ok(c.clone())
                 }
-                None => Err(CredentialsError::new(chain_message(&e))),
+                None => {
+                    let kind = crate::client::aws::chain::credentials_failure_kind(&e);
+                    let mark = match kind {
+                        S3ErrorKind::Transient => super::errors::CREDENTIALS_UNREACHABLE,
+                        S3ErrorKind::Timeout => super::errors::CREDENTIALS_TIMED_OUT,
+                        _ => "",
+                    };
+                    Err(CredentialsError::new(format!(
+                        "{mark}{}",
+                        chain_message(&e)
+                    )))
+                }
             },
         }
     }

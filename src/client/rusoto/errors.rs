@@ -14,6 +14,14 @@ use super::signed;
 use crate::client::aws::redirect;
 use crate::client::{S3Error, S3ErrorKind};
 
+/// How the chain's adapter begins the message of a credential source it could not
+/// reach (STS, SSO, the container endpoint, the instance metadata).
+#[cfg_attr(not(feature = "aws-config"), allow(dead_code))]
+pub(super) const CREDENTIALS_UNREACHABLE: &str = "credential source unreachable: ";
+/// How it begins the message of a source that did not answer in time.
+#[cfg_attr(not(feature = "aws-config"), allow(dead_code))]
+pub(super) const CREDENTIALS_TIMED_OUT: &str = "credential source timed out: ";
+
 /// Response header our dispatcher adds when it turned a 200 carrying an `<Error>` body
 /// into an error response, so the error can still report the real status (200).
 pub(super) const EMBEDDED_ERROR_HEADER: &str = "x-s3transfer-error-in-200";
@@ -83,7 +91,17 @@ pub(super) fn map_rusoto_error<E: ServiceError>(op: &'static str, err: RusotoErr
             S3Error::new(kind, op, message).with_source(e)
         }
         RusotoError::Credentials(e) => {
-            S3Error::new(S3ErrorKind::AccessDenied, op, format!("credentials: {e}")).with_source(e)
+            // rusoto's credential error is a message; the chain's adapter
+            // (credentials.rs) begins it with one of these when the source could not be
+            // reached or did not answer in time, which a later attempt may get past.
+            let kind = if e.message.starts_with(CREDENTIALS_UNREACHABLE) {
+                S3ErrorKind::Transient
+            } else if e.message.starts_with(CREDENTIALS_TIMED_OUT) {
+                S3ErrorKind::Timeout
+            } else {
+                S3ErrorKind::AccessDenied
+            };
+            S3Error::new(kind, op, format!("credentials: {e}")).with_source(e)
         }
         RusotoError::ParseError(message) => {
             // A 200 whose body was an error document can surface here; classify it by
