@@ -640,3 +640,31 @@ fn a_ca_bundle_without_certificates_fails_the_build() {
         .build()
         .unwrap();
 }
+
+/// A builder that fails after starting its runtime, called from async code: an error,
+/// not tokio's "Cannot drop a runtime in a context where blocking is not allowed" panic.
+#[test]
+fn a_build_that_fails_inside_async_code_returns_the_error() {
+    let missing = std::path::PathBuf::from("/nonexistent/s3transfer-test-ca.pem");
+    let outer = tokio::runtime::Runtime::new().unwrap();
+    outer.block_on(async {
+        let rusoto = RusotoS3::builder()
+            .endpoint("http://127.0.0.1:9")
+            .region("us-east-1")
+            .static_credentials("AKIDTEST", "secret")
+            // Only http:// proxies: refused after the runtime started.
+            .proxy("ftp://nowhere:1")
+            .build();
+        assert!(rusoto.is_err());
+        #[cfg(feature = "aws-sdk")]
+        {
+            let sdk = s3transfer::AwsSdkS3::builder()
+                .endpoint("http://127.0.0.1:9")
+                .region("us-east-1")
+                .static_credentials("AKIDTEST", "secret")
+                .ca_bundle(&missing)
+                .build();
+            assert!(sdk.is_err());
+        }
+    });
+}

@@ -22,7 +22,7 @@ use super::{AwsSdkS3, Inner};
 use crate::client::aws::addressing::Addressing;
 use crate::client::aws::smithy_http::{self, ProxyOptions};
 use crate::client::aws::{chain, partition};
-use crate::client::transport::runtime::{new_runtime, off_async};
+use crate::client::transport::runtime::{RuntimeInSetup, new_runtime, off_async};
 use crate::client::transport::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_BODY_SEND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REGION,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_WORKER_THREADS, Timeouts,
@@ -284,9 +284,11 @@ impl AwsSdkS3Builder {
     /// [`ca_bundle`](Self::ca_bundle) that cannot be read or holds none), or when the
     /// default credential chain cannot be set up.
     pub fn build(self) -> Result<AwsSdkS3, S3Error> {
-        let runtime = new_runtime(self.worker_threads, THREAD_NAME)
-            .map_err(|e| configure(format!("cannot start the tokio runtime: {e}")))?;
-        let handle = runtime.handle().clone();
+        let runtime = RuntimeInSetup::new(
+            new_runtime(self.worker_threads, THREAD_NAME)
+                .map_err(|e| configure(format!("cannot start the tokio runtime: {e}")))?,
+        );
+        let handle = runtime.handle();
         let wants_chain = matches!(
             self.credentials,
             Credentials::Chain | Credentials::Provider(_)
@@ -359,7 +361,7 @@ impl AwsSdkS3Builder {
                 }
             };
         Ok(AwsSdkS3::assemble(
-            runtime,
+            runtime.keep(),
             engine_owned(config).build(),
             region,
             self.timeouts,

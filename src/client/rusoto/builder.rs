@@ -18,6 +18,7 @@ use super::signed::Endpoint;
 use super::{Inner, RusotoS3};
 use crate::client::aws::addressing::Addressing;
 use crate::client::aws::partition;
+use crate::client::transport::runtime::RuntimeInSetup;
 use crate::client::transport::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_BODY_SEND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REGION,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_WORKER_THREADS, Timeouts,
@@ -302,9 +303,11 @@ impl RusotoS3Builder {
     /// the default credential chain cannot be set up.
     pub fn build(self) -> Result<RusotoS3, S3Error> {
         let fail = |msg: String| S3Error::new(S3ErrorKind::Other, "Configure", msg);
-        let runtime = new_runtime(self.worker_threads)
-            .map_err(|e| fail(format!("cannot start the tokio runtime: {e}")))?;
-        let handle = runtime.handle().clone();
+        let runtime = RuntimeInSetup::new(
+            new_runtime(self.worker_threads)
+                .map_err(|e| fail(format!("cannot start the tokio runtime: {e}")))?,
+        );
+        let handle = runtime.handle();
         let (provider, chain_region) = self.resolve_chain(&handle)?;
         let region_name = self
             .region
@@ -349,7 +352,7 @@ impl RusotoS3Builder {
         let client = S3Client::new_with_client(raw.clone(), endpoint.region.clone());
         Ok(RusotoS3 {
             inner: Arc::new(Inner {
-                runtime: Some(runtime),
+                runtime: Some(runtime.keep()),
                 handle,
                 client,
                 raw,

@@ -40,3 +40,37 @@ pub(crate) fn join<R>(thread: std::thread::ScopedJoinHandle<'_, R>) -> R {
         Err(panic) => std::panic::resume_unwind(panic),
     }
 }
+
+/// A backend's runtime while the backend is being set up: if the setup fails, it is
+/// stopped without waiting when this is dropped (a plain drop panics inside async code,
+/// where a builder may be called); [`keep`](Self::keep) hands it over once the backend
+/// owns it.
+pub(crate) struct RuntimeInSetup(Option<Runtime>);
+
+impl RuntimeInSetup {
+    pub(crate) fn new(runtime: Runtime) -> Self {
+        RuntimeInSetup(Some(runtime))
+    }
+
+    /// The runtime's handle, to resolve the setup on it.
+    pub(crate) fn handle(&self) -> Handle {
+        match &self.0 {
+            Some(runtime) => runtime.handle().clone(),
+            None => unreachable!("a RuntimeInSetup holds its runtime until kept"),
+        }
+    }
+
+    /// The runtime, for the backend that now owns it.
+    pub(crate) fn keep(mut self) -> Runtime {
+        match self.0.take() {
+            Some(runtime) => runtime,
+            None => unreachable!("a RuntimeInSetup is kept once"),
+        }
+    }
+}
+
+impl Drop for RuntimeInSetup {
+    fn drop(&mut self) {
+        shut_down(self.0.take());
+    }
+}
