@@ -293,6 +293,45 @@ fn imds_v2_credentials_that_expire_are_fetched_again_during_a_transfer() {
     assert_eq!(tokenless, 0, "IMDSv1 requests: {seen:?}");
 }
 
+/// Instance metadata never goes through a proxy, even one every other host would use:
+/// here the metadata endpoint is named `localhost` (not in `NO_PROXY`), the proxy is a
+/// recorder that would break any request it got, and the store is exempt by `NO_PROXY`.
+#[test]
+fn instance_metadata_requests_never_go_through_a_proxy() {
+    for backend in ["rusoto", "aws-sdk"] {
+        let imds = imds();
+        let proxy = Emulator::start(|_| (502, vec![], "no".to_owned()));
+        let dir = tempfile::tempdir().unwrap();
+        let env = vec![
+            ("AWS_EC2_METADATA_DISABLED", "false".to_owned()),
+            (
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                format!("http://localhost:{}", imds.port),
+            ),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("http_proxy", proxy.url()),
+            ("NO_PROXY", "127.0.0.1".to_owned()),
+            ("S3TRANSFER_BACKEND", backend.to_owned()),
+        ];
+        round_trip(
+            dir.path(),
+            &env,
+            &bucket("imds-no-proxy"),
+            &data(1000, 35),
+            &[],
+        );
+        assert!(
+            imds.seen().iter().any(|r| r.target.ends_with("/test-role")),
+            "{backend}: credentials not from the metadata service"
+        );
+        assert!(
+            proxy.seen().is_empty(),
+            "{backend}: through the proxy: {:?}",
+            proxy.seen()
+        );
+    }
+}
+
 #[test]
 fn imds_emulator_refuses_gets_without_a_token() {
     let imds = imds();

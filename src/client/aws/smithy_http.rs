@@ -15,8 +15,10 @@ use aws_smithy_http_client::Connector;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
-    HttpConnectorSettings, SharedHttpClient, SharedHttpConnector, http_client_fn,
+    HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector, http_client_fn,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use parking_lot::Mutex;
 
@@ -24,7 +26,8 @@ use crate::client::{S3Error, S3ErrorKind};
 
 /// The proxy a builder was given (`proxy`, `no_proxy`); what is not given comes from
 /// the environment, as for the rusoto backend: `HTTPS_PROXY` for https, `HTTP_PROXY`
-/// for http (either case), `NO_PROXY` for the hosts that go direct.
+/// for http (either case), `NO_PROXY` for the hosts that go direct. Instance and
+/// container metadata requests never go through a proxy.
 #[derive(Clone, Default)]
 pub(crate) struct ProxyOptions {
     /// One proxy for every request (`http://[user:password@]host:port`).
@@ -44,12 +47,22 @@ impl std::fmt::Debug for ProxyOptions {
 }
 
 impl ProxyOptions {
-    fn config(&self) -> Result<ProxyConfig, S3Error> {
+    /// The proxy of `scheme`'s requests (`"https"` or `"http"`), with the bypass list,
+    /// read as the rusoto backend reads them (`client/rusoto/proxy.rs`): the builder's
+    /// URL for every scheme, else `https_proxy`/`HTTPS_PROXY` or `http_proxy`/
+    /// `HTTP_PROXY` (lowercase first, as curl), else `all_proxy`/`ALL_PROXY`.
+    fn config(&self, scheme: &str) -> Result<ProxyConfig, S3Error> {
         let env = |names: [&str; 2]| names.iter().find_map(|n| std::env::var(n).ok());
-        let no_proxy = self
-            .no_proxy
-            .clone()
-            .or_else(|| env(["no_proxy", "NO_PROXY"]));
+        let url = self.url.clone().or_else(|| {
+            match scheme {
+                "https" => env(["https_proxy", "HTTPS_PROXY"]),
+                _ => env(["http_proxy", "HTTP_PROXY"]),
+            }
+            .or_else(|| env(["all_proxy", "ALL_PROXY"]))
+        });
+        let Some(url) = url.filter(|u| !u.is_empty()) else {
+            return Ok(ProxyConfig::disabled());
+        };
         let invalid = |e: aws_smithy_http_client::proxy::ProxyError| {
             // Not the URL itself: it may carry a password.
             S3Error::new(
@@ -58,25 +71,77 @@ impl ProxyOptions {
                 format!("invalid proxy URL: {e}"),
             )
         };
-        let config = match (&self.url, &self.no_proxy) {
-            (Some(url), _) => ProxyConfig::all(url.as_str()).map_err(invalid)?,
-            // The environment's own reading (hyper-util's, the same variables).
-            (None, None) => return Ok(ProxyConfig::from_env()),
-            // A caller's bypass list over the environment's proxies: the https one,
-            // which the chain's STS and SSO calls and an AWS endpoint use; the
-            // metadata endpoints are plain http and should not be proxied anyway.
-            (None, Some(_)) => match env(["https_proxy", "HTTPS_PROXY"]) {
-                Some(url) => ProxyConfig::https(url.as_str()).map_err(invalid)?,
-                None => match env(["http_proxy", "HTTP_PROXY"]) {
-                    Some(url) => ProxyConfig::http(url.as_str()).map_err(invalid)?,
-                    None => return Ok(ProxyConfig::disabled()),
-                },
+        let config = ProxyConfig::all(url.as_str()).map_err(invalid)?;
+        Ok(
+            match self
+                .no_proxy
+                .clone()
+                .or_else(|| env(["no_proxy", "NO_PROXY"]))
+            {
+                Some(list) => config.no_proxy(list),
+                None => config,
             },
-        };
-        Ok(match no_proxy {
-            Some(list) => config.no_proxy(list),
-            None => config,
+        )
+    }
+}
+
+/// Whether `uri` is an instance or container metadata endpoint, which no proxy may
+/// carry (a proxy cannot reach a link-local address, and the role's keys would cross it
+/// in plain http): the fixed addresses, and the endpoints the environment names.
+fn is_metadata_endpoint(uri: &str) -> bool {
+    let host = uri
+        .split_once("://")
+        .map_or(uri, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    // Without the port ("[fd00:ec2::254]:80" keeps its brackets).
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    const FIXED: [&str; 4] = [
+        "169.254.169.254",
+        "[fd00:ec2::254]",
+        "169.254.170.2",
+        "169.254.170.23",
+    ];
+    FIXED.contains(&host)
+        || [
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .any(|named| {
+            let named = named.split_once("://").map_or(named.as_str(), |(_, r)| r);
+            let named = named.split('/').next().unwrap_or_default();
+            let named = named.rsplit_once(':').map_or(named, |(h, _)| h);
+            named == host
         })
+}
+
+/// Sends each request through the connector for its scheme, and metadata requests
+/// direct: one aws-smithy `ProxyConfig` holds one proxy and one bypass list, where the
+/// environment can name one proxy per scheme.
+#[derive(Debug)]
+struct ByDestination {
+    https: SharedHttpConnector,
+    http: SharedHttpConnector,
+    direct: SharedHttpConnector,
+}
+
+impl HttpConnector for ByDestination {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let uri = request.uri();
+        let connector = if is_metadata_endpoint(uri) {
+            &self.direct
+        } else if uri.starts_with("https:") {
+            &self.https
+        } else {
+            &self.http
+        };
+        connector.call(request)
     }
 }
 
@@ -109,7 +174,11 @@ pub(crate) fn http_client(
     proxy: &ProxyOptions,
 ) -> Result<SharedHttpClient, S3Error> {
     let tls = tls_context(ca_bundle)?;
-    let proxy = proxy.config()?;
+    let proxies = [
+        proxy.config("https")?,
+        proxy.config("http")?,
+        ProxyConfig::disabled(),
+    ];
     // Protects the list of connectors made so far; held only to look one up or add it.
     let made: Mutex<Vec<(TimeoutKey, SharedHttpConnector)>> = Mutex::new(Vec::new());
     Ok(http_client_fn(
@@ -119,15 +188,22 @@ pub(crate) fn http_client(
             if let Some((_, connector)) = made.iter().find(|(k, _)| *k == key) {
                 return connector.clone();
             }
-            let mut builder = Connector::builder().connector_settings(settings.clone());
-            builder.set_sleep_impl(components.sleep_impl());
-            let connector = SharedHttpConnector::new(
-                builder
-                    .proxy_config(proxy.clone())
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                    .tls_context(tls.clone())
-                    .build(),
-            );
+            let [https, http, direct] = proxies.clone().map(|proxy| {
+                let mut builder = Connector::builder().connector_settings(settings.clone());
+                builder.set_sleep_impl(components.sleep_impl());
+                SharedHttpConnector::new(
+                    builder
+                        .proxy_config(proxy)
+                        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                        .tls_context(tls.clone())
+                        .build(),
+                )
+            });
+            let connector = SharedHttpConnector::new(ByDestination {
+                https,
+                http,
+                direct,
+            });
             made.push((key, connector.clone()));
             connector
         },
@@ -136,3 +212,32 @@ pub(crate) fn http_client(
 
 /// What distinguishes one connector from another: its connect and read timeouts.
 type TimeoutKey = (Option<Duration>, Option<Duration>);
+
+#[cfg(test)]
+mod tests {
+    use super::is_metadata_endpoint;
+
+    #[test]
+    fn metadata_endpoints_are_recognised_with_or_without_a_port() {
+        assert!(is_metadata_endpoint(
+            "http://169.254.169.254/latest/api/token"
+        ));
+        assert!(is_metadata_endpoint(
+            "http://169.254.169.254:80/latest/meta-data/"
+        ));
+        assert!(is_metadata_endpoint(
+            "http://[fd00:ec2::254]/latest/api/token"
+        ));
+        assert!(is_metadata_endpoint(
+            "http://169.254.170.2/v2/credentials/x"
+        ));
+        assert!(is_metadata_endpoint("http://169.254.170.23/v1/credentials"));
+        assert!(!is_metadata_endpoint(
+            "https://sts.us-east-1.amazonaws.com/"
+        ));
+        assert!(!is_metadata_endpoint("http://169.254.169.2549/"));
+        assert!(!is_metadata_endpoint(
+            "https://bucket.s3.amazonaws.com/169.254.169.254"
+        ));
+    }
+}

@@ -269,9 +269,8 @@ impl AwsSdkS3Builder {
     }
 
     /// Hosts that bypass the proxy (comma-separated names, `.domain` suffixes, IP
-    /// addresses or `*`). Default: `NO_PROXY` from the environment. Given without
-    /// [`proxy`](Self::proxy), it applies to the environment's `HTTPS_PROXY` (else
-    /// `HTTP_PROXY`), which then serves every scheme's requests.
+    /// addresses or `*`). Default: `NO_PROXY` from the environment. Instance and
+    /// container metadata endpoints never go through a proxy.
     pub fn no_proxy(mut self, list: impl Into<String>) -> Self {
         self.proxy.no_proxy = Some(list.into());
         self
