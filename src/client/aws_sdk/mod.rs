@@ -188,17 +188,23 @@ impl AwsSdkS3 {
     }
 }
 
+/// The fluent call `$fluent` as a customizable operation, with `$placed` (an
+/// [`AwsSdkS3::region_override`]) applied when there is one.
+macro_rules! placed {
+    ($fluent:expr, $placed:expr) => {{
+        let op = $fluent.customize();
+        match $placed {
+            Some(config) => op.config_override(config),
+            None => op,
+        }
+    }};
+}
+pub(crate) use placed;
+
 /// Send the fluent call `$fluent` placed in `$region` (see [`AwsSdkS3::region_override`]);
 /// evaluates to the SDK's future.
 macro_rules! send_in {
-    ($s:expr, $region:expr, $fluent:expr) => {{
-        let op = $fluent.customize();
-        let op = match $s.region_override($region) {
-            Some(config) => op.config_override(config),
-            None => op,
-        };
-        op.send()
-    }};
+    ($s:expr, $region:expr, $fluent:expr) => {{ super::placed!($fluent, $s.region_override($region)).send() }};
 }
 pub(crate) use send_in;
 
@@ -214,11 +220,7 @@ macro_rules! send_streamed {
             let fluent = fluent
                 .body(super::body::ChannelBody::new(chunks, len).into_byte_stream())
                 .content_length(len as i64);
-            let op = fluent.customize();
-            let op = match placed {
-                Some(config) => op.config_override(config),
-                None => op,
-            };
+            let op = super::placed!(fluent, placed);
             tokio::spawn(async move {
                 op.send()
                     .await

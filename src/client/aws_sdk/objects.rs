@@ -9,7 +9,7 @@ use super::convert::{
     self, read_typed_checksums, set_attributes, set_checksums, set_context, set_sse_customer,
 };
 use super::errors::map_sdk_error;
-use super::{AwsSdkS3, send_in, send_streamed};
+use super::{AwsSdkS3, placed, send_in, send_streamed};
 use crate::client::aws::copy_source::copy_source_header;
 use crate::client::transport::answers::{missing_etag, not_an_object_answer, request_timed_out};
 use crate::client::transport::download::{Opened, get_into_sink};
@@ -119,11 +119,7 @@ impl AwsSdkS3 {
             .set_version_id(r.version_id.clone());
         let fluent = set_sse_customer!(fluent, r.sse_customer.as_ref());
         let fluent = set_context!(fluent, &r.context);
-        let op = fluent.customize();
-        let op = match self.region_override(region) {
-            Some(config) => op.config_override(config),
-            None => op,
-        };
+        let op = placed!(fluent, self.region_override(region));
         // The checksum mode as a plain header rather than the input's field: with the
         // field set the SDK would checksum the whole body a second time (the engine
         // validates it already).
