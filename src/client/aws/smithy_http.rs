@@ -89,17 +89,7 @@ impl ProxyOptions {
 /// carry (a proxy cannot reach a link-local address, and the role's keys would cross it
 /// in plain http): the fixed addresses, and the endpoints the environment names.
 fn is_metadata_endpoint(uri: &str) -> bool {
-    let host = uri
-        .split_once("://")
-        .map_or(uri, |(_, rest)| rest)
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    // Without the port ("[fd00:ec2::254]:80" keeps its brackets).
-    let host = match host.rsplit_once(':') {
-        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => host,
-    };
+    let host = host_of(uri);
     const FIXED: [&str; 4] = [
         "169.254.169.254",
         "[fd00:ec2::254]",
@@ -113,12 +103,22 @@ fn is_metadata_endpoint(uri: &str) -> bool {
         ]
         .iter()
         .filter_map(|name| std::env::var(name).ok())
-        .any(|named| {
-            let named = named.split_once("://").map_or(named.as_str(), |(_, r)| r);
-            let named = named.split('/').next().unwrap_or_default();
-            let named = named.rsplit_once(':').map_or(named, |(h, _)| h);
-            named == host
-        })
+        .any(|named| host_of(&named) == host)
+}
+
+/// The host of a URL, without scheme, port or path (`[fd00:ec2::254]:80` keeps its
+/// brackets).
+fn host_of(uri: &str) -> &str {
+    let host = uri
+        .split_once("://")
+        .map_or(uri, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    match host.rsplit_once(':') {
+        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
 }
 
 /// Sends each request through the connector for its scheme, and metadata requests
