@@ -22,6 +22,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use parking_lot::Mutex;
 
+use crate::client::transport::proxy_variable;
 use crate::client::{S3Error, S3ErrorKind};
 
 /// The proxy a builder was given (`proxy`, `no_proxy`); what is not given comes from
@@ -48,17 +49,13 @@ impl std::fmt::Debug for ProxyOptions {
 
 impl ProxyOptions {
     /// The proxy of `scheme`'s requests (`"https"` or `"http"`), with the bypass list,
-    /// read as the rusoto backend reads them (`client/rusoto/proxy.rs`): the builder's
-    /// URL for every scheme, else `https_proxy`/`HTTPS_PROXY` or `http_proxy`/
-    /// `HTTP_PROXY` (lowercase first, as curl), else `all_proxy`/`ALL_PROXY`.
+    /// read as the rusoto backend reads them (`transport::proxy_variable`): the
+    /// builder's URL for every scheme, else `HTTPS_PROXY` or `HTTP_PROXY`.
     fn config(&self, scheme: &str) -> Result<ProxyConfig, S3Error> {
-        let env = |names: [&str; 2]| names.iter().find_map(|n| std::env::var(n).ok());
-        let url = self.url.clone().or_else(|| {
-            match scheme {
-                "https" => env(["https_proxy", "HTTPS_PROXY"]),
-                _ => env(["http_proxy", "HTTP_PROXY"]),
-            }
-            .or_else(|| env(["all_proxy", "ALL_PROXY"]))
+        let env = |name: &str| proxy_variable(|n| std::env::var(n).ok(), name);
+        let url = self.url.clone().or_else(|| match scheme {
+            "https" => env("HTTPS_PROXY"),
+            _ => env("HTTP_PROXY"),
         });
         let Some(url) = url.filter(|u| !u.is_empty()) else {
             return Ok(ProxyConfig::disabled());
@@ -72,16 +69,10 @@ impl ProxyOptions {
             )
         };
         let config = ProxyConfig::all(url.as_str()).map_err(invalid)?;
-        Ok(
-            match self
-                .no_proxy
-                .clone()
-                .or_else(|| env(["no_proxy", "NO_PROXY"]))
-            {
-                Some(list) => config.no_proxy(list),
-                None => config,
-            },
-        )
+        Ok(match self.no_proxy.clone().or_else(|| env("NO_PROXY")) {
+            Some(list) => config.no_proxy(list),
+            None => config,
+        })
     }
 }
 

@@ -14,6 +14,7 @@ use base64::Engine;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::client::transport::proxy_variable;
 use crate::client::{S3Error, S3ErrorKind};
 
 /// One proxy: where it listens, and its credentials as a ready `Proxy-Authorization`
@@ -146,18 +147,10 @@ impl Proxies {
     /// From `lookup` (the environment, or a test's map): `https_proxy`/`HTTPS_PROXY`,
     /// `http_proxy`/`HTTP_PROXY`, `no_proxy`/`NO_PROXY`. An empty value counts as unset.
     pub(super) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Proxies, S3Error> {
-        let var = |name: &str| {
-            lookup(&name.to_ascii_lowercase())
-                .or_else(|| lookup(name))
-                .filter(|v| !v.trim().is_empty())
-        };
+        let var = |name: &str| proxy_variable(&lookup, name);
         let mut proxies = Proxies {
-            http: var("HTTP_PROXY")
-                .map(|u| Proxy::parse(u.trim()))
-                .transpose()?,
-            https: var("HTTPS_PROXY")
-                .map(|u| Proxy::parse(u.trim()))
-                .transpose()?,
+            http: var("HTTP_PROXY").map(|u| Proxy::parse(&u)).transpose()?,
+            https: var("HTTPS_PROXY").map(|u| Proxy::parse(&u)).transpose()?,
             ..Proxies::default()
         };
         proxies.set_no_proxy(&var("NO_PROXY").unwrap_or_default());

@@ -47,3 +47,16 @@ pub(crate) const DEFAULT_WORKER_THREADS: usize = 2;
 /// Region used when none is set and the chain finds none: the SDKs' global default,
 /// and the region whose endpoint redirects a bucket elsewhere to the right one.
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";
+
+/// A proxy variable (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) from `lookup` (the
+/// environment, or a test's map), as curl reads it and both backends' clients do: the
+/// lowercase name first, trimmed, an empty value counting as unset.
+pub(crate) fn proxy_variable(
+    lookup: impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> Option<String> {
+    lookup(&name.to_ascii_lowercase())
+        .or_else(|| lookup(name))
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
