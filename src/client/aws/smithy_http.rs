@@ -76,25 +76,37 @@ impl ProxyOptions {
     }
 }
 
-/// Whether `uri` is an instance or container metadata endpoint, which no proxy may
-/// carry (a proxy cannot reach a link-local address, and the role's keys would cross it
-/// in plain http): the fixed addresses, and the endpoints the environment names.
-fn is_metadata_endpoint(uri: &str) -> bool {
-    let host = host_of(uri);
-    const FIXED: [&str; 4] = [
-        "169.254.169.254",
-        "[fd00:ec2::254]",
-        "169.254.170.2",
-        "169.254.170.23",
-    ];
-    FIXED.contains(&host)
-        || [
+/// The instance and container metadata hosts, which no proxy may carry (a proxy cannot
+/// reach a link-local address, and the role's keys would cross it in plain http): the
+/// fixed addresses, and those of the endpoints the environment names (read when a
+/// connector is made, not per request).
+#[derive(Debug)]
+struct MetadataHosts(Vec<String>);
+
+impl MetadataHosts {
+    fn from_env() -> Self {
+        let fixed = [
+            "169.254.169.254",
+            "[fd00:ec2::254]",
+            "169.254.170.2",
+            "169.254.170.23",
+        ]
+        .map(str::to_owned);
+        let named = [
             "AWS_EC2_METADATA_SERVICE_ENDPOINT",
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
         ]
         .iter()
         .filter_map(|name| std::env::var(name).ok())
-        .any(|named| host_of(&named) == host)
+        .map(|url| host_of(&url).to_owned());
+        MetadataHosts(fixed.into_iter().chain(named).collect())
+    }
+
+    /// Whether `uri` goes to one of them.
+    fn contains(&self, uri: &str) -> bool {
+        let host = host_of(uri);
+        self.0.iter().any(|h| h == host)
+    }
 }
 
 /// The host of a URL, without scheme, port or path (`[fd00:ec2::254]:80` keeps its
@@ -120,12 +132,13 @@ struct ByDestination {
     https: SharedHttpConnector,
     http: SharedHttpConnector,
     direct: SharedHttpConnector,
+    metadata: MetadataHosts,
 }
 
 impl HttpConnector for ByDestination {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let uri = request.uri();
-        let connector = if is_metadata_endpoint(uri) {
+        let connector = if self.metadata.contains(uri) {
             &self.direct
         } else if uri.starts_with("https:") {
             &self.https
@@ -194,6 +207,7 @@ pub(crate) fn http_client(
                 https,
                 http,
                 direct,
+                metadata: MetadataHosts::from_env(),
             });
             made.push((key, connector.clone()));
             connector
@@ -206,10 +220,11 @@ type TimeoutKey = (Option<Duration>, Option<Duration>);
 
 #[cfg(test)]
 mod tests {
-    use super::is_metadata_endpoint;
+    use super::MetadataHosts;
 
     #[test]
     fn metadata_endpoints_are_recognised_with_or_without_a_port() {
+        let is_metadata_endpoint = |uri| MetadataHosts::from_env().contains(uri);
         assert!(is_metadata_endpoint(
             "http://169.254.169.254/latest/api/token"
         ));
