@@ -26,12 +26,18 @@ impl Addressing {
     /// connection is TLS, where a dot in the bucket would break the certificate match
     /// (`*.s3.amazonaws.com` covers one label).
     pub(crate) fn virtual_hosted(self, bucket: &str, aws_endpoint: bool, https: bool) -> bool {
-        let wanted = match self {
+        self.prefers_virtual_hosted(aws_endpoint) && dns_compatible(bucket, https)
+    }
+
+    /// Whether this choice puts buckets in the host name where their names allow it,
+    /// on an AWS endpoint (`aws_endpoint`) or a custom one. (The aws-sdk backend hands
+    /// the per-bucket part to the SDK, which applies the same name rules.)
+    pub(crate) fn prefers_virtual_hosted(self, aws_endpoint: bool) -> bool {
+        match self {
             Addressing::Auto => aws_endpoint,
             Addressing::PathStyle => false,
             Addressing::VirtualHosted => true,
-        };
-        wanted && dns_compatible(bucket, https)
+        }
     }
 }
 

@@ -331,11 +331,11 @@ impl AwsSdkS3Builder {
             )?)
             // The SDKs' rule, the rusoto backend's too: virtual-hosted on AWS,
             // path-style on a custom endpoint (most stores serve no bucket subdomains).
-            .force_path_style(match self.addressing {
-                Addressing::Auto => self.endpoint.is_some(),
-                Addressing::PathStyle => true,
-                Addressing::VirtualHosted => false,
-            })
+            .force_path_style(
+                !self
+                    .addressing
+                    .prefers_virtual_hosted(self.endpoint.is_none()),
+            )
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(self.connect_timeout)
